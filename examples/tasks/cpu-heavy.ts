@@ -1,0 +1,28 @@
+import { defineTask, type TaskContext } from 'spindle';
+
+interface Params {
+  n?: number;
+}
+
+/** Counts primes below `n` on a worker thread, keeping the runtime's own thread free. */
+export default defineTask({
+  name: 'cpu-heavy',
+  description: 'Counts primes below n (default 2,000,000); a TypeScript module',
+  params: {
+    type: 'object',
+    properties: { n: { type: 'integer', minimum: 2, maximum: 100000000 } },
+    additionalProperties: false,
+  },
+  timeout: '1m',
+  async run({ n = 2_000_000 }: Params, ctx: TaskContext) {
+    const sieve = new Uint8Array(n);
+    let count = 0;
+    for (let i = 2; i < n; i++) {
+      if (sieve[i]) continue;
+      count++;
+      for (let j = i * i; j < n; j += i) sieve[j] = 1;
+      if (i % 100_000 === 0 && ctx.signal.aborted) throw ctx.signal.reason;
+    }
+    return { n, primes: count };
+  },
+});

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { Runtime } from '../runtime/runtime.js';
+import type { Mode } from '../runtime/runtime-options.js';
+
+interface StartFlags {
+  data?: string;
+  tasks?: string;
+  mode?: string;
+  workers?: string;
+  workerMemory?: string;
+  retention?: string;
+  sync?: boolean;
+  logLevel?: string;
+}
+
+/** `spindle start`: the runtime in the foreground until SIGINT/SIGTERM (a second signal exits at once). */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the runtime in the foreground')
+    .option('--data <dir>', 'data directory (store and socket); env SPINDLE_DATA', undefined)
+    .option('--tasks <dir>', 'task modules directory', 'tasks')
+    .option('--mode <mode>', 'threads | processes', 'threads')
+    .option('--workers <n>', 'pool size (default: cores)')
+    .option('--worker-memory <mb>', 'heap cap per worker in MB', '512')
+    .option('--retention <duration>', "how long terminal tasks are kept, or 'forever'", '7d')
+    .option('--sync', 'fsync every group commit before acknowledging it', false)
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .action(async (flags: StartFlags) => {
+      const runtime = await Runtime.start({
+        ...(flags.data !== undefined ? { data: flags.data } : {}),
+        ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
+        mode: flags.mode as Mode,
+        ...(flags.workers !== undefined ? { workers: integer(flags.workers) } : {}),
+        ...(flags.workerMemory !== undefined ? { workerMemory: integer(flags.workerMemory) } : {}),
+        ...(flags.retention !== undefined ? { retention: integer(flags.retention) } : {}),
+        sync: flags.sync === true,
+        ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
+      });
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        signals++;
+        if (signals > 1) {
+          runtime.log.warn({ signal }, 'second signal: exiting at once');
+          process.exit(130);
+        }
+        runtime.log.info({ signal }, 'stopping');
+        void runtime.stop().then(() => process.exit(0));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+}
+
+/** Flags arrive as text: all digits is a number; anything else goes through as text for the runtime to parse or refuse by name. */
+function integer(text: string): number | string {
+  return /^\d+$/.test(text) ? Number(text) : text;
+}

@@ -1,0 +1,86 @@
+/**
+ * The one error registry. Every error Spindle raises or records carries a stable `code` from
+ * here; README's error table lists the same codes (a test checks that the two agree).
+ */
+
+/** Errors answered to clients (SPEC §6), with the JSON-RPC error code each maps to. */
+export const CLIENT_ERRORS = {
+  BAD_REQUEST: -32602,
+  INVALID_ARGUMENT: -32602,
+  UNKNOWN_TYPE: -32001,
+  INVALID_PARAMS: -32602,
+  INVALID_SCHEDULE: -32602,
+  KEY_CONFLICT: -32002,
+  NOT_FOUND: -32003,
+  INVALID_STATE: -32004,
+  QUEUE_FULL: -32005,
+  PAYLOAD_TOO_LARGE: -32006,
+  FRAME_TOO_LARGE: -32007,
+  FRAME_TIMEOUT: -32008,
+  TOO_MANY_CONNECTIONS: -32009,
+  STORE_UNAVAILABLE: -32010,
+  SHUTTING_DOWN: -32011,
+} as const;
+
+/** Codes recorded on a failed run (SPEC §6). */
+export const RUN_ERRORS = [
+  'HANDLER_ERROR',
+  'TIMEOUT',
+  'CANCELLED',
+  'WORKER_EXITED',
+  'WORKER_CRASHED',
+  'WORKER_OOM',
+  'HANDLER_LOAD_FAILED',
+  'OUTPUT_NOT_SERIALIZABLE',
+] as const;
+
+/** Start-up failures (SPEC §6), plus the runtime's own configuration errors. */
+export const STARTUP_ERRORS = [
+  'ALREADY_RUNNING',
+  'STORE_READONLY',
+  'STORE_INVALID',
+  'STORE_CORRUPT',
+  'SOCKET_PATH_IN_USE',
+  'INVALID_OPTION',
+  'TASKS_DIR_INVALID',
+] as const;
+
+export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
+export type RunErrorCode = (typeof RUN_ERRORS)[number];
+export type StartupErrorCode = (typeof STARTUP_ERRORS)[number];
+export type ErrorCode = ClientErrorCode | RunErrorCode | StartupErrorCode;
+
+export interface SpindleErrorDetails {
+  /** The request field, option or schedule field at fault, e.g. `timeout` or `schedule.cron`. */
+  field?: string;
+  /** Failing JSON paths, for INVALID_PARAMS. */
+  paths?: string[];
+  /** A filesystem path, for start-up failures. */
+  path?: string;
+  [extra: string]: unknown;
+}
+
+export class SpindleError extends Error {
+  override readonly name = 'SpindleError';
+  readonly code: ErrorCode;
+  readonly details: SpindleErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: SpindleErrorDetails = {}, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } & SpindleErrorDetails {
+    return { ...this.details, code: this.code, message: this.message };
+  }
+}
+
+export function isSpindleError(err: unknown, code?: ErrorCode): err is SpindleError {
+  return err instanceof SpindleError && (code === undefined || err.code === code);
+}
+
+/** Shorthand for the most common refusal: a bad value in a named field. */
+export function invalidArgument(field: string, message: string): SpindleError {
+  return new SpindleError('INVALID_ARGUMENT', `${field}: ${message}`, { field });
+}

@@ -1,0 +1,66 @@
+import type { RunErrorCode } from '../errors.js';
+
+/** What the supervisor asks an executor to run. Everything here crosses to the worker. */
+export interface RunRequest {
+  /** Unique per run (task id + attempt counter); used to abort it. */
+  runId: string;
+  taskId: string;
+  type: string;
+  /** Absolute, already-verified path of the task module inside the tasks directory. */
+  modulePath: string;
+  params: unknown;
+  /** 1-based attempt number within the occurrence. */
+  attempt: number;
+  /** Per-run limit in ms (1 .. 2^31-1). The executor enforces it on the monotonic clock. */
+  timeoutMs: number;
+}
+
+/** A run error as it is recorded: `{ name, message, code, stack }` plus what a dead worker left. */
+export interface RunError {
+  code: RunErrorCode;
+  message: string;
+  name?: string;
+  stack?: string;
+  /** WORKER_EXITED: the exit code passed to process.exit / the child's exit code. */
+  exitCode?: number;
+  /** WORKER_CRASHED: the signal that killed the child. */
+  signal?: string;
+}
+
+export type RunOutcome =
+  | { ok: true; /** JSON text of the handler's output; undefined when it returned undefined. */ output: string | undefined; durationMs: number; worker: string }
+  | { ok: false; error: RunError; durationMs: number; worker: string };
+
+export interface RunListener {
+  /** The handler called ctx.progress(p), 0 <= p <= 1. */
+  onProgress(progress: number): void;
+  /**
+   * The run's outcome, exactly once. For a timeout or an abort this is called when the limit is
+   * reached or the abort is asked for, not when the worker is finally gone.
+   */
+  onOutcome(outcome: RunOutcome): void;
+  /** The run's slot is free again (after onOutcome; later than it when a worker had to be killed). */
+  onReleased(): void;
+}
+
+export type AbortReason = 'cancel' | 'shutdown';
+
+/** Where runs happen: a pool of worker threads or of child processes. Persists nothing. */
+export interface Executor {
+  readonly mode: 'threads' | 'processes';
+  /** Runs it can hold at once (workers × runs per worker). */
+  readonly capacity: number;
+  /** Runs whose slot is not released yet. */
+  busy(): number;
+  start(): Promise<void>;
+  /** Starts a run. Never throws for a handler's fault: every failure arrives as an outcome. */
+  run(request: RunRequest, listener: RunListener): void;
+  /**
+   * Aborts a run: its ctx.signal is aborted; if the handler has not settled within the kill grace
+   * period its worker is killed and replaced. The outcome is CANCELLED (reason 'cancel') or
+   * WORKER_EXITED-like loss for 'shutdown' (see implementations).
+   */
+  abort(runId: string, reason: AbortReason): void;
+  /** Aborts what runs, waits up to graceMs for handlers to settle, then kills the rest. Idempotent. */
+  close(graceMs: number): Promise<void>;
+}

@@ -1,0 +1,12 @@
+export { Runtime } from './runtime/runtime.js';
+export type { RuntimeOptions, ResolvedRuntimeOptions, Mode } from './runtime/runtime-options.js';
+export { defineTask } from './task/define-task.js';
+export type { TaskDefinition, TaskContext } from './task/define-task.js';
+export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS } from './errors.js';
+export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode } from './errors.js';
+export type { TaskView, RunView, HistoryView } from './supervisor/task-view.js';
+export type { Stats, ListOptions } from './supervisor/supervisor.js';
+export type { EventMap, EventName, EventFilter, SpindleEvent } from './supervisor/events.js';
+export type { TaskState, TaskReason } from './task/state.js';
+export type { TypeInfo } from './runtime/type-info.js';
+export type { Clock } from './supervisor/clock.js';

@@ -1,0 +1,112 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
+import { invalidArgument, SpindleError } from '../errors.js';
+import type { Clock } from '../supervisor/clock.js';
+import { systemClock } from '../supervisor/clock.js';
+
+export type Mode = 'threads' | 'processes';
+
+/** What `Runtime.start` takes; every field optional. Durations: ms or strings like "7d". */
+export interface RuntimeOptions {
+  /** Data directory: the store and the socket (default ./.spindle, env SPINDLE_DATA). */
+  data?: string;
+  /** Task modules directory (default ./tasks). */
+  tasks?: string;
+  mode?: Mode;
+  /** Pool size (default: the number of cores). */
+  workers?: number;
+  /** Heap cap per worker in MB (default 512). */
+  workerMemory?: number;
+  /** Runs in flight per worker (default 1; raise it for async, I/O-bound handlers). */
+  runsPerWorker?: number;
+  /** How long terminal tasks are kept: a duration or 'forever' (default 7d). */
+  retention?: number | string;
+  /** fsync every group commit before acknowledging or starting anything in it (default off). */
+  sync?: boolean;
+  /** Shutdown grace period before running handlers are killed (default 10s). */
+  grace?: number | string;
+  /** Time between aborting a run's signal and killing its worker (default 1s). */
+  killGrace?: number | string;
+  logLevel?: string;
+  /** A pino logger to use instead of the runtime's own. */
+  logger?: Logger;
+  /** Dispatchable tasks held in memory (default 10,000; the rest stay in the store). */
+  window?: number;
+  /** Largest params accepted, in bytes of JSON (default 256 KiB). */
+  maxParamsBytes?: number;
+  clock?: Clock;
+}
+
+export interface ResolvedRuntimeOptions {
+  readonly data: string;
+  readonly tasks: string;
+  readonly mode: Mode;
+  readonly workers: number;
+  readonly workerMemoryMb: number;
+  readonly runsPerWorker: number;
+  readonly retentionMs: number | null;
+  readonly sync: boolean;
+  readonly graceMs: number;
+  readonly killGraceMs: number;
+  readonly logLevel: string;
+  readonly logger: Logger | undefined;
+  readonly windowSize: number;
+  readonly maxParamsBytes: number;
+  readonly clock: Clock;
+}
+
+export const RUNTIME_DEFAULTS = {
+  data: '.spindle',
+  tasks: 'tasks',
+  mode: 'threads' as Mode,
+  workerMemoryMb: 512,
+  runsPerWorker: 1,
+  retentionMs: 7 * DAY,
+  graceMs: 10 * SECOND,
+  killGraceMs: 1 * SECOND,
+  logLevel: 'info',
+  windowSize: 10_000,
+  maxParamsBytes: 256 * 1024,
+  sweepIntervalMs: 1 * MINUTE,
+  sweepBatch: 256,
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MAX_RETENTION_MS = 100 * 365 * DAY;
+
+/** Validates the options once, at the boundary, into a frozen object (errors: INVALID_OPTION). */
+export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedRuntimeOptions {
+  try {
+    const d = RUNTIME_DEFAULTS;
+    const mode = input.mode ?? d.mode;
+    if (mode !== 'threads' && mode !== 'processes') throw invalidArgument('mode', `must be "threads" or "processes", got ${JSON.stringify(mode)}`);
+    const logLevel = input.logLevel ?? d.logLevel;
+    if (!LOG_LEVELS.includes(logLevel)) throw invalidArgument('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+    return Object.freeze({
+      data: resolve(input.data ?? env.SPINDLE_DATA ?? d.data),
+      tasks: resolve(input.tasks ?? d.tasks),
+      mode,
+      workers: input.workers === undefined ? availableParallelism() : parseInteger(input.workers, 'workers', 1, 1024),
+      workerMemoryMb: input.workerMemory === undefined ? d.workerMemoryMb : parseInteger(input.workerMemory, 'workerMemory', 16, 1024 * 1024),
+      runsPerWorker: input.runsPerWorker === undefined ? d.runsPerWorker : parseInteger(input.runsPerWorker, 'runsPerWorker', 1, 1000),
+      retentionMs: input.retention === 'forever' ? null
+        : input.retention === undefined ? d.retentionMs
+        : parseDuration(input.retention, 'retention', { max: MAX_RETENTION_MS }),
+      sync: input.sync ?? false,
+      graceMs: input.grace === undefined ? d.graceMs : parseDuration(input.grace, 'grace'),
+      killGraceMs: input.killGrace === undefined ? d.killGraceMs : parseDuration(input.killGrace, 'killGrace', { min: 1 }),
+      logLevel,
+      logger: input.logger,
+      windowSize: input.window === undefined ? d.windowSize : parseInteger(input.window, 'window', 10, 10_000_000),
+      maxParamsBytes: input.maxParamsBytes === undefined ? d.maxParamsBytes : parseInteger(input.maxParamsBytes, 'maxParamsBytes', 1024, 64 * 1024 * 1024),
+      clock: input.clock ?? systemClock,
+    });
+  } catch (err) {
+    if (err instanceof SpindleError && err.code === 'INVALID_ARGUMENT') {
+      throw new SpindleError('INVALID_OPTION', err.message, err.details);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,186 @@
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SpindleError } from '../errors.js';
+import type { Executor } from '../executor/executor.js';
+import { ThreadExecutor } from '../executor/thread-executor.js';
+import { createLogger } from '../log.js';
+import { LevelStore } from '../store/level-store.js';
+import type { EventFilter, EventListener } from '../supervisor/events.js';
+import type { ListOptions, Stats } from '../supervisor/supervisor.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
+import type { Registry, TaskType } from '../task/registry.js';
+import { loadRegistry } from '../task/registry.js';
+import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
+import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
+import { typeInfo, type TypeInfo } from './type-info.js';
+
+type Status = 'running' | 'stopping' | 'stopped';
+
+/**
+ * The runtime: the composition root that wires the store, the task registry, the executors and
+ * the supervisor. `spindle start` runs one; it is equally usable in-process.
+ */
+export class Runtime {
+  readonly options: ResolvedRuntimeOptions;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly #store: LevelStore;
+  readonly #executors: Executor[];
+  readonly #supervisor: Supervisor;
+  #status: Status = 'running';
+  #stopped: Promise<void> | null = null;
+
+  private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: LevelStore, executors: Executor[], supervisor: Supervisor) {
+    this.options = options;
+    this.log = log;
+    this.registry = registry;
+    this.#store = store;
+    this.#executors = executors;
+    this.#supervisor = supervisor;
+  }
+
+  static async start(input: RuntimeOptions = {}): Promise<Runtime> {
+    const options = resolveRuntimeOptions(input);
+    const log = options.logger ?? createLogger(options.logLevel);
+    prepareDataDir(options.data);
+    const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
+    const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync });
+    await store.open();
+    const executors: Executor[] = [];
+    try {
+      if (options.mode === 'processes' || [...registry.types.values()].some((t) => t.isolation === 'process')) {
+        throw new SpindleError('INVALID_OPTION', 'processes mode and `isolation: "process"` are not available in this version; use threads mode', { field: 'mode' });
+      }
+      const threads = new ThreadExecutor({
+        workers: options.workers,
+        runsPerWorker: options.runsPerWorker,
+        workerMemoryMb: options.workerMemoryMb,
+        killGraceMs: options.killGraceMs,
+        logLevel: options.logLevel,
+      });
+      executors.push(threads);
+      await threads.start();
+      const supervisor = new Supervisor({
+        store,
+        registry,
+        executorFor: () => threads,
+        executors,
+        clock: options.clock,
+        log,
+        retentionMs: options.retentionMs,
+        windowSize: options.windowSize,
+        sweepIntervalMs: RUNTIME_DEFAULTS.sweepIntervalMs,
+        sweepBatch: RUNTIME_DEFAULTS.sweepBatch,
+        maxParamsBytes: options.maxParamsBytes,
+        random: Math.random,
+      });
+      await supervisor.start();
+      log.info({ data: options.data, tasks: options.tasks, mode: options.mode, workers: options.workers, types: [...registry.types.keys()] }, 'spindle runtime started');
+      return new Runtime(options, log, registry, store, executors, supervisor);
+    } catch (err) {
+      await Promise.allSettled(executors.map((e) => e.close(0)));
+      await store.close();
+      throw err;
+    }
+  }
+
+  get status(): Status {
+    return this.#status;
+  }
+
+  submit(input: unknown): Promise<TaskView> {
+    return this.#supervisor.submit(input);
+  }
+
+  /** Submits all or none, in one atomic write. */
+  submitMany(inputs: readonly unknown[]): Promise<TaskView[]> {
+    if (!Array.isArray(inputs)) return Promise.reject(new SpindleError('BAD_REQUEST', 'tasks must be an array of submit options', { field: 'tasks' }));
+    return this.#supervisor.submitMany(inputs);
+  }
+
+  get(id: string): Promise<TaskView> {
+    return this.#supervisor.get(id);
+  }
+
+  list(options?: ListOptions): Promise<{ tasks: TaskView[]; cursor: string | null }> {
+    return this.#supervisor.list(options);
+  }
+
+  pending(options?: { type?: string; limit?: number }): Promise<TaskView[]> {
+    return this.#supervisor.pending(options);
+  }
+
+  cancel(id: string): Promise<TaskView> {
+    return this.#supervisor.cancel(id);
+  }
+
+  pause(id: string): Promise<TaskView> {
+    return this.#supervisor.pause(id);
+  }
+
+  resume(id: string): Promise<TaskView> {
+    return this.#supervisor.resume(id);
+  }
+
+  runNow(id: string): Promise<TaskView> {
+    return this.#supervisor.runNow(id);
+  }
+
+  runs(id: string): Promise<RunView[]> {
+    return this.#supervisor.runs(id);
+  }
+
+  history(id: string): Promise<HistoryView[]> {
+    return this.#supervisor.history(id);
+  }
+
+  stats(): Stats {
+    return this.#supervisor.stats();
+  }
+
+  types(): TypeInfo[] {
+    return [...this.registry.types.values()].map((t: TaskType) => typeInfo(t));
+  }
+
+  /** Listens to events (SPEC §6); returns the function that stops listening. */
+  subscribe(filter: EventFilter, listener: EventListener): () => void {
+    return this.#supervisor.subscribe(filter, listener);
+  }
+
+  /** Graceful stop (SPEC §5). Idempotent; `graceMs` defaults to the runtime's grace option. */
+  stop(graceMs = this.options.graceMs): Promise<void> {
+    if (this.#stopped === null) {
+      this.#status = 'stopping';
+      this.#stopped = (async () => {
+        const failures: unknown[] = [];
+        for (const step of [() => this.#supervisor.stop(graceMs), () => this.#store.close()]) {
+          try {
+            await step();
+          } catch (err) {
+            failures.push(err);
+          }
+        }
+        this.#status = 'stopped';
+        if (failures.length > 0) this.log.error({ failures }, 'runtime stopped with errors');
+        else this.log.info('spindle runtime stopped');
+      })();
+    }
+    return this.#stopped;
+  }
+}
+
+/** The data directory is private to its owner, whatever the umask. */
+function prepareDataDir(dir: string): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isDirectory()) {
+    throw new SpindleError('STORE_INVALID', `the data path ${dir} exists and is not a directory`, { path: dir });
+  }
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    throw new SpindleError('STORE_READONLY', `cannot create the data directory ${dir}: ${(err as Error).message}`, { path: dir }, err);
+  }
+}

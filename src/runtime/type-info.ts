@@ -1,0 +1,34 @@
+import type { TaskType } from '../task/registry.js';
+
+/** A task type as `type.list` shows it: its name and resolved defaults. */
+export interface TypeInfo {
+  name: string;
+  description: string | null;
+  file: string;
+  params: unknown;
+  timeoutMs: number;
+  maxTries: number;
+  retry: TaskType['retry'];
+  concurrency: number | null;
+  priority: number;
+  maxQueued: number | null;
+  isolation: string | null;
+  retentionMs: number | null | undefined;
+}
+
+export function typeInfo(t: TaskType): TypeInfo {
+  return {
+    name: t.name,
+    description: t.description ?? null,
+    file: t.file,
+    params: t.paramsSchema ?? null,
+    timeoutMs: t.timeoutMs,
+    maxTries: t.maxTries,
+    retry: t.retry,
+    concurrency: t.concurrency,
+    priority: t.priority,
+    maxQueued: t.maxQueued,
+    isolation: t.isolation ?? null,
+    retentionMs: t.retentionMs,
+  };
+}

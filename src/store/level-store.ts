@@ -1,0 +1,187 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { Level } from 'level';
+import { SpindleError } from '../errors.js';
+import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
+import type { TaskState } from '../task/state.js';
+import {
+  counterKey, dueKey, historyKey, idOf, indexEntries, keyKey, META_KEY, parseDueKey, runKey,
+  STORE_LAYOUT, taskKey, typeKey,
+} from './keys.js';
+import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
+
+type Batch = ReturnType<Level<string, string>['batch']>;
+
+export interface LevelStoreOptions {
+  /** The store directory (created if missing). */
+  path: string;
+  /** fsync every commit before it resolves. */
+  sync: boolean;
+}
+
+/** The embedded store: one LevelDB, one writer (the lock), one batch per group commit. */
+export class LevelStore implements TaskStore {
+  readonly #path: string;
+  readonly #sync: boolean;
+  readonly #db: Level<string, string>;
+
+  constructor(options: LevelStoreOptions) {
+    this.#path = options.path;
+    this.#sync = options.sync;
+    this.#db = new Level<string, string>(options.path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  }
+
+  async open(): Promise<void> {
+    try {
+      const st = statSync(this.#path, { throwIfNoEntry: false });
+      if (st && !st.isDirectory()) {
+        throw new SpindleError('STORE_INVALID', `the store path ${this.#path} exists and is not a directory`, { path: this.#path });
+      }
+      mkdirSync(this.#path, { recursive: true, mode: 0o700 });
+      await this.#db.open();
+    } catch (err) {
+      throw openError(err, this.#path);
+    }
+    const meta = await this.#db.get(META_KEY);
+    if (meta === undefined) {
+      await this.#db.put(META_KEY, JSON.stringify({ layout: STORE_LAYOUT, createdAt: new Date().toISOString() }));
+    } else {
+      const layout = safeParse(meta)?.layout;
+      if (layout !== STORE_LAYOUT) {
+        await this.#db.close();
+        throw new SpindleError('STORE_INVALID', `the store at ${this.#path} has layout ${String(layout)}, this version reads ${STORE_LAYOUT}`, { path: this.#path });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.status === 'open' || this.#db.status === 'opening') await this.#db.close();
+  }
+
+  async commit(changes: ChangeSet): Promise<void> {
+    const batch = this.#db.batch();
+    for (const { before, after } of changes.tasks) {
+      if (after === null) {
+        if (before !== null) deleteTask(batch, before);
+        continue;
+      }
+      batch.put(taskKey(after.id), JSON.stringify(after));
+      if (before === null) batch.put(typeKey(after.type, after.id), '');
+      diffIndexes(batch, before, after);
+    }
+    for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), JSON.stringify(run));
+    for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), JSON.stringify(h.entries));
+    for (const [type, counts] of changes.counters) batch.put(counterKey(type), JSON.stringify(counts));
+    try {
+      await batch.write(this.#sync ? { sync: true } : {});
+    } catch (err) {
+      throw new SpindleError('STORE_UNAVAILABLE', `the store could not write: ${(err as Error).message}`, { path: this.#path }, err);
+    }
+  }
+
+  async getTask(id: string): Promise<TaskRecord | undefined> {
+    const v = await this.#db.get(taskKey(id));
+    return v === undefined ? undefined : (JSON.parse(v) as TaskRecord);
+  }
+
+  async getTasks(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    if (ids.length === 0) return [];
+    const values = await this.#db.getMany(ids.map(taskKey));
+    return values.map((v) => (v === undefined ? undefined : (JSON.parse(v) as TaskRecord)));
+  }
+
+  findKey(key: string): Promise<string | undefined> {
+    return this.#db.get(keyKey(key));
+  }
+
+  async listIds(q: ListQuery): Promise<string[]> {
+    const prefix =
+      q.state !== undefined && q.type !== undefined ? `y!${q.type}!${q.state}!`
+      : q.state !== undefined ? `s!${q.state}!`
+      : q.type !== undefined ? `n!${q.type}!`
+      : 't!';
+    const range = q.cursor === undefined
+      ? { gte: prefix, lt: `${prefix}\xff` }
+      : { gte: prefix, lt: prefix + q.cursor };
+    const keys = await this.#db.keys({ ...range, reverse: true, limit: q.limit }).all();
+    return keys.map(idOf);
+  }
+
+  async dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
+    const range = after === null ? { gte: 'd!' } : { gt: dueKey(after.due, after.id) };
+    const keys = await this.#db.keys({ ...range, lt: 'd!\xff', limit }).all();
+    return keys.map(parseDueKey);
+  }
+
+  async idsInState(state: TaskState, limit: number, cursor?: string, type?: string): Promise<string[]> {
+    const prefix = type === undefined ? `s!${state}!` : `y!${type}!${state}!`;
+    const keys = await this.#db.keys({ gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff`, limit }).all();
+    return keys.map(idOf);
+  }
+
+  async runs(taskId: string): Promise<RunRecord[]> {
+    const values = await this.#db.values({ gte: `r!${taskId}!`, lt: `r!${taskId}!\xff` }).all();
+    return values.map((v) => JSON.parse(v) as RunRecord);
+  }
+
+  async historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]> {
+    if (chunks === 0) return [];
+    const keys = Array.from({ length: chunks }, (_, i) => historyKey(taskId, i));
+    const values = await this.#db.getMany(keys);
+    return values.flatMap((v) => (v === undefined ? [] : (JSON.parse(v) as HistoryEntry[])));
+  }
+
+  async counters(): Promise<Map<string, StateCounts>> {
+    const out = new Map<string, StateCounts>();
+    for await (const [k, v] of this.#db.iterator({ gte: 'c!', lt: 'c!\xff' })) out.set(k.slice(2), JSON.parse(v) as StateCounts);
+    return out;
+  }
+
+  async expired(now: number, limit: number): Promise<string[]> {
+    const keys = await this.#db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all();
+    return keys.map(idOf);
+  }
+}
+
+function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord): void {
+  const next = indexEntries(after);
+  if (before === null) {
+    for (const [k, v] of next) batch.put(k, v);
+    return;
+  }
+  const prev = indexEntries(before);
+  for (const [k] of prev) if (!next.some(([n]) => n === k)) batch.del(k);
+  for (const [k, v] of next) if (!prev.some(([p]) => p === k)) batch.put(k, v);
+}
+
+function deleteTask(batch: Batch, rec: TaskRecord): void {
+  batch.del(taskKey(rec.id));
+  batch.del(typeKey(rec.type, rec.id));
+  for (const [k] of indexEntries(rec)) batch.del(k);
+  for (let run = 1; run <= rec.runCount; run++) batch.del(runKey(rec.id, run));
+  for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
+}
+
+function openError(err: unknown, path: string): SpindleError {
+  if (err instanceof SpindleError) return err;
+  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  const cause = e.cause ?? e;
+  const text = `${cause.message ?? ''}`;
+  if (cause.code === 'LEVEL_LOCKED') {
+    return new SpindleError('ALREADY_RUNNING', `another runtime holds the store at ${path}; stop it first (spindle stop)`, { path }, err);
+  }
+  if (e.code === 'EACCES' || e.code === 'EROFS' || /permission denied|read-only/i.test(text)) {
+    return new SpindleError('STORE_READONLY', `cannot write the store at ${path}: ${text || e.message}; check its permissions`, { path }, err);
+  }
+  if (/corrupt/i.test(text)) {
+    return new SpindleError('STORE_CORRUPT', `the store at ${path} is damaged (${text}); run \`spindle repair\``, { path }, err);
+  }
+  return new SpindleError('STORE_INVALID', `cannot open the store at ${path}: ${text || e.message}`, { path }, err);
+}
+
+function safeParse(text: string): { layout?: unknown } | undefined {
+  try {
+    return JSON.parse(text) as { layout?: unknown };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,69 @@
+import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
+import type { TaskState } from '../task/state.js';
+
+/** Per-type counts of tasks in each state, kept in the store beside the tasks they count. */
+export type StateCounts = Partial<Record<TaskState, number>>;
+
+/**
+ * One task's change in a group commit. `before` is the version the store holds now (null for a
+ * new task), `after` the version to write (null to delete the task with its runs and history).
+ * The store derives every index change from the two.
+ */
+export interface TaskChange {
+  before: TaskRecord | null;
+  after: TaskRecord | null;
+}
+
+export interface HistoryChunk {
+  taskId: string;
+  chunk: number;
+  entries: HistoryEntry[];
+}
+
+/** Everything one group commit writes, atomically. */
+export interface ChangeSet {
+  tasks: TaskChange[];
+  runs: RunRecord[];
+  history: HistoryChunk[];
+  /** The full counts of every type whose counts changed. */
+  counters: Map<string, StateCounts>;
+}
+
+export interface ListQuery {
+  state?: TaskState;
+  type?: string;
+  limit: number;
+  /** Exclusive: the id the previous page ended with. */
+  cursor?: string;
+}
+
+export interface DueEntry {
+  id: string;
+  due: number;
+}
+
+/**
+ * The durable store behind the supervisor. The LevelDB store is the one built; the interface is
+ * what a shared PostgreSQL store would implement later (SPEC §9).
+ */
+export interface TaskStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Writes one change set atomically (one batch); fsyncs first when the store was opened with sync. */
+  commit(changes: ChangeSet): Promise<void>;
+  getTask(id: string): Promise<TaskRecord | undefined>;
+  getTasks(ids: readonly string[]): Promise<Array<TaskRecord | undefined>>;
+  /** The id of the live (non-terminal) task holding `key`. */
+  findKey(key: string): Promise<string | undefined>;
+  /** Task ids newest first. */
+  listIds(query: ListQuery): Promise<string[]>;
+  /** Dispatchable tasks in due order, strictly after (due, id) of `after`. */
+  dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]>;
+  /** Ids in one state (optionally one type), oldest first, after `cursor`. */
+  idsInState(state: TaskState, limit: number, cursor?: string, type?: string): Promise<string[]>;
+  runs(taskId: string): Promise<RunRecord[]>;
+  historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]>;
+  counters(): Promise<Map<string, StateCounts>>;
+  /** Terminal tasks whose retention ran out by `now`, oldest first. */
+  expired(now: number, limit: number): Promise<string[]>;
+}

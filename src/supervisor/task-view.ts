@@ -1,0 +1,101 @@
+import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
+import type { TaskReason, TaskState } from '../task/state.js';
+import type { RunError } from '../executor/executor.js';
+
+/** A task as the API returns it (SPEC §6): times as ISO-8601 UTC strings. */
+export interface TaskView {
+  id: string;
+  type: string;
+  params: unknown;
+  state: TaskState;
+  reason: TaskReason | null;
+  schedule: unknown;
+  recurring: boolean;
+  priority: number;
+  maxTries: number;
+  timeoutMs: number;
+  misfire: string;
+  graceMs: number;
+  tries: number;
+  runCount: number;
+  occurrences: number;
+  nextRunAt: string | null;
+  paused: boolean;
+  key: string | null;
+  createdAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+  lastRun: RunView | null;
+}
+
+export interface RunView {
+  taskId: string;
+  run: number;
+  attempt: number;
+  state: RunRecord['state'];
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  worker: string | null;
+  output: unknown;
+  error: RunError | null;
+  progress: number | null;
+}
+
+export interface HistoryView {
+  from: TaskState;
+  to: TaskState;
+  event: string;
+  at: string;
+  reason: TaskReason | null;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export function taskView(rec: TaskRecord): TaskView {
+  return {
+    id: rec.id,
+    type: rec.type,
+    params: rec.params,
+    state: rec.state,
+    reason: rec.reason,
+    schedule: rec.schedule,
+    recurring: rec.recurring,
+    priority: rec.priority,
+    maxTries: rec.maxTries,
+    timeoutMs: rec.timeoutMs,
+    misfire: rec.misfire,
+    graceMs: rec.graceMs,
+    tries: rec.tries,
+    runCount: rec.runCount,
+    occurrences: rec.occurrences,
+    nextRunAt: isoOrNull(rec.nextRunAt),
+    paused: rec.paused,
+    key: rec.key,
+    createdAt: iso(rec.createdAt),
+    updatedAt: iso(rec.updatedAt),
+    endedAt: isoOrNull(rec.endedAt),
+    lastRun: rec.lastRun === null ? null : runView(rec.lastRun),
+  };
+}
+
+export function runView(run: RunRecord): RunView {
+  return {
+    taskId: run.taskId,
+    run: run.run,
+    attempt: run.attempt,
+    state: run.state,
+    startedAt: iso(run.startedAt),
+    endedAt: isoOrNull(run.endedAt),
+    durationMs: run.durationMs,
+    worker: run.worker,
+    output: run.output === null ? null : (JSON.parse(run.output) as unknown),
+    error: run.error,
+    progress: run.progress,
+  };
+}
+
+export function historyView(h: HistoryEntry): HistoryView {
+  return { from: h.from, to: h.to, event: h.event, at: iso(h.at), reason: h.reason };
+}

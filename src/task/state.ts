@@ -1,0 +1,57 @@
+/** The task lifecycle's vocabulary (SPEC §3). The legal moves live in machine.ts alone. */
+
+export const TASK_STATES = ['none', 'spooled', 'queued', 'running', 'finished', 'failed', 'terminated'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['finished', 'failed', 'terminated']);
+
+export const TASK_REASONS = ['invalid', 'error', 'lost', 'timeout', 'cancelled', 'exhausted'] as const;
+export type TaskReason = (typeof TASK_REASONS)[number];
+
+/**
+ * Events of the task state machine.
+ * - SUBMIT: a submit was accepted (none → spooled).
+ * - PLACE: the supervisor validated and scheduled it (spooled → queued).
+ * - REJECT: its params are invalid or its type is gone (spooled/queued → failed, `invalid`).
+ * - START: a run starts (queued → running; tries + 1). Refused while paused.
+ * - SUCCEED / FAIL / LOSE / TIME_OUT: the run returned / threw / lost its worker / overran.
+ * - CANCEL, PAUSE, RESUME, RUN_NOW: client control.
+ * - EXHAUST: a queued recurring task has no further fire time.
+ */
+export const TASK_EVENTS = [
+  'SUBMIT', 'PLACE', 'REJECT', 'START', 'SUCCEED', 'FAIL', 'LOSE', 'TIME_OUT',
+  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'EXHAUST',
+] as const;
+export type TaskEventType = (typeof TASK_EVENTS)[number];
+
+/** The task fields the guards read, persisted in the task record. */
+export interface GuardInput {
+  paused: boolean;
+  /** Runs started in the current occurrence. */
+  tries: number;
+  maxTries: number;
+  recurring: boolean;
+  /** For run-ending events: whether the schedule has a further occurrence. */
+  hasNext: boolean;
+}
+
+/**
+ * What the supervisor must do besides moving the state:
+ * - incrementTries / resetTries: `tries` + 1 / back to 0 (a new occurrence).
+ * - setPaused / clearPaused: the pause flag.
+ * - retry: due again after the retry delay (same occurrence).
+ * - nextOccurrence: due at the schedule's next fire time.
+ * - forceDue: due now, once, schedule unchanged.
+ */
+export const TRANSITION_ACTIONS = [
+  'incrementTries', 'resetTries', 'setPaused', 'clearPaused', 'retry', 'nextOccurrence', 'forceDue',
+] as const;
+export type TransitionAction = (typeof TRANSITION_ACTIONS)[number];
+
+export interface TransitionResult {
+  from: TaskState;
+  to: TaskState;
+  /** The reason recorded with the new state (terminal states, mostly); null when none. */
+  reason: TaskReason | null;
+  actions: readonly TransitionAction[];
+}

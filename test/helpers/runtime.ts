@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import { Runtime } from '../../src/index.js';
+import type { RuntimeOptions, TaskState, TaskView } from '../../src/index.js';
+import { tempDir } from './temp.js';
+
+export { removeTempDirs, tempDir } from './temp.js';
+
+export const FIXTURE_TASKS = fileURLToPath(new URL('../fixtures/tasks', import.meta.url));
+
+export function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  return Runtime.start({ data: tempDir(), tasks: FIXTURE_TASKS, workers: 2, logLevel: 'silent', killGrace: 500, ...options });
+}
+
+const TERMINAL: TaskState[] = ['finished', 'failed', 'terminated'];
+
+/**
+ * Resolves with the task once it reaches one of `states` (default: any terminal state). Listens
+ * before it looks, so a change between the two is never missed.
+ */
+export function waitForState(runtime: Runtime, id: string, states: TaskState[] = TERMINAL): Promise<TaskView> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (view: TaskView): void => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      resolve(view);
+    };
+    const check = (): void => {
+      runtime.get(id).then((view) => {
+        if (states.includes(view.state)) finish(view);
+      }, (err: unknown) => { if (!done) { done = true; unsubscribe(); reject(err); } });
+    };
+    const unsubscribe = runtime.subscribe({ taskId: id, types: ['task.state'] }, (ev) => {
+      if (ev.event === 'task.state' && states.includes(ev.data.to)) check();
+    });
+    check();
+  });
+}
+
+/** Resolves with the first event the predicate accepts. */
+export function nextEvent<T>(runtime: Runtime, pick: (ev: Parameters<Parameters<Runtime['subscribe']>[1]>[0]) => T | undefined): Promise<T> {
+  return new Promise((resolve) => {
+    const unsubscribe = runtime.subscribe({}, (ev) => {
+      const v = pick(ev);
+      if (v !== undefined) {
+        unsubscribe();
+        resolve(v);
+      }
+    });
+  });
+}
+
+/** Re-checks a condition on every turn of the event loop until it holds (or the test times out). */
+export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

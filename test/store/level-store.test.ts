@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Level } from 'level';
+import { join } from 'node:path';
+import { LevelStore } from '../../src/store/level-store.js';
+import type { TaskRecord } from '../../src/task/record.js';
+import { removeTempDirs, tempDir } from '../helpers/temp.js';
+
+const stores: LevelStore[] = [];
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  removeTempDirs();
+});
+
+async function open(path = join(tempDir(), 'store')): Promise<{ store: LevelStore; path: string }> {
+  const store = new LevelStore({ path, sync: false });
+  await store.open();
+  stores.push(store);
+  return { store, path };
+}
+
+function rec(id: string, over: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    v: 1, id, type: 'noop', params: null, state: 'queued', reason: null, schedule: { at: '2030-01-01T00:00:00.000Z' },
+    recurring: false, priority: 0, maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 1000, tries: 0,
+    runCount: 0, occurrences: 0, firedAt: null, nextRunAt: 1000, paused: false, key: null, createdAt: 1, updatedAt: 1,
+    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, ...over,
+  };
+}
+
+async function allKeys(path: string): Promise<string[]> {
+  const db = new Level<string, string>(path);
+  await db.open();
+  const keys = await db.keys().all();
+  await db.close();
+  return keys;
+}
+
+describe('LevelStore', () => {
+  it('writes a task with its indexes and moves them as the task changes', async () => {
+    const { store } = await open();
+    const a = rec('a', { key: 'k' });
+    await store.commit({ tasks: [{ before: null, after: a }], runs: [], history: [], counters: new Map([['noop', { queued: 1 }]]) });
+    expect(await store.listIds({ state: 'queued', limit: 10 })).toEqual(['a']);
+    expect(await store.dueAfter(null, 10)).toEqual([{ due: 1000, id: 'a' }]);
+    expect(await store.findKey('k')).toBe('a');
+
+    const done = rec('a', { key: 'k', state: 'finished', nextRunAt: null, endedAt: 5, expiresAt: 50 });
+    await store.commit({ tasks: [{ before: a, after: done }], runs: [], history: [], counters: new Map([['noop', { finished: 1 }]]) });
+    expect(await store.listIds({ state: 'queued', limit: 10 })).toEqual([]);
+    expect(await store.listIds({ state: 'finished', type: 'noop', limit: 10 })).toEqual(['a']);
+    expect(await store.dueAfter(null, 10)).toEqual([]);
+    expect(await store.findKey('k')).toBeUndefined();
+    expect(await store.expired(49, 10)).toEqual([]);
+    expect(await store.expired(50, 10)).toEqual(['a']);
+    expect(await store.counters()).toEqual(new Map([['noop', { finished: 1 }]]));
+  });
+
+  it('deletes a task with every key it owns', async () => {
+    const { store, path } = await open();
+    const a = rec('a', { state: 'finished', nextRunAt: null, runCount: 2, historyChunks: 1, expiresAt: 9, key: 'k' });
+    const run = { v: 1, taskId: 'a', attempt: 1, state: 'finished' as const, startedAt: 1, endedAt: 2, durationMs: 1, worker: 'w', output: null, error: null, progress: null };
+    await store.commit({
+      tasks: [{ before: null, after: a }],
+      runs: [{ ...run, run: 1 }, { ...run, run: 2 }],
+      history: [{ taskId: 'a', chunk: 0, entries: [] }],
+      counters: new Map(),
+    });
+    expect(await store.runs('a')).toHaveLength(2);
+    await store.commit({ tasks: [{ before: a, after: null }], runs: [], history: [], counters: new Map() });
+    await store.close();
+    expect(await allKeys(path)).toEqual(['meta']);
+  });
+
+  it('lists newest first and pages with a cursor', async () => {
+    const { store } = await open();
+    const recs = ['a1', 'a2', 'a3', 'a4'].map((id) => rec(id));
+    await store.commit({ tasks: recs.map((r) => ({ before: null, after: r })), runs: [], history: [], counters: new Map() });
+    expect(await store.listIds({ limit: 2 })).toEqual(['a4', 'a3']);
+    expect(await store.listIds({ limit: 2, cursor: 'a3' })).toEqual(['a2', 'a1']);
+    expect(await store.listIds({ type: 'noop', limit: 10 })).toEqual(['a4', 'a3', 'a2', 'a1']);
+  });
+
+  it('keeps paused tasks out of the due index', async () => {
+    const { store } = await open();
+    const a = rec('a');
+    const paused = rec('a', { paused: true });
+    await store.commit({ tasks: [{ before: null, after: a }], runs: [], history: [], counters: new Map() });
+    await store.commit({ tasks: [{ before: a, after: paused }], runs: [], history: [], counters: new Map() });
+    expect(await store.dueAfter(null, 10)).toEqual([]);
+  });
+
+  it('refuses to open a store another owner holds, with ALREADY_RUNNING', async () => {
+    const { path } = await open();
+    const second = new LevelStore({ path, sync: false });
+    await expect(second.open()).rejects.toMatchObject({ code: 'ALREADY_RUNNING', details: { path } });
+  });
+});
