@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SpindleError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { Mode } from '../runtime/runtime-options.js';
 
@@ -31,9 +32,9 @@ export function registerStart(program: Command): void {
         ...(flags.data !== undefined ? { data: flags.data } : {}),
         ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
         mode: flags.mode as Mode,
-        ...(flags.workers !== undefined ? { workers: integer(flags.workers) } : {}),
-        ...(flags.workerMemory !== undefined ? { workerMemory: integer(flags.workerMemory) } : {}),
-        ...(flags.retention !== undefined ? { retention: integer(flags.retention) } : {}),
+        ...(flags.workers !== undefined ? { workers: integer(flags.workers, '--workers') } : {}),
+        ...(flags.workerMemory !== undefined ? { workerMemory: integer(flags.workerMemory, '--worker-memory') } : {}),
+        ...(flags.retention !== undefined ? { retention: /^\d+$/.test(flags.retention) ? Number(flags.retention) : flags.retention } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
       });
@@ -52,7 +53,7 @@ export function registerStart(program: Command): void {
     });
 }
 
-/** Flags arrive as text: all digits is a number; anything else goes through as text for the runtime to parse or refuse by name. */
-function integer(text: string): number | string {
-  return /^\d+$/.test(text) ? Number(text) : text;
+function integer(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new SpindleError('INVALID_OPTION', `${flag} must be a whole number, got ${JSON.stringify(text)}`, { field: flag });
+  return Number(text);
 }

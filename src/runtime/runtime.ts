@@ -27,17 +27,15 @@ export class Runtime {
   readonly log: Logger;
   readonly registry: Registry;
   readonly #store: LevelStore;
-  readonly #executors: Executor[];
   readonly #supervisor: Supervisor;
   #status: Status = 'running';
   #stopped: Promise<void> | null = null;
 
-  private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: LevelStore, executors: Executor[], supervisor: Supervisor) {
+  private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: LevelStore, supervisor: Supervisor) {
     this.options = options;
     this.log = log;
     this.registry = registry;
     this.#store = store;
-    this.#executors = executors;
     this.#supervisor = supervisor;
   }
 
@@ -78,7 +76,7 @@ export class Runtime {
       });
       await supervisor.start();
       log.info({ data: options.data, tasks: options.tasks, mode: options.mode, workers: options.workers, types: [...registry.types.keys()] }, 'spindle runtime started');
-      return new Runtime(options, log, registry, store, executors, supervisor);
+      return new Runtime(options, log, registry, store, supervisor);
     } catch (err) {
       await Promise.allSettled(executors.map((e) => e.close(0)));
       await store.close();

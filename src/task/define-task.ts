@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+
+/** Milliseconds, or a string such as `500ms`, `30s`, `5m`, `2h`, `1d`, `1w`. */
+export type Duration = number | string;
+
+/** A JSON Schema (draft-07 / 2019-09 keywords as Ajv 8 understands them), or `true`/`false`. */
+export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+
+export interface RetryOptions {
+  /** Wait before the second try (default 1s). */
+  delay?: Duration;
+  /** Each further wait is the previous one times this (1..100, default 2). */
+  backoff?: number;
+  /** Upper bound of a wait before jitter (default 5m, or `delay` when that is longer). */
+  maxDelay?: Duration;
+  /** Random ± fraction applied to each wait (0..1, default 0.2). */
+  jitter?: number;
+}
+
+/** What a handler receives besides its params. */
+export interface TaskContext {
+  /** Aborted on timeout, cancel or shutdown; pass it to anything that can stop early. */
+  readonly signal: AbortSignal;
+  /** A pino child logger bound to the task id and attempt. */
+  readonly log: Logger;
+  /** 1-based attempt number within the occurrence. */
+  readonly attempt: number;
+  /** Reports progress, 0..1, visible to clients. */
+  progress(p: number): Promise<void>;
+}
+
+/** A task module's default export (SPEC §2). Defaults and ranges: src/task/task-options.ts. */
+export interface TaskDefinition<P = unknown, O = unknown> {
+  /** Unique type name: [a-z0-9][a-z0-9._-]*, at most 100 characters. */
+  name: string;
+  description?: string;
+  /** JSON Schema the params must satisfy; without one any JSON value is accepted. */
+  params?: JsonSchema;
+  /** Per-run limit (default 10m, at most 2^31−1 ms). */
+  timeout?: Duration;
+  /** Runs per occurrence before the task gives up (1..1000, default 3). */
+  maxTries?: number;
+  retry?: RetryOptions;
+  /** Runs of this type at once (1..100000, default unlimited). */
+  concurrency?: number;
+  /** Higher runs first among due tasks (−1000000..1000000, default 0). */
+  priority?: number;
+  /** Non-terminal tasks of this type before submits are refused (1..10^9, default unlimited). */
+  maxQueued?: number;
+  /** Overrides the runtime's executor mode for this type. */
+  isolation?: 'thread' | 'process';
+  /** How long a terminal task is kept (at most 10 years, or 'forever'; default: the runtime's). */
+  retention?: Duration | 'forever';
+  /** Runs in a worker, never in the supervisor thread. The output must be JSON-serialisable. */
+  run(params: P, ctx: TaskContext): O | Promise<O>;
+}
+
+/** Returns its argument unchanged: it exists only so TypeScript checks and infers the definition. */
+export function defineTask<P = unknown, O = unknown>(definition: TaskDefinition<P, O>): TaskDefinition<P, O> {
+  return definition;
+}

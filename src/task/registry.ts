@@ -1,0 +1,271 @@
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Logger } from 'pino';
+import { tsImport } from 'tsx/esm/api';
+import { describe } from '../duration.js';
+import type { ErrorCode } from '../errors.js';
+import { invalidArgument, isSpindleError, SpindleError } from '../errors.js';
+import type { Isolation, RetryPolicy } from './task-options.js';
+import {
+  concurrencyOption, isolationOption, maxQueuedOption, maxTriesOption, priorityOption, retentionOption,
+  retryOption, timeoutOption,
+} from './task-options.js';
+
+/** A loaded task type: its module's definition, validated and resolved with defaults. Frozen. */
+export interface TaskType {
+  readonly name: string;
+  readonly description: string | undefined;
+  /** Absolute real path of the module, verified to lie inside the tasks directory. */
+  readonly file: string;
+  /** The params JSON Schema (a frozen copy), or undefined when the type accepts any JSON value. */
+  readonly paramsSchema: unknown;
+  readonly timeoutMs: number;
+  readonly maxTries: number;
+  readonly retry: RetryPolicy;
+  readonly concurrency: number | null;
+  readonly priority: number;
+  readonly maxQueued: number | null;
+  readonly isolation: Isolation | undefined;
+  /** ms; null keeps terminal tasks forever; undefined: the runtime's retention applies. */
+  readonly retentionMs: number | null | undefined;
+  /**
+   * Throws INVALID_PARAMS with `details.paths` when params do not satisfy the schema. Without a
+   * schema any value is accepted; with one, absent params are checked as `{}` (what a submit
+   * stores for them), so a schema with `required` fields refuses a submit that forgot them.
+   */
+  validateParams(params: unknown): void;
+}
+
+/** A module that could not become a type; `file` is its path in the tasks directory. */
+export interface TaskModuleProblem {
+  readonly file: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export interface Registry {
+  readonly types: ReadonlyMap<string, TaskType>;
+  readonly problems: readonly TaskModuleProblem[];
+}
+
+export interface LoadRegistryOptions {
+  tasksDir: string;
+  logger: Logger;
+}
+
+export const TYPE_NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
+export const MAX_TYPE_NAME_LENGTH = 100;
+
+const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.ts']);
+const DEFINITION_FIELDS = new Set([
+  'name', 'description', 'params', 'timeout', 'maxTries', 'retry', 'concurrency', 'priority', 'maxQueued',
+  'isolation', 'retention', 'run',
+]);
+/** Keeps an INVALID_PARAMS answer small even for params with thousands of bad keys. */
+const MAX_REPORTED_PATHS = 100;
+const PATHS_IN_MESSAGE = 10;
+
+export function isTypeName(name: unknown): name is string {
+  return typeof name === 'string' && name.length <= MAX_TYPE_NAME_LENGTH && TYPE_NAME_RE.test(name);
+}
+
+/**
+ * Loads every task module directly in `tasksDir` (`.js`, `.mjs`, `.ts`; not `.d.ts`, dotfiles or
+ * subdirectories), in file-name order. A module that cannot be loaded or whose definition is
+ * invalid is logged and recorded in `problems`, and the others still load. Throws
+ * TASKS_DIR_INVALID when the directory itself cannot be read.
+ */
+export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): Promise<Registry> {
+  const dir = resolve(tasksDir);
+  let realDir: string;
+  let names: string[];
+  try {
+    realDir = await realpath(dir);
+    if (!(await stat(realDir)).isDirectory()) throw new Error('not a directory');
+    names = (await readdir(realDir)).sort();
+  } catch (err) {
+    throw new SpindleError('TASKS_DIR_INVALID', `tasks directory ${dir} cannot be read (${(err as Error).message}); create it or pass --tasks DIR`, { path: dir }, err);
+  }
+
+  const types = new Map<string, TaskType>();
+  const problems: TaskModuleProblem[] = [];
+  const report = (file: string, code: ErrorCode, message: string, err?: unknown): void => {
+    problems.push(Object.freeze({ file, code, message }));
+    logger.error({ file, code, ...(err === undefined ? {} : { err }) }, `task module ${file} not loaded: ${message}`);
+  };
+  const compiler = new SchemaCompiler(logger);
+
+  for (const name of names) {
+    if (name.startsWith('.') || name.endsWith('.d.ts') || !MODULE_EXTENSIONS.has(extname(name))) continue;
+    const file = join(dir, name);
+    let real: string;
+    try {
+      real = await realpath(file);
+      if (!(await stat(real)).isFile()) throw new Error('not a regular file');
+    } catch (err) {
+      report(file, 'HANDLER_LOAD_FAILED', `cannot be resolved: ${(err as Error).message}`, err);
+      continue;
+    }
+    if (!isInside(realDir, real)) {
+      // Checked before importing: importing is what runs a module's code.
+      report(file, 'TASKS_DIR_INVALID', `resolves to ${real}, outside the tasks directory ${realDir}; move the module into the directory`);
+      continue;
+    }
+    let exported: unknown;
+    try {
+      exported = await importModule(real);
+    } catch (err) {
+      report(file, 'HANDLER_LOAD_FAILED', `failed to import: ${(err as Error)?.message ?? String(err)}`, err);
+      continue;
+    }
+    let type: TaskType;
+    try {
+      type = resolveDefinition(exported, real, compiler);
+    } catch (err) {
+      report(file, isSpindleError(err) ? err.code : 'INVALID_ARGUMENT', `invalid definition: ${(err as Error)?.message ?? String(err)}`);
+      continue;
+    }
+    const first = types.get(type.name);
+    if (first !== undefined) {
+      report(file, 'INVALID_ARGUMENT', `type name "${type.name}" is already defined by ${first.file}; rename one of them`);
+      continue;
+    }
+    types.set(type.name, type);
+  }
+  return Object.freeze({ types, problems: Object.freeze(problems) });
+}
+
+/**
+ * Finds a type by name. Names are checked against the type-name rule first so that a path, URL
+ * or builtin specifier is refused as what it is — not a type — and never reaches anything else.
+ */
+export function lookupType(registry: Registry, name: string): TaskType {
+  const type = isTypeName(name) ? registry.types.get(name) : undefined;
+  if (type === undefined) {
+    const known = [...registry.types.keys()].sort();
+    throw new SpindleError('UNKNOWN_TYPE', `unknown task type ${describe(name)}; known types: ${known.length === 0 ? '(none)' : known.join(', ')}`, { field: 'type', known });
+  }
+  return type;
+}
+
+function isInside(dir: string, file: string): boolean {
+  const rel = relative(dir, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+async function importModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  const mod = (file.endsWith('.ts') ? await tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+  const exported = mod.default;
+  // A module compiled to CommonJS (e.g. a .ts file outside a "type": "module" package) exposes
+  // its `export default` one level down, marked the Babel/esbuild way.
+  if (isRecord(exported) && exported.__esModule === true) return exported.default;
+  return exported;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function resolveDefinition(value: unknown, file: string, compiler: SchemaCompiler): TaskType {
+  if (!isRecord(value)) throw invalidArgument('default', `the default export must be a task definition object, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    // Refused rather than ignored: a misspelt option would otherwise silently keep its default.
+    if (!DEFINITION_FIELDS.has(key)) throw invalidArgument(key, 'is not a task definition field');
+  }
+  const name = value.name;
+  if (!isTypeName(name)) {
+    throw invalidArgument('name', `must match ${TYPE_NAME_RE.source} and be at most ${MAX_TYPE_NAME_LENGTH} characters, got ${describe(name)}`);
+  }
+  if (value.description !== undefined && typeof value.description !== 'string') {
+    throw invalidArgument('description', `must be a string, got ${describe(value.description)}`);
+  }
+  if (typeof value.run !== 'function') throw invalidArgument('run', `must be a function, got ${describe(value.run)}`);
+  const { schema, validate } = compiler.compile(value.params, file);
+  return Object.freeze({
+    name,
+    description: value.description,
+    file,
+    paramsSchema: schema,
+    timeoutMs: timeoutOption(value.timeout),
+    maxTries: maxTriesOption(value.maxTries),
+    retry: retryOption(value.retry),
+    concurrency: concurrencyOption(value.concurrency),
+    priority: priorityOption(value.priority),
+    maxQueued: maxQueuedOption(value.maxQueued),
+    isolation: isolationOption(value.isolation),
+    retentionMs: retentionOption(value.retention),
+    validateParams: validate === undefined ? acceptAny : (params: unknown) => check(validate, params === undefined ? {} : params),
+  });
+}
+
+function acceptAny(): void {}
+
+/**
+ * One Ajv instance per registry, shared by its types: schemas may `$ref` each other by `$id`, and
+ * a fresh registry (a restart in the same process) never collides with the `$id`s of an old one.
+ * Strict mode is off: schemas written for other tools carry keywords Ajv does not know (`x-*`,
+ * `example`), and those must not make a type unavailable. Ajv's warnings about what it ignores
+ * (an unknown `format`, say) are logged with the module's file name instead.
+ */
+class SchemaCompiler {
+  readonly #ajv: Ajv;
+  readonly #warnings: string[] = [];
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+    const collect = (...args: unknown[]): void => { this.#warnings.push(args.map(String).join(' ')); };
+    this.#ajv = new Ajv({ allErrors: true, strict: false, logger: { log: collect, warn: collect, error: collect } });
+  }
+
+  compile(params: unknown, file: string): { schema: unknown; validate: ValidateFunction | undefined } {
+    if (params === undefined) return { schema: undefined, validate: undefined };
+    if (typeof params !== 'boolean' && !isRecord(params)) {
+      throw invalidArgument('params', `must be a JSON Schema (an object or a boolean), got ${describe(params)}`);
+    }
+    try {
+      // A private frozen copy: the module cannot change the schema after it was compiled, and
+      // what type.list shows is what params are checked against.
+      const schema = deepFreeze(structuredClone(params));
+      const validate = this.#ajv.compile(schema);
+      return { schema, validate };
+    } catch (err) {
+      throw invalidArgument('params', `is not a valid JSON Schema: ${(err as Error).message}`);
+    } finally {
+      for (const w of this.#warnings.splice(0)) this.#logger.warn({ file }, `params schema: ${w}`);
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Params are the client's data: they are only read here, never merged into another object.
+ * A path points at the failing value (JSON Pointer, '/' for the root); for a missing or an
+ * unexpected property it points at that property rather than at the object holding it.
+ */
+function check(validate: ValidateFunction, params: unknown): void {
+  if (validate(params)) return;
+  const all = [...new Set((validate.errors ?? []).map(errorPath))];
+  const paths = all.slice(0, MAX_REPORTED_PATHS);
+  const listed = all.slice(0, PATHS_IN_MESSAGE).join(', ');
+  const more = all.length > PATHS_IN_MESSAGE ? ` and ${all.length - PATHS_IN_MESSAGE} more` : '';
+  throw new SpindleError('INVALID_PARAMS', `params do not match the type's schema at ${listed}${more}; see the type's params schema (spindle types -v)`, { paths });
+}
+
+function errorPath(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  const property = p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty;
+  const path = typeof property === 'string' ? `${e.instancePath}/${property.replace(/~/g, '~0').replace(/\//g, '~1')}` : e.instancePath;
+  return path === '' ? '/' : path;
+}

@@ -1,0 +1,99 @@
+import { describe } from '../duration.js';
+import { SpindleError } from '../errors.js';
+import type { Registry, TaskType } from './registry.js';
+import { lookupType } from './registry.js';
+import type { Misfire } from './task-options.js';
+import { graceMsOption, maxTriesOption, misfireOption, priorityOption, timeoutOption } from './task-options.js';
+
+/** A submit request, validated and resolved against its type's defaults. Frozen. */
+export interface ResolvedSubmit {
+  readonly type: TaskType;
+  /** A JSON copy of the client's params; `{}` when none were given. */
+  readonly params: unknown;
+  /** Left as given: src/schedule compiles it. */
+  readonly schedule: unknown;
+  readonly priority: number;
+  readonly maxTries: number;
+  readonly timeoutMs: number;
+  readonly misfire: Misfire;
+  readonly graceMs: number;
+  readonly key: string | null;
+}
+
+export const DEFAULT_MAX_PARAMS_BYTES = 256 * 1024;
+export const MAX_KEY_LENGTH = 256;
+
+const SUBMIT_FIELDS = new Set(['type', 'params', 'schedule', 'priority', 'maxTries', 'timeout', 'misfire', 'graceMs', 'key']);
+
+/**
+ * Validates one client submit (SPEC §6). Error codes: BAD_REQUEST when the request is not an
+ * object, names a field that does not exist, or gives `type`, `key` or `misfire` a non-string;
+ * INVALID_ARGUMENT for any bad number or duration — wrong JSON types included, so that `null`,
+ * `true` and `"1000"` are refused the same way in a submit as in a task module; UNKNOWN_TYPE;
+ * PAYLOAD_TOO_LARGE when params exceed `maxParamsBytes` of JSON; INVALID_PARAMS.
+ *
+ * Absent params mean `{}`, whether or not the type has a schema, so a handler can always
+ * destructure its params and a schema with `required` fields refuses a submit that forgot them.
+ */
+export function resolveSubmitOptions(input: unknown, registry: Registry, maxParamsBytes = DEFAULT_MAX_PARAMS_BYTES): ResolvedSubmit {
+  if (!isPlainObject(input)) throw badRequest('request', `a submit must be an object { type, params?, schedule?, … }, got ${describe(input)}`);
+  const unknown = Object.keys(input).filter((k) => !SUBMIT_FIELDS.has(k));
+  if (unknown.length > 0) {
+    throw new SpindleError('BAD_REQUEST', `unknown submit field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => describe(k)).join(', ')}; allowed: ${[...SUBMIT_FIELDS].join(', ')}`, { field: unknown[0]!, fields: unknown });
+  }
+  // Own properties only: a key the request does not carry must not be read from a prototype.
+  const field = (name: string): unknown => (Object.hasOwn(input, name) ? input[name] : undefined);
+
+  const typeName = field('type');
+  if (typeof typeName !== 'string') throw badRequest('type', `must be a task type name (a string), got ${describe(typeName)}`);
+  const type = lookupType(registry, typeName);
+
+  const key = field('key');
+  if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > MAX_KEY_LENGTH)) {
+    throw badRequest('key', `must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describe(key)}`);
+  }
+  const misfire = field('misfire');
+  if (misfire !== undefined && typeof misfire !== 'string') throw badRequest('misfire', `must be a string, got ${describe(misfire)}`);
+
+  const priority = priorityOption(field('priority'), type.priority);
+  const maxTries = maxTriesOption(field('maxTries'), type.maxTries);
+  const timeoutMs = timeoutOption(field('timeout'), type.timeoutMs);
+  const misfirePolicy = misfireOption(misfire);
+  const graceMs = graceMsOption(field('graceMs'));
+  const params = copyParams(field('params'), maxParamsBytes);
+  type.validateParams(params);
+  return Object.freeze({
+    type, params, schedule: field('schedule'), priority, maxTries, timeoutMs, misfire: misfirePolicy, graceMs, key: key ?? null,
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Measures params as the JSON they will be stored as and returns a fresh copy parsed from it, so
+ * the value validated is exactly the value stored and handed to the handler (no getters, no
+ * class instances, no shared references with the caller).
+ */
+function copyParams(params: unknown, maxBytes: number): unknown {
+  if (params === undefined) return {};
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(params);
+  } catch (err) {
+    throw new SpindleError('BAD_REQUEST', `params must be JSON-serialisable: ${(err as Error).message}`, { field: 'params' }, err);
+  }
+  if (json === undefined) throw badRequest('params', `must be a JSON value, got ${describe(params)}`);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > maxBytes) {
+    throw new SpindleError('PAYLOAD_TOO_LARGE', `params are ${bytes} bytes of JSON, over the ${maxBytes}-byte limit; store large data elsewhere and pass a reference`, { field: 'params', bytes, limit: maxBytes });
+  }
+  return JSON.parse(json) as unknown;
+}
+
+function badRequest(field: string, message: string): SpindleError {
+  return new SpindleError('BAD_REQUEST', `${field}: ${message}`, { field });
+}
