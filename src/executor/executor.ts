@@ -21,6 +21,8 @@ export interface RunError {
   message: string;
   name?: string;
   stack?: string;
+  /** HANDLER_ERROR: the `code` property of the error the handler threw, when it had one. */
+  handlerCode?: string;
   /** WORKER_EXITED: the exit code passed to process.exit / the child's exit code. */
   exitCode?: number;
   /** WORKER_CRASHED: the signal that killed the child. */

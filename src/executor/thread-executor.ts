@@ -1,0 +1,401 @@
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { BroadcastChannel } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { Piscina, queueOptionsSymbol } from 'piscina';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { formatDuration, MAX_TIMER_MS, parseInteger, SECOND } from '../duration.js';
+import { SpindleError } from '../errors.js';
+import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
+import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
+import type { AbortCause, AbortMessage, PingMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import { resolveWorkerEntry } from './worker-entry.js';
+
+export interface ThreadExecutorOptions {
+  /** Threads in the pool, 1..1024 (default: os.availableParallelism()). */
+  workers?: number;
+  /** Runs in flight per thread, 1..1000 (default 1; raise it for async, I/O-bound handlers). */
+  runsPerWorker?: number;
+  /** Heap cap per thread in MB, 16..1048576 (default 512): V8's old-generation limit. */
+  workerMemoryMb?: number;
+  /** Milliseconds between aborting a run's signal and terminating its thread (default 1 s). */
+  killGraceMs?: number;
+  /** pino level for handler logs and the executor's own (default 'info'). */
+  logLevel?: string;
+  /** Logger for the executor's own lines (threads it terminates, threads dying idle). */
+  logger?: Logger;
+}
+
+export interface ResolvedThreadExecutorOptions {
+  readonly workers: number;
+  readonly runsPerWorker: number;
+  readonly workerMemoryMb: number;
+  readonly killGraceMs: number;
+  readonly logLevel: string;
+}
+
+export const THREAD_EXECUTOR_DEFAULTS = {
+  runsPerWorker: 1,
+  workerMemoryMb: 512,
+  killGraceMs: 1 * SECOND,
+  logLevel: 'info',
+} as const;
+
+/** Validates once into a frozen object; a bad field is refused with INVALID_OPTION naming it. */
+export function resolveThreadExecutorOptions(input: ThreadExecutorOptions): ResolvedThreadExecutorOptions {
+  const d = THREAD_EXECUTOR_DEFAULTS;
+  const integer = (value: number | undefined, field: string, min: number, max: number, fallback: number): number => {
+    if (value === undefined) return fallback;
+    try {
+      return parseInteger(value, field, min, max);
+    } catch (err) {
+      throw err instanceof SpindleError ? new SpindleError('INVALID_OPTION', err.message, err.details) : err;
+    }
+  };
+  const logLevel = input.logLevel ?? d.logLevel;
+  if (logLevel !== 'silent' && !Object.hasOwn(pino.levels.values, logLevel)) {
+    throw new SpindleError('INVALID_OPTION', `logLevel: must be one of ${[...Object.keys(pino.levels.values), 'silent'].join(', ')}`, { field: 'logLevel' });
+  }
+  return Object.freeze({
+    workers: integer(input.workers, 'workers', 1, 1024, availableParallelism()),
+    runsPerWorker: integer(input.runsPerWorker, 'runsPerWorker', 1, 1000, d.runsPerWorker),
+    workerMemoryMb: integer(input.workerMemoryMb, 'workerMemoryMb', 16, 1024 * 1024, d.workerMemoryMb),
+    killGraceMs: integer(input.killGraceMs, 'killGraceMs', 0, MAX_TIMER_MS, d.killGraceMs),
+    logLevel,
+  });
+}
+
+type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PoolThread = Parameters<Balancer>[1][number];
+type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
+
+interface Run {
+  readonly request: RunRequest;
+  readonly listener: RunListener;
+  readonly startedAt: number;
+  /** Set when piscina hands the run to a thread. */
+  thread: Thread | null;
+  /** The timeout, then, once aborted, the kill grace period. */
+  timer: NodeJS.Timeout | null;
+  abortedBy: AbortCause | null;
+  /** The last progress passed to onProgress. */
+  progress: number | null;
+  /** onOutcome was called: at a timeout or abort this comes before the worker is gone. */
+  reported: boolean;
+  /** The kill grace ran out before piscina handed the run to a thread: it restarts there. */
+  killDue: boolean;
+}
+
+interface Thread {
+  readonly name: string;
+  readonly worker: Worker;
+  /** What ended it on its own: an uncaught error (a crash, the heap limit) or an exit code. */
+  death: { error: unknown } | { exitCode: number } | null;
+  /** Why the executor terminated it, when it did. */
+  terminatedFor: string | null;
+  exited: boolean;
+  /** Runs lost with this thread: their slots are freed when it has exited. */
+  readonly waiting: Run[];
+}
+
+/**
+ * Runs tasks on a piscina pool of worker threads. A run is aborted through its ctx.signal; a
+ * handler still going `killGraceMs` later has its thread terminated and replaced. Piscina's own
+ * abort (`run(task, { signal })`) is not used: it terminates the thread at once, with no grace,
+ * and a thread holding an abortable task takes no other run.
+ */
+export class ThreadExecutor implements Executor {
+  readonly mode = 'threads';
+  readonly options: ResolvedThreadExecutorOptions;
+  readonly capacity: number;
+  readonly #channelName = `spindle-threads-${randomUUID()}`;
+  readonly #runs = new Map<string, Run>();
+  readonly #threads = new Map<number, Thread>();
+  #logger: Logger | undefined;
+  #pool: Piscina | null = null;
+  #channel: BroadcastChannel | null = null;
+  #closing: Promise<void> | null = null;
+  #onDrained: (() => void) | null = null;
+
+  constructor(options: ThreadExecutorOptions = {}) {
+    this.options = resolveThreadExecutorOptions(options);
+    this.capacity = this.options.workers * this.options.runsPerWorker;
+    this.#logger = options.logger;
+  }
+
+  busy(): number {
+    return this.#runs.size;
+  }
+
+  /** Creates the pool and waits until every thread has loaded the worker entry. */
+  async start(): Promise<void> {
+    if (this.#closing !== null) throw new Error('ThreadExecutor: start() after close()');
+    if (this.#pool !== null) return;
+    const { workers, runsPerWorker, workerMemoryMb, logLevel } = this.options;
+    const entry = resolveWorkerEntry('thread-worker');
+    const channel = new BroadcastChannel(this.#channelName);
+    channel.unref();
+    channel.onmessage = (event) => this.#onChannelMessage((event as MessageEvent).data);
+    const pool = new Piscina({
+      filename: entry.filename,
+      ...(entry.execArgv !== undefined ? { execArgv: entry.execArgv } : {}),
+      minThreads: workers,
+      maxThreads: workers,
+      concurrentTasksPerWorker: runsPerWorker,
+      resourceLimits: { maxOldGenerationSizeMb: workerMemoryMb },
+      workerData: { channel: this.#channelName, logLevel } satisfies ThreadWorkerData,
+      loadBalancer: this.#balance,
+      // Piscina's default parks an idle thread in Atomics.wait, freezing what handlers left
+      // running: a keep-alive socket misses its close, a stray timer fires during the next run and
+      // is blamed on it. Plain messages keep every thread's event loop turning; measured no slower.
+      atomics: 'disabled',
+      recordTiming: false,
+    });
+    // Without a listener, a thread dying while it holds no run would throw in this thread.
+    pool.on('error', (err: unknown) => this.#log().error({ err }, 'a worker thread died while it held no run; it is replaced'));
+    this.#pool = pool;
+    this.#channel = channel;
+    try {
+      await Promise.all(Array.from({ length: workers }, () => pool.run({ type: 'ping' } satisfies PingMessage)));
+    } catch (err) {
+      this.#pool = null;
+      this.#channel = null;
+      await pool.destroy();
+      channel.close();
+      throw new Error(`worker threads failed to start from ${entry.filename}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  run(request: RunRequest, listener: RunListener): void {
+    const run: Run = { request, listener, startedAt: performance.now(), thread: null, timer: null, abortedBy: null, progress: null, reported: false, killDue: false };
+    if (this.#closing !== null) {
+      queueMicrotask(() => {
+        listener.onOutcome(this.#outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
+        listener.onReleased();
+      });
+      return;
+    }
+    const pool = this.#pool;
+    if (pool === null) throw new Error('ThreadExecutor: run() before start()');
+    if (this.#runs.has(request.runId)) throw new Error(`ThreadExecutor: run ${request.runId} is already in flight`);
+    const { timeoutMs } = request;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
+      throw new RangeError(`ThreadExecutor: timeoutMs must be an integer within 1..${MAX_TIMER_MS}, got ${timeoutMs}`);
+    }
+    this.#runs.set(request.runId, run);
+    run.timer = setTimeout(() => this.#timedOut(run), timeoutMs);
+    const message: TaskMessage = {
+      type: 'run', runId: request.runId, taskId: request.taskId, modulePath: request.modulePath, params: request.params, attempt: request.attempt,
+    };
+    // The balancer learns which run it places from piscina's queue-options slot. Structured clone
+    // skips symbol keys, so the run never travels to the worker.
+    Object.defineProperty(message, queueOptionsSymbol, { value: run });
+    pool.run(message).then(
+      (reply: WorkerReply) => this.#finished(run, reply),
+      (err: unknown) => this.#lost(run, err),
+    );
+  }
+
+  abort(runId: string, reason: AbortReason): void {
+    const run = this.#runs.get(runId);
+    if (run === undefined) return;
+    const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
+    this.#abort(run, reason, { code: 'CANCELLED', message }, this.options.killGraceMs);
+  }
+
+  close(graceMs: number): Promise<void> {
+    this.#closing ??= this.#shutdown(graceMs);
+    return this.#closing;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
+    for (const run of [...this.#runs.values()]) this.#abort(run, 'shutdown', { code: 'CANCELLED', message: 'the run was stopped by a shutdown' }, null);
+    await this.#drain(Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0);
+    // Terminates every thread still busy and waits for each to exit.
+    await this.#pool?.destroy();
+    this.#channel?.close();
+    // Runs lost with a crashed thread piscina no longer tracks; it is exiting too.
+    for (const run of [...this.#runs.values()]) this.#release(run);
+  }
+
+  #drain(graceMs: number): Promise<void> {
+    if (this.#runs.size === 0 || graceMs === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#onDrained = null;
+        resolve();
+      };
+      const timer = setTimeout(done, graceMs);
+      this.#onDrained = done;
+    });
+  }
+
+  /** Least busy thread first, like piscina's own balancer, but never a thread being terminated. */
+  readonly #balance: Balancer = (task, candidates) => {
+    let best: PoolThread | null = null;
+    let bestUsage = this.options.runsPerWorker;
+    for (const candidate of candidates) {
+      const usage = candidate.currentUsage;
+      if (usage >= bestUsage || typeof this.#threads.get(candidate.id)?.terminatedFor === 'string') continue;
+      best = candidate;
+      bestUsage = usage;
+      if (usage === 0) break;
+    }
+    const run = task[queueOptionsSymbol] as Run | null;
+    if (best === null || run === null) return best;
+    const thread = this.#threadFor(best.id);
+    if (thread === undefined) return null;
+    run.thread = thread;
+    if (run.abortedBy !== null) {
+      // Aborted while queued: act once piscina has posted the task to the thread. The handler
+      // starts with its signal aborted and gets a whole kill grace to notice.
+      queueMicrotask(() => {
+        this.#sendAbort(run);
+        if (run.killDue) {
+          run.killDue = false;
+          run.timer = setTimeout(() => this.#kill(run), this.options.killGraceMs);
+        }
+      });
+    }
+    return best;
+  };
+
+  #threadFor(threadId: number): Thread | undefined {
+    const known = this.#threads.get(threadId);
+    if (known !== undefined) return known;
+    const worker = this.#pool?.threads.find((w) => w.threadId === threadId);
+    if (worker === undefined) return undefined;
+    const thread: Thread = { name: threadWorkerName(threadId), worker, death: null, terminatedFor: null, exited: false, waiting: [] };
+    // Registered after piscina's own listeners, which reject the thread's runs: the cause is
+    // recorded here before those rejections reach #lost, a microtask later.
+    worker.on('error', (error: unknown) => {
+      thread.death ??= { error };
+    });
+    worker.once('exit', (exitCode: number) => {
+      thread.death ??= { exitCode };
+      thread.exited = true;
+      this.#threads.delete(threadId);
+      for (const run of thread.waiting.splice(0)) this.#release(run);
+    });
+    this.#threads.set(threadId, thread);
+    return thread;
+  }
+
+  #onChannelMessage(data: unknown): void {
+    if (!isChannelMessage(data) || data.type !== 'progress' || !isProgress(data.progress)) return;
+    const run = this.#runs.get(data.runId);
+    if (run !== undefined) this.#progress(run, data.progress);
+  }
+
+  #progress(run: Run, progress: number): void {
+    if (run.reported || run.progress === progress) return;
+    run.progress = progress;
+    run.listener.onProgress(progress);
+  }
+
+  #finished(run: Run, reply: WorkerReply): void {
+    if (reply.type === 'result' && !run.reported) {
+      if (reply.progress !== undefined) this.#progress(run, reply.progress);
+      this.#report(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
+    }
+    this.#release(run);
+  }
+
+  #lost(run: Run, reason: unknown): void {
+    const thread = run.thread;
+    if (!run.reported) this.#report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
+    const dying = thread !== null && !thread.exited && (thread.death !== null || thread.terminatedFor !== null);
+    if (dying) thread.waiting.push(run);
+    else this.#release(run);
+  }
+
+  #timedOut(run: Run): void {
+    run.timer = null;
+    const error: RunError = { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(run.request.timeoutMs)}` };
+    this.#abort(run, 'timeout', error, this.options.killGraceMs);
+  }
+
+  #abort(run: Run, cause: AbortCause, error: RunError, killAfterMs: number | null): void {
+    if (run.abortedBy !== null || run.reported) return;
+    run.abortedBy = cause;
+    this.#report(run, { ok: false, error });
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = killAfterMs === null ? null : setTimeout(() => this.#kill(run), killAfterMs);
+    this.#sendAbort(run);
+  }
+
+  #sendAbort(run: Run): void {
+    if (run.thread === null || run.abortedBy === null) return;
+    this.#channel?.postMessage({ type: 'abort', runId: run.request.runId, worker: run.thread.name, cause: run.abortedBy } satisfies AbortMessage);
+  }
+
+  #kill(run: Run): void {
+    run.timer = null;
+    if (run.thread === null) {
+      run.killDue = true;
+      return;
+    }
+    const what = run.abortedBy === 'timeout' ? 'timed out' : 'was aborted';
+    this.#terminate(run.thread, `run ${run.request.runId} ${what} and its handler ignored the signal for ${formatDuration(this.options.killGraceMs)}`);
+  }
+
+  #terminate(thread: Thread, why: string): void {
+    if (thread.exited || thread.terminatedFor !== null) return;
+    thread.terminatedFor = why;
+    this.#log().warn({ worker: thread.name }, `terminating ${thread.name}: ${why}`);
+    // Piscina sees the exit, fails what else the thread held and starts a replacement.
+    void thread.worker.terminate();
+  }
+
+  #report(run: Run, result: Result): void {
+    run.reported = true;
+    run.listener.onOutcome(this.#outcome(run, result));
+  }
+
+  #outcome(run: Run, result: Result): Parameters<RunListener['onOutcome']>[0] {
+    const durationMs = Math.round(performance.now() - run.startedAt);
+    const worker = run.thread?.name ?? 'thread-pending';
+    return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
+  }
+
+  #release(run: Run): void {
+    if (this.#runs.get(run.request.runId) !== run) return;
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = null;
+    this.#runs.delete(run.request.runId);
+    run.listener.onReleased();
+    if (this.#runs.size === 0) this.#onDrained?.();
+  }
+
+  #log(): Logger {
+    this.#logger ??= pino({ level: this.options.logLevel });
+    return this.#logger;
+  }
+}
+
+/** Why piscina failed a run: the thread's recorded death, else the pool's own reason. */
+function lostRunError(thread: Thread | null, reason: unknown, workerMemoryMb: number): RunError {
+  if (thread !== null && thread.terminatedFor !== null) {
+    return { code: 'WORKER_CRASHED', message: `its thread was terminated because ${thread.terminatedFor}` };
+  }
+  const death = thread?.death ?? null;
+  if (death !== null && 'exitCode' in death) {
+    return { code: 'WORKER_EXITED', message: `the handler's thread exited with code ${death.exitCode} before the run finished`, exitCode: death.exitCode };
+  }
+  const error = death !== null ? death.error : reason;
+  const fields = typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown }) : {};
+  const described = {
+    ...(typeof fields.name === 'string' ? { name: fields.name } : {}),
+    ...(typeof fields.stack === 'string' ? { stack: fields.stack } : {}),
+  };
+  const message = typeof fields.message === 'string' ? fields.message : String(error);
+  if (death === null) return { code: 'WORKER_CRASHED', message: `the thread pool lost the run: ${message}`, ...described };
+  if (fields.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return { code: 'WORKER_OOM', message: `the handler's thread reached its heap limit of ${workerMemoryMb} MB (workerMemoryMb) and was stopped`, ...described };
+  }
+  return { code: 'WORKER_CRASHED', message: `the handler's thread crashed with an uncaught error: ${message}`, ...described };
+}

@@ -1,0 +1,97 @@
+/**
+ * The protocol between an executor and its workers. Worker entry points import this module and
+ * pure helpers only, so it holds types and tiny functions, nothing with side effects.
+ *
+ * Two transports carry it: the pool's own request/reply path (WorkerRequest → WorkerReply) and a
+ * side channel for what may happen while a run is in flight (ChannelMessage: aborts one way,
+ * progress the other).
+ */
+import type { RunErrorCode } from '../errors.js';
+
+/** Why a run's signal is aborted. */
+export type AbortCause = 'timeout' | 'cancel' | 'shutdown';
+
+/** Main → worker: run one task. The module path is absolute and already verified. */
+export interface TaskMessage {
+  type: 'run';
+  runId: string;
+  taskId: string;
+  modulePath: string;
+  params: unknown;
+  attempt: number;
+}
+
+/** Main → worker: answer at once; proves the entry point loaded and warms the thread up. */
+export interface PingMessage {
+  type: 'ping';
+}
+
+export type WorkerRequest = TaskMessage | PingMessage;
+
+/** An error as it crosses the boundary: `{ name, message, code, stack }`. */
+export interface WireError {
+  code: RunErrorCode;
+  name: string;
+  message: string;
+  stack?: string;
+  /** The `code` property of the handler's own error, when it had one (HANDLER_ERROR only). */
+  handlerCode?: string;
+}
+
+/**
+ * Worker → main: how a run ended. `output` is JSON text, undefined when the handler returned
+ * undefined. `progress` repeats the last value the handler reported: its ProgressMessage travels
+ * on another port and may arrive after this.
+ */
+export type ResultMessage =
+  | { type: 'result'; runId: string; ok: true; output: string | undefined; progress?: number }
+  | { type: 'result'; runId: string; ok: false; error: WireError; progress?: number };
+
+export interface PongMessage {
+  type: 'pong';
+  worker: string;
+}
+
+export type WorkerReply = ResultMessage | PongMessage;
+
+/** Main → workers: abort one run's signal. Broadcast, so it names the worker holding the run. */
+export interface AbortMessage {
+  type: 'abort';
+  runId: string;
+  worker: string;
+  cause: AbortCause;
+}
+
+/** Worker → main: the handler called ctx.progress(p). */
+export interface ProgressMessage {
+  type: 'progress';
+  runId: string;
+  progress: number;
+}
+
+export type ChannelMessage = AbortMessage | ProgressMessage;
+
+/** What a thread worker is started with (piscina's workerData). */
+export interface ThreadWorkerData {
+  /** Name of the BroadcastChannel carrying ChannelMessages; unique per executor instance. */
+  channel: string;
+  /** pino level for handler logs. */
+  logLevel: string;
+}
+
+/** The name a thread goes by in outcomes, logs and abort messages. */
+export function threadWorkerName(threadId: number): string {
+  return `thread-${threadId}`;
+}
+
+/** Narrows what arrives on a channel; anything else sharing the name is ignored. */
+export function isChannelMessage(value: unknown): value is ChannelMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, runId } = value as { type?: unknown; runId?: unknown };
+  return (type === 'abort' || type === 'progress') && typeof runId === 'string';
+}
+
+/** A progress value a handler may report: a finite number within 0..1. */
+export function isProgress(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= 1;
+}

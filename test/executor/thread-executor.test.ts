@@ -1,0 +1,245 @@
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isSpindleError } from '../../src/errors.js';
+import type { RunError, RunOutcome } from '../../src/executor/executor.js';
+import { ThreadExecutor } from '../../src/executor/thread-executor.js';
+import type { ThreadExecutorOptions } from '../../src/executor/thread-executor.js';
+
+// Real threads on a loaded 2-core CI machine: generous limits, never tight timing.
+const TEST_TIMEOUT = 30_000;
+const SLACK_MS = 5_000;
+
+const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}.mjs`, import.meta.url));
+
+let executor: ThreadExecutor | null = null;
+
+afterEach(async () => {
+  await executor?.close(0);
+  executor = null;
+});
+
+async function open(options: ThreadExecutorOptions = {}): Promise<ThreadExecutor> {
+  executor = new ThreadExecutor({ workers: 2, killGraceMs: 500, logLevel: 'silent', ...options });
+  await executor.start();
+  return executor;
+}
+
+interface Tracked {
+  runId: string;
+  outcome: Promise<RunOutcome>;
+  released: Promise<void>;
+  progress: number[];
+}
+
+let runs = 0;
+
+function start(ex: ThreadExecutor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number } = {}): Tracked {
+  const runId = `run-${++runs}`;
+  const progress: number[] = [];
+  let onOutcome!: (outcome: RunOutcome) => void;
+  let onReleased!: () => void;
+  const outcome = new Promise<RunOutcome>((resolve) => (onOutcome = resolve));
+  const released = new Promise<void>((resolve) => (onReleased = resolve));
+  ex.run(
+    { runId, taskId: `task-${runs}`, type: 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000 },
+    { onProgress: (p) => progress.push(p), onOutcome, onReleased },
+  );
+  return { runId, outcome, released, progress };
+}
+
+async function failed(tracked: Tracked): Promise<RunError & { worker: string }> {
+  const outcome = await tracked.outcome;
+  if (outcome.ok) throw new Error(`expected a failed run, got output ${String(outcome.output)}`);
+  return { ...outcome.error, worker: outcome.worker };
+}
+
+describe('ThreadExecutor', () => {
+  it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const params = { a: 1, list: [1, 'two', null, { nested: true }] };
+    const outcome = await start(ex, task('echo'), params).outcome;
+    expect(outcome).toMatchObject({ ok: true, output: JSON.stringify(params), worker: expect.stringMatching(/^thread-\d+$/) });
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports no output when the handler returns undefined', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const tracked = start(ex, task('noop'));
+    expect(await tracked.outcome).toMatchObject({ ok: true, output: undefined });
+    await tracked.released;
+    expect(ex.busy()).toBe(0);
+  });
+
+  it('records a thrown error as HANDLER_ERROR with its name, stack and own code', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const error = await failed(start(ex, task('throws')));
+    expect(error).toMatchObject({ code: 'HANDLER_ERROR', name: 'Error', message: 'this handler always fails', handlerCode: 'E_FIXTURE' });
+    expect(error.stack).toContain('throws.mjs');
+  });
+
+  it('passes the attempt number to the handler', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    expect((await failed(start(ex, task('flaky'), {}, { attempt: 1 }))).code).toBe('HANDLER_ERROR');
+    expect(await start(ex, task('flaky'), {}, { attempt: 2 }).outcome).toMatchObject({ ok: true, output: '{"attempt":2}' });
+  });
+
+  it('kills a busy loop at its timeout and runs the next tasks on a new thread, the pool at full size', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const began = performance.now();
+    const loop = start(ex, task('busy-loop'), {}, { timeoutMs: 300 });
+    const error = await failed(loop);
+    expect(error.code).toBe('TIMEOUT');
+    await loop.released;
+    expect(performance.now() - began).toBeLessThan(300 + SLACK_MS);
+    expect(ex.busy()).toBe(0);
+    // Two runs at once need two threads: a pool left a thread short would put both on one.
+    const [a, b] = await Promise.all([start(ex, task('sleep'), { ms: 200 }).outcome, start(ex, task('sleep'), { ms: 200 }).outcome]);
+    expect(a).toMatchObject({ ok: true });
+    expect(b).toMatchObject({ ok: true });
+    expect(new Set([a!.worker, b!.worker, error.worker]).size).toBe(3);
+  });
+
+  it('cancels a sleep that honours its signal without killing its thread', { timeout: TEST_TIMEOUT }, async () => {
+    // With a kill grace this long, only the handler settling can free the slot within the test.
+    const ex = await open({ workers: 1, killGraceMs: 120_000 });
+    const sleeping = start(ex, task('sleep'), { ms: 3_600_000 });
+    ex.abort(sleeping.runId, 'cancel');
+    const error = await failed(sleeping);
+    expect(error.code).toBe('CANCELLED');
+    await sleeping.released;
+    const next = await start(ex, task('noop')).outcome;
+    expect(next.worker).toBe(error.worker);
+  });
+
+  it('aborts a run still queued for a thread, which then starts with its signal aborted', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, killGraceMs: 120_000 });
+    const holding = start(ex, task('sleep'), { ms: 3_600_000 });
+    const queued = start(ex, task('sleep'), { ms: 3_600_000 });
+    ex.abort(queued.runId, 'cancel');
+    expect(await failed(queued)).toMatchObject({ code: 'CANCELLED', worker: 'thread-pending' });
+    ex.abort(holding.runId, 'cancel');
+    const held = await failed(holding);
+    await Promise.all([holding.released, queued.released]);
+    expect((await start(ex, task('noop')).outcome).worker).toBe(held.worker);
+  });
+
+  it('terminates the thread of a handler that ignores its cancel after the kill grace', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, killGraceMs: 300 });
+    const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });
+    ex.abort(stubborn.runId, 'cancel');
+    const error = await failed(stubborn);
+    expect(error.code).toBe('CANCELLED');
+    await stubborn.released;
+    const next = await start(ex, task('noop')).outcome;
+    expect(next).toMatchObject({ ok: true });
+    expect(next.worker).not.toBe(error.worker);
+  });
+
+  it.each([0, 7])('reports process.exit(%i) mid-run as WORKER_EXITED with the code', { timeout: TEST_TIMEOUT }, async (code) => {
+    const ex = await open();
+    const exited = start(ex, task('exit'), { code });
+    expect(await failed(exited)).toMatchObject({ code: 'WORKER_EXITED', exitCode: code });
+    await exited.released;
+    expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
+  });
+
+  it('reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workerMemoryMb: 32 });
+    const hog = start(ex, task('oom'));
+    expect((await failed(hog)).code).toBe('WORKER_OOM');
+    await hog.released;
+    expect(await start(ex, task('echo'), { after: 'oom' }).outcome).toMatchObject({ ok: true, output: '{"after":"oom"}' });
+  });
+
+  it('reports an uncaught error thrown from a timer as WORKER_CRASHED', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const crash = start(ex, task('crash-later'));
+    const error = await failed(crash);
+    expect(error.code).toBe('WORKER_CRASHED');
+    expect(error.message).toContain('thrown from a timer');
+    await crash.released;
+    expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
+  });
+
+  it('refuses output JSON cannot represent with OUTPUT_NOT_SERIALIZABLE naming the path', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const error = await failed(start(ex, task('bad-output')));
+    expect(error.code).toBe('OUTPUT_NOT_SERIALIZABLE');
+    expect(error.message).toContain('output.f is a function');
+  });
+
+  it.each([
+    ['a module that throws on import', fileURLToPath(new URL('../fixtures/bad-tasks/import-throws.mjs', import.meta.url))],
+    ['a module that does not exist', fileURLToPath(new URL('../fixtures/tasks/no-such-task.mjs', import.meta.url))],
+    ['a module without a task definition', fileURLToPath(new URL('../../src/executor/wire.ts', import.meta.url))],
+  ])('fails %s with HANDLER_LOAD_FAILED', { timeout: TEST_TIMEOUT }, async (_what, modulePath) => {
+    const ex = await open();
+    const error = await failed(start(ex, modulePath));
+    expect(error.code).toBe('HANDLER_LOAD_FAILED');
+    expect(error.message).toContain(modulePath);
+  });
+
+  it('loads a TypeScript task module', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const typed = fileURLToPath(new URL('../fixtures/ts-tasks/typed.ts', import.meta.url));
+    expect(await start(ex, typed, { a: 2, b: 3 }).outcome).toMatchObject({ ok: true, output: '{"sum":5,"attempt":1}' });
+  });
+
+  it('delivers ctx.progress to onProgress before the outcome', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const tracked = start(ex, task('progress'));
+    await tracked.released;
+    expect(await tracked.outcome).toMatchObject({ ok: true });
+    expect(tracked.progress).toEqual([0.5]);
+  });
+
+  it('holds runsPerWorker runs on one thread at once', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 2 });
+    expect(ex.capacity).toBe(2);
+    const both = [start(ex, task('sleep'), { ms: 300 }), start(ex, task('sleep'), { ms: 300 })];
+    expect(ex.busy()).toBe(2);
+    const [a, b] = await Promise.all(both.map((t) => t.outcome));
+    expect(a).toMatchObject({ ok: true });
+    expect(b!.worker).toBe(a!.worker);
+  });
+
+  it('closes within its grace period when a handler ignores the shutdown', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ killGraceMs: 120_000 });
+    const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });
+    const began = performance.now();
+    await ex.close(500);
+    expect(performance.now() - began).toBeLessThan(500 + SLACK_MS);
+    expect((await failed(stubborn)).code).toBe('CANCELLED');
+    await stubborn.released;
+    expect(ex.busy()).toBe(0);
+    await ex.close(500); // idempotent
+  });
+
+  it('fails a run asked for after close without starting it', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    await ex.close(0);
+    const late = start(ex, task('noop'));
+    expect((await failed(late)).code).toBe('CANCELLED');
+    await late.released;
+  });
+
+  it.each([
+    ['workers', { workers: 0 }],
+    ['workers', { workers: 1.5 }],
+    ['runsPerWorker', { runsPerWorker: 0 }],
+    ['workerMemoryMb', { workerMemoryMb: Number.NaN }],
+    ['killGraceMs', { killGraceMs: -1 }],
+    ['killGraceMs', { killGraceMs: 2 ** 31 }],
+    ['logLevel', { logLevel: 'loud' }],
+  ] as const)('refuses a bad %s with INVALID_OPTION naming it', (field, options) => {
+    let caught: unknown;
+    try {
+      new ThreadExecutor(options);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isSpindleError(caught, 'INVALID_OPTION')).toBe(true);
+    expect((caught as { details: { field?: string } }).details.field).toBe(field);
+  });
+});

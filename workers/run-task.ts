@@ -1,0 +1,212 @@
+/**
+ * Worker-side logic shared by the thread and process entry points: load a task module, call its
+ * handler with a context, and turn whatever happens into a ResultMessage. Never throws.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import type { RunErrorCode } from '../src/errors.js';
+import { isProgress } from '../src/executor/wire.js';
+import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
+
+/** What a handler receives as its second argument (SPEC §2). */
+export interface TaskRunContext {
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  readonly attempt: number;
+  progress(progress: number): Promise<void>;
+}
+
+/** The part of a task definition a worker uses. */
+interface RunnableTask {
+  run(params: unknown, ctx: TaskRunContext): unknown;
+}
+
+/** What the entry point provides for one run. */
+export interface RunEnvironment {
+  signal: AbortSignal;
+  /** The worker's logger; the handler gets a child bound to { taskId, attempt, worker }. */
+  logger: Logger;
+  /** This worker's name, e.g. `thread-3`. */
+  worker: string;
+  /** Delivers a validated progress value to the executor, without waiting for it. */
+  reportProgress(progress: number): void;
+}
+
+const loaded = new Map<string, Promise<RunnableTask>>();
+
+/** Runs one task to a result. Handler faults become error results; nothing is thrown. */
+export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<ResultMessage> {
+  let definition: RunnableTask;
+  try {
+    definition = await loadTask(task.modulePath);
+  } catch (err) {
+    return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
+  }
+  let settled = false;
+  let lastProgress: number | undefined;
+  const ctx = createContext(task, env, (progress) => {
+    if (settled) return;
+    lastProgress = progress;
+    env.reportProgress(progress);
+  });
+  let result: ResultMessage;
+  try {
+    result = serializeOutput(task.runId, await definition.run(task.params, ctx));
+  } catch (err) {
+    result = failure(task.runId, wireError(env.signal.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
+  }
+  settled = true;
+  return lastProgress === undefined ? result : { ...result, progress: lastProgress };
+}
+
+/** The signal's reason for each cause, shaped like the platform's own (AbortSignal.timeout). */
+export function abortReason(cause: AbortCause): DOMException {
+  if (cause === 'timeout') return new DOMException('the run exceeded its timeout', 'TimeoutError');
+  return new DOMException(cause === 'cancel' ? 'the run was cancelled' : 'the runtime is shutting down', 'AbortError');
+}
+
+function loadTask(modulePath: string): Promise<RunnableTask> {
+  let loading = loaded.get(modulePath);
+  if (loading === undefined) {
+    loading = importTask(modulePath);
+    loaded.set(modulePath, loading);
+    // Forget failures so that a transient one (a file briefly missing, EMFILE) is retried.
+    loading.catch(() => loaded.delete(modulePath));
+  }
+  return loading;
+}
+
+async function importTask(modulePath: string): Promise<RunnableTask> {
+  const url = pathToFileURL(modulePath).href;
+  // Compiled builds run without tsx's loader; tsImport brings it in for TypeScript modules only.
+  const namespace = (/\.[cm]?ts$/.test(modulePath)
+    ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url)
+    : await import(url)) as { default?: unknown };
+  const definition = namespace.default;
+  if (typeof definition !== 'object' || definition === null || typeof (definition as { run?: unknown }).run !== 'function') {
+    throw new TypeError('its default export is not a task definition with a run(params, ctx) function');
+  }
+  return definition as RunnableTask;
+}
+
+function createContext(task: TaskMessage, env: RunEnvironment, report: (progress: number) => void): TaskRunContext {
+  let log: Logger | undefined;
+  return {
+    signal: env.signal,
+    attempt: task.attempt,
+    // Most handlers never log: bind the child logger only when one does.
+    get log() {
+      log ??= env.logger.child({ taskId: task.taskId, attempt: task.attempt, worker: env.worker });
+      return log;
+    },
+    progress(progress: number) {
+      if (!isProgress(progress)) {
+        throw new RangeError(`ctx.progress expects a number within 0..1, got ${typeof progress === 'number' ? progress : typeof progress}`);
+      }
+      report(progress);
+      return Promise.resolve();
+    },
+  };
+}
+
+function serializeOutput(runId: string, output: unknown): ResultMessage {
+  if (output === undefined) return { type: 'result', runId, ok: true, output: undefined };
+  try {
+    const fault = findUnserializable(output);
+    if (fault !== null) {
+      return failure(runId, { code: 'OUTPUT_NOT_SERIALIZABLE', name: 'TypeError', message: `the handler's output is not JSON-serialisable: ${fault}` });
+    }
+    // Text, not the object, crosses the thread boundary: one walk, one stringify, no structured clone.
+    return { type: 'result', runId, ok: true, output: JSON.stringify(output) };
+  } catch (err) {
+    // A toJSON that throws, or nesting deeper than the stack.
+    return failure(runId, wireError('OUTPUT_NOT_SERIALIZABLE', err, `the handler's output is not JSON-serialisable: `));
+  }
+}
+
+/**
+ * Walks a value the way JSON.stringify would and describes the first thing it would drop, alter
+ * or throw on: functions, symbols, bigints, NaN and ±Infinity, cycles, undefined array items and
+ * objects that are neither plain nor have toJSON (Map, Set, class instances). Undefined object
+ * properties are allowed: JSON leaves them out, which is what an optional field means.
+ */
+function findUnserializable(root: unknown): string | null {
+  const open = new Set<object>();
+  const visit = (input: unknown, key: string, path: string): string | null => {
+    let value = input;
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'bigint') {
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') value = (toJSON as (key: string) => unknown).call(value, key);
+    }
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return null;
+      case 'number':
+        return Number.isFinite(value) ? null : `${path} is ${value}`;
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+      case 'bigint':
+        return `${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
+      default:
+        break;
+    }
+    if (value === null) return null;
+    const object = value as object;
+    const isArray = Array.isArray(object);
+    if (!isArray) {
+      const proto: unknown = Object.getPrototypeOf(object);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+        return `${path} is ${typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a custom prototype'} without toJSON`;
+      }
+    }
+    if (open.has(object)) return `${path} refers back to an enclosing object (a cycle)`;
+    open.add(object);
+    let fault: string | null = null;
+    if (isArray) {
+      for (let i = 0; i < object.length && fault === null; i++) fault = visit(object[i], String(i), `${path}[${i}]`);
+    } else {
+      for (const [k, v] of Object.entries(object)) {
+        if (v !== undefined) fault = visit(v, k, `${path}${/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`}`);
+        if (fault !== null) break;
+      }
+    }
+    open.delete(object);
+    return fault;
+  };
+  return visit(root, '', 'output');
+}
+
+function failure(runId: string, error: WireError): ResultMessage {
+  return { type: 'result', runId, ok: false, error };
+}
+
+/** Describes anything thrown — an Error or any other value — as `{ name, message, code, stack }`. */
+function wireError(code: RunErrorCode, thrown: unknown, prefix = ''): WireError {
+  let name = 'Error';
+  let message: string;
+  let stack: unknown;
+  let ownCode: unknown;
+  try {
+    if (typeof thrown === 'object' && thrown !== null) {
+      const fields = thrown as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
+      if (typeof fields.name === 'string') name = fields.name;
+      message = typeof fields.message === 'string' ? fields.message : String(thrown);
+      stack = fields.stack;
+      ownCode = fields.code;
+    } else {
+      message = String(thrown);
+    }
+  } catch {
+    message = 'the handler threw a value that cannot be described';
+  }
+  return {
+    code,
+    name,
+    message: prefix + message,
+    ...(typeof stack === 'string' ? { stack } : {}),
+    ...(code === 'HANDLER_ERROR' && (typeof ownCode === 'string' || typeof ownCode === 'number') ? { handlerCode: String(ownCode) } : {}),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Entry point of a thread in the ThreadExecutor's piscina pool. Piscina owns this thread's
+ * parentPort, so aborts (in) and progress (out) travel on a BroadcastChannel named in workerData.
+ * The channel is opened when piscina loads this module, which it does before it reports the thread
+ * ready, so an abort for one of this thread's runs finds a listener.
+ */
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
+import type { AbortCause, ProgressMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
+import { abortReason, runTask } from './run-task.js';
+
+/**
+ * An abort and its run travel on different ports, so with several runs per thread the abort can
+ * arrive first; it waits here for its run. An abort that lost the race the other way (its run had
+ * just finished) would wait forever, so only the newest few are kept: a thread never holds more
+ * runs than its concurrency, far fewer than this.
+ */
+const EARLY_ABORTS_KEPT = 1024;
+
+const { channel: channelName, logLevel } = workerData as ThreadWorkerData;
+const self = threadWorkerName(threadId);
+// Synchronous writes: a handler's last lines survive the thread being terminated right after.
+const logger = pino({ level: logLevel }, pino.destination({ fd: 1, sync: true }));
+const running = new Map<string, AbortController>();
+const earlyAborts = new Map<string, AbortCause>();
+
+const channel = new BroadcastChannel(channelName);
+channel.unref();
+channel.onmessage = (event) => {
+  const message = (event as MessageEvent).data as unknown;
+  if (!isChannelMessage(message) || message.type !== 'abort' || message.worker !== self) return;
+  const controller = running.get(message.runId);
+  if (controller !== undefined) {
+    controller.abort(abortReason(message.cause));
+    return;
+  }
+  earlyAborts.set(message.runId, message.cause);
+  if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as string);
+};
+
+export default async function threadWorker(request: WorkerRequest): Promise<WorkerReply> {
+  if (request.type === 'ping') return { type: 'pong', worker: self };
+  const { runId } = request;
+  const controller = new AbortController();
+  const early = earlyAborts.get(runId);
+  if (early !== undefined) {
+    earlyAborts.delete(runId);
+    controller.abort(abortReason(early));
+  }
+  running.set(runId, controller);
+  try {
+    return await runTask(request, {
+      signal: controller.signal,
+      logger,
+      worker: self,
+      reportProgress: (progress) => channel.postMessage({ type: 'progress', runId, progress } satisfies ProgressMessage),
+    });
+  } finally {
+    running.delete(runId);
+  }
+}
