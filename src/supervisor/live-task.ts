@@ -20,8 +20,11 @@ export interface LiveTask {
   pins: number;
 }
 
-export function newLive(rec: TaskRecord, committed: boolean): LiveTask {
-  return { rec, base: committed ? rec : null, committed: committed ? rec : null, dirty: false, inFlight: 0, dueToken: 0, pins: 0 };
+/** `stored`: the record came from the store, so its copy is both the base and the committed version. */
+export function newLive(rec: TaskRecord, stored: boolean): LiveTask {
+  // A copy, never `rec` itself: `rec` is changed in place, the committed image must not move with it.
+  const image = stored ? copyRecord(rec) : null;
+  return { rec, base: image, committed: image, dirty: false, inFlight: 0, dueToken: 0, pins: 0 };
 }
 
 /** A copy to write or to roll back to; the supervisor replaces nested objects, never mutates them. */

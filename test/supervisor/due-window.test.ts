@@ -4,7 +4,7 @@ import { newLive } from '../../src/supervisor/live-task.js';
 import type { TaskRecord } from '../../src/task/record.js';
 
 const task = (id: string, type: string, priority: number, due: number) =>
-  newLive({ id, type, priority, nextRunAt: due, state: 'queued', paused: false } as TaskRecord, true);
+  newLive({ id, type, priority, nextRunAt: due, state: 'queued', paused: false } as TaskRecord, false);
 
 describe('DueWindow', () => {
   it('takes due tasks by priority, then due time, skipping types that cannot run', () => {
