@@ -11,7 +11,8 @@ registerStart(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (isSpindleError(err)) {
-    const where = err.details.path === undefined ? '' : ` (${err.details.path})`;
+    const path = err.details.path;
+    const where = path === undefined || err.message.includes(path) ? '' : ` (${path})`;
     process.stderr.write(`spindle: ${err.code}: ${err.message}${where}\n`);
   } else {
     process.stderr.write(`spindle: ${err instanceof Error ? err.message : String(err)}\n`);

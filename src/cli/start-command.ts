@@ -38,6 +38,8 @@ export function registerStart(program: Command): void {
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
       });
+      // The pool's threads and the runtime's timers do not hold the event loop: this does, until stop.
+      const alive = setInterval(() => undefined, 1 << 30);
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals): void => {
         signals++;
@@ -46,7 +48,10 @@ export function registerStart(program: Command): void {
           process.exit(130);
         }
         runtime.log.info({ signal }, 'stopping');
-        void runtime.stop().then(() => process.exit(0));
+        void runtime.stop().then(() => {
+          clearInterval(alive);
+          process.exit(0);
+        });
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
