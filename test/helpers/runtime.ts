@@ -17,7 +17,7 @@ const TERMINAL: TaskState[] = ['finished', 'failed', 'terminated'];
  * Resolves with the task once it reaches one of `states` (default: any terminal state). Listens
  * before it looks, so a change between the two is never missed.
  */
-export function waitForState(runtime: Runtime, id: string, states: TaskState[] = TERMINAL): Promise<TaskView> {
+export function waitForState(runtime: Pick<Runtime, 'get' | 'subscribe'>, id: string, states: TaskState[] = TERMINAL): Promise<TaskView> {
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (view: TaskView): void => {
