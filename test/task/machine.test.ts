@@ -96,17 +96,14 @@ describe('the table against the XState machine (property)', () => {
     fc.assert(
       fc.property(fc.array(eventArb, { maxLength: 40 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), (events, maxTries, recurring) => {
         let state: TaskState = 'none';
-        let tries = 0;
-        let paused = false;
+        const ctx = { tries: 0, paused: false };
         let ended = false;
         for (const ev of events) {
-          const res = table.step(state, ev.type, { paused, tries, maxTries, recurring, hasNext: ev.hasNext });
+          const res = table.step(state, ev.type, { ...ctx, maxTries, recurring, hasNext: ev.hasNext });
           if (ended) expect(res).toBeNull();
           if (res === null) continue;
           state = res.to;
-          const ctx = { tries, paused };
           applyActions(ctx, res.actions);
-          ({ tries, paused } = ctx);
           if (TERMINAL_STATES.has(state)) ended = true;
         }
       }),
@@ -122,7 +119,7 @@ describe('persisted snapshots', () => {
     for (const type of ['SUBMIT', 'PLACE', 'START', 'FAIL', 'PAUSE'] as const) actor.send({ type });
     const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as ReturnType<typeof actor.getPersistedSnapshot>;
     actor.stop();
-    const restored = createActor(taskMachine, { snapshot: saved });
+    const restored = createActor(taskMachine, { snapshot: saved, input: {} });
     restored.start();
     expect(restored.getSnapshot().value).toBe('queued');
     expect(restored.getSnapshot().context).toMatchObject({ tries: 1, paused: true, maxTries: 2 });

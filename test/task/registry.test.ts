@@ -8,19 +8,11 @@ import { SpindleError } from '../../src/errors.js';
 import type { Registry } from '../../src/task/registry.js';
 import { loadRegistry, lookupType } from '../../src/task/registry.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
+import { errorOf } from '../helpers/errors.js';
 
 const silent = pino({ level: 'silent' });
 const DEFINE_TASK_URL = pathToFileURL(join(import.meta.dirname, '../../src/task/define-task.ts')).href;
 
-function errorOf(fn: () => unknown): SpindleError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SpindleError) return err;
-    throw err;
-  }
-  throw new Error('expected a SpindleError, nothing was thrown');
-}
 
 /** Writes each `name → source` into a fresh temp dir and returns the dir. */
 function tasksDir(files: Record<string, string>): string {

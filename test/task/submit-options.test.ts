@@ -8,6 +8,7 @@ import type { Registry } from '../../src/task/registry.js';
 import { loadRegistry } from '../../src/task/registry.js';
 import { DEFAULT_MAX_PARAMS_BYTES, resolveSubmitOptions } from '../../src/task/submit-options.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
+import { errorOf } from '../helpers/errors.js';
 
 let registry: Registry;
 
@@ -25,15 +26,6 @@ beforeAll(async () => {
 
 afterAll(removeTempDirs);
 
-function errorOf(fn: () => unknown): SpindleError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SpindleError) return err;
-    throw err;
-  }
-  throw new Error('expected a SpindleError, nothing was thrown');
-}
 
 const refused = (input: unknown, maxParamsBytes?: number): SpindleError => errorOf(() => resolveSubmitOptions(input, registry, maxParamsBytes));
 

@@ -1,22 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DAY, MAX_TIMER_MS, MINUTE, SECOND } from '../../src/duration.js';
-import { SpindleError } from '../../src/errors.js';
 import type { RetryPolicy } from '../../src/task/task-options.js';
 import {
   concurrencyOption, graceMsOption, isolationOption, maxQueuedOption, maxTriesOption, misfireOption, priorityOption,
   retentionOption, retryDelay, retryOption, TASK_DEFAULTS, timeoutOption,
 } from '../../src/task/task-options.js';
+import { errorOf } from '../helpers/errors.js';
 
-function errorOf(fn: () => unknown): SpindleError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SpindleError) return err;
-    throw err;
-  }
-  throw new Error('expected a SpindleError, nothing was thrown');
-}
 
 /** Refused by every numeric or duration field. */
 const ALWAYS_BAD: unknown[] = ['1000', null, true, false, 1e309, -1e309, 2 ** 53, Number.NaN, {}, [], -1];
