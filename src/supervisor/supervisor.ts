@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { SpindleError } from '../errors.js';
+import { invalidArgument, SpindleError } from '../errors.js';
+import { parseInteger } from '../duration.js';
 import type { Executor, RunOutcome } from '../executor/executor.js';
 import type { Trigger } from '../schedule/trigger.js';
 import { compileSchedule, restoreSchedule } from '../schedule/index.js';
@@ -9,7 +10,7 @@ import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { TaskEventType, TransitionResult } from '../task/state.js';
-import { TERMINAL_STATES } from '../task/state.js';
+import { TASK_STATES, TERMINAL_STATES } from '../task/state.js';
 import type { ResolvedSubmit } from '../task/submit-options.js';
 import { resolveSubmitOptions } from '../task/submit-options.js';
 import { TaskIdGenerator } from '../task/task-id.js';
@@ -341,7 +342,13 @@ export class Supervisor {
   }
 
   async list(options: ListOptions = {}): Promise<{ tasks: TaskView[]; cursor: string | null }> {
-    const limit = options.limit ?? 100;
+    const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
+    if (options.state !== undefined && !(TASK_STATES as readonly unknown[]).includes(options.state)) {
+      throw invalidArgument('state', `must be one of ${TASK_STATES.join(', ')}`);
+    }
+    if (options.cursor !== undefined && (typeof options.cursor !== 'string' || !/^[0-9a-z]{1,64}$/.test(options.cursor))) {
+      throw invalidArgument('cursor', 'must be the cursor a previous page returned');
+    }
     const ids = await this.#o.store.listIds({
       limit,
       ...(options.state !== undefined ? { state: options.state } : {}),
@@ -359,7 +366,7 @@ export class Supervisor {
 
   /** Queued, unpaused tasks in due order (the store's due index), `limit` at most. */
   async pending(options: { type?: string; limit?: number } = {}): Promise<TaskView[]> {
-    const limit = options.limit ?? 100;
+    const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
     const out: TaskView[] = [];
     let after = null;
     while (out.length < limit) {

@@ -220,3 +220,20 @@ describe('stats and events', () => {
     expect(seen.indexOf('run.started')).toBeLessThan(seen.indexOf('run.ended'));
   });
 });
+
+describe('list', () => {
+  it('pages newest first with a cursor and refuses bad limits, states and cursors', async () => {
+    const r = await rt();
+    const views = await r.submitMany(Array.from({ length: 5 }, () => ({ type: 'noop', schedule: { in: '1h' } })));
+    const first = await r.list({ state: 'queued', limit: 3 });
+    expect(first.tasks.map((t) => t.id)).toEqual(views.slice(2).reverse().map((v) => v.id));
+    const second = await r.list({ state: 'queued', limit: 3, cursor: first.cursor! });
+    expect(second.tasks.map((t) => t.id)).toEqual(views.slice(0, 2).reverse().map((v) => v.id));
+    expect(second.cursor).toBeNull();
+    expect((await r.pending({ limit: 2 })).map((t) => t.id)).toEqual(views.slice(0, 2).map((v) => v.id));
+    await expect(r.list({ limit: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'limit' } });
+    await expect(r.list({ limit: 1e9 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'limit' } });
+    await expect(r.list({ state: 'bogus' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'state' } });
+    await expect(r.list({ cursor: '../x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'cursor' } });
+  });
+});
