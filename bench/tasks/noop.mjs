@@ -1,0 +1,1 @@
+export default { name: 'noop', maxTries: 1, async run() {} };
