@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import type { GuardInput, TaskEventType, TaskReason } from './state.js';
+import type { GuardInput, TaskEventType, TaskReason, TaskState, TransitionAction } from './state.js';
 
 /**
  * The guards of the task machine as plain predicates. The machine's guard implementations call
@@ -15,6 +15,10 @@ export const GUARDS = {
 } as const;
 export type GuardName = keyof typeof GUARDS;
 
+/**
+ * GuardInput's task fields plus the recorded reason. `hasNext` is not here: it is a fact about the
+ * schedule at the moment a run ends, so it rides on the event instead of going stale in context.
+ */
 export interface TaskMachineContext {
   paused: boolean;
   tries: number;
@@ -23,36 +27,59 @@ export interface TaskMachineContext {
   reason: TaskReason | null;
 }
 
-/** `hasNext` rides on run-ending events: whether the schedule has a further occurrence. */
 export interface TaskMachineEvent {
   type: TaskEventType;
+  /** Run-ending events: whether the schedule has a further occurrence (absent: no). */
   hasNext?: boolean;
 }
 
+/** The one action that writes `reason`; the table reads its params back as the row's reason. */
+export const SET_REASON = 'setReason';
+
 const guardInput = (context: TaskMachineContext, event: TaskMachineEvent): GuardInput => ({
-  paused: context.paused, tries: context.tries, maxTries: context.maxTries, recurring: context.recurring, hasNext: event.hasNext === true,
+  paused: context.paused,
+  tries: context.tries,
+  maxTries: context.maxTries,
+  recurring: context.recurring,
+  hasNext: event.hasNext === true,
 });
 
-/** Every state change names its reason (null for none); self-transitions keep the reason they had. */
-const reason = (r: TaskReason | null) => ({ type: 'setReason', params: { reason: r } }) as const;
+const guard = (name: GuardName) =>
+  ({ context, event }: { context: TaskMachineContext; event: TaskMachineEvent }): boolean =>
+    GUARDS[name](guardInput(context, event));
+
+/**
+ * A move to another state. Every move names its reason, null included, so a task never carries a
+ * stale reason into a new state; the transition table refuses a move without one. Self-transitions
+ * (PAUSE, RESUME, RUN_NOW) use no `moveTo` and keep the reason they had, which is always null
+ * because they exist only in non-terminal states. The table reports null for them and its users
+ * apply a reason only when the state changes, so both sides agree.
+ */
+const moveTo = <T extends TaskState, A extends readonly TransitionAction[]>(
+  target: T,
+  reason: TaskReason | null,
+  ...actions: A
+) => ({ target, actions: [{ type: SET_REASON, params: { reason } }, ...actions] as const });
 
 /**
  * A run ended without success: retry while tries remain, else go on to the next occurrence of a
- * recurring task, else end in `final` with `why`.
+ * recurring task, else end in `final` with `reason`.
  */
-const runEnded = (final: 'failed' | 'terminated', why: TaskReason) => [
-  { guard: 'triesLeft', target: 'queued', actions: [reason(null), 'retry'] },
-  { guard: 'recurringWithNext', target: 'queued', actions: [reason(null), 'resetTries', 'nextOccurrence'] },
-  { target: final, actions: [reason(why)] },
+const runEnded = (final: 'failed' | 'terminated', reason: TaskReason) => [
+  { guard: 'triesLeft', ...moveTo('queued', null, 'retry') },
+  { guard: 'recurringWithNext', ...moveTo('queued', null, 'resetTries', 'nextOccurrence') },
+  moveTo(final, reason),
 ] as const;
 
+/** Client control, legal in every non-terminal state but `none`. */
 const control = {
-  CANCEL: { target: 'failed', actions: [reason('cancelled')] },
+  CANCEL: moveTo('failed', 'cancelled'),
+  // A second PAUSE is refused rather than absorbed, so the client hears it changed nothing.
   PAUSE: { guard: 'notPaused', actions: ['setPaused'] },
   RESUME: { guard: 'paused', actions: ['clearPaused'] },
 } as const;
 
-/** The one definition of the task lifecycle (SPEC §3). */
+/** The one definition of the task lifecycle (SPEC §3). The first row whose guard passes wins. */
 export const taskMachine = setup({
   types: {
     context: {} as TaskMachineContext,
@@ -60,19 +87,19 @@ export const taskMachine = setup({
     input: {} as Partial<TaskMachineContext>,
   },
   guards: {
-    notPaused: ({ context, event }) => GUARDS.notPaused(guardInput(context, event)),
-    paused: ({ context, event }) => GUARDS.paused(guardInput(context, event)),
-    triesLeft: ({ context, event }) => GUARDS.triesLeft(guardInput(context, event)),
-    recurringWithNext: ({ context, event }) => GUARDS.recurringWithNext(guardInput(context, event)),
-    recurringExhausted: ({ context, event }) => GUARDS.recurringExhausted(guardInput(context, event)),
+    notPaused: guard('notPaused'),
+    paused: guard('paused'),
+    triesLeft: guard('triesLeft'),
+    recurringWithNext: guard('recurringWithNext'),
+    recurringExhausted: guard('recurringExhausted'),
   },
   actions: {
+    [SET_REASON]: assign((_, params: { reason: TaskReason | null }) => ({ reason: params.reason })),
     incrementTries: assign({ tries: ({ context }) => context.tries + 1 }),
     resetTries: assign({ tries: 0 }),
     setPaused: assign({ paused: true }),
     clearPaused: assign({ paused: false }),
-    setReason: assign((_, params: { reason: TaskReason | null }) => ({ reason: params.reason })),
-    // Scheduling markers: the supervisor computes the due time; the machine only says which.
+    // Scheduling markers: the supervisor computes the due time, the machine only says which kind.
     retry: () => undefined,
     nextOccurrence: () => undefined,
     forceDue: () => undefined,
@@ -82,29 +109,29 @@ export const taskMachine = setup({
   initial: 'none',
   context: ({ input }) => ({ paused: false, tries: 0, maxTries: 1, recurring: false, reason: null, ...input }),
   states: {
-    none: { on: { SUBMIT: { target: 'spooled', actions: [reason(null)] } } },
+    none: { on: { SUBMIT: moveTo('spooled', null) } },
     spooled: {
       on: {
-        PLACE: { target: 'queued', actions: [reason(null)] },
-        REJECT: { target: 'failed', actions: [reason('invalid')] },
+        PLACE: moveTo('queued', null),
+        REJECT: moveTo('failed', 'invalid'),
         ...control,
       },
     },
     queued: {
       on: {
-        START: { guard: 'notPaused', target: 'running', actions: [reason(null), 'incrementTries'] },
-        REJECT: { target: 'failed', actions: [reason('invalid')] },
+        START: { guard: 'notPaused', ...moveTo('running', null, 'incrementTries') },
+        REJECT: moveTo('failed', 'invalid'),
         RUN_NOW: { guard: 'notPaused', actions: ['forceDue'] },
-        EXHAUST: { target: 'finished', actions: [reason('exhausted')] },
+        EXHAUST: moveTo('finished', 'exhausted'),
         ...control,
       },
     },
     running: {
       on: {
         SUCCEED: [
-          { guard: 'recurringWithNext', target: 'queued', actions: [reason(null), 'resetTries', 'nextOccurrence'] },
-          { guard: 'recurringExhausted', target: 'finished', actions: [reason('exhausted')] },
-          { target: 'finished', actions: [reason(null)] },
+          { guard: 'recurringWithNext', ...moveTo('queued', null, 'resetTries', 'nextOccurrence') },
+          { guard: 'recurringExhausted', ...moveTo('finished', 'exhausted') },
+          moveTo('finished', null),
         ],
         FAIL: runEnded('failed', 'error'),
         LOSE: runEnded('failed', 'lost'),
