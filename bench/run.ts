@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: in-process throughput of the durable runtime against raw piscina, measured in
- * the same run. Prints a table and writes bench/results.json. Never fails CI; the figures are
- * ratios to the baseline because this machine is shared and noisy.
+ * `npm run bench`: in-process throughput of the durable runtime against raw piscina, and the
+ * precision of due times against plain setTimeout, each baseline measured in the same run. Prints
+ * tables and writes bench/results.json. Never fails CI; the figures are read next to their
+ * baselines because this machine is shared and noisy.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Runtime } from '../src/index.js';
+import { setTimeoutLateness, spindleLateness } from './precision.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const BATCH = 1000;
@@ -60,4 +62,9 @@ for (const [name, opts] of [
 }
 console.log('\n| case | tasks/s | × raw piscina |\n|---|---:|---:|');
 for (const [name, perSec, ratio] of rows) console.log(`| ${name} | ${Math.round(perSec).toLocaleString('en-US')} | ${ratio} |`);
-writeFileSync(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), JSON.stringify({ date: new Date().toISOString(), machine, n: N, rows }, null, 2));
+
+console.log('\nprecision: 1,000 one-shot tasks due at distinct instants over 5 s; lateness = start − due');
+const precision = { 'plain setTimeout (baseline)': await setTimeoutLateness(), spindle: await spindleLateness(TASKS, WORKERS) };
+console.log('\n| case | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|');
+for (const [name, l] of Object.entries(precision)) console.log(`| ${name} | ${l.p50} | ${l.p99} | ${l.max} |`);
+writeFileSync(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), JSON.stringify({ date: new Date().toISOString(), machine, n: N, rows, precision }, null, 2));

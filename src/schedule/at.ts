@@ -1,4 +1,5 @@
-import { SpindleError } from '../errors.js';
+import { LAST_INSTANT } from './civil.js';
+import { type CompileContext, type CompiledPart, checkKeys, formatInstant, invalidSchedule, parseInstant, parseScheduleDuration } from './schedule-fields.js';
 import type { Trigger } from './trigger.js';
 
 /** One fire, at one instant. */
@@ -14,14 +15,16 @@ export class AtTrigger implements Trigger {
   }
 }
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Parses an ISO-8601 instant with an explicit offset (`Z` or `±hh:mm`); a local time is ambiguous. */
-export function parseInstant(value: unknown, field: string): number {
-  if (typeof value !== 'string' || !ISO_INSTANT.test(value)) {
-    throw new SpindleError('INVALID_SCHEDULE', `${field} must be an ISO-8601 instant with an offset, like "2026-12-01T09:00:00Z"`, { field });
+/** `{ at }`, and `{ in }`, which becomes an `at` that long after the submit time. */
+export function compileAt(node: Record<string, unknown>, ctx: CompileContext): CompiledPart<{ at: string }> {
+  let at: number;
+  if ('in' in node) {
+    checkKeys(node, ['in'], ctx.path, 'relative');
+    if (ctx.now === null) throw invalidSchedule(`${ctx.path}.in`, 'a stored schedule holds instants, not delays');
+    at = ctx.now + parseScheduleDuration(node.in, `${ctx.path}.in`, { max: LAST_INSTANT - ctx.now });
+  } else {
+    checkKeys(node, ['at'], ctx.path, 'one-shot');
+    at = parseInstant(node.at, `${ctx.path}.at`);
   }
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) throw new SpindleError('INVALID_SCHEDULE', `${field}: ${JSON.stringify(value)} is not a real instant`, { field });
-  return ms;
+  return { spec: { at: formatInstant(at) }, trigger: new AtTrigger(at) };
 }

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { parseInteger } from '../duration.js';
 import type { Executor, RunOutcome } from '../executor/executor.js';
-import type { Trigger } from '../schedule/trigger.js';
 import { compileSchedule, restoreSchedule } from '../schedule/index.js';
 import { isDispatchable } from '../store/keys.js';
 import type { TaskStore } from '../store/store.js';
@@ -23,7 +22,7 @@ import type { EventFilter, EventListener } from './events.js';
 import { EventBus } from './events.js';
 import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
-import { nextOccurrence } from './occurrence.js';
+import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
 import type { HistoryView, RunView, TaskView } from './task-view.js';
@@ -83,7 +82,7 @@ export class Supervisor {
   readonly #loading = new Map<string, Promise<LiveTask | undefined>>();
   readonly #keys = new Map<string, LiveTask>();
   readonly #keyLocks = new Map<string, Promise<unknown>>();
-  readonly #triggers = new WeakMap<LiveTask, Trigger>();
+  readonly #schedules = new WeakMap<LiveTask, ScheduleState>();
   readonly #window = new DueWindow();
   readonly #counts = new StateCountTable();
   readonly #commit: CommitQueue;
@@ -225,6 +224,7 @@ export class Supervisor {
       runCount: 0,
       occurrences: 0,
       firedAt: null,
+      interval: schedule.adaptive?.every ?? null,
       nextRunAt: null,
       paused: false,
       key: r.key,
@@ -237,7 +237,7 @@ export class Supervisor {
       historyChunks: 0,
     };
     const t = newLive(rec, false);
-    this.#triggers.set(t, schedule.trigger);
+    this.#schedules.set(t, { trigger: schedule.trigger, adaptive: schedule.adaptive });
     this.#live.set(rec.id, t);
     if (rec.key !== null) this.#keys.set(rec.key, t);
     this.#apply(t, 'SUBMIT', false, now);
@@ -485,7 +485,7 @@ export class Supervisor {
     const keep = retention === undefined ? this.#o.retentionMs : retention;
     rec.expiresAt = keep === null ? null : now + keep;
     if (rec.key !== null && this.#keys.get(rec.key) === t) this.#keys.delete(rec.key);
-    this.#triggers.delete(t);
+    this.#schedules.delete(t);
   }
 
   #record(t: LiveTask, res: TransitionResult, event: TaskEventType, now: number): void {
@@ -595,6 +595,7 @@ export class Supervisor {
       this.#reindex(t, now);
       return;
     }
+    if (rec.recurring && this.#skipMisfire(t, now)) return;
     const newOccurrence = rec.tries === 0;
     const dueAt = rec.nextRunAt;
     if (this.#apply(t, 'START', false, now) === null) return;
@@ -633,6 +634,22 @@ export class Supervisor {
     );
   }
 
+  /**
+   * Moves a `skip` task whose due time fell more than graceMs behind to its first fire time within
+   * grace. True when that is still ahead, so the task goes back to wait; when no fire time is left,
+   * the stale one runs as the last occurrence (the machine ends a recurring task only after a run).
+   */
+  #skipMisfire(t: LiveTask, now: number): boolean {
+    const skip = skippedTo(t.rec, this.#schedule(t), now);
+    if (skip === undefined || skip.due === null) return false;
+    t.rec.nextRunAt = skip.due;
+    if (skip.due <= now) return false;
+    t.rec.updatedAt = now;
+    this.#commit.touch(t);
+    this.#reindex(t, now);
+    return true;
+  }
+
   #reserve(executor: Executor, type: string, delta: number): void {
     this.#reserved.set(executor, (this.#reserved.get(executor) ?? 0) + delta);
     this.#typeBusy.set(type, (this.#typeBusy.get(type) ?? 0) + delta);
@@ -654,7 +671,11 @@ export class Supervisor {
     if (this.#stopping && !outcome.ok) return;
     const now = this.#o.clock.now();
     const event = outcomeEvent(outcome);
-    const next = rec.recurring ? nextOccurrence(rec, this.#trigger(t), now) : null;
+    if (outcome.ok && rec.interval !== null) {
+      const { adaptive } = this.#schedule(t);
+      if (adaptive !== null) rec.interval = nextInterval(rec, adaptive, outcome.output ?? null);
+    }
+    const next = rec.recurring ? nextOccurrence(rec, this.#schedule(t), now) : null;
     const started = rec.lastRun;
     const ended: RunRecord = {
       ...started,
@@ -689,13 +710,14 @@ export class Supervisor {
     this.#commit.onCommit(() => this.#bus.emit({ event: 'run.ended', data }));
   }
 
-  #trigger(t: LiveTask): Trigger {
-    let trigger = this.#triggers.get(t);
-    if (trigger === undefined) {
-      trigger = restoreSchedule(t.rec.schedule).trigger;
-      this.#triggers.set(t, trigger);
+  #schedule(t: LiveTask): ScheduleState {
+    let schedule = this.#schedules.get(t);
+    if (schedule === undefined) {
+      const { trigger, adaptive } = restoreSchedule(t.rec.schedule);
+      schedule = { trigger, adaptive };
+      this.#schedules.set(t, schedule);
     }
-    return trigger;
+    return schedule;
   }
 
   #executorOf(typeName: string): Executor | undefined {
@@ -792,7 +814,7 @@ export class Supervisor {
       rec.lastRun = lost;
       this.#commit.addRun(lost);
     }
-    const next = rec.recurring ? nextOccurrence(rec, this.#trigger(t), now) : null;
+    const next = rec.recurring ? nextOccurrence(rec, this.#schedule(t), now) : null;
     this.#apply(t, 'LOSE', next !== null, now, next === null ? null : next.due);
     this.#reindex(t, now);
   }

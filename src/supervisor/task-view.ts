@@ -19,6 +19,8 @@ export interface TaskView {
   tries: number;
   runCount: number;
   occurrences: number;
+  /** The current interval of an adaptive `every`, in ms. */
+  interval?: number;
   nextRunAt: string | null;
   paused: boolean;
   key: string | null;
@@ -70,6 +72,7 @@ export function taskView(rec: TaskRecord): TaskView {
     tries: rec.tries,
     runCount: rec.runCount,
     occurrences: rec.occurrences,
+    ...(rec.interval != null ? { interval: rec.interval } : {}),
     nextRunAt: isoOrNull(rec.nextRunAt),
     paused: rec.paused,
     key: rec.key,

@@ -61,6 +61,8 @@ export interface TaskRecord {
   occurrences: number;
   /** The fire time of the current occurrence. */
   firedAt: number | null;
+  /** The current interval of an adaptive `every` in ms (SPEC §4), else null. */
+  interval: number | null;
   nextRunAt: number | null;
   paused: boolean;
   key: string | null;

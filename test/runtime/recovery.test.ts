@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/index.js';
-import { removeTempDirs, tempDir, waitForState } from '../helpers/runtime.js';
+import { removeTempDirs, tempDir, until, waitForState } from '../helpers/runtime.js';
 
 const TASKS = fileURLToPath(new URL('../fixtures/recovery-tasks', import.meta.url));
 const CHILD = fileURLToPath(new URL('../fixtures/crash-child.ts', import.meta.url));
@@ -16,7 +16,7 @@ afterEach(async () => {
   removeTempDirs();
 });
 
-interface Ids { finished: string[]; running: string[]; queued: string[] }
+interface Ids { finished: string[]; running: string[]; queued: string[]; recurring: [string, string] }
 
 /** Starts the runtime in a child process, waits for its report, then kills it with SIGKILL. */
 async function crashAfterSetup(data: string, log: string): Promise<Ids> {
@@ -71,7 +71,22 @@ describe('crash recovery (kill -9)', () => {
       expect(beforeRestart.filter((l) => l.startsWith(`${n} 1 `))).toEqual([expect.stringMatching(/start$/)]);
       expect(lines.filter((l) => l.startsWith(`${n} 2 `))).toHaveLength(2);
     }
-    expect(r.stats().states).toMatchObject({ finished: 5, queued: 2, running: 0 });
+    // Recurring: the finished occurrence is not run again; the interrupted one is retried once and
+    // the schedule goes on from its fire time.
+    const [ranOnce, midRun] = ids.recurring;
+    const rec1 = await r.get(ranOnce);
+    expect(rec1).toMatchObject({ state: 'queued', runCount: 1, occurrences: 1 });
+    expect(Date.parse(rec1.nextRunAt!)).toBe(Date.parse((rec1.schedule as { start: string }).start) + 3_600_000);
+    const rec2 = await until(async () => {
+      const v = await r.get(midRun);
+      return v.state === 'queued' && v.runCount === 2 ? v : undefined;
+    });
+    expect(rec2).toMatchObject({ occurrences: 1, tries: 0 });
+    expect(Date.parse(rec2.nextRunAt!)).toBe(Date.parse((rec2.schedule as { start: string }).start) + 3_600_000);
+    expect((await r.runs(midRun)).map((x) => [x.attempt, x.state])).toEqual([[1, 'lost'], [2, 'finished']]);
+    expect(logLines(log).filter((l) => l.startsWith('8 ') && l.endsWith('start'))).toHaveLength(1);
+
+    expect(r.stats().states).toMatchObject({ finished: 5, queued: 4, running: 0 });
   });
 });
 

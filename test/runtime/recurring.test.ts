@@ -1,0 +1,157 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Runtime, TaskView } from '../../src/index.js';
+import { type Clock, systemClock } from '../../src/supervisor/clock.js';
+import { removeTempDirs, startRuntime, tempDir, until, waitForState } from '../helpers/runtime.js';
+
+const HOUR = 3_600_000;
+
+let runtime: Runtime | undefined;
+afterEach(async () => {
+  await runtime?.stop(2000);
+  runtime = undefined;
+  removeTempDirs();
+});
+
+/** The system clock with a wall time the test can move: downtime and clock jumps without waiting. */
+function movableClock(): Clock & { offset: number } {
+  const clock = {
+    ...systemClock,
+    offset: 0,
+    now: () => Date.now() + clock.offset,
+  };
+  return clock;
+}
+
+/** The first fire time of an `every` task that was due at submit: its stored start. */
+const startOf = (t: TaskView): number => Date.parse((t.schedule as { start: string }).start);
+
+/** Waits until the task's record satisfies `done`, re-reading it on every state event and poll. */
+function waitFor(r: Runtime, id: string, done: (v: TaskView) => boolean): Promise<TaskView> {
+  return until(async () => {
+    const v = await r.get(id);
+    return done(v) ? v : undefined;
+  });
+}
+
+describe('recurring tasks', () => {
+  it('runs an `every` schedule with count exactly that many times, then finishes exhausted', async () => {
+    const r = (runtime = await startRuntime());
+    const t = await r.submit({ type: 'noop', schedule: { every: '100ms', count: 3 } });
+    expect(t.recurring).toBe(true);
+    const done = await waitForState(r, t.id);
+    expect(done).toMatchObject({ state: 'finished', reason: 'exhausted', runCount: 3, occurrences: 3, nextRunAt: null });
+    const runs = await r.runs(t.id);
+    expect(runs.map((x) => x.state)).toEqual(['finished', 'finished', 'finished']);
+    for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.endedAt!));
+  });
+
+  it('never overlaps a slow occurrence with the next, and coalesces the fire times it covered', async () => {
+    const r = (runtime = await startRuntime());
+    let running = 0;
+    let max = 0;
+    r.subscribe({ types: ['run.started', 'run.ended'] }, (ev) => {
+      running += ev.event === 'run.started' ? 1 : -1;
+      max = Math.max(max, running);
+    });
+    // Six fire times 50 ms apart all pass during the first 300 ms run: at most one more run follows.
+    const t = await r.submit({ type: 'sleep', params: { ms: 300 }, schedule: { every: '50ms', count: 6 } });
+    const done = await waitForState(r, t.id);
+    expect(done).toMatchObject({ state: 'finished', reason: 'exhausted' });
+    expect(max).toBe(1);
+    expect(done.runCount).toBeGreaterThanOrEqual(1);
+    expect(done.runCount).toBeLessThanOrEqual(2);
+  });
+
+  it('with misfire "all" runs every fire time in order, one at a time', async () => {
+    const r = (runtime = await startRuntime());
+    const t = await r.submit({ type: 'sleep', params: { ms: 150 }, schedule: { every: '20ms', count: 4 }, misfire: 'all' });
+    const done = await waitForState(r, t.id);
+    expect(done).toMatchObject({ state: 'finished', reason: 'exhausted', runCount: 4 });
+    const runs = await r.runs(t.id);
+    for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.endedAt!));
+  });
+
+  it('run-now runs a recurring task once and keeps its schedule', async () => {
+    const r = (runtime = await startRuntime());
+    const start = new Date(Date.now() + HOUR).toISOString();
+    const t = await r.submit({ type: 'noop', schedule: { every: '1h', start } });
+    expect(t.nextRunAt).toBe(start);
+    await r.runNow(t.id);
+    const after = await waitFor(r, t.id, (v) => v.runCount === 1 && v.state === 'queued');
+    expect(after.nextRunAt).toBe(start);
+    expect(after.lastRun?.state).toBe('finished');
+  });
+
+  it('stretches an adaptive interval after uneventful runs up to maxEvery, and shrinks it after eventful ones', async () => {
+    const r = (runtime = await startRuntime());
+    const schedule = { every: '40ms', minEvery: '20ms', maxEvery: '160ms', backoff: 2, count: 4 };
+    const quiet = await r.submit({ type: 'echo', params: { eventful: false }, schedule });
+    expect(quiet.interval).toBe(40);
+    const busy = await r.submit({ type: 'echo', params: { eventful: true }, schedule });
+    const [q, b] = await Promise.all([waitForState(r, quiet.id), waitForState(r, busy.id)]);
+    // 40 → 80 → 160 → 160 (capped) → 160; and 40 → 20 (floored) each time.
+    expect(q).toMatchObject({ state: 'finished', reason: 'exhausted', runCount: 4, interval: 160 });
+    expect(b).toMatchObject({ state: 'finished', reason: 'exhausted', runCount: 4, interval: 20 });
+    const runs = await r.runs(quiet.id);
+    // Each fire time is the previous one plus the interval then current, so starts spread out.
+    expect(Date.parse(runs[3]!.startedAt) - Date.parse(runs[0]!.startedAt)).toBeGreaterThanOrEqual(80 + 160 + 160 - 5);
+  });
+});
+
+describe('misfires', () => {
+  /** A task that ran its first occurrence at T0 and waits for T0 + 1 h, in a runtime that was stopped. */
+  async function ranOnceThenStopped(data: string, misfire: string): Promise<{ id: string; t0: number }> {
+    const first = await startRuntime({ data });
+    const t = await first.submit({ type: 'noop', schedule: { every: '1h' }, misfire });
+    const t0 = startOf(t);
+    await waitFor(first, t.id, (v) => v.runCount === 1 && v.state === 'queued');
+    await first.stop(2000);
+    return { id: t.id, t0 };
+  }
+
+  it.each([
+    // Down 5 h 30 min past T0: fire times T0+1h … T0+5h were missed; the next is T0+6h.
+    ['coalesce', 2],
+    ['skip', 1],
+    ['all', 6],
+  ])('after downtime, misfire "%s" leaves %i runs and the next fire time ahead', async (misfire, runCount) => {
+    const data = tempDir();
+    const { id, t0 } = await ranOnceThenStopped(data, misfire);
+    const clock = movableClock();
+    clock.offset = 5.5 * HOUR;
+    const r = (runtime = await startRuntime({ data, clock }));
+    const v = await waitFor(r, id, (x) => x.nextRunAt === new Date(t0 + 6 * HOUR).toISOString() && x.state === 'queued');
+    expect(v.runCount).toBe(runCount);
+    expect((await r.runs(id)).every((run) => run.state === 'finished')).toBe(true);
+  });
+
+  it.each([
+    ['coalesce', 2],
+    ['skip', 1],
+  ])('a task paused past its fire times follows misfire "%s" on resume', async (misfire, runCount) => {
+    const clock = movableClock();
+    const r = (runtime = await startRuntime({ clock }));
+    const t = await r.submit({ type: 'noop', schedule: { every: '1h' }, misfire });
+    const t0 = startOf(t);
+    await waitFor(r, t.id, (v) => v.runCount === 1 && v.state === 'queued');
+    await r.pause(t.id);
+    clock.offset = 3.5 * HOUR;
+    await r.resume(t.id);
+    const v = await waitFor(r, t.id, (x) => x.nextRunAt === new Date(t0 + 4 * HOUR).toISOString() && x.state === 'queued');
+    expect(v.runCount).toBe(runCount);
+  });
+
+  it('does not run a fire time again when the wall clock is set back', async () => {
+    const clock = movableClock();
+    const r = (runtime = await startRuntime({ clock }));
+    const t = await r.submit({ type: 'noop', schedule: { every: '1h' } });
+    const t0 = startOf(t);
+    await waitFor(r, t.id, (v) => v.runCount === 1 && v.state === 'queued');
+    clock.offset = -2 * HOUR;
+    // A submit and its run make the supervisor look at the (set back) clock and its due window.
+    const probe = await r.submit({ type: 'noop' });
+    await waitForState(r, probe.id);
+    const v = await r.get(t.id);
+    expect(v).toMatchObject({ runCount: 1, state: 'queued', nextRunAt: new Date(t0 + HOUR).toISOString() });
+  });
+});
