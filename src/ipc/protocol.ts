@@ -1,0 +1,188 @@
+import { CLIENT_ERRORS, SpindleError } from '../errors.js';
+import type { SpindleEvent } from '../supervisor/events.js';
+
+/**
+ * The IPC protocol (SPEC §6): JSON-RPC 2.0, one message per line. A method's result is what the
+ * in-process Runtime method of the same name returns (e.g. `task.submitMany` → the tasks in order,
+ * `task.list` → `{ tasks, cursor }`), so the client proxy and the library answer alike.
+ */
+
+export type RpcId = string | number | null;
+
+export interface RpcRequest {
+  jsonrpc: '2.0';
+  /** Absent on a notification, which gets no answer. */
+  id?: RpcId;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data: { code: string; [detail: string]: unknown };
+}
+
+export type RpcResponse =
+  | { jsonrpc: '2.0'; id: RpcId; result: unknown }
+  | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
+
+/** An event pushed to a subscriber, tagged with the subscription it matched. */
+export interface RpcEventNotification {
+  jsonrpc: '2.0';
+  method: 'event';
+  params: { subscription: string; event: SpindleEvent['event']; data: SpindleEvent['data'] };
+}
+
+export const METHODS = [
+  'task.submit',
+  'task.submitMany',
+  'task.get',
+  'task.list',
+  'task.pending',
+  'task.cancel',
+  'task.pause',
+  'task.resume',
+  'task.runNow',
+  'task.runs',
+  'task.history',
+  'type.list',
+  'schedule.preview',
+  'runtime.stats',
+  'runtime.stop',
+  'events.subscribe',
+  'events.unsubscribe',
+] as const;
+
+export type Method = (typeof METHODS)[number];
+
+/** JSON-RPC's own codes, for failures before a method runs. */
+export const RPC_PARSE_ERROR = -32700;
+export const RPC_INVALID_REQUEST = -32600;
+export const RPC_METHOD_NOT_FOUND = -32601;
+export const RPC_INTERNAL_ERROR = -32603;
+
+/** Most tasks one `task.submitMany` may carry. */
+export const MAX_SUBMIT_MANY = 10_000;
+
+export function resultResponse(id: RpcId, result: unknown): RpcResponse {
+  return { jsonrpc: '2.0', id, result };
+}
+
+/**
+ * A SpindleError keeps its stable code in `data.code` next to its details; anything else is a bug
+ * on our side and answers a bare internal error, so no stack or message text leaks to clients.
+ */
+export function errorResponse(id: RpcId, err: unknown): RpcResponse {
+  if (err instanceof SpindleError) {
+    const rpcCode = (CLIENT_ERRORS as Record<string, number>)[err.code] ?? RPC_INTERNAL_ERROR;
+    return { jsonrpc: '2.0', id, error: { code: rpcCode, message: err.message, data: { ...err.details, code: err.code } } };
+  }
+  return { jsonrpc: '2.0', id, error: { code: RPC_INTERNAL_ERROR, message: 'internal error; the runtime log has the details', data: { code: 'INTERNAL' } } };
+}
+
+export function eventNotification(subscription: string, ev: SpindleEvent): RpcEventNotification {
+  return { jsonrpc: '2.0', method: 'event', params: { subscription, event: ev.event, data: ev.data } };
+}
+
+function envelopeError(rpcCode: number, message: string): RpcResponse {
+  return { jsonrpc: '2.0', id: null, error: { code: rpcCode, message, data: { code: 'BAD_REQUEST' } } };
+}
+
+export type ParsedLine = { ok: true; request: RpcRequest } | { ok: false; response: RpcResponse };
+
+/**
+ * Parses and checks one line's envelope. JSON.parse makes `__proto__` an own data property, and
+ * params are only ever read field by field (never merged into another object), so hostile keys
+ * stay inert data. Deep nesting either parses or throws RangeError: both answer -32700.
+ */
+export function parseLine(line: string): ParsedLine {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(line);
+  } catch {
+    return { ok: false, response: envelopeError(RPC_PARSE_ERROR, 'parse error: each line must be one JSON-RPC 2.0 message') };
+  }
+  if (!isPlainObject(msg)) return { ok: false, response: envelopeError(RPC_INVALID_REQUEST, 'invalid request: a message must be a JSON object') };
+  const id = own(msg, 'id');
+  const hasId = Object.hasOwn(msg, 'id');
+  if (hasId && id !== null && typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) {
+    return { ok: false, response: envelopeError(RPC_INVALID_REQUEST, 'invalid request: id must be a string, a number or null') };
+  }
+  const replyId = hasId ? (id as RpcId) : null;
+  const fail = (message: string): ParsedLine => ({ ok: false, response: { ...envelopeError(RPC_INVALID_REQUEST, message), id: replyId } });
+  if (own(msg, 'jsonrpc') !== '2.0') return fail('invalid request: jsonrpc must be "2.0"');
+  const method = own(msg, 'method');
+  if (typeof method !== 'string') return fail('invalid request: method must be a string');
+  const params = own(msg, 'params');
+  if (params !== undefined && !isPlainObject(params)) {
+    return { ok: false, response: errorResponse(replyId, new SpindleError('BAD_REQUEST', 'params must be an object of named parameters', { field: 'params' })) };
+  }
+  const request: RpcRequest = { jsonrpc: '2.0', method };
+  if (hasId) request.id = replyId;
+  if (params !== undefined) request.params = params;
+  return { ok: true, request };
+}
+
+export function isMethod(name: string): name is Method {
+  return (METHODS as readonly string[]).includes(name);
+}
+
+export function methodNotFound(id: RpcId, method: string): RpcResponse {
+  const shown = method.length > 64 ? `${method.slice(0, 64)}…` : method;
+  return { jsonrpc: '2.0', id, error: { code: RPC_METHOD_NOT_FOUND, message: `unknown method "${shown}"; see SPEC §6 for the methods`, data: { code: 'BAD_REQUEST', field: 'method' } } };
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Own properties only: a field the message does not carry is never read from a prototype. */
+export function own(obj: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+// ── param shapes ─────────────────────────────────────────────────────────────────────────────
+// Only JSON types are checked here (BAD_REQUEST naming the field); ranges and meanings are the
+// Runtime's to judge, so the socket and the library refuse the same values the same way.
+
+export type Params = Record<string, unknown>;
+
+function wrongType(field: string, expected: string, got: unknown): SpindleError {
+  const shown = got === null ? 'null' : Array.isArray(got) ? 'an array' : typeof got;
+  return new SpindleError('BAD_REQUEST', `${field} must be ${expected}, got ${shown}`, { field });
+}
+
+export function requiredString(params: Params, field: string): string {
+  const v = own(params, field);
+  if (typeof v !== 'string') throw wrongType(field, 'a string', v);
+  return v;
+}
+
+export function optionalString(params: Params, field: string): string | undefined {
+  const v = own(params, field);
+  if (v !== undefined && typeof v !== 'string') throw wrongType(field, 'a string', v);
+  return v;
+}
+
+export function optionalNumber(params: Params, field: string): number | undefined {
+  const v = own(params, field);
+  if (v !== undefined && typeof v !== 'number') throw wrongType(field, 'a number', v);
+  return v;
+}
+
+export function requiredArray(params: Params, field: string, maxLength: number): unknown[] {
+  const v = own(params, field);
+  if (!Array.isArray(v)) throw wrongType(field, 'an array', v);
+  if (v.length > maxLength) throw new SpindleError('BAD_REQUEST', `${field} holds ${v.length} entries, over the limit of ${maxLength}; send it in parts`, { field, limit: maxLength });
+  return v;
+}
+
+export function optionalStringArray(params: Params, field: string): string[] | undefined {
+  const v = own(params, field);
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw wrongType(field, 'an array of strings', v);
+  return v as string[];
+}
