@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime, TaskView } from '../../src/index.js';
+import { MAX_TIMER_MS } from '../../src/duration.js';
 import { type Clock, systemClock } from '../../src/supervisor/clock.js';
 import { removeTempDirs, startRuntime, tempDir, until, waitForState } from '../helpers/runtime.js';
 
@@ -153,5 +154,31 @@ describe('misfires', () => {
     await waitForState(r, probe.id);
     const v = await r.get(t.id);
     expect(v).toMatchObject({ runCount: 1, state: 'queued', nextRunAt: new Date(t0 + HOUR).toISOString() });
+  });
+});
+
+describe('far fire times', () => {
+  it('the system clock clamps a timer to 2^31−1 ms instead of letting Node fire it at once', () => {
+    const timer = systemClock.setTimer(() => undefined, 40 * 24 * HOUR);
+    // Node fires a setTimeout above 2^31−1 ms after 1 ms; its own record of the delay shows the clamp.
+    expect((timer as unknown as { _idleTimeout: number })._idleTimeout).toBe(MAX_TIMER_MS);
+    systemClock.clearTimer(timer);
+  });
+
+  it('re-arms after a timer fires early and runs a task due in 40 days only when due', async () => {
+    // Timers fire after 20 ms whatever they were asked for: every early fire must re-arm, not run.
+    const asked: number[] = [];
+    const clock = movableClock();
+    clock.setTimer = (fn, ms) => {
+      asked.push(ms);
+      return setTimeout(fn, Math.min(ms, 20));
+    };
+    const r = (runtime = await startRuntime({ clock }));
+    const due = Date.now() + 40 * 24 * HOUR;
+    const t = await r.submit({ type: 'noop', schedule: { at: new Date(due).toISOString() } });
+    await until(() => asked.filter((ms) => ms > MAX_TIMER_MS).length >= 3);
+    expect(await r.get(t.id)).toMatchObject({ state: 'queued', runCount: 0 });
+    clock.offset = due - Date.now();
+    expect(await waitForState(r, t.id)).toMatchObject({ state: 'finished', runCount: 1 });
   });
 });
