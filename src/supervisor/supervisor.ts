@@ -68,6 +68,8 @@ const HISTORY_SPILL_AT = 64;
 const HISTORY_CHUNK = 32;
 const RECOVERY_PAGE = 500;
 const LIST_MAX = 1000;
+/** A change of wall minus monotonic time this large means the wall clock was set, not drift. */
+const CLOCK_JUMP_MS = 1000;
 
 /**
  * Owns every task's lifecycle. Transitions are applied through the table derived from the XState
@@ -100,10 +102,15 @@ export class Supervisor {
   #swept = 0;
   #sweeping = false;
   #stopping = false;
+  /** Monotonic deadlines of retries waiting in this process; their stored due times follow them. */
+  readonly #retryDeadlines = new Map<LiveTask, number>();
+  /** Wall minus monotonic time when last looked at: a change means the wall clock was set. */
+  #skew: number;
 
   constructor(options: SupervisorOptions) {
     this.#o = options;
     this.#startedAt = options.clock.monotonic();
+    this.#skew = options.clock.now() - this.#startedAt;
     this.#bus = new EventBus((err) => options.log.error({ err }, 'event listener threw'));
     this.#commit = new CommitQueue(options.store, {
       counts: (type) => this.#counts.of(type),
@@ -466,7 +473,12 @@ export class Supervisor {
         case 'resetTries': rec.tries = 0; break;
         case 'setPaused': rec.paused = true; break;
         case 'clearPaused': rec.paused = false; break;
-        case 'retry': rec.nextRunAt = now + this.#retryDelayFor(rec); break;
+        case 'retry': {
+          const delay = this.#retryDelayFor(rec);
+          rec.nextRunAt = now + delay;
+          this.#retryDeadlines.set(t, this.#o.clock.monotonic() + delay);
+          break;
+        }
         case 'nextOccurrence': rec.nextRunAt = nextDue; break;
         case 'forceDue': rec.nextRunAt = now; break;
       }
@@ -481,6 +493,7 @@ export class Supervisor {
     const rec = t.rec;
     rec.endedAt = now;
     rec.nextRunAt = null;
+    this.#retryDeadlines.delete(t);
     const retention = this.#o.registry.types.get(rec.type)?.retentionMs;
     const keep = retention === undefined ? this.#o.retentionMs : retention;
     rec.expiresAt = keep === null ? null : now + keep;
@@ -566,6 +579,7 @@ export class Supervisor {
   #pump(): void {
     if (this.#stopping) return;
     const now = this.#o.clock.now();
+    this.#followClockJump(now);
     this.#window.promote(now);
     for (;;) {
       const t = this.#window.take((type) => this.#canRun(type));
@@ -577,6 +591,29 @@ export class Supervisor {
       for (const t of this.#window.shrink(this.#o.windowSize)) this.#evictIfIdle(t);
     }
     if (!this.#window.complete && !this.#paging && this.#window.size < this.#o.windowSize / 2) void this.#page();
+  }
+
+  /**
+   * Retry delays are promised on the monotonic clock, but stored as wall-clock due times (they must
+   * survive a restart). When the wall clock is set, the retries waiting in this process get due
+   * times that keep their monotonic deadline; fire times of schedules stay where they are.
+   */
+  #followClockJump(now: number): void {
+    const skew = now - this.#o.clock.monotonic();
+    if (Math.abs(skew - this.#skew) < CLOCK_JUMP_MS) return;
+    this.#skew = skew;
+    for (const [t, deadline] of this.#retryDeadlines) {
+      const rec = t.rec;
+      // An evicted task is reloaded as a new object later: the old one must not be written.
+      if (rec.state !== 'queued' || rec.tries === 0 || rec.nextRunAt === null || this.#live.get(rec.id) !== t) {
+        this.#retryDeadlines.delete(t);
+        continue;
+      }
+      rec.nextRunAt = Math.round(deadline + skew);
+      rec.updatedAt = now;
+      this.#commit.touch(t);
+      this.#reindex(t, now);
+    }
   }
 
   #canRun(typeName: string): boolean {
@@ -595,6 +632,7 @@ export class Supervisor {
       this.#reindex(t, now);
       return;
     }
+    this.#retryDeadlines.delete(t);
     if (rec.recurring && this.#skipMisfire(t, now)) return;
     const newOccurrence = rec.tries === 0;
     const dueAt = rec.nextRunAt;

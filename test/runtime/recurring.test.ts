@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime, TaskView } from '../../src/index.js';
 import { MAX_TIMER_MS } from '../../src/duration.js';
@@ -180,5 +181,37 @@ describe('far fire times', () => {
     expect(await r.get(t.id)).toMatchObject({ state: 'queued', runCount: 0 });
     clock.offset = due - Date.now();
     expect(await waitForState(r, t.id)).toMatchObject({ state: 'finished', runCount: 1 });
+  });
+});
+
+describe('retry delays across clock jumps', () => {
+  const DISPATCH_TASKS = fileURLToPath(new URL('../fixtures/dispatch-tasks', import.meta.url));
+
+  it.each([
+    ['set back an hour', -HOUR],
+    ['set forward an hour', HOUR],
+  ])('a retry waits its 300 ms delay on the monotonic clock when the wall clock is %s', async (_name, jump) => {
+    const clock = movableClock();
+    const r = (runtime = await startRuntime({ clock, tasks: DISPATCH_TASKS }));
+    const t = await r.submit({ type: 'retrying' });
+    const failedAt = await new Promise<number>((resolve) => {
+      const stop = r.subscribe({ taskId: t.id, types: ['run.ended'] }, () => {
+        stop();
+        resolve(performance.now());
+      });
+    });
+    const started = new Promise<number>((resolve) => {
+      const stop = r.subscribe({ taskId: t.id, types: ['run.started'] }, () => {
+        stop();
+        resolve(performance.now());
+      });
+    });
+    clock.offset += jump;
+    // Another task makes the supervisor look at its due tasks at once, with the moved clock.
+    await waitForState(r, (await r.submit({ type: 'gate', params: { ms: 0 } })).id);
+    const startedAt = await started;
+    // Not early by the jump forward; not an hour late by the jump back (the test would time out).
+    expect(startedAt - failedAt).toBeGreaterThanOrEqual(290);
+    expect(await waitForState(r, t.id)).toMatchObject({ state: 'finished', tries: 2 });
   });
 });
