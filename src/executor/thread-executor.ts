@@ -1,71 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { formatDuration, MAX_TIMER_MS, parseInteger, SECOND } from '../duration.js';
-import { SpindleError } from '../errors.js';
+import { formatDuration, MAX_TIMER_MS } from '../duration.js';
 import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
+import { resolvePoolOptions } from './pool-options.js';
+import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import type { AbortCause, AbortMessage, PingMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 
-export interface ThreadExecutorOptions {
-  /** Threads in the pool, 1..1024 (default: os.availableParallelism()). */
-  workers?: number;
-  /** Runs in flight per thread, 1..1000 (default 1; raise it for async, I/O-bound handlers). */
-  runsPerWorker?: number;
-  /** Heap cap per thread in MB, 16..1048576 (default 512): V8's old-generation limit. */
-  workerMemoryMb?: number;
-  /** Milliseconds between aborting a run's signal and terminating its thread (default 1 s). */
-  killGraceMs?: number;
-  /** pino level for handler logs and the executor's own (default 'info'). */
-  logLevel?: string;
-  /** Logger for the executor's own lines (threads it terminates, threads dying idle). */
-  logger?: Logger;
-}
-
-export interface ResolvedThreadExecutorOptions {
-  readonly workers: number;
-  readonly runsPerWorker: number;
-  readonly workerMemoryMb: number;
-  readonly killGraceMs: number;
-  readonly logLevel: string;
-}
-
-export const THREAD_EXECUTOR_DEFAULTS = {
-  runsPerWorker: 1,
-  workerMemoryMb: 512,
-  killGraceMs: 1 * SECOND,
-  logLevel: 'info',
-} as const;
-
-/** Validates once into a frozen object; a bad field is refused with INVALID_OPTION naming it. */
-export function resolveThreadExecutorOptions(input: ThreadExecutorOptions): ResolvedThreadExecutorOptions {
-  const d = THREAD_EXECUTOR_DEFAULTS;
-  const integer = (value: number | undefined, field: string, min: number, max: number, fallback: number): number => {
-    if (value === undefined) return fallback;
-    try {
-      return parseInteger(value, field, min, max);
-    } catch (err) {
-      throw err instanceof SpindleError ? new SpindleError('INVALID_OPTION', err.message, err.details) : err;
-    }
-  };
-  const logLevel = input.logLevel ?? d.logLevel;
-  if (logLevel !== 'silent' && !Object.hasOwn(pino.levels.values, logLevel)) {
-    throw new SpindleError('INVALID_OPTION', `logLevel: must be one of ${[...Object.keys(pino.levels.values), 'silent'].join(', ')}`, { field: 'logLevel' });
-  }
-  return Object.freeze({
-    workers: integer(input.workers, 'workers', 1, 1024, availableParallelism()),
-    runsPerWorker: integer(input.runsPerWorker, 'runsPerWorker', 1, 1000, d.runsPerWorker),
-    workerMemoryMb: integer(input.workerMemoryMb, 'workerMemoryMb', 16, 1024 * 1024, d.workerMemoryMb),
-    killGraceMs: integer(input.killGraceMs, 'killGraceMs', 0, MAX_TIMER_MS, d.killGraceMs),
-    logLevel,
-  });
-}
+export type ThreadExecutorOptions = PoolOptions;
+export type ResolvedThreadExecutorOptions = ResolvedPoolOptions;
 
 type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 type PoolThread = Parameters<Balancer>[1][number];
@@ -120,7 +69,7 @@ export class ThreadExecutor implements Executor {
   #onDrained: (() => void) | null = null;
 
   constructor(options: ThreadExecutorOptions = {}) {
-    this.options = resolveThreadExecutorOptions(options);
+    this.options = resolvePoolOptions(options);
     this.capacity = this.options.workers * this.options.runsPerWorker;
     this.#logger = options.logger;
   }

@@ -2,9 +2,10 @@
  * The protocol between an executor and its workers. Worker entry points import this module and
  * pure helpers only, so it holds types and tiny functions, nothing with side effects.
  *
- * Two transports carry it: the pool's own request/reply path (WorkerRequest → WorkerReply) and a
- * side channel for what may happen while a run is in flight (ChannelMessage: aborts one way,
- * progress the other).
+ * Thread workers get it on two transports: piscina's own request/reply path (WorkerRequest →
+ * WorkerReply) and a side channel for what may happen while a run is in flight (ChannelMessage:
+ * aborts one way, progress the other). Process workers get all of it, in order, on their one IPC
+ * channel (ProcessRequest → ProcessReply).
  */
 import type { RunErrorCode } from '../errors.js';
 
@@ -77,6 +78,45 @@ export interface ThreadWorkerData {
   channel: string;
   /** pino level for handler logs. */
   logLevel: string;
+}
+
+/** Child → main, once: the entry point has loaded and listens for requests. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+/**
+ * Child → main: an error escaped every handler (a throw from a timer, an unhandled rejection).
+ * Sent just before the child exits, so its runs are recorded with the error, not only a code.
+ */
+export interface CrashMessage {
+  type: 'crash';
+  error: Omit<WireError, 'code' | 'handlerCode'>;
+}
+
+/** Main → child process, on its IPC channel. */
+export type ProcessRequest = TaskMessage | AbortMessage;
+
+/** Child process → main, on its IPC channel: one channel keeps progress ahead of its result. */
+export type ProcessReply = ResultMessage | ProgressMessage | ReadyMessage | CrashMessage;
+
+/** Narrows what arrives on a child's IPC channel; a handler may send messages of its own there. */
+export function isProcessReply(value: unknown): value is ProcessReply {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, runId } = value as { type?: unknown; runId?: unknown };
+  return type === 'ready' || type === 'crash' || ((type === 'result' || type === 'progress') && typeof runId === 'string');
+}
+
+/** Narrows what arrives in a child from its parent. */
+export function isProcessRequest(value: unknown): value is ProcessRequest {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, runId } = value as { type?: unknown; runId?: unknown };
+  return (type === 'run' || type === 'abort') && typeof runId === 'string';
+}
+
+/** The name a child process goes by in outcomes, logs and abort messages. */
+export function processWorkerName(pid: number): string {
+  return `process-${pid}`;
 }
 
 /** The name a thread goes by in outcomes, logs and abort messages. */

@@ -2,8 +2,6 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SpindleError } from '../errors.js';
-import type { Executor } from '../executor/executor.js';
-import { ThreadExecutor } from '../executor/thread-executor.js';
 import { createLogger } from '../log.js';
 import { LevelStore } from '../store/level-store.js';
 import type { EventFilter, EventListener } from '../supervisor/events.js';
@@ -12,6 +10,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import { loadRegistry } from '../task/registry.js';
+import { createExecutorPools } from './executor-pools.js';
 import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
 import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
 import { typeInfo, type TypeInfo } from './type-info.js';
@@ -44,26 +43,18 @@ export class Runtime {
     const log = options.logger ?? createLogger(options.logLevel);
     prepareDataDir(options.data);
     const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
+    const { executors, executorFor } = createExecutorPools(options, registry, log);
     const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync });
     await store.open();
-    const executors: Executor[] = [];
     try {
-      if (options.mode === 'processes' || [...registry.types.values()].some((t) => t.isolation === 'process')) {
-        throw new SpindleError('INVALID_OPTION', 'processes mode and `isolation: "process"` are not available in this version; use threads mode', { field: 'mode' });
-      }
-      const threads = new ThreadExecutor({
-        workers: options.workers,
-        runsPerWorker: options.runsPerWorker,
-        workerMemoryMb: options.workerMemoryMb,
-        killGraceMs: options.killGraceMs,
-        logLevel: options.logLevel,
-      });
-      executors.push(threads);
-      await threads.start();
+      // In parallel: a process pool's children load while the thread pool's threads do.
+      const started = await Promise.allSettled(executors.map((e) => e.start()));
+      const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       const supervisor = new Supervisor({
         store,
         registry,
-        executorFor: () => threads,
+        executorFor,
         executors,
         clock: options.clock,
         log,
@@ -75,7 +66,8 @@ export class Runtime {
         random: Math.random,
       });
       await supervisor.start();
-      log.info({ data: options.data, tasks: options.tasks, mode: options.mode, workers: options.workers, types: [...registry.types.keys()] }, 'spindle runtime started');
+      const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
+      log.info({ data: options.data, tasks: options.tasks, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
       return new Runtime(options, log, registry, store, supervisor);
     } catch (err) {
       await Promise.allSettled(executors.map((e) => e.close(0)));

@@ -1,0 +1,352 @@
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { formatDuration, MAX_TIMER_MS, SECOND } from '../duration.js';
+import { describeDeath, lostRunError } from './child-death.js';
+import type { ChildDeath } from './child-death.js';
+import { ChildWorker } from './child-worker.js';
+import type { LineTags } from './child-output.js';
+import type { AbortReason, Executor, RunError, RunListener, RunOutcome, RunRequest } from './executor.js';
+import { integerOption, resolvePoolOptions } from './pool-options.js';
+import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
+import { isProgress } from './wire.js';
+import type { AbortCause, ProgressMessage, ResultMessage } from './wire.js';
+import { resolveWorkerEntry } from './worker-entry.js';
+import type { WorkerEntry } from './worker-entry.js';
+
+export interface ProcessExecutorOptions extends PoolOptions {
+  /** Milliseconds between SIGTERM and SIGKILL to a killed worker's process group (default 1 s). */
+  termGraceMs?: number;
+}
+
+export interface ResolvedProcessExecutorOptions extends ResolvedPoolOptions {
+  readonly termGraceMs: number;
+}
+
+export const PROCESS_EXECUTOR_DEFAULTS = {
+  termGraceMs: 1 * SECOND,
+} as const;
+
+/** A child that died before it was ready, or could not be forked, is retried after this long. */
+const RESPAWN_DELAY_MS = 1 * SECOND;
+
+export function resolveProcessExecutorOptions(input: ProcessExecutorOptions): ResolvedProcessExecutorOptions {
+  return Object.freeze({
+    ...resolvePoolOptions(input),
+    termGraceMs: integerOption(input.termGraceMs, 'termGraceMs', 0, MAX_TIMER_MS, PROCESS_EXECUTOR_DEFAULTS.termGraceMs),
+  });
+}
+
+type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
+
+interface Run {
+  readonly request: RunRequest;
+  readonly listener: RunListener;
+  readonly startedAt: number;
+  /** The child it was sent to; null while it waits for a free slot. */
+  child: Child | null;
+  /** The timeout, then, once aborted, the kill grace period. */
+  timer: NodeJS.Timeout | null;
+  abortedBy: AbortCause | null;
+  /** The last progress passed to onProgress. */
+  progress: number | null;
+  /** onOutcome was called: at a timeout or abort this comes before the child is gone. */
+  reported: boolean;
+}
+
+interface Child {
+  readonly worker: ChildWorker;
+  readonly runs: Set<Run>;
+  /** The run it held last: that run's output may still be in the pipe after its result. */
+  last: Run | null;
+}
+
+/**
+ * Runs tasks on a pool of long-lived child processes, one IPC channel each. A run is aborted
+ * through its ctx.signal; a handler still going `killGraceMs` later has its child's whole process
+ * group killed (SIGTERM, then SIGKILL after `termGraceMs`) and the child replaced. A child that
+ * dies for any reason takes its runs with it as lost (WORKER_EXITED, WORKER_CRASHED, WORKER_OOM).
+ */
+export class ProcessExecutor implements Executor {
+  readonly mode = 'processes';
+  readonly options: ResolvedProcessExecutorOptions;
+  readonly capacity: number;
+  readonly #runs = new Map<string, Run>();
+  readonly #children = new Set<Child>();
+  /** Runs waiting for a slot: while children start or are replaced. */
+  readonly #queue: Run[] = [];
+  readonly #respawns = new Set<NodeJS.Timeout>();
+  #logger: Logger | undefined;
+  #entry: WorkerEntry | null = null;
+  #started = false;
+  #closing: Promise<void> | null = null;
+  #onDrained: (() => void) | null = null;
+  #onChildrenGone: (() => void) | null = null;
+
+  constructor(options: ProcessExecutorOptions = {}) {
+    this.options = resolveProcessExecutorOptions(options);
+    this.capacity = this.options.workers * this.options.runsPerWorker;
+    this.#logger = options.logger;
+  }
+
+  busy(): number {
+    return this.#runs.size;
+  }
+
+  /** Forks every child at once and waits until each has loaded the worker entry. */
+  async start(): Promise<void> {
+    if (this.#closing !== null) throw new Error('ProcessExecutor: start() after close()');
+    if (this.#entry !== null) return;
+    const entry = resolveWorkerEntry('process-worker');
+    this.#entry = entry;
+    const children = Array.from({ length: this.options.workers }, () => this.#spawn());
+    try {
+      await Promise.all(children.map((c) => c.worker.ready));
+    } catch (err) {
+      await this.close(0);
+      throw new Error(`worker processes failed to start from ${entry.filename}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    this.#started = true;
+  }
+
+  run(request: RunRequest, listener: RunListener): void {
+    const run: Run = { request, listener, startedAt: performance.now(), child: null, timer: null, abortedBy: null, progress: null, reported: false };
+    if (this.#closing !== null) {
+      queueMicrotask(() => {
+        listener.onOutcome(this.#outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
+        listener.onReleased();
+      });
+      return;
+    }
+    if (!this.#started) throw new Error('ProcessExecutor: run() before start()');
+    if (this.#runs.has(request.runId)) throw new Error(`ProcessExecutor: run ${request.runId} is already in flight`);
+    const { timeoutMs } = request;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
+      throw new RangeError(`ProcessExecutor: timeoutMs must be an integer within 1..${MAX_TIMER_MS}, got ${timeoutMs}`);
+    }
+    this.#runs.set(request.runId, run);
+    run.timer = setTimeout(() => this.#timedOut(run), timeoutMs);
+    const child = this.#freeChild();
+    if (child === null) this.#queue.push(run);
+    else this.#send(child, run);
+  }
+
+  abort(runId: string, reason: AbortReason): void {
+    const run = this.#runs.get(runId);
+    if (run === undefined) return;
+    const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
+    this.#abort(run, reason, { code: 'CANCELLED', message }, this.options.killGraceMs);
+  }
+
+  close(graceMs: number): Promise<void> {
+    this.#closing ??= this.#shutdown(graceMs);
+    return this.#closing;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
+    for (const run of [...this.#runs.values()]) this.#abort(run, 'shutdown', { code: 'CANCELLED', message: 'the run was stopped by a shutdown' }, null);
+    await this.#drain(Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0);
+    for (const timer of this.#respawns) clearTimeout(timer);
+    this.#respawns.clear();
+    await this.#stopChildren();
+    for (const run of [...this.#runs.values()]) this.#release(run);
+  }
+
+  #drain(graceMs: number): Promise<void> {
+    if (this.#runs.size === 0 || graceMs === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#onDrained = null;
+        resolve();
+      };
+      const timer = setTimeout(done, graceMs);
+      this.#onDrained = done;
+    });
+  }
+
+  /** SIGTERM to every child's group (SIGKILL after the term grace); resolves when all are gone. */
+  #stopChildren(): Promise<void> {
+    if (this.#children.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#onChildrenGone = resolve;
+      for (const child of this.#children) child.worker.kill('the executor is closing');
+    });
+  }
+
+  #spawn(): Child {
+    const entry = this.#entry!;
+    const { workerMemoryMb, logLevel, termGraceMs } = this.options;
+    let child!: Child;
+    const worker = new ChildWorker({
+      entry, workerMemoryMb, logLevel, termGraceMs, logger: this.#log(),
+      tags: () => runTags(child),
+      onMessage: (message) => this.#onMessage(child, message),
+      onExit: (death) => this.#onExit(child, death),
+    });
+    child = { worker, runs: new Set(), last: null };
+    this.#children.add(child);
+    worker.ready.then(
+      () => this.#pump(),
+      // A failure during start() is thrown from it; later ones are logged when the child is gone.
+      () => undefined,
+    );
+    return child;
+  }
+
+  /** The least busy child that can take one more run, or null. */
+  #freeChild(): Child | null {
+    let best: Child | null = null;
+    for (const child of this.#children) {
+      if (!child.worker.available || child.runs.size >= this.options.runsPerWorker) continue;
+      if (best === null || child.runs.size < best.runs.size) best = child;
+      if (child.runs.size === 0) break;
+    }
+    return best;
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#closing === null) {
+      const child = this.#freeChild();
+      if (child === null) return;
+      this.#send(child, this.#queue.shift()!);
+    }
+  }
+
+  #send(child: Child, run: Run): void {
+    run.child = child;
+    child.runs.add(run);
+    child.last = run;
+    const { runId, taskId, modulePath, params, attempt } = run.request;
+    // On a closed channel the child is dying: its exit ends the run as lost.
+    child.worker.send({ type: 'run', runId, taskId, modulePath, params, attempt });
+  }
+
+  #onMessage(child: Child, message: ResultMessage | ProgressMessage): void {
+    const run = this.#runs.get(message.runId);
+    if (run === undefined || run.child !== child) return;
+    if (message.type === 'progress') {
+      if (isProgress(message.progress)) this.#progress(run, message.progress);
+      return;
+    }
+    if (!run.reported) {
+      if (message.progress !== undefined && isProgress(message.progress)) this.#progress(run, message.progress);
+      this.#report(run, message.ok ? { ok: true, output: message.output } : { ok: false, error: message.error });
+    }
+    this.#release(run);
+  }
+
+  #onExit(child: Child, death: ChildDeath): void {
+    this.#children.delete(child);
+    const { name } = child.worker;
+    // Before start() has resolved, a child's death is reported by start() itself.
+    if (child.runs.size === 0 && death.killedFor === null && this.#closing === null && this.#started) {
+      this.#log().error({ worker: name, exitCode: death.exitCode, signal: death.signal }, child.worker.loaded
+        ? `worker process ${name} ended while it held no run (${describeDeath(death)}); it is replaced`
+        : `worker process ${name} ended before it was ready (${describeDeath(death)}); retrying in ${formatDuration(RESPAWN_DELAY_MS)}`);
+    }
+    for (const run of [...child.runs]) {
+      if (!run.reported) this.#report(run, { ok: false, error: lostRunError(death, this.options.workerMemoryMb) });
+      this.#release(run);
+    }
+    if (this.#closing !== null) {
+      if (this.#children.size === 0) this.#onChildrenGone?.();
+      return;
+    }
+    if (child.worker.loaded) this.#replace();
+    else this.#replaceLater();
+  }
+
+  #replace(): void {
+    try {
+      this.#spawn();
+    } catch (err) {
+      this.#log().error({ err }, `cannot fork a worker process; retrying in ${formatDuration(RESPAWN_DELAY_MS)}`);
+      this.#replaceLater();
+    }
+  }
+
+  /** A child that could not start is retried after a pause, not in a tight loop. */
+  #replaceLater(): void {
+    const timer = setTimeout(() => {
+      this.#respawns.delete(timer);
+      if (this.#closing === null) this.#replace();
+    }, RESPAWN_DELAY_MS);
+    this.#respawns.add(timer);
+  }
+
+  #progress(run: Run, progress: number): void {
+    if (run.reported || run.progress === progress) return;
+    run.progress = progress;
+    run.listener.onProgress(progress);
+  }
+
+  #timedOut(run: Run): void {
+    run.timer = null;
+    const error: RunError = { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(run.request.timeoutMs)}` };
+    this.#abort(run, 'timeout', error, this.options.killGraceMs);
+  }
+
+  #abort(run: Run, cause: AbortCause, error: RunError, killAfterMs: number | null): void {
+    if (run.abortedBy !== null || run.reported) return;
+    run.abortedBy = cause;
+    this.#report(run, { ok: false, error });
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = null;
+    const child = run.child;
+    if (child === null) {
+      // Never sent: nothing to stop.
+      const queued = this.#queue.indexOf(run);
+      if (queued >= 0) this.#queue.splice(queued, 1);
+      this.#release(run);
+      return;
+    }
+    child.worker.send({ type: 'abort', runId: run.request.runId, worker: child.worker.name, cause });
+    if (killAfterMs !== null) run.timer = setTimeout(() => this.#kill(run), killAfterMs);
+  }
+
+  #kill(run: Run): void {
+    run.timer = null;
+    const worker = run.child?.worker;
+    if (worker === undefined || worker.dying) return;
+    const what = run.abortedBy === 'timeout' ? 'timed out' : 'was aborted';
+    const why = `run ${run.request.runId} ${what} and its handler ignored the signal for ${formatDuration(this.options.killGraceMs)}`;
+    this.#log().warn({ worker: worker.name, taskId: run.request.taskId, attempt: run.request.attempt }, `killing ${worker.name} and its process group: ${why}`);
+    worker.kill(why);
+  }
+
+  #report(run: Run, result: Result): void {
+    run.reported = true;
+    run.listener.onOutcome(this.#outcome(run, result));
+  }
+
+  #outcome(run: Run, result: Result): RunOutcome {
+    const durationMs = Math.round(performance.now() - run.startedAt);
+    const worker = run.child?.worker.name ?? 'process-pending';
+    return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
+  }
+
+  #release(run: Run): void {
+    if (this.#runs.get(run.request.runId) !== run) return;
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = null;
+    this.#runs.delete(run.request.runId);
+    run.child?.runs.delete(run);
+    run.listener.onReleased();
+    if (this.#runs.size === 0) this.#onDrained?.();
+    this.#pump();
+  }
+
+  #log(): Logger {
+    this.#logger ??= pino({ level: this.options.logLevel });
+    return this.#logger;
+  }
+}
+
+/** A child's output is tagged with its run when it holds exactly one (or held one last). */
+function runTags(child: Child): LineTags {
+  if (child.runs.size > 1) return {};
+  const run = child.runs.size === 1 ? child.runs.values().next().value! : child.last;
+  return run === null ? {} : { taskId: run.request.taskId, attempt: run.request.attempt };
+}

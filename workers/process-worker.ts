@@ -1,0 +1,74 @@
+/**
+ * Entry point of a child in the ProcessExecutor's pool, forked with an IPC channel and started in
+ * its own process group. Runs arrive on the channel and results, progress and aborts share it, so
+ * they keep their order. Argument: the pino level for handler logs.
+ */
+import pino from 'pino';
+import { isProcessRequest, processWorkerName } from '../src/executor/wire.js';
+import type { ProcessReply, TaskMessage } from '../src/executor/wire.js';
+import { abortReason, runTask } from './run-task.js';
+
+const send = process.send?.bind(process) ?? notForked();
+
+const self = processWorkerName(process.pid);
+// Synchronous writes to the stdout pipe: a handler's last lines survive the process being killed.
+const logger = pino({ level: process.argv[2] ?? 'info' }, pino.destination({ fd: 1, sync: true }));
+const running = new Map<string, AbortController>();
+let crashing = false;
+
+function reply(message: ProcessReply): void {
+  // A closed channel means the parent is gone; the 'disconnect' handler is already ending us.
+  if (process.connected) send(message);
+}
+
+async function run(task: TaskMessage): Promise<void> {
+  const controller = new AbortController();
+  running.set(task.runId, controller);
+  try {
+    reply(await runTask(task, {
+      signal: controller.signal,
+      logger,
+      worker: self,
+      reportProgress: (progress) => reply({ type: 'progress', runId: task.runId, progress }),
+    }));
+  } finally {
+    running.delete(task.runId);
+  }
+}
+
+process.on('message', (message: unknown) => {
+  if (!isProcessRequest(message)) return;
+  if (message.type === 'run') void run(message);
+  else running.get(message.runId)?.abort(abortReason(message.cause));
+});
+
+// The parent died without stopping us (a SIGKILL, a crash): take down this process group, what
+// handlers spawned included, rather than leave orphans behind. This process leads the group.
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } finally {
+    process.exit(1);
+  }
+});
+
+// Like a thread's uncaught error, it ends the worker; the parent records the error on its runs.
+process.on('uncaughtException', (err: unknown) => {
+  if (crashing) return;
+  crashing = true;
+  const fields = typeof err === 'object' && err !== null ? (err as { name?: unknown; message?: unknown; stack?: unknown }) : {};
+  const error = {
+    name: typeof fields.name === 'string' ? fields.name : 'Error',
+    message: typeof fields.message === 'string' ? fields.message : String(err),
+    ...(typeof fields.stack === 'string' ? { stack: fields.stack } : {}),
+  };
+  if (!process.connected) process.exit(1);
+  send({ type: 'crash', error } satisfies ProcessReply, undefined, undefined, () => process.exit(1));
+});
+
+function notForked(): never {
+  process.stderr.write('workers/process-worker is started by the ProcessExecutor, with an IPC channel\n');
+  process.exit(2);
+}
+
+reply({ type: 'ready' });
