@@ -1,21 +1,14 @@
 /**
- * Processes mode against a raw child_process IPC round trip, threads mode alongside, all measured
- * in the same run. `processesThroughput(n)` returns the rows; bench/run.ts prints them.
+ * Processes mode against a raw child_process IPC round trip measured in the same run.
+ * `processesThroughput(n)` returns the rows; bench/run.ts prints them.
  */
 import { fork } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Runtime } from '../src/index.js';
-import type { Mode } from '../src/index.js';
+import { spindleThroughput, WORKERS } from './spindle-throughput.js';
 
 /** [case, per second, ratio to the baseline]. */
 export type ThroughputRow = [string, number, string];
 
-const WORKERS = 2;
-const BATCH = 1000;
-const TASKS = fileURLToPath(new URL('../../bench/tasks', import.meta.url));
 
 /** N messages spread over WORKERS forked children, all in flight at once; round trips per second. */
 async function rawIpc(n: number): Promise<number> {
@@ -42,26 +35,6 @@ async function rawIpc(n: number): Promise<number> {
   return n / (ms / 1000);
 }
 
-/** N no-op one-shot tasks through the durable runtime: submit to the last `finished`. */
-async function spindle(n: number, mode: Mode, runsPerWorker: number): Promise<number> {
-  const data = join(tmpdir(), `spindle-bench-${mode}-${process.pid}`);
-  rmSync(data, { recursive: true, force: true });
-  const rt = await Runtime.start({ data, tasks: TASKS, mode, workers: WORKERS, runsPerWorker, logLevel: 'silent', retention: 'forever' });
-  let finished = 0;
-  const done = new Promise<void>((resolve) => {
-    rt.subscribe({ types: ['task.state'] }, (ev) => {
-      if (ev.event === 'task.state' && ev.data.to === 'finished' && ++finished === n) resolve();
-    });
-  });
-  const t0 = performance.now();
-  for (let i = 0; i < n; i += BATCH) await rt.submitMany(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ type: 'noop' })));
-  await done;
-  const ms = performance.now() - t0;
-  await rt.stop();
-  rmSync(data, { recursive: true, force: true });
-  return n / (ms / 1000);
-}
-
 /** Rows for `n` no-op tasks on 2 workers; ratios are to the raw IPC baseline. */
 export async function processesThroughput(n: number): Promise<ThroughputRow[]> {
   const baseline = await rawIpc(n);
@@ -69,10 +42,8 @@ export async function processesThroughput(n: number): Promise<ThroughputRow[]> {
   for (const [name, mode, runsPerWorker] of [
     ['spindle processes, 1 run per child', 'processes', 1],
     ['spindle processes, 16 runs per child', 'processes', 16],
-    ['spindle threads, 1 run per thread', 'threads', 1],
-    ['spindle threads, 16 runs per thread', 'threads', 16],
   ] as const) {
-    const perSec = await spindle(n, mode, runsPerWorker);
+    const perSec = await spindleThroughput(n, { mode, runsPerWorker, sync: false });
     rows.push([name, perSec, (perSec / baseline).toFixed(2)]);
   }
   return rows;
