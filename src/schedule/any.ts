@@ -4,6 +4,11 @@ import type { Trigger } from './trigger.js';
 /** Most parts one `any` or `all` holds (after flattening), and how deep the two may nest. */
 export const MAX_PARTS = 10;
 export const MAX_DEPTH = 2;
+/**
+ * How deep any/all may nest as written, before flattening: checked before the parts are compiled,
+ * so that a deeply nested input is refused rather than overflowing the stack.
+ */
+export const MAX_NESTING = 8;
 
 export type PartCompiler = (input: unknown, ctx: CompileContext) => CompiledPart<object>;
 
@@ -40,11 +45,15 @@ export function compileParts(node: Record<string, unknown>, kind: 'any' | 'all',
   const field = `${ctx.path}.${kind}`;
   const list = node[kind];
   if (!Array.isArray(list) || list.length === 0) throw invalidSchedule(field, 'must be a non-empty array of schedules');
+  // Flattening never lowers the count of parts, and only lowers the depth: refuse early what cannot pass.
+  if (list.length > MAX_PARTS) throw invalidSchedule(field, `holds ${list.length} schedules; at most ${MAX_PARTS}`);
+  const nesting = (ctx.nesting ?? 0) + 1;
+  if (nesting > MAX_NESTING) throw invalidSchedule(field, `nests any and all more than ${MAX_NESTING} levels deep; flatten it`);
   const specs: object[] = [];
   const triggers: Trigger[] = [];
   let depth = 1;
   list.forEach((input: unknown, i) => {
-    const part = compilePart(input, { now: ctx.now, path: `${field}[${i}]` });
+    const part = compilePart(input, { now: ctx.now, path: `${field}[${i}]`, nesting });
     const spec = part.spec as Record<string, unknown>;
     if (Array.isArray(spec[kind])) {
       specs.push(...(spec[kind] as object[]));

@@ -15,6 +15,8 @@ export interface Civil {
   second: number;
 }
 
+/** The first instant a schedule may hold or produce: the epoch, as for instants given in ms. */
+export const FIRST_INSTANT = 0;
 /** The last instant a schedule may produce: ISO strings keep four-digit years up to here. */
 export const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 

@@ -1,5 +1,5 @@
 import { DAY, HOUR, SECOND } from '../duration.js';
-import { LAST_INSTANT, floorTo } from './civil.js';
+import { FIRST_INSTANT, LAST_INSTANT, floorTo } from './civil.js';
 import { type CronExpression, CronSyntaxError, firstMatch, parseCron } from './cron-expression.js';
 import { type BoundsSpec, type CompileContext, type CompiledPart, checkKeys, invalidSchedule, parseBounds, parseZone } from './schedule-fields.js';
 import { BoundedTrigger, type Trigger } from './trigger.js';
@@ -38,8 +38,11 @@ export class CronTrigger implements Trigger {
   }
 
   next(after: number): number | null {
-    const firstPass = this.#nextFirstPass(after);
-    const secondPass = this.#e.followsRealTime ? this.#nextSecondPass(after) : null;
+    // NaN or past the last instant has no next; the search below must stay within Date's range.
+    if (!(after < LAST_INSTANT)) return null;
+    const a = Math.max(after, FIRST_INSTANT - 1);
+    const firstPass = this.#nextFirstPass(a);
+    const secondPass = this.#e.followsRealTime ? this.#nextSecondPass(a) : null;
     const next = firstPass === null ? secondPass : secondPass === null ? firstPass : Math.min(firstPass, secondPass);
     return next !== null && next <= LAST_INSTANT ? next : null;
   }

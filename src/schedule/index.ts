@@ -119,9 +119,16 @@ function isRecurring(spec: NormalizedSchedule): boolean {
   return !('at' in spec);
 }
 
-/** The field to blame when nothing fires: a past end, then the count, then the form itself. */
+/**
+ * The field to blame when nothing fires: the end, or else the count, when the schedule would fire
+ * without it (`end` in the past, or before the first fire; `count` used up since a past start);
+ * otherwise the form itself (`0 0 31 2 *`, an `all` whose parts never meet).
+ */
 function noFireField(spec: NormalizedSchedule, now: number): string {
-  if ('end' in spec && spec.end !== undefined && Date.parse(spec.end) < now) return 'schedule.end';
-  if ('count' in spec && spec.count !== undefined) return 'schedule.count';
+  for (const bound of ['end', 'count'] as const) {
+    if (!(bound in spec)) continue;
+    const { [bound]: _, ...unbounded } = spec as Record<string, unknown>;
+    if (compilePart(unbounded, { now, path: 'schedule' }).trigger.next(now - 1) !== null) return `schedule.${bound}`;
+  }
   return `schedule.${KINDS.find((k) => k in spec)!}`;
 }

@@ -38,8 +38,11 @@ export class RRuleTrigger implements Trigger {
 
   constructor(rule: RecurrenceRule, zone: Zone, start: number, count: number | null) {
     this.#zone = zone;
-    this.#start = start;
-    const startWall = floorTo(start + zone.offset(start), SECOND);
+    // DTSTART has whole seconds and counts as the first occurrence: a start with milliseconds
+    // (a submit time) begins at the next whole second, so that COUNT never counts an occurrence
+    // that fell before the start and could not fire.
+    this.#start = Math.ceil(start / SECOND) * SECOND;
+    const startWall = floorTo(this.#start + zone.offset(this.#start), SECOND);
     this.#expander = new RRuleExpander(withStartDefaults(rule, startWall), startWall);
     this.#count = count;
     this.#untilWall = rule.until !== null && !rule.until.utc ? rule.until.value : Infinity;
@@ -47,6 +50,8 @@ export class RRuleTrigger implements Trigger {
   }
 
   next(after: number): number | null {
+    // NaN or past the last instant has no next; the search below must stay within Date's range.
+    if (!(after < LAST_INSTANT)) return null;
     const a = Math.max(after, this.#start - 1);
     let from = floorTo(a + this.#offsetsNear(a).min, SECOND) + SECOND;
     const limit = Math.min(from + GREGORIAN_CYCLE, this.#untilWall + 1);

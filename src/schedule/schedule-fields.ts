@@ -1,6 +1,6 @@
 import { type DurationBounds, describe, parseDuration } from '../duration.js';
 import { SpindleError } from '../errors.js';
-import { LAST_INSTANT, daysInMonth } from './civil.js';
+import { FIRST_INSTANT, LAST_INSTANT, daysInMonth } from './civil.js';
 import type { Bounds, Trigger } from './trigger.js';
 import { Zone } from './zone.js';
 
@@ -18,6 +18,8 @@ export interface CompileContext {
   now: number | null;
   /** Where this part sits, for error fields: `schedule`, `schedule.any[1]`, … */
   path: string;
+  /** How many any/all arrays hold this part, as written (before flattening); 0 at the top. */
+  nesting?: number;
 }
 
 export interface CompiledPart<S> {
@@ -49,11 +51,12 @@ const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{
 /**
  * An instant: an ISO-8601 string with an explicit offset (`Z` or `±hh:mm`; a local time would be
  * ambiguous), or whole milliseconds since the epoch. Impossible dates (Feb 30, 24:00) are refused
- * rather than rolled over as Date.parse would.
+ * rather than rolled over as Date.parse would. Either way it must lie within FIRST_INSTANT …
+ * LAST_INSTANT, so that its stored form (formatInstant) parses back to it.
  */
 export function parseInstant(value: unknown, field: string): number {
   if (typeof value === 'number') {
-    if (Number.isSafeInteger(value) && value >= 0 && value <= LAST_INSTANT) return value;
+    if (Number.isSafeInteger(value) && value >= FIRST_INSTANT && value <= LAST_INSTANT) return value;
     throw invalidSchedule(field, `${describe(value)} is not an instant; use whole milliseconds since 1970 or an ISO-8601 string like "2026-12-01T09:00:00Z"`);
   }
   const m = typeof value === 'string' ? ISO_INSTANT.exec(value) : null;
@@ -62,7 +65,11 @@ export function parseInstant(value: unknown, field: string): number {
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > daysInMonth(y!, mo!) || h! > 23 || mi! > 59 || s > 59 || oh > 23 || om > 59) {
     throw invalidSchedule(field, `${describe(value)} is not a real date and time`);
   }
-  return Date.parse(value as string);
+  const ms = Date.parse(value as string);
+  if (ms < FIRST_INSTANT || ms > LAST_INSTANT) {
+    throw invalidSchedule(field, `${describe(value)} is outside the instants a schedule can hold, ${formatInstant(FIRST_INSTANT)} to ${formatInstant(LAST_INSTANT)}`);
+  }
+  return ms;
 }
 
 export function formatInstant(ms: number): string {
