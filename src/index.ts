@@ -10,3 +10,4 @@ export type { EventMap, EventName, EventFilter, SpindleEvent } from './superviso
 export type { TaskState, TaskReason } from './task/state.js';
 export type { TypeInfo } from './runtime/type-info.js';
 export type { Clock } from './supervisor/clock.js';
+export { previewSchedule, MAX_PREVIEW } from './schedule/index.js';
