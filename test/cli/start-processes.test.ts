@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { childrenOf, isGone } from '../helpers/processes.js';
+import { isGone, workersOf } from '../helpers/processes.js';
 import { until } from '../helpers/runtime.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
@@ -36,7 +36,7 @@ describe('spindle start --mode processes', () => {
   it('starts a pool of child processes and stops every one of them on SIGTERM', async () => {
     const { cli, line, exited } = await startProcesses();
     expect(line).toMatchObject({ mode: 'processes', pools: [{ mode: 'processes', size: 2 }] });
-    const workers = childrenOf(cli.pid!);
+    const workers = workersOf(cli.pid!);
     expect(workers).toHaveLength(2);
     cli.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -45,7 +45,7 @@ describe('spindle start --mode processes', () => {
 
   it('leaves no worker process behind when the runtime itself is SIGKILLed', async () => {
     const { cli, exited } = await startProcesses();
-    const workers = childrenOf(cli.pid!);
+    const workers = workersOf(cli.pid!);
     expect(workers).toHaveLength(2);
     cli.kill('SIGKILL');
     await exited;

@@ -31,3 +31,14 @@ export function childrenOf(ppid: number): number[] {
       return stat !== undefined && stat.ppid === ppid && stat.state !== 'Z';
     });
 }
+
+/** Children of `ppid` that are Spindle worker processes (not, say, tsx's esbuild service). */
+export function workersOf(ppid: number): number[] {
+  return childrenOf(ppid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('process-worker');
+    } catch {
+      return false;
+    }
+  });
+}
