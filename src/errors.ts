@@ -20,6 +20,8 @@ export const CLIENT_ERRORS = {
   TOO_MANY_CONNECTIONS: -32009,
   STORE_UNAVAILABLE: -32010,
   SHUTTING_DOWN: -32011,
+  /** A bug on the runtime's side; the runtime log has the details, the client only this code. */
+  INTERNAL: -32603,
 } as const;
 
 /** Codes recorded on a failed run (SPEC §6). */
@@ -45,10 +47,19 @@ export const STARTUP_ERRORS = [
   'TASKS_DIR_INVALID',
 ] as const;
 
+/** Raised by the client proxy and the CLI, never by the runtime. */
+export const CONNECTION_ERRORS = [
+  'RUNTIME_UNREACHABLE',
+  'CONNECTION_LOST',
+  'CLIENT_CLOSED',
+  'BAD_RESPONSE',
+] as const;
+
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
 export type RunErrorCode = (typeof RUN_ERRORS)[number];
 export type StartupErrorCode = (typeof STARTUP_ERRORS)[number];
-export type ErrorCode = ClientErrorCode | RunErrorCode | StartupErrorCode;
+export type ConnectionErrorCode = (typeof CONNECTION_ERRORS)[number];
+export type ErrorCode = ClientErrorCode | RunErrorCode | StartupErrorCode | ConnectionErrorCode;
 
 export interface SpindleErrorDetails {
   /** The request field, option or schedule field at fault, e.g. `timeout` or `schedule.cron`. */

@@ -5,6 +5,7 @@ import type { Mode } from '../runtime/runtime-options.js';
 
 interface StartFlags {
   data?: string;
+  socket?: string;
   tasks?: string;
   mode?: string;
   workers?: string;
@@ -20,6 +21,7 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('run the runtime in the foreground')
     .option('--data <dir>', 'data directory (store and socket); env SPINDLE_DATA', undefined)
+    .option('--socket <path>', 'where to listen (default <data>/spindle.sock)')
     .option('--tasks <dir>', 'task modules directory', 'tasks')
     .option('--mode <mode>', 'threads | processes', 'threads')
     .option('--workers <n>', 'pool size (default: cores)')
@@ -30,6 +32,7 @@ export function registerStart(program: Command): void {
     .action(async (flags: StartFlags) => {
       const runtime = await Runtime.start({
         ...(flags.data !== undefined ? { data: flags.data } : {}),
+        socket: flags.socket ?? true,
         ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
         mode: flags.mode as Mode,
         ...(flags.workers !== undefined ? { workers: integer(flags.workers, '--workers') } : {}),

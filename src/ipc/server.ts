@@ -30,6 +30,8 @@ export const IPC_DEFAULTS = {
   ...LINE_READER_DEFAULTS,
   maxConnections: 256,
   maxPendingWriteBytes: 8 * 1024 * 1024,
+  /** Requests one connection may have running; past it the server stops reading that socket. */
+  maxInFlight: 1024,
 } as const;
 
 interface Context {
@@ -69,7 +71,7 @@ export class IpcServer {
       maxPendingWriteBytes: options.maxPendingWriteBytes ?? IPC_DEFAULTS.maxPendingWriteBytes,
     };
     const maxConnections = options.maxConnections ?? IPC_DEFAULTS.maxConnections;
-    await clearSocketPath(path);
+    await checkSocketPath(path);
     const server = createServer();
     await listenPrivately(server, path);
     const ipc = new IpcServer(path, server, lstatSync(path).ino);
@@ -126,6 +128,7 @@ class Connection {
   readonly #subs = new Map<string, () => void>();
   #nextSub = 1;
   #open = true;
+  #inFlight = 0;
 
   constructor(socket: Socket, ctx: Context) {
     this.runtime = ctx.runtime;
@@ -175,12 +178,17 @@ class Connection {
       if (answer) this.#send(methodNotFound(id, method));
       return;
     }
+    // Backpressure: a client pipelining requests faster than the runtime answers them waits in
+    // its own socket buffer, not in the runtime's memory.
+    if (++this.#inFlight === IPC_DEFAULTS.maxInFlight) this.#socket.pause();
     try {
       const result: unknown = await HANDLERS[method](this, params);
       if (answer) this.#send(resultResponse(id, result));
     } catch (err) {
       if (!(err instanceof SpindleError)) this.#ctx.log.error({ err, method }, 'ipc request failed');
       if (answer) this.#send(errorResponse(id, err));
+    } finally {
+      if (this.#inFlight-- === IPC_DEFAULTS.maxInFlight && this.#open) this.#socket.resume();
     }
   }
 
@@ -286,8 +294,11 @@ const HANDLERS: Record<Method, Handler> = {
   'events.unsubscribe': (c, p) => c.unsubscribe(requiredString(p, 'subscription')),
 };
 
-/** A stale socket (nobody answers) is replaced; a live one or anything that is not a socket is refused. */
-async function clearSocketPath(path: string): Promise<void> {
+/**
+ * A stale socket (nobody answers) is removed; a live one or anything that is not a socket (a file,
+ * a directory, a symlink: never followed nor unlinked) is refused.
+ */
+export async function checkSocketPath(path: string): Promise<void> {
   const st = lstatSync(path, { throwIfNoEntry: false });
   if (st === undefined) return;
   if (!st.isSocket()) {

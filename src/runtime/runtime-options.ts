@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
 import { invalidArgument, SpindleError } from '../errors.js';
@@ -36,6 +36,15 @@ export interface RuntimeOptions {
   window?: number;
   /** Largest params accepted, in bytes of JSON (default 256 KiB). */
   maxParamsBytes?: number;
+  /**
+   * Serve the IPC socket: `true` for `<data>/spindle.sock`, or a path. Default off in-process;
+   * `spindle start` turns it on.
+   */
+  socket?: boolean | string;
+  /** Longest protocol line accepted on the socket, in bytes (default 1 MiB). */
+  maxFrameBytes?: number;
+  /** Socket connections served at once (default 256). */
+  maxConnections?: number;
   clock?: Clock;
 }
 
@@ -54,6 +63,9 @@ export interface ResolvedRuntimeOptions {
   readonly logger: Logger | undefined;
   readonly windowSize: number;
   readonly maxParamsBytes: number;
+  readonly socketPath: string | null;
+  readonly maxFrameBytes: number;
+  readonly maxConnections: number;
   readonly clock: Clock;
 }
 
@@ -71,7 +83,12 @@ export const RUNTIME_DEFAULTS = {
   maxParamsBytes: 256 * 1024,
   sweepIntervalMs: 1 * MINUTE,
   sweepBatch: 256,
+  maxFrameBytes: 1024 * 1024,
+  maxConnections: 256,
 } as const;
+
+/** sun_path holds 108 bytes on Linux, the last one a NUL; macOS allows 103. */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MAX_RETENTION_MS = 100 * 365 * DAY;
@@ -84,8 +101,9 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     if (mode !== 'threads' && mode !== 'processes') throw invalidArgument('mode', `must be "threads" or "processes", got ${JSON.stringify(mode)}`);
     const logLevel = input.logLevel ?? d.logLevel;
     if (!LOG_LEVELS.includes(logLevel)) throw invalidArgument('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+    const data = resolve(input.data ?? env.SPINDLE_DATA ?? d.data);
     return Object.freeze({
-      data: resolve(input.data ?? env.SPINDLE_DATA ?? d.data),
+      data,
       tasks: resolve(input.tasks ?? d.tasks),
       mode,
       workers: input.workers === undefined ? availableParallelism() : parseInteger(input.workers, 'workers', 1, 1024),
@@ -101,6 +119,9 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       logger: input.logger,
       windowSize: input.window === undefined ? d.windowSize : parseInteger(input.window, 'window', 10, 10_000_000),
       maxParamsBytes: input.maxParamsBytes === undefined ? d.maxParamsBytes : parseInteger(input.maxParamsBytes, 'maxParamsBytes', 1024, 64 * 1024 * 1024),
+      socketPath: socketPath(input.socket, data),
+      maxFrameBytes: input.maxFrameBytes === undefined ? d.maxFrameBytes : parseInteger(input.maxFrameBytes, 'maxFrameBytes', 1024, 1024 * 1024 * 1024),
+      maxConnections: input.maxConnections === undefined ? d.maxConnections : parseInteger(input.maxConnections, 'maxConnections', 1, 65_536),
       clock: input.clock ?? systemClock,
     });
   } catch (err) {
@@ -109,4 +130,15 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     }
     throw err;
   }
+}
+
+function socketPath(option: boolean | string | undefined, data: string): string | null {
+  if (option === undefined || option === false) return null;
+  if (option !== true && (typeof option !== 'string' || option === '')) throw invalidArgument('socket', 'must be true, false or a path');
+  const path = option === true ? join(data, 'spindle.sock') : resolve(option);
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw invalidArgument('socket', `the socket path ${path} is ${bytes} bytes; Unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter data directory or --socket`);
+  }
+  return path;
 }

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SpindleError } from '../errors.js';
+import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
 import { LevelStore } from '../store/level-store.js';
 import type { EventFilter, EventListener } from '../supervisor/events.js';
@@ -29,6 +30,9 @@ export class Runtime {
   readonly #supervisor: Supervisor;
   #status: Status = 'running';
   #stopped: Promise<void> | null = null;
+  #server: IpcServer | null = null;
+  /** Set once the store starts closing: from then on even reads answer SHUTTING_DOWN. */
+  #storeClosing = false;
 
   private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: LevelStore, supervisor: Supervisor) {
     this.options = options;
@@ -42,10 +46,13 @@ export class Runtime {
     const options = resolveRuntimeOptions(input);
     const log = options.logger ?? createLogger(options.logLevel);
     prepareDataDir(options.data);
+    // Before the store is touched: a live runtime on this socket is refused, a stale socket cleared.
+    if (options.socketPath !== null) await checkSocketPath(options.socketPath);
     const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
     const { executors, executorFor } = createExecutorPools(options, registry, log);
     const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync });
     await store.open();
+    let runtime: Runtime;
     try {
       // In parallel: a process pool's children load while the thread pool's threads do.
       const started = await Promise.allSettled(executors.map((e) => e.start()));
@@ -66,14 +73,28 @@ export class Runtime {
         random: Math.random,
       });
       await supervisor.start();
-      const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
-      log.info({ data: options.data, tasks: options.tasks, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
-      return new Runtime(options, log, registry, store, supervisor);
+      runtime = new Runtime(options, log, registry, store, supervisor);
     } catch (err) {
       await Promise.allSettled(executors.map((e) => e.close(0)));
       await store.close();
       throw err;
     }
+    if (options.socketPath !== null) {
+      try {
+        runtime.#server = await IpcServer.listen(runtime, {
+          socketPath: options.socketPath,
+          maxFrameBytes: options.maxFrameBytes,
+          maxConnections: options.maxConnections,
+          log,
+        });
+      } catch (err) {
+        await runtime.stop(0);
+        throw err;
+      }
+    }
+    const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
+    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
+    return runtime;
   }
 
   get status(): Status {
@@ -91,15 +112,15 @@ export class Runtime {
   }
 
   get(id: string): Promise<TaskView> {
-    return this.#supervisor.get(id);
+    return this.#read(() => this.#supervisor.get(id));
   }
 
   list(options?: ListOptions): Promise<{ tasks: TaskView[]; cursor: string | null }> {
-    return this.#supervisor.list(options);
+    return this.#read(() => this.#supervisor.list(options));
   }
 
   pending(options?: { type?: string; limit?: number }): Promise<TaskView[]> {
-    return this.#supervisor.pending(options);
+    return this.#read(() => this.#supervisor.pending(options));
   }
 
   cancel(id: string): Promise<TaskView> {
@@ -119,11 +140,11 @@ export class Runtime {
   }
 
   runs(id: string): Promise<RunView[]> {
-    return this.#supervisor.runs(id);
+    return this.#read(() => this.#supervisor.runs(id));
   }
 
   history(id: string): Promise<HistoryView[]> {
-    return this.#supervisor.history(id);
+    return this.#read(() => this.#supervisor.history(id));
   }
 
   stats(): Stats {
@@ -139,13 +160,28 @@ export class Runtime {
     return this.#supervisor.subscribe(filter, listener);
   }
 
+  #read<T>(read: () => Promise<T>): Promise<T> {
+    if (this.#storeClosing) return Promise.reject(new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down; retry once it is back'));
+    return read();
+  }
+
   /** Graceful stop (SPEC §5). Idempotent; `graceMs` defaults to the runtime's grace option. */
   stop(graceMs = this.options.graceMs): Promise<void> {
     if (this.#stopped === null) {
       this.#status = 'stopping';
       this.#stopped = (async () => {
         const failures: unknown[] = [];
-        for (const step of [() => this.#supervisor.stop(graceMs), () => this.#store.close()]) {
+        // The socket stays up while runs wind down, so clients hear SHUTTING_DOWN rather than
+        // a refused connection; it goes (file included) only once the store is closed.
+        const steps = [
+          () => this.#supervisor.stop(graceMs),
+          () => {
+            this.#storeClosing = true;
+            return this.#store.close();
+          },
+          () => this.#server?.close(),
+        ];
+        for (const step of steps) {
           try {
             await step();
           } catch (err) {

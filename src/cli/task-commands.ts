@@ -1,0 +1,266 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Client, SubmitOptions } from '../client/client.js';
+import { parseDuration } from '../duration.js';
+import { invalidArgument } from '../errors.js';
+import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
+import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
+import { brief, dim, duration, relative, state, table } from './format.js';
+import { numberOrText, parseJsonObject, scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
+
+interface SubmitFlags extends ClientFlags, ScheduleFlags {
+  params?: string;
+  maxTries?: string;
+  timeout?: string;
+  priority?: string;
+  key?: string;
+  misfire?: string;
+  grace?: string;
+  wait?: boolean;
+  file?: string;
+}
+
+/** Tasks per `task.submitMany` when submitting a file: each batch is one atomic write. */
+const FILE_BATCH = 1000;
+/** How long `--wait` keeps trying to reach a runtime that restarts under it. */
+const WAIT_RECONNECT_MS = 60_000;
+
+export function registerTaskCommands(program: Command): void {
+  scheduleOptions(clientOptions(program.command('submit [type]')))
+    .description('submit a task (or many, with --file)')
+    .option('--params <json>', 'the task\'s params as a JSON object')
+    .option('--max-tries <n>', 'runs before giving up (default: the type\'s)')
+    .option('--timeout <duration>', 'per-run timeout, e.g. 30s (default: the type\'s)')
+    .option('--priority <n>', 'higher runs first (default: the type\'s)')
+    .option('--key <key>', 'idempotency key: a live task with this key and equal params is returned instead')
+    .option('--misfire <policy>', 'coalesce | skip | all: fire times missed while down or busy')
+    .option('--grace <duration>', 'with --misfire skip: how late a fire time may still run')
+    .option('--wait', 'wait until the task ends; exit 0 only if it finished', false)
+    .option('--file <path>', 'submit one JSON submit object per line from a file, or - for stdin')
+    .action((type: string | undefined, flags: SubmitFlags) => submit(type, flags));
+
+  clientOptions(program.command('list'))
+    .description('tasks, newest first')
+    .option('--state <state>', 'only tasks in this state')
+    .option('--type <type>', 'only tasks of this type')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--cursor <cursor>', 'the next page, from a previous list')
+    .action((flags: ClientFlags & { state?: string; type?: string; limit?: string; cursor?: string }) => withClient(flags, async (client) => {
+      const out = output(flags);
+      const page = await client.list({
+        ...(flags.state !== undefined ? { state: flags.state } : {}),
+        ...(flags.type !== undefined ? { type: flags.type } : {}),
+        ...(flags.limit !== undefined ? { limit: count(flags.limit, '--limit') } : {}),
+        ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
+      });
+      if (out.json) return out.printJson(page);
+      printTasks(out, page.tasks, ['id', 'type', 'state', 'next run', 'runs', 'updated']);
+      if (page.cursor !== null) out.print(dim(`more: spindle list --cursor ${page.cursor}${flags.limit !== undefined ? ` --limit ${flags.limit}` : ''}`, out.style));
+    }));
+
+  clientOptions(program.command('pending [type]'))
+    .description('queued tasks in due order, with their next run times')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .action((type: string | undefined, flags: ClientFlags & { limit?: string }) => withClient(flags, async (client) => {
+      const out = output(flags);
+      const tasks = await client.pending({
+        ...(type !== undefined ? { type } : {}),
+        ...(flags.limit !== undefined ? { limit: count(flags.limit, '--limit') } : {}),
+      });
+      if (out.json) return out.printJson(tasks);
+      printTasks(out, tasks, ['id', 'type', 'next run', 'due at', 'priority', 'schedule']);
+    }));
+
+  clientOptions(program.command('show <id>'))
+    .description('one task with its last run')
+    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
+      const out = output(flags);
+      const task = await client.get(id);
+      if (out.json) return out.printJson(task);
+      out.print(describeTask(task, out));
+    }));
+
+  clientOptions(program.command('runs <id>'))
+    .description('a task\'s runs, oldest first')
+    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
+      const out = output(flags);
+      const runs = await client.runs(id);
+      if (out.json) return out.printJson(runs);
+      const now = Date.now();
+      out.print(table(['run', 'attempt', 'state', 'started', 'duration', 'worker', 'result'],
+        runs.map((r) => [String(r.run), String(r.attempt), state(r.state, out.style), relative(r.startedAt, now), duration(r.durationMs), r.worker ?? '-', result(r)]), out.style));
+    }));
+
+  clientOptions(program.command('history <id>'))
+    .description('a task\'s state transitions, oldest first')
+    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
+      const out = output(flags);
+      const history = await client.history(id);
+      if (out.json) return out.printJson(history);
+      out.print(table(['at', 'from', 'to', 'event', 'reason'],
+        history.map((h: HistoryView) => [h.at, h.from, state(h.to, out.style), h.event, h.reason ?? '-']), out.style));
+    }));
+
+  const controls = [
+    ['cancel', 'cancel a task (a running one is aborted)', (c: Client, id: string) => c.cancel(id), 'cancelled'],
+    ['pause', 'pause a task: it does not start until resumed', (c: Client, id: string) => c.pause(id), 'paused'],
+    ['resume', 'resume a paused task', (c: Client, id: string) => c.resume(id), 'resumed'],
+    ['run-now', 'run a queued task now (a recurring one keeps its schedule)', (c: Client, id: string) => c.runNow(id), 'due now:'],
+  ] as const;
+  for (const [name, description, act, verb] of controls) {
+    clientOptions(program.command(`${name} <id>`))
+      .description(description)
+      .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
+        const out = output(flags);
+        const task = await act(client, id);
+        if (out.json) return out.printJson(task);
+        out.print(`${verb} ${task.id} (${task.type}, ${stateText(task, out)}${task.paused ? ', paused' : ''})`);
+      }));
+  }
+}
+
+async function submit(type: string | undefined, flags: SubmitFlags): Promise<void> {
+  const out = output(flags);
+  if (flags.file !== undefined) {
+    if (type !== undefined) throw invalidArgument('--file', 'give either a TYPE or --file, not both: each line of the file names its type');
+    if (flags.wait === true) throw invalidArgument('--wait', 'is for one task; wait on a file\'s tasks with `spindle watch` or the client');
+    return submitFile(flags, out);
+  }
+  if (type === undefined) throw invalidArgument('type', 'give the task type to submit, e.g. `spindle submit hello`, or --file');
+  const schedule = scheduleFrom(flags);
+  const options: SubmitOptions = {
+    type,
+    ...(flags.params !== undefined ? { params: parseJsonObject(flags.params, '--params') } : {}),
+    ...(schedule !== undefined ? { schedule } : {}),
+    ...(flags.maxTries !== undefined ? { maxTries: count(flags.maxTries, '--max-tries') } : {}),
+    ...(flags.timeout !== undefined ? { timeout: numberOrText(flags.timeout) } : {}),
+    ...(flags.priority !== undefined ? { priority: integer(flags.priority, '--priority') } : {}),
+    ...(flags.key !== undefined ? { key: flags.key } : {}),
+    ...(flags.misfire !== undefined ? { misfire: flags.misfire as SubmitOptions['misfire'] & string } : {}),
+    ...(flags.grace !== undefined ? { graceMs: parseDuration(numberOrText(flags.grace), '--grace') } : {}),
+  };
+  await withClient(flags, async (client) => {
+    const task = await client.submit(options);
+    if (flags.wait !== true) {
+      if (out.json) return out.printJson(task);
+      out.print(`submitted ${task.id} (${task.type}, ${stateText(task, out)}, next run ${relative(task.nextRunAt, Date.now())})`);
+      return;
+    }
+    const done = await client.wait(task.id);
+    if (out.json) out.printJson(done);
+    else if (done.state === 'finished') out.print(outputText(done.lastRun?.output));
+    if (done.state !== 'finished') {
+      const error = done.lastRun?.error;
+      process.stderr.write(`spindle: task ${done.id} ${done.state} (${done.reason ?? 'no reason'})${error ? `: ${error.code}: ${error.message}` : ''}\n`);
+      process.exitCode = 1;
+    }
+  }, flags.wait === true ? WAIT_RECONNECT_MS : 0);
+}
+
+async function submitFile(flags: SubmitFlags, out: Output): Promise<void> {
+  const source = flags.file === '-' ? 'stdin' : flags.file!;
+  const text = readFileSync(flags.file === '-' ? 0 : flags.file!, 'utf8');
+  const lines = text.split('\n');
+  const tasks: Array<{ line: number; options: SubmitOptions }> = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    tasks.push({ line: i + 1, options: parseJsonObject(line, `${source}:${i + 1}`) as unknown as SubmitOptions });
+  });
+  if (tasks.length === 0) throw invalidArgument('--file', `${source} holds no submits (one JSON object per line)`);
+  await withClient(flags, async (client) => {
+    const stored: TaskView[] = [];
+    for (let i = 0; i < tasks.length; i += FILE_BATCH) {
+      const batch = tasks.slice(i, i + FILE_BATCH);
+      try {
+        stored.push(...await client.submitMany(batch.map((t) => t.options)));
+      } catch (err) {
+        const index = (err as { details?: { index?: unknown } }).details?.index;
+        const at = typeof index === 'number' ? batch[index]?.line : undefined;
+        const where = at !== undefined ? `${source}:${at}` : `${source} lines ${batch[0]!.line}–${batch.at(-1)!.line}`;
+        process.stderr.write(`spindle: ${stored.length} task(s) stored before ${where}, which was refused as a batch of ${batch.length} (none of it stored)\n`);
+        throw err;
+      }
+    }
+    if (out.json) return out.printJson(stored);
+    out.print(`submitted ${stored.length} task${stored.length === 1 ? '' : 's'} from ${source}`);
+  });
+}
+
+type Column = 'id' | 'type' | 'state' | 'next run' | 'due at' | 'runs' | 'updated' | 'priority' | 'schedule';
+
+function printTasks(out: Output, tasks: readonly TaskView[], columns: readonly Column[]): void {
+  if (tasks.length === 0) {
+    out.print(dim('no tasks', out.style));
+    return;
+  }
+  const now = Date.now();
+  const cell = (t: TaskView, c: Column): string => {
+    switch (c) {
+      case 'id': return t.id;
+      case 'type': return t.type;
+      case 'state': return stateText(t, out) + (t.paused ? ' (paused)' : '');
+      case 'next run': return relative(t.nextRunAt, now);
+      case 'due at': return t.nextRunAt ?? '-';
+      case 'runs': return String(t.runCount);
+      case 'updated': return relative(t.updatedAt, now);
+      case 'priority': return String(t.priority);
+      case 'schedule': return brief(t.schedule, 50);
+    }
+  };
+  out.print(table(columns, tasks.map((t) => columns.map((c) => cell(t, c))), out.style));
+}
+
+function describeTask(t: TaskView, out: Output): string {
+  const now = Date.now();
+  const at = (iso: string | null): string => (iso === null ? '-' : `${relative(iso, now)} (${iso})`);
+  const rows: Array<[string, string]> = [
+    ['id', t.id],
+    ['type', t.type],
+    ['state', stateText(t, out) + (t.paused ? ' (paused)' : '')],
+    ['params', brief(t.params, 200)],
+    ['schedule', t.schedule === null ? 'none (one-shot, due at submit)' : brief(t.schedule, 200)],
+    ['next run', at(t.nextRunAt)],
+    ['tries', `${t.tries} of ${t.maxTries} in this occurrence; ${t.runCount} run(s) in all`],
+    ...(t.interval !== undefined ? [['interval', duration(t.interval)] as [string, string]] : []),
+    ['priority', String(t.priority)],
+    ['timeout', duration(t.timeoutMs)],
+    ['misfire', t.recurring ? `${t.misfire}${t.misfire === 'skip' ? ` (grace ${duration(t.graceMs)})` : ''}` : '-'],
+    ['key', t.key ?? '-'],
+    ['created', at(t.createdAt)],
+    ['updated', at(t.updatedAt)],
+    ['ended', at(t.endedAt)],
+  ];
+  const run = t.lastRun;
+  if (run !== null) {
+    rows.push(['last run', `#${run.run}, attempt ${run.attempt}: ${state(run.state, out.style)} ${relative(run.startedAt, now)}, took ${duration(run.durationMs)} on ${run.worker ?? '-'}`]);
+    if (run.error !== null) rows.push(['error', `${run.error.code}: ${run.error.message}`]);
+    else if (run.output !== null) rows.push(['output', brief(run.output, 500)]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${dim(k.padEnd(width), out.style)}  ${v}`).join('\n');
+}
+
+function stateText(t: TaskView, out: Output): string {
+  return state(t.state, out.style) + (t.reason !== null ? ` (${t.reason})` : '');
+}
+
+function result(r: RunView): string {
+  if (r.error !== null) return `${r.error.code}: ${brief(r.error.message, 50)}`;
+  return brief(r.output, 60);
+}
+
+/** A handler's output as a person reads it: strings bare, anything else as JSON. */
+function outputText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+}
+
+export function count(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw invalidArgument(flag, `must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function integer(text: string, flag: string): number {
+  if (!/^-?\d+$/.test(text)) throw invalidArgument(flag, `must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
