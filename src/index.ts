@@ -13,5 +13,5 @@ export type { Clock } from './supervisor/clock.js';
 export { previewSchedule, MAX_PREVIEW } from './schedule/index.js';
 export { Client } from './client/client.js';
 export type { ClientOptions, SubmitOptions } from './client/client.js';
-export type { ClientEvent } from './client/event-stream.js';
+export type { ClientEvent, EventStream } from './client/event-stream.js';
 export type { RuntimeAddress } from './client/socket-path.js';

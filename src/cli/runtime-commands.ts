@@ -7,7 +7,7 @@ import { socketPathOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
 import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
-import { brief, dim, duration, state, table, wallTime } from './format.js';
+import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';
 import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
 import { count } from './task-commands.js';
 
@@ -66,7 +66,8 @@ export function registerRuntimeCommands(program: Command): void {
       const stop = (): void => void stream.return?.();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      if (!out.json) process.stderr.write(dim(`watching ${client.socketPath}; Ctrl-C to stop\n`, output(flags).style));
+      await stream.ready;
+      process.stderr.write(dim(`watching ${client.socketPath}; Ctrl-C to stop\n`, styleFor(process.stderr)));
       for await (const ev of stream) {
         if (out.json) process.stdout.write(`${JSON.stringify(ev)}\n`);
         else out.print(eventLine(ev, out));

@@ -43,6 +43,10 @@ export function registerStart(program: Command): void {
       });
       // The pool's threads and the runtime's timers do not hold the event loop: this does, until stop.
       const alive = setInterval(() => undefined, 1 << 30);
+      void runtime.whenStopped().then(() => {
+        clearInterval(alive);
+        process.exit(0);
+      });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals): void => {
         signals++;
@@ -51,10 +55,7 @@ export function registerStart(program: Command): void {
           process.exit(130);
         }
         runtime.log.info({ signal }, 'stopping');
-        void runtime.stop().then(() => {
-          clearInterval(alive);
-          process.exit(0);
-        });
+        void runtime.stop();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);

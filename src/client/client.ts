@@ -93,6 +93,11 @@ export class Client {
     this.#maxBufferedEvents = options.maxBufferedEvents ?? 10_000;
   }
 
+  /** Whether the connection is up now (it may drop and come back; calls wait for it). */
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
   /** Connects once; fails at once with RUNTIME_UNREACHABLE when nothing answers. */
   static async connect(options: ClientOptions = {}): Promise<Client> {
     const client = new Client(socketPathOf(options), options);
@@ -218,13 +223,18 @@ export class Client {
    * ends with an error when the runtime is gone for good; it yields `events.gap` after a reconnect
    * and `events.dropped` when the consumer fell too far behind.
    */
-  events(filter: EventFilter = {}): AsyncIterableIterator<ClientEvent> {
+  events(filter: EventFilter = {}): EventStream {
     let unsubscribe: Promise<() => Promise<void>> | null = null;
     const stream = new EventStream(this.#maxBufferedEvents, async () => {
       if (unsubscribe !== null) await (await unsubscribe.catch(() => async () => undefined))();
     });
     unsubscribe = this.#subscribe({ ...filter }, { push: (ev) => stream.push(ev), end: (err) => stream.fail(err) });
-    unsubscribe.catch((err: unknown) => stream.fail(err));
+    stream.ready = unsubscribe.then(() => undefined, (err: unknown) => {
+      stream.fail(err);
+      throw err;
+    });
+    // A consumer that never awaits `ready` still gets the failure from next().
+    stream.ready.catch(() => undefined);
     return stream;
   }
 

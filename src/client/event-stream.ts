@@ -17,6 +17,8 @@ export type ClientEvent =
  * is delivered in their place.
  */
 export class EventStream implements AsyncIterableIterator<ClientEvent> {
+  /** Resolves once the runtime has confirmed the subscription: events from then on are delivered. */
+  ready: Promise<void> = Promise.resolve();
   readonly #maxBuffered: number;
   readonly #onClose: () => Promise<void>;
   readonly #buffer: ClientEvent[] = [];

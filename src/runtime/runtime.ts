@@ -30,6 +30,7 @@ export class Runtime {
   readonly #supervisor: Supervisor;
   #status: Status = 'running';
   #stopped: Promise<void> | null = null;
+  readonly #onStopped: Array<() => void> = [];
   #server: IpcServer | null = null;
   /** Set once the store starts closing: from then on even reads answer SHUTTING_DOWN. */
   #storeClosing = false;
@@ -165,6 +166,12 @@ export class Runtime {
     return read();
   }
 
+  /** Resolves once the runtime has stopped, whoever asked it to (a signal, `runtime.stop` over the socket). */
+  whenStopped(): Promise<void> {
+    if (this.#status === 'stopped') return Promise.resolve();
+    return new Promise((resolve) => this.#onStopped.push(resolve));
+  }
+
   /** Graceful stop (SPEC §5). Idempotent; `graceMs` defaults to the runtime's grace option. */
   stop(graceMs = this.options.graceMs): Promise<void> {
     if (this.#stopped === null) {
@@ -189,6 +196,7 @@ export class Runtime {
           }
         }
         this.#status = 'stopped';
+        for (const listener of this.#onStopped.splice(0)) listener();
         if (failures.length > 0) this.log.error({ failures }, 'runtime stopped with errors');
         else this.log.info('spindle runtime stopped');
       })();

@@ -387,6 +387,63 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
   });
 });
 
+describe('bad input under load', () => {
+  it('serves 40 clients submitting while other clients send every kind of bad input, and nobody else notices', async () => {
+    const server = await serve({ maxFrameBytes: 64 * 1024, frameTimeoutMs: 300 });
+    const good = await Promise.all(Array.from({ length: 40 }, () => client(server)));
+    const submits = good.map(async (c, ci) => {
+      for (let i = 0; i < 25; i++) {
+        const task = await c.call('task.submit', { type: 'echo', params: { ci, i } });
+        expect(task.params).toEqual({ ci, i });
+      }
+    });
+    const bad = async (send: (c: TestClient) => Promise<void>): Promise<void> => send(await client(server));
+    const abuse = [
+      bad(async (c) => {
+        for (let i = 0; i < 50; i++) c.write('{not json\n');
+        for (let i = 0; i < 50; i++) expect((await c.next()).error?.code).toBe(-32700);
+        expect(await c.call('runtime.stats')).toHaveProperty('states');
+      }),
+      bad(async (c) => {
+        expect((await c.request('no.such.method')).error?.code).toBe(-32601);
+        expect((await c.request('task.get', { id: 7 })).error?.data).toMatchObject({ code: 'BAD_REQUEST', field: 'id' });
+        expect((await c.request('task.submit', { type: 'echo', params: { __proto__: { polluted: 1 } } })).result).toHaveProperty('id');
+      }),
+      bad(async (c) => {
+        c.write(`${'['.repeat(50_000)}\n`);
+        expect((await c.next()).error?.code).toBe(-32700);
+      }),
+      bad(async (c) => {
+        c.write(`{"jsonrpc":"2.0","id":1,"method":"task.submit","params":{"type":"echo","params":"${'x'.repeat(70_000)}"}}\n`);
+        expect((await c.next()).error?.data.code).toBe('FRAME_TOO_LARGE');
+        await c.closed;
+      }),
+      bad(async (c) => {
+        c.write('{"jsonrpc":"2.0","id":1,"method":"task.sub');
+        expect((await c.next()).error?.data.code).toBe('FRAME_TIMEOUT');
+        await c.closed;
+      }),
+      bad(async (c) => {
+        c.write('{"jsonrpc":"2.0","id":1,"method":"task.submit","params":{"type":"ec');
+        c.socket.destroy();
+      }),
+    ];
+    await Promise.all([...submits, ...abuse]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const again = await client(server);
+    expect(await again.call('runtime.stats')).toHaveProperty('states');
+  });
+
+  it('answers every one of 5,000 requests pipelined on one connection (the server reads no further than 1,024 in flight)', async () => {
+    const c = await client(await serve());
+    const lines = Array.from({ length: 5_000 }, (_, i) => JSON.stringify({ jsonrpc: '2.0', id: i, method: 'task.submit', params: { type: 'noop', schedule: { in: '1h' } } }));
+    c.write(`${lines.join('\n')}\n`);
+    const replies = await Promise.all(Array.from({ length: 5_000 }, (_, i) => c.next((m) => m.id === i)));
+    expect(replies.every((r) => typeof r.result?.id === 'string')).toBe(true);
+    expect(new Set(replies.map((r) => r.result.id)).size).toBe(5_000);
+  });
+});
+
 describe('the socket file (SPEC §5, RELIABILITY X1)', () => {
   it('creates the socket 0600 under umask 0 and leaves the data directory as it was', async () => {
     const dataDir = runtime.options.data;

@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (`npm test` builds first), run as a real process. */
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `spindle ARGS` to completion; `input` is written to its stdin. */
+export function spindle(args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** `spindle ARGS --json`, expecting success; the parsed stdout. */
+export async function spindleJson<T = any>(args: readonly string[], options: { input?: string } = {}): Promise<T> {
+  const ran = await spindle([...args, '--json'], options);
+  if (ran.code !== 0) throw new Error(`spindle ${args.join(' ')} exited ${ran.code}: ${ran.stderr}`);
+  return JSON.parse(ran.stdout) as T;
+}
+
+export interface Background {
+  child: ChildProcess;
+  /** Everything it has printed so far, stdout and stderr. */
+  output(): string;
+  /** Resolves once its output contains `text`; rejects if it exits first. */
+  printed(text: string): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `spindle ARGS` in the background (e.g. `start`, `watch`), under `umask` when given. */
+export function background(args: readonly string[], options: { umask?: string } = {}): Background {
+  const child = options.umask === undefined
+    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    : spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  const watchers: Array<{ text: string; resolve: () => void }> = [];
+  const onData = (c: Buffer): void => {
+    out += c.toString();
+    for (let i = watchers.length - 1; i >= 0; i--) {
+      if (out.includes(watchers[i]!.text)) watchers.splice(i, 1)[0]!.resolve();
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    output: () => out,
+    printed: (text) => {
+      if (out.includes(text)) return Promise.resolve();
+      return Promise.race([
+        new Promise<void>((resolve) => watchers.push({ text, resolve })),
+        exited.then(({ code, signal }) => { throw new Error(`exited (${code ?? signal}) before printing ${JSON.stringify(text)}:\n${out}`); }),
+      ]);
+    },
+    exited,
+  };
+}
+
+/** `spindle start` in the background, resolved once it serves its socket. */
+export async function startRuntime(data: string, tasks: string, extra: readonly string[] = []): Promise<Background> {
+  const runtime = background(['start', '--data', data, '--tasks', tasks, '--workers', '2', ...extra]);
+  await runtime.printed('spindle runtime started');
+  return runtime;
+}
