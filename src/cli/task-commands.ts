@@ -143,7 +143,8 @@ async function submit(type: string | undefined, flags: SubmitFlags): Promise<voi
     const task = await client.submit(options);
     if (flags.wait !== true) {
       if (out.json) return out.printJson(task);
-      out.print(`submitted ${task.id} (${task.type}, ${stateText(task, out)}, next run ${relative(task.nextRunAt, Date.now())})`);
+      const next = task.nextRunAt === null ? '' : `, next run ${relative(task.nextRunAt, Date.now())}`;
+      out.print(`submitted ${task.id} (${task.type}, ${stateText(task, out)}${next})`);
       return;
     }
     const done = await client.wait(task.id);
