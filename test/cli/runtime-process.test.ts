@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../src/index.js';
@@ -112,5 +112,28 @@ describe('the runtime process: shutdown (SPEC §5)', () => {
     expect(after).toMatchObject({ state: 'running', tries: 2 });
     const runs = await spindleJson<Array<{ state: string; error: { code: string } | null }>>(['runs', task.id, '--data', data]);
     expect(runs[0]).toMatchObject({ state: 'lost', error: { code: 'WORKER_EXITED' } });
+  });
+});
+
+describe('spindle repair', () => {
+  it('refuses while a runtime serves the directory, and repairs a store whose manifest was emptied', async () => {
+    const data = tempDir();
+    const runtime = await start(data);
+    const task = await spindleJson<TaskView>(['submit', 'echo', '--in', '1h', '--data', data]);
+    const refused = await spindle(['repair', '--data', data]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^spindle: ALREADY_RUNNING: a runtime is running on /);
+    expect((await spindle(['stop', '--data', data])).code).toBe(0);
+    await runtime.exited;
+
+    const manifest = readdirSync(join(data, 'store')).find((f) => f.startsWith('MANIFEST-'))!;
+    truncateSync(join(data, 'store', manifest), 0);
+    const broken = await spindle(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^spindle: STORE_CORRUPT: the store at .+ is damaged .+; run `spindle repair`/);
+
+    expect(await spindle(['repair', '--data', data])).toMatchObject({ code: 0, stdout: `repaired the store at ${join(data, 'store')}\n` });
+    await start(data);
+    expect(await spindleJson(['show', task.id, '--data', data])).toMatchObject({ id: task.id, state: 'queued' });
   });
 });
