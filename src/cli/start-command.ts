@@ -9,6 +9,7 @@ interface StartFlags {
   tasks?: string;
   mode?: string;
   workers?: string;
+  runsPerWorker?: string;
   workerMemory?: string;
   retention?: string;
   sync?: boolean;
@@ -25,6 +26,7 @@ export function registerStart(program: Command): void {
     .option('--tasks <dir>', 'task modules directory', 'tasks')
     .option('--mode <mode>', 'threads | processes', 'threads')
     .option('--workers <n>', 'pool size (default: cores)')
+    .option('--runs-per-worker <n>', 'runs in flight per worker (default 1; raise it for async, I/O-bound handlers)')
     .option('--worker-memory <mb>', 'heap cap per worker in MB', '512')
     .option('--retention <duration>', "how long terminal tasks are kept, or 'forever'", '7d')
     .option('--sync', 'fsync every group commit before acknowledging it', false)
@@ -36,6 +38,7 @@ export function registerStart(program: Command): void {
         ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
         mode: flags.mode as Mode,
         ...(flags.workers !== undefined ? { workers: integer(flags.workers, '--workers') } : {}),
+        ...(flags.runsPerWorker !== undefined ? { runsPerWorker: integer(flags.runsPerWorker, '--runs-per-worker') } : {}),
         ...(flags.workerMemory !== undefined ? { workerMemory: integer(flags.workerMemory, '--worker-memory') } : {}),
         ...(flags.retention !== undefined ? { retention: /^\d+$/.test(flags.retention) ? Number(flags.retention) : flags.retention } : {}),
         sync: flags.sync === true,

@@ -1,0 +1,61 @@
+/**
+ * The issue's throughput case end to end: `spindle start` as its own process, N no-op tasks
+ * submitted through the socket with `task.submitMany` in batches of 1,000, tasks per second from
+ * the first submit to the last `finished` (seen by polling `runtime.stats`, which costs the
+ * runtime far less than streaming 4 events per task).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '../src/index.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const TASKS = fileURLToPath(new URL('../../bench/tasks', import.meta.url));
+const BATCH = 1000;
+const POLL_MS = 5;
+
+export interface SocketCase {
+  mode: 'threads' | 'processes';
+  workers: number;
+  runsPerWorker: number;
+  sync: boolean;
+}
+
+export async function socketThroughput(n: number, c: SocketCase): Promise<number> {
+  const data = mkdtempSync(join(tmpdir(), 'spindle-bench-socket-'));
+  const args = ['start', '--data', data, '--tasks', TASKS, '--mode', c.mode, '--workers', String(c.workers),
+    '--runs-per-worker', String(c.runsPerWorker), '--retention', 'forever', '--log-level', 'warn', ...(c.sync ? ['--sync'] : [])];
+  const runtime = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    const client = await connectWhenUp(data);
+    try {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i += BATCH) {
+        await client.submitMany(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ type: 'noop' })));
+      }
+      while (((await client.stats()).states.finished ?? 0) < n) await new Promise((r) => setTimeout(r, POLL_MS));
+      const ms = performance.now() - t0;
+      await client.stop({ wait: true });
+      return n / (ms / 1000);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    if (runtime.exitCode === null) runtime.kill('SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+/** The runtime takes a moment to start; its socket answers once it is ready. */
+async function connectWhenUp(data: string): Promise<Client> {
+  for (let i = 0; ; i++) {
+    try {
+      return await Client.connect({ data, reconnectWindowMs: 0 });
+    } catch (err) {
+      if (i > 300) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
