@@ -4,10 +4,10 @@
  * The channel is opened when piscina loads this module, which it does before it reports the thread
  * ready, so an abort for one of this thread's runs finds a listener.
  */
-import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
-import type { AbortCause, ProgressMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
+import type { AbortCause, BatchMessage, BatchReply, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
 import { abortReason, runTask } from './run-task.js';
 
 /**
@@ -41,6 +41,11 @@ channel.onmessage = (event) => {
 
 export default async function threadWorker(request: WorkerRequest): Promise<WorkerReply> {
   if (request.type === 'ping') return { type: 'pong', worker: self };
+  if (request.type === 'batch') return runBatch(request);
+  return runOne(request);
+}
+
+async function runOne(request: TaskMessage): Promise<ResultMessage> {
   const { runId } = request;
   const controller = new AbortController();
   const early = earlyAborts.get(runId);
@@ -59,4 +64,28 @@ export default async function threadWorker(request: WorkerRequest): Promise<Work
   } finally {
     running.delete(runId);
   }
+}
+
+/**
+ * Runs a batch concurrently. Results that end in the same turn go back in one message; those
+ * ending before the last one are sent ahead on parentPort, so a slow run never holds a fast
+ * run's result.
+ */
+async function runBatch(batch: BatchMessage): Promise<BatchReply> {
+  let pending: ResultMessage[] = [];
+  let sendAhead: NodeJS.Immediate | null = null;
+  const flush = (): void => {
+    sendAhead = null;
+    parentPort!.postMessage({ type: 'spindle-results', results: pending } satisfies ResultsMessage);
+    pending = [];
+  };
+  await Promise.all(batch.runs.map(async (run) => {
+    // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
+    // between would leave this result in an array already sent.
+    const result = await runOne(run);
+    pending.push(result);
+    sendAhead ??= setImmediate(flush);
+  }));
+  if (sendAhead !== null) clearImmediate(sendAhead);
+  return { type: 'batch', results: pending };
 }

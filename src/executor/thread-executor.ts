@@ -10,7 +10,7 @@ import type { AbortReason, Executor, RunError, RunListener, RunRequest } from '.
 import { resolvePoolOptions } from './pool-options.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
-import type { AbortCause, AbortMessage, PingMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import type { AbortCause, AbortMessage, BatchMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 
 export type ThreadExecutorOptions = PoolOptions;
@@ -47,6 +47,15 @@ interface Thread {
   exited: boolean;
   /** Runs lost with this thread: their slots are freed when it has exited. */
   readonly waiting: Run[];
+  /** Runs placed on it and not yet released. */
+  load: number;
+}
+
+/** What piscina's queue-options slot carries to the balancer: the runs of one message. */
+interface Placement {
+  runs: Run[];
+  /** The thread the batch was cut for; another is chosen if it has gone meanwhile. */
+  target: Thread | null;
 }
 
 /**
@@ -67,6 +76,9 @@ export class ThreadExecutor implements Executor {
   #channel: BroadcastChannel | null = null;
   #closing: Promise<void> | null = null;
   #onDrained: (() => void) | null = null;
+  /** Runs not yet sent: those handed over in this turn, and any no thread has room for yet. */
+  #queued: Run[] = [];
+  #dispatchScheduled = false;
 
   constructor(options: ThreadExecutorOptions = {}) {
     this.options = resolvePoolOptions(options);
@@ -104,6 +116,11 @@ export class ThreadExecutor implements Executor {
     });
     // Without a listener, a thread dying while it holds no run would throw in this thread.
     pool.on('error', (err: unknown) => this.#log().error({ err }, 'a worker thread died while it held no run; it is replaced'));
+    pool.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'spindle-results') {
+        for (const result of (message as { results: ResultMessage[] }).results) this.#resultArrived(result);
+      }
+    });
     this.#pool = pool;
     this.#channel = channel;
     try {
@@ -135,19 +152,76 @@ export class ThreadExecutor implements Executor {
     }
     this.#runs.set(request.runId, run);
     run.timer = setTimeout(() => this.#timedOut(run), timeoutMs);
-    const message: TaskMessage = {
-      type: 'run', runId: request.runId, taskId: request.taskId, modulePath: request.modulePath, params: request.params, attempt: request.attempt,
-    };
-    // The balancer learns which run it places from piscina's queue-options slot. Structured clone
-    // skips symbol keys, so the run never travels to the worker.
-    Object.defineProperty(message, queueOptionsSymbol, { value: run });
-    pool.run(message).then(
-      (reply: WorkerReply) => this.#finished(run, reply),
-      (err: unknown) => this.#lost(run, err),
+    // Runs started in one turn (a group commit starts many) travel together: one message per thread.
+    this.#queued.push(run);
+    if (!this.#dispatchScheduled) {
+      this.#dispatchScheduled = true;
+      queueMicrotask(() => this.#dispatch());
+    }
+  }
+
+  /**
+   * Sends waiting runs to the threads with room, as many per message as each can take. When every
+   * thread is full they wait here for a release; when a thread is being replaced they go to
+   * piscina's queue, which places them once the new thread is ready.
+   */
+  #dispatch(): void {
+    this.#dispatchScheduled = false;
+    while (this.#queued.length > 0) {
+      const target = this.#roomiest();
+      if (target === null) {
+        if (this.#allThreadsLive()) return;
+        this.#send(this.#queued.splice(0, 1), null);
+        continue;
+      }
+      this.#send(this.#queued.splice(0, this.options.runsPerWorker - target.load), target);
+    }
+  }
+
+  #allThreadsLive(): boolean {
+    const workers = this.#pool?.threads ?? [];
+    if (workers.length < this.options.workers) return false;
+    return workers.every((w) => {
+      const thread = this.#threadFor(w.threadId);
+      return thread !== undefined && thread.death === null && thread.terminatedFor === null;
+    });
+  }
+
+  /** The live thread with the most free slots, or null when none has one (a thread is being replaced). */
+  #roomiest(): Thread | null {
+    let best: Thread | null = null;
+    for (const worker of this.#pool?.threads ?? []) {
+      const thread = this.#threadFor(worker.threadId);
+      if (thread === undefined || thread.terminatedFor !== null || thread.death !== null || thread.load >= this.options.runsPerWorker) continue;
+      if (best === null || thread.load < best.load) best = thread;
+    }
+    return best;
+  }
+
+  #send(runs: Run[], target: Thread | null): void {
+    const message: TaskMessage | BatchMessage = runs.length === 1 ? taskMessage(runs[0]!.request) : { type: 'batch', runs: runs.map((r) => taskMessage(r.request)) };
+    // The balancer learns what it places from piscina's queue-options slot. Structured clone
+    // skips symbol keys, so the placement never travels to the worker.
+    Object.defineProperty(message, queueOptionsSymbol, { value: { runs, target } satisfies Placement });
+    this.#pool!.run(message).then(
+      (reply: WorkerReply) => {
+        if (reply.type === 'batch') for (const result of reply.results) this.#resultArrived(result);
+        else this.#finished(runs[0]!, reply);
+      },
+      (err: unknown) => {
+        for (const run of runs) if (this.#runs.get(run.request.runId) === run) this.#lost(run, err);
+      },
     );
   }
 
+  #resultArrived(result: ResultMessage): void {
+    const run = this.#runs.get(result.runId);
+    if (run !== undefined) this.#finished(run, result);
+  }
+
   abort(runId: string, reason: AbortReason): void {
+    // A run handed over in this turn is placed first, so its abort reaches its thread.
+    if (this.#dispatchScheduled) this.#dispatch();
     const run = this.#runs.get(runId);
     if (run === undefined) return;
     const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
@@ -162,6 +236,8 @@ export class ThreadExecutor implements Executor {
   async #shutdown(graceMs: number): Promise<void> {
     // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
     for (const run of [...this.#runs.values()]) this.#abort(run, 'shutdown', { code: 'CANCELLED', message: 'the run was stopped by a shutdown' }, null);
+    // Runs no thread has taken yet never started: nothing to wait for.
+    for (const run of this.#queued.splice(0)) this.#release(run);
     await this.#drain(Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0);
     // Terminates every thread still busy and waits for each to exit.
     await this.#pool?.destroy();
@@ -183,32 +259,44 @@ export class ThreadExecutor implements Executor {
     });
   }
 
-  /** Least busy thread first, like piscina's own balancer, but never a thread being terminated. */
+  /**
+   * Places a message on the thread it was cut for, else on the least loaded thread (counting runs,
+   * not messages), never on a thread being terminated.
+   */
   readonly #balance: Balancer = (task, candidates) => {
+    const placement = task[queueOptionsSymbol] as Placement | null;
     let best: PoolThread | null = null;
-    let bestUsage = this.options.runsPerWorker;
+    let bestLoad = Infinity;
     for (const candidate of candidates) {
-      const usage = candidate.currentUsage;
-      if (usage >= bestUsage || typeof this.#threads.get(candidate.id)?.terminatedFor === 'string') continue;
-      best = candidate;
-      bestUsage = usage;
-      if (usage === 0) break;
+      const thread = this.#threads.get(candidate.id);
+      if (typeof thread?.terminatedFor === 'string') continue;
+      if (placement?.target != null && thread === placement.target) {
+        best = candidate;
+        break;
+      }
+      const load = thread?.load ?? candidate.currentUsage;
+      if (load < bestLoad && load < this.options.runsPerWorker) {
+        best = candidate;
+        bestLoad = load;
+      }
     }
-    const run = task[queueOptionsSymbol] as Run | null;
-    if (best === null || run === null) return best;
+    if (best === null || placement === null) return best;
     const thread = this.#threadFor(best.id);
     if (thread === undefined) return null;
-    run.thread = thread;
-    if (run.abortedBy !== null) {
-      // Aborted while queued: act once piscina has posted the task to the thread. The handler
-      // starts with its signal aborted and gets a whole kill grace to notice.
-      queueMicrotask(() => {
-        this.#sendAbort(run);
-        if (run.killDue) {
-          run.killDue = false;
-          run.timer = setTimeout(() => this.#kill(run), this.options.killGraceMs);
-        }
-      });
+    thread.load += placement.runs.length;
+    for (const run of placement.runs) {
+      run.thread = thread;
+      if (run.abortedBy !== null) {
+        // Aborted while queued: act once piscina has posted the task to the thread. The handler
+        // starts with its signal aborted and gets a whole kill grace to notice.
+        queueMicrotask(() => {
+          this.#sendAbort(run);
+          if (run.killDue) {
+            run.killDue = false;
+            run.timer = setTimeout(() => this.#kill(run), this.options.killGraceMs);
+          }
+        });
+      }
     }
     return best;
   };
@@ -218,7 +306,7 @@ export class ThreadExecutor implements Executor {
     if (known !== undefined) return known;
     const worker = this.#pool?.threads.find((w) => w.threadId === threadId);
     if (worker === undefined) return undefined;
-    const thread: Thread = { name: threadWorkerName(threadId), worker, death: null, terminatedFor: null, exited: false, waiting: [] };
+    const thread: Thread = { name: threadWorkerName(threadId), worker, death: null, terminatedFor: null, exited: false, waiting: [], load: 0 };
     // Registered after piscina's own listeners, which reject the thread's runs: the cause is
     // recorded here before those rejections reach #lost, a microtask later.
     worker.on('error', (error: unknown) => {
@@ -316,14 +404,21 @@ export class ThreadExecutor implements Executor {
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
     this.#runs.delete(run.request.runId);
+    if (run.thread !== null) run.thread.load--;
+    else if (this.#queued.includes(run)) this.#queued.splice(this.#queued.indexOf(run), 1);
     run.listener.onReleased();
     if (this.#runs.size === 0) this.#onDrained?.();
+    if (this.#queued.length > 0 && this.#closing === null) this.#dispatch();
   }
 
   #log(): Logger {
     this.#logger ??= pino({ level: this.options.logLevel });
     return this.#logger;
   }
+}
+
+function taskMessage(request: RunRequest): TaskMessage {
+  return { type: 'run', runId: request.runId, taskId: request.taskId, modulePath: request.modulePath, params: request.params, attempt: request.attempt };
 }
 
 /** Why piscina failed a run: the thread's recorded death, else the pool's own reason. */

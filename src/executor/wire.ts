@@ -27,7 +27,18 @@ export interface PingMessage {
   type: 'ping';
 }
 
-export type WorkerRequest = TaskMessage | PingMessage;
+/**
+ * Main → thread: several runs in one message (those started together, for one thread). Results
+ * come back as soon as each ends, grouped per turn of the thread's event loop: those still pending
+ * when the last run ends ride in the BatchReply, the others arrive first as ResultsMessages on the
+ * thread's parentPort.
+ */
+export interface BatchMessage {
+  type: 'batch';
+  runs: TaskMessage[];
+}
+
+export type WorkerRequest = TaskMessage | PingMessage | BatchMessage;
 
 /** An error as it crosses the boundary: `{ name, message, code, stack }`. */
 export interface WireError {
@@ -53,7 +64,19 @@ export interface PongMessage {
   worker: string;
 }
 
-export type WorkerReply = ResultMessage | PongMessage;
+/** Thread → main: the end of a BatchMessage, with the results not sent ahead. */
+export interface BatchReply {
+  type: 'batch';
+  results: ResultMessage[];
+}
+
+/** Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead. */
+export interface ResultsMessage {
+  type: 'spindle-results';
+  results: ResultMessage[];
+}
+
+export type WorkerReply = ResultMessage | PongMessage | BatchReply;
 
 /** Main → workers: abort one run's signal. Broadcast, so it names the worker holding the run. */
 export interface AbortMessage {

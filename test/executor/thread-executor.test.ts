@@ -201,7 +201,24 @@ describe('ThreadExecutor', () => {
     expect(ex.busy()).toBe(2);
     const [a, b] = await Promise.all(both.map((t) => t.outcome));
     expect(a).toMatchObject({ ok: true });
-    expect(b!.worker).toBe(a!.worker);
+    expect(b).toMatchObject({ ok: true, worker: a!.worker });
+  });
+
+  it('sends runs started together in one message and hands back each result as soon as it ends', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 8 });
+    for (let round = 0; round < 5; round++) {
+      // Ends spread over several turns of the thread's loop: some results go ahead, the rest with the batch.
+      const runs = [0, 5, 10, 20, 40, 60, 80, 300].map((ms) => ({ ms, tracked: start(ex, task('sleep'), { ms }) }));
+      const slow = runs.at(-1)!.tracked;
+      let slowEnded = false;
+      void slow.outcome.then(() => { slowEnded = true; });
+      const fast = await runs[0]!.tracked.outcome;
+      expect(slowEnded).toBe(false);
+      const outcomes = await Promise.all(runs.map((r) => r.tracked.outcome));
+      expect(outcomes.every((o) => o.ok && o.worker === fast.worker)).toBe(true);
+      await Promise.all(runs.map((r) => r.tracked.released));
+      expect(ex.busy()).toBe(0);
+    }
   });
 
   it('closes within its grace period when a handler ignores the shutdown', { timeout: TEST_TIMEOUT }, async () => {
