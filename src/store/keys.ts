@@ -19,7 +19,7 @@ import { TERMINAL_STATES } from '../task/state.js';
  *   meta                       store layout version
  */
 export const META_KEY = 'meta';
-export const STORE_LAYOUT = 1;
+export const STORE_LAYOUT = 2;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 const TIME_WIDTH = 15;

@@ -7,6 +7,7 @@ import {
   counterKey, dueKey, historyKey, idOf, indexEntries, keyKey, META_KEY, parseDueKey, runKey,
   STORE_LAYOUT, taskKey, typeKey,
 } from './keys.js';
+import { decodeHistory, decodeRun, decodeTask, encodeHistory, encodeRun, encodeTask } from './record-codec.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
 
 type Batch = ReturnType<Level<string, string>['batch']>;
@@ -64,12 +65,12 @@ export class LevelStore implements TaskStore {
         if (before !== null) deleteTask(batch, before);
         continue;
       }
-      batch.put(taskKey(after.id), JSON.stringify(after));
+      batch.put(taskKey(after.id), encodeTask(after));
       if (before === null) batch.put(typeKey(after.type, after.id), '');
       diffIndexes(batch, before, after);
     }
-    for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), JSON.stringify(run));
-    for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), JSON.stringify(h.entries));
+    for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), encodeRun(run));
+    for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), encodeHistory(h.entries));
     for (const [type, counts] of changes.counters) batch.put(counterKey(type), JSON.stringify(counts));
     try {
       await batch.write(this.#sync ? { sync: true } : {});
@@ -80,13 +81,13 @@ export class LevelStore implements TaskStore {
 
   async getTask(id: string): Promise<TaskRecord | undefined> {
     const v = await this.#db.get(taskKey(id));
-    return v === undefined ? undefined : (JSON.parse(v) as TaskRecord);
+    return v === undefined ? undefined : decodeTask(v);
   }
 
   async getTasks(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
     if (ids.length === 0) return [];
     const values = await this.#db.getMany(ids.map(taskKey));
-    return values.map((v) => (v === undefined ? undefined : (JSON.parse(v) as TaskRecord)));
+    return values.map((v) => (v === undefined ? undefined : decodeTask(v)));
   }
 
   findKey(key: string): Promise<string | undefined> {
@@ -120,14 +121,14 @@ export class LevelStore implements TaskStore {
 
   async runs(taskId: string): Promise<RunRecord[]> {
     const values = await this.#db.values({ gte: `r!${taskId}!`, lt: `r!${taskId}!\xff` }).all();
-    return values.map((v) => JSON.parse(v) as RunRecord);
+    return values.map(decodeRun);
   }
 
   async historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]> {
     if (chunks === 0) return [];
     const keys = Array.from({ length: chunks }, (_, i) => historyKey(taskId, i));
     const values = await this.#db.getMany(keys);
-    return values.flatMap((v) => (v === undefined ? [] : (JSON.parse(v) as HistoryEntry[])));
+    return values.flatMap((v) => (v === undefined ? [] : decodeHistory(v)));
   }
 
   async counters(): Promise<Map<string, StateCounts>> {
