@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { isProcessRequest, processWorkerName } from '../src/executor/wire.js';
-import type { ProcessReply, TaskMessage } from '../src/executor/wire.js';
+import type { ProcessReply, ResultMessage, TaskMessage } from '../src/executor/wire.js';
 import { abortReason, runTask } from './run-task.js';
 
 const send = process.send?.bind(process) ?? notForked();
@@ -21,16 +21,30 @@ function reply(message: ProcessReply): void {
   if (process.connected) send(message);
 }
 
+/** Results of runs that ended in this turn; sent together at its end (one message, not one each). */
+let ended: ResultMessage[] = [];
+let flushing: NodeJS.Immediate | null = null;
+
+function flushResults(): void {
+  if (flushing !== null) clearImmediate(flushing);
+  flushing = null;
+  if (ended.length === 0) return;
+  reply({ type: 'results', results: ended });
+  ended = [];
+}
+
 async function run(task: TaskMessage): Promise<void> {
   const controller = new AbortController();
   running.set(task.runId, controller);
   try {
-    reply(await runTask(task, {
+    const result = await runTask(task, {
       signal: controller.signal,
       logger,
       worker: self,
       reportProgress: (progress) => reply({ type: 'progress', runId: task.runId, progress }),
-    }));
+    });
+    ended.push(result);
+    flushing ??= setImmediate(flushResults);
   } finally {
     running.delete(task.runId);
   }
@@ -38,7 +52,7 @@ async function run(task: TaskMessage): Promise<void> {
 
 process.on('message', (message: unknown) => {
   if (!isProcessRequest(message)) return;
-  if (message.type === 'run') void run(message);
+  if (message.type === 'runs') for (const task of message.runs) void run(task);
   else running.get(message.runId)?.abort(abortReason(message.cause));
 });
 
@@ -63,6 +77,8 @@ process.on('uncaughtException', (err: unknown) => {
     ...(typeof fields.stack === 'string' ? { stack: fields.stack } : {}),
   };
   if (!process.connected) process.exit(1);
+  // Runs that ended before the crash keep their results.
+  flushResults();
   send({ type: 'crash', error } satisfies ProcessReply, undefined, undefined, () => process.exit(1));
 });
 

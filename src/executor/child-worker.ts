@@ -7,7 +7,7 @@ import type { ChildDeath } from './child-death.js';
 import { forwardOutput } from './child-output.js';
 import type { LineTags } from './child-output.js';
 import { isProcessReply, processWorkerName } from './wire.js';
-import type { CrashMessage, ProcessRequest, ProgressMessage, ResultMessage } from './wire.js';
+import type { CrashMessage, ProcessRequest, ProcessResultsMessage, ProgressMessage } from './wire.js';
 import type { WorkerEntry } from './worker-entry.js';
 
 export interface ChildWorkerOptions {
@@ -19,7 +19,7 @@ export interface ChildWorkerOptions {
   logger: Logger;
   /** Tags for the child's output lines: the run it holds, when that is known. */
   tags(): LineTags;
-  onMessage(message: ResultMessage | ProgressMessage): void;
+  onMessage(message: ProcessResultsMessage | ProgressMessage): void;
   /** The child has exited, its process group is killed and its output read. Called once. */
   onExit(death: ChildDeath): void;
 }

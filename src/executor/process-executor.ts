@@ -10,7 +10,7 @@ import type { AbortReason, Executor, RunError, RunListener, RunOutcome, RunReque
 import { integerOption, resolvePoolOptions } from './pool-options.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isProgress } from './wire.js';
-import type { AbortCause, ProgressMessage, ResultMessage } from './wire.js';
+import type { AbortCause, ProcessResultsMessage, ProgressMessage, ResultMessage } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import type { WorkerEntry } from './worker-entry.js';
 
@@ -75,6 +75,7 @@ export class ProcessExecutor implements Executor {
   readonly #children = new Set<Child>();
   /** Runs waiting for a slot: while children start or are replaced. */
   readonly #queue: Run[] = [];
+  #pumpScheduled = false;
   readonly #respawns = new Set<NodeJS.Timeout>();
   #logger: Logger | undefined;
   #entry: WorkerEntry | null = null;
@@ -126,12 +127,17 @@ export class ProcessExecutor implements Executor {
     }
     this.#runs.set(request.runId, run);
     run.timer = setTimeout(() => this.#timedOut(run), timeoutMs);
-    const child = this.#freeChild();
-    if (child === null) this.#queue.push(run);
-    else this.#send(child, run);
+    // Runs started in one turn (a group commit starts many) travel together: one message per child.
+    this.#queue.push(run);
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(() => this.#pump());
+    }
   }
 
   abort(runId: string, reason: AbortReason): void {
+    // A run handed over in this turn is sent first, so its abort reaches its child.
+    if (this.#pumpScheduled) this.#pump();
     const run = this.#runs.get(runId);
     if (run === undefined) return;
     const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
@@ -206,30 +212,38 @@ export class ProcessExecutor implements Executor {
     return best;
   }
 
+  /** Sends waiting runs to the least busy children, as many per message as each can take. */
   #pump(): void {
+    this.#pumpScheduled = false;
     while (this.#queue.length > 0 && this.#closing === null) {
       const child = this.#freeChild();
       if (child === null) return;
-      this.#send(child, this.#queue.shift()!);
+      this.#send(child, this.#queue.splice(0, this.options.runsPerWorker - child.runs.size));
     }
   }
 
-  #send(child: Child, run: Run): void {
-    run.child = child;
-    child.runs.add(run);
-    child.last = run;
-    const { runId, taskId, modulePath, params, attempt } = run.request;
-    // On a closed channel the child is dying: its exit ends the run as lost.
-    child.worker.send({ type: 'run', runId, taskId, modulePath, params, attempt });
+  #send(child: Child, runs: Run[]): void {
+    for (const run of runs) {
+      run.child = child;
+      child.runs.add(run);
+      child.last = run;
+    }
+    // On a closed channel the child is dying: its exit ends the runs as lost.
+    child.worker.send({ type: 'runs', runs: runs.map(({ request: { runId, taskId, modulePath, params, attempt } }) => ({ type: 'run', runId, taskId, modulePath, params, attempt })) });
   }
 
-  #onMessage(child: Child, message: ResultMessage | ProgressMessage): void {
-    const run = this.#runs.get(message.runId);
-    if (run === undefined || run.child !== child) return;
-    if (message.type === 'progress') {
-      if (isProgress(message.progress)) this.#progress(run, message.progress);
+  #onMessage(child: Child, message: ProcessResultsMessage | ProgressMessage): void {
+    if (message.type === 'results') {
+      for (const result of message.results) this.#onResult(child, result);
       return;
     }
+    const run = this.#runs.get(message.runId);
+    if (run !== undefined && run.child === child && isProgress(message.progress)) this.#progress(run, message.progress);
+  }
+
+  #onResult(child: Child, message: ResultMessage): void {
+    const run = this.#runs.get(message.runId);
+    if (run === undefined || run.child !== child) return;
     if (!run.reported) {
       if (message.progress !== undefined && isProgress(message.progress)) this.#progress(run, message.progress);
       this.#report(run, message.ok ? { ok: true, output: message.output } : { ok: false, error: message.error });

@@ -117,24 +117,36 @@ export interface CrashMessage {
   error: Omit<WireError, 'code' | 'handlerCode'>;
 }
 
+/** Main → child process: the runs started together for this child, in one message. */
+export interface RunsMessage {
+  type: 'runs';
+  runs: TaskMessage[];
+}
+
+/** Child process → main: the results of the runs that ended in one turn of the child's loop. */
+export interface ProcessResultsMessage {
+  type: 'results';
+  results: ResultMessage[];
+}
+
 /** Main → child process, on its IPC channel. */
-export type ProcessRequest = TaskMessage | AbortMessage;
+export type ProcessRequest = RunsMessage | AbortMessage;
 
 /** Child process → main, on its IPC channel: one channel keeps progress ahead of its result. */
-export type ProcessReply = ResultMessage | ProgressMessage | ReadyMessage | CrashMessage;
+export type ProcessReply = ProcessResultsMessage | ProgressMessage | ReadyMessage | CrashMessage;
 
 /** Narrows what arrives on a child's IPC channel; a handler may send messages of its own there. */
 export function isProcessReply(value: unknown): value is ProcessReply {
   if (typeof value !== 'object' || value === null) return false;
-  const { type, runId } = value as { type?: unknown; runId?: unknown };
-  return type === 'ready' || type === 'crash' || ((type === 'result' || type === 'progress') && typeof runId === 'string');
+  const { type, runId, results } = value as { type?: unknown; runId?: unknown; results?: unknown };
+  return type === 'ready' || type === 'crash' || (type === 'results' && Array.isArray(results)) || (type === 'progress' && typeof runId === 'string');
 }
 
 /** Narrows what arrives in a child from its parent. */
 export function isProcessRequest(value: unknown): value is ProcessRequest {
   if (typeof value !== 'object' || value === null) return false;
-  const { type, runId } = value as { type?: unknown; runId?: unknown };
-  return (type === 'run' || type === 'abort') && typeof runId === 'string';
+  const { type, runId, runs } = value as { type?: unknown; runId?: unknown; runs?: unknown };
+  return (type === 'runs' && Array.isArray(runs)) || (type === 'abort' && typeof runId === 'string');
 }
 
 /** The name a child process goes by in outcomes, logs and abort messages. */

@@ -205,7 +205,22 @@ describe('ProcessExecutor', () => {
     const both = [start(ex, task('sleep'), { ms: 300 }), start(ex, task('sleep'), { ms: 300 })];
     const [a, b] = await Promise.all(both.map((t) => t.outcome));
     expect(a).toMatchObject({ ok: true });
-    expect(b!.worker).toBe(a!.worker);
+    expect(b).toMatchObject({ ok: true, worker: a!.worker });
+  });
+
+  it('sends runs started together in one message and hands back each result as soon as it ends', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 8 });
+    for (let round = 0; round < 5; round++) {
+      const runs = [0, 5, 10, 20, 40, 60, 80, 300].map((ms) => start(ex, task('sleep'), { ms }));
+      let slowEnded = false;
+      void runs.at(-1)!.outcome.then(() => { slowEnded = true; });
+      const fast = await runs[0]!.outcome;
+      expect(slowEnded).toBe(false);
+      const outcomes = await Promise.all(runs.map((r) => r.outcome));
+      expect(outcomes.every((o) => o.ok && o.worker === fast.worker)).toBe(true);
+      await Promise.all(runs.map((r) => r.released));
+      expect(ex.busy()).toBe(0);
+    }
   });
 
   it('sends stdout, stderr and ctx.log lines to its logger tagged with the task and attempt', { timeout: TEST_TIMEOUT }, async () => {
