@@ -3,7 +3,8 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 /**
  * Stored values as JSON arrays in a fixed field order: about half the bytes of keyed objects, so
  * less to encode on the supervisor's thread and less for LevelDB to write. The first element is
- * the record version; the order below is the layout (changing it means a new STORE_LAYOUT).
+ * the record version; the order below is the layout (changing it means a new STORE_LAYOUT). The
+ * fields a task never changes come first, so their encoding is made once and reused.
  */
 
 type Row = unknown[];
@@ -22,22 +23,34 @@ function runOf(r: Row): RunRecord {
   } as RunRecord;
 }
 
+/** The fields fixed at submit, JSON-encoded once per task: large params are not encoded at every write. */
+const fixedPrefixes = new WeakMap<object, string>();
+
+function fixedPrefix(t: TaskRecord): string {
+  const cacheable = typeof t.params === 'object' && t.params !== null;
+  const cached = cacheable ? fixedPrefixes.get(t.params as object) : undefined;
+  if (cached !== undefined) return cached;
+  const json = JSON.stringify([t.v, t.id, t.type, t.params, t.schedule, t.recurring, t.priority, t.maxTries, t.timeoutMs, t.misfire, t.graceMs, t.key, t.createdAt]);
+  const prefix = json.slice(0, -1);
+  if (cacheable) fixedPrefixes.set(t.params as object, prefix);
+  return prefix;
+}
+
 export function encodeTask(t: TaskRecord): string {
-  return JSON.stringify([
-    t.v, t.id, t.type, t.params, t.state, t.reason, t.schedule, t.recurring, t.priority, t.maxTries, t.timeoutMs, t.misfire,
-    t.graceMs, t.tries, t.runCount, t.occurrences, t.firedAt, t.interval, t.nextRunAt, t.paused, t.key, t.createdAt,
-    t.updatedAt, t.endedAt, t.expiresAt, t.lastRun === null ? null : runRow(t.lastRun), t.history.map(historyRow), t.historyChunks,
+  const changing = JSON.stringify([
+    t.state, t.reason, t.tries, t.runCount, t.occurrences, t.firedAt, t.interval, t.nextRunAt, t.paused, t.updatedAt, t.endedAt,
+    t.expiresAt, t.lastRun === null ? null : runRow(t.lastRun), t.history.map(historyRow), t.historyChunks,
   ]);
+  return `${fixedPrefix(t)},${changing.slice(1)}`;
 }
 
 export function decodeTask(text: string): TaskRecord {
   const r = JSON.parse(text) as Row;
   return {
-    v: r[0], id: r[1], type: r[2], params: r[3], state: r[4], reason: r[5], schedule: r[6], recurring: r[7], priority: r[8],
-    maxTries: r[9], timeoutMs: r[10], misfire: r[11], graceMs: r[12], tries: r[13], runCount: r[14], occurrences: r[15],
-    firedAt: r[16], interval: r[17], nextRunAt: r[18], paused: r[19], key: r[20], createdAt: r[21], updatedAt: r[22],
-    endedAt: r[23], expiresAt: r[24], lastRun: r[25] === null ? null : runOf(r[25] as Row), history: (r[26] as Row[]).map(historyOf),
-    historyChunks: r[27],
+    v: r[0], id: r[1], type: r[2], params: r[3], schedule: r[4], recurring: r[5], priority: r[6], maxTries: r[7], timeoutMs: r[8],
+    misfire: r[9], graceMs: r[10], key: r[11], createdAt: r[12], state: r[13], reason: r[14], tries: r[15], runCount: r[16],
+    occurrences: r[17], firedAt: r[18], interval: r[19], nextRunAt: r[20], paused: r[21], updatedAt: r[22], endedAt: r[23],
+    expiresAt: r[24], lastRun: r[25] === null ? null : runOf(r[25] as Row), history: (r[26] as Row[]).map(historyOf), historyChunks: r[27],
   } as TaskRecord;
 }
 
