@@ -20,7 +20,7 @@ function dueTimes(): number[] {
   return Array.from({ length: COUNT }, (_, i) => t0 + Math.floor((i * SPREAD_MS) / COUNT));
 }
 
-function percentiles(samples: number[]): Lateness {
+export function percentiles(samples: number[]): Lateness {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
   return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1]! };

@@ -1,17 +1,10 @@
-/**
- * Processes mode against a raw child_process IPC round trip measured in the same run.
- * `processesThroughput(n)` returns the rows; bench/run.ts prints them.
- */
+/** The processes-mode baseline: raw child_process IPC round trips, measured in the same run. */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { spindleThroughput, WORKERS } from './spindle-throughput.js';
-
-/** [case, per second, ratio to the baseline]. */
-export type ThroughputRow = [string, number, string];
-
+import { WORKERS } from './spindle-throughput.js';
 
 /** N messages spread over WORKERS forked children, all in flight at once; round trips per second. */
-async function rawIpc(n: number): Promise<number> {
+export async function rawIpc(n: number): Promise<number> {
   const children = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL('./ipc-echo-child.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] }));
   const roundTrips = async (count: number): Promise<void> => {
     let answered = 0;
@@ -33,18 +26,4 @@ async function rawIpc(n: number): Promise<number> {
     child.kill();
   })));
   return n / (ms / 1000);
-}
-
-/** Rows for `n` no-op tasks on 2 workers; ratios are to the raw IPC baseline. */
-export async function processesThroughput(n: number): Promise<ThroughputRow[]> {
-  const baseline = await rawIpc(n);
-  const rows: ThroughputRow[] = [[`raw child_process IPC round trips, ${WORKERS} children (baseline)`, baseline, '1.00']];
-  for (const [name, mode, runsPerWorker] of [
-    ['spindle processes, 1 run per child', 'processes', 1],
-    ['spindle processes, 16 runs per child', 'processes', 16],
-  ] as const) {
-    const perSec = await spindleThroughput(n, { mode, runsPerWorker, sync: false });
-    rows.push([name, perSec, (perSec / baseline).toFixed(2)]);
-  }
-  return rows;
 }
