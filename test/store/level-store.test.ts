@@ -55,6 +55,32 @@ describe('LevelStore', () => {
     expect(await store.counters()).toEqual(new Map([['noop', { finished: 1 }]]));
   });
 
+  it('lists a state across every type, newest first and in pages, and in id order for recovery', async () => {
+    const { store } = await open();
+    const types = ['alpha', 'beta', 'gamma'];
+    const recs = Array.from({ length: 30 }, (_, i) => rec(`t${String(i).padStart(2, '0')}`, { type: types[i % 3]!, state: i % 4 === 0 ? 'finished' : 'queued' }));
+    const counters = new Map(types.map((t) => [t, { queued: 1 }]));
+    await store.commit({ tasks: recs.map((r) => ({ before: null, after: r })), runs: [], history: [], counters });
+    const queued = recs.filter((r) => r.state === 'queued').map((r) => r.id);
+    const pages: string[] = [];
+    for (let cursor: string | undefined; ;) {
+      const page = await store.listIds({ state: 'queued', limit: 7, ...(cursor !== undefined ? { cursor } : {}) });
+      pages.push(...page);
+      if (page.length < 7) break;
+      cursor = page.at(-1);
+    }
+    expect(pages).toEqual([...queued].reverse());
+    const ascending: string[] = [];
+    for (let cursor: string | undefined; ;) {
+      const page = await store.idsInState('queued', 5, cursor);
+      ascending.push(...page);
+      if (page.length < 5) break;
+      cursor = page.at(-1);
+    }
+    expect(ascending).toEqual(queued);
+    expect(await store.idsInState('finished', 100, undefined, 'beta')).toEqual(recs.filter((r) => r.state === 'finished' && r.type === 'beta').map((r) => r.id));
+  });
+
   it('deletes a task with every key it owns', async () => {
     const { store, path } = await open();
     const a = rec('a', { state: 'finished', nextRunAt: null, runCount: 2, historyChunks: 1, expiresAt: 9, key: 'k' });
