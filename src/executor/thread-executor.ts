@@ -203,6 +203,9 @@ export class ThreadExecutor implements Executor {
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
     // skips symbol keys, so the placement never travels to the worker.
     Object.defineProperty(message, queueOptionsSymbol, { value: { runs, target } satisfies Placement });
+    // Counted at once, not when piscina places the message: it may queue it, and the next batch
+    // cut in this turn must not count the same free slots again.
+    if (target !== null) target.load += runs.length;
     this.#pool!.run(message).then(
       (reply: WorkerReply) => {
         if (reply.type === 'batch') for (const result of reply.results) this.#resultArrived(result);
@@ -265,17 +268,19 @@ export class ThreadExecutor implements Executor {
    */
   readonly #balance: Balancer = (task, candidates) => {
     const placement = task[queueOptionsSymbol] as Placement | null;
+    const size = placement?.runs.length ?? 1;
     let best: PoolThread | null = null;
     let bestLoad = Infinity;
     for (const candidate of candidates) {
       const thread = this.#threads.get(candidate.id);
       if (typeof thread?.terminatedFor === 'string') continue;
+      // The runs are already counted in their target's load (see #send).
       if (placement?.target != null && thread === placement.target) {
         best = candidate;
         break;
       }
       const load = thread?.load ?? candidate.currentUsage;
-      if (load < bestLoad && load < this.options.runsPerWorker) {
+      if (load < bestLoad && load + size <= this.options.runsPerWorker) {
         best = candidate;
         bestLoad = load;
       }
@@ -283,7 +288,10 @@ export class ThreadExecutor implements Executor {
     if (best === null || placement === null) return best;
     const thread = this.#threadFor(best.id);
     if (thread === undefined) return null;
-    thread.load += placement.runs.length;
+    if (thread !== placement.target) {
+      if (placement.target !== null) placement.target.load -= size;
+      thread.load += size;
+    }
     for (const run of placement.runs) {
       run.thread = thread;
       if (run.abortedBy !== null) {
