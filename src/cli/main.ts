@@ -5,6 +5,12 @@ import { registerRuntimeCommands } from './runtime-commands.js';
 import { registerStart } from './start-command.js';
 import { registerTaskCommands } from './task-commands.js';
 
+// `spindle list | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command()
   .name('spindle')
   .description('Spindle: a durable job scheduler runtime')

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../src/index.js';
-import { background, type Background, spindle, spindleJson, startRuntime } from '../helpers/cli.js';
+import { background, type Background, CLI, spindle, spindleJson, startRuntime } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 
 // One runtime, started by the real CLI, serves every command below; each test makes its own tasks.
@@ -238,6 +239,17 @@ describe('spindle types, stats, preview', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^spindle: INVALID_SCHEDULE: /);
     expect((await spindle(['preview', ...at()])).stderr).toMatch(/^spindle: INVALID_SCHEDULE: give a schedule to preview/);
+  });
+});
+
+describe('output into a closed pipe', () => {
+  it('exits 0 without a stack trace when the reader has gone (`spindle types | head -0`)', async () => {
+    const child = spawn(process.execPath, [CLI, 'types', ...at()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });
 
