@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, type ClientEvent, type Runtime, SpindleError } from '../../src/index.js';
 import { removeTempDirs, startRuntime, tempDir, until } from '../helpers/runtime.js';
@@ -213,5 +215,27 @@ describe('Client (SPEC §7)', () => {
     expect(runtime.status).toBe('stopped');
     runtimes.length = 0;
     await expect(Client.connect({ data: runtime.options.data })).rejects.toMatchObject({ code: 'RUNTIME_UNREACHABLE' });
+  });
+
+  it('rejects with TOO_MANY_CONNECTIONS when the runtime refuses the connection, and BAD_RESPONSE when the peer is not Spindle', async () => {
+    const runtime = await startRuntime({ data: tempDir(), socket: true, maxConnections: 1 });
+    runtimes.push(runtime);
+    const first = await connect({ data: runtime.options.data, reconnectWindowMs: 0 });
+    await first.stats();
+    const second = await connect({ data: runtime.options.data, reconnectWindowMs: 0 });
+    expect(await codeOf(second.stats())).toBe('TOO_MANY_CONNECTIONS');
+
+    const path = join(tempDir(), 'other.sock');
+    // resume(): a socket that never reads never sees the client hang up, and close() would wait for it.
+    const other = createServer((socket) => socket.resume().end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((resolve) => other.listen(path, resolve));
+    try {
+      const confused = await connect({ socket: path, reconnectWindowMs: 0 });
+      const err = await confused.stats().then(() => null, (e: unknown) => e as SpindleError);
+      expect(err).toMatchObject({ code: 'BAD_RESPONSE' });
+      expect(err?.message).toContain(`is ${path} a Spindle runtime's socket?`);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 });
