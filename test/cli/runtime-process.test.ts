@@ -66,6 +66,16 @@ describe('the runtime process: socket and data directory (SPEC §5)', () => {
     expect((await spindle(['stats', '--data', data])).code).toBe(0);
   });
 
+  it('listens on --socket PATH when given, and every command reaches it with --socket', async () => {
+    const data = tempDir();
+    const socket = join(tempDir(), 'elsewhere.sock');
+    await start(data, ['--socket', socket]);
+    expect(lstatSync(join(data, 'spindle.sock'), { throwIfNoEntry: false })).toBeUndefined();
+    const task = await spindleJson<TaskView>(['submit', 'echo', '--in', '1h', '--socket', socket]);
+    expect(await spindleJson(['show', task.id, '--socket', socket])).toMatchObject({ id: task.id });
+    expect((await spindle(['stop', '--socket', socket])).code).toBe(0);
+  });
+
   it('replaces the stale socket a kill -9 leaves, and the tasks are all there', async () => {
     const data = tempDir();
     const first = await start(data);

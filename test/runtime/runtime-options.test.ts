@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveRuntimeOptions } from '../../src/runtime/runtime-options.js';
+import { errorOf } from '../helpers/errors.js';
+
+describe('runtime options: the socket', () => {
+  it('serves nothing in-process unless asked; true means <data>/spindle.sock; a path is resolved', () => {
+    expect(resolveRuntimeOptions({ data: '/srv/spindle' }).socketPath).toBeNull();
+    expect(resolveRuntimeOptions({ data: '/srv/spindle', socket: true }).socketPath).toBe('/srv/spindle/spindle.sock');
+    expect(resolveRuntimeOptions({ data: '/srv/spindle', socket: 'run/s.sock' }).socketPath).toBe(join(process.cwd(), 'run/s.sock'));
+  });
+
+  it('refuses a socket path longer than a Unix socket allows, naming the option and the limit', () => {
+    const data = `/tmp/${'d'.repeat(120)}`;
+    const err = errorOf(() => resolveRuntimeOptions({ data, socket: true }));
+    expect(err).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'socket' } });
+    expect(err.message).toMatch(/is 138 bytes; Unix sockets allow 107: use a shorter data directory or --socket$/);
+  });
+
+  it('checks the frame and connection limits', () => {
+    expect(resolveRuntimeOptions({}).maxFrameBytes).toBe(1024 * 1024);
+    expect(errorOf(() => resolveRuntimeOptions({ maxFrameBytes: 10 }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'maxFrameBytes' } });
+    expect(errorOf(() => resolveRuntimeOptions({ maxConnections: 0 }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'maxConnections' } });
+  });
+});
