@@ -6,8 +6,9 @@ import { describeDeath, lostRunError } from './child-death.js';
 import type { ChildDeath } from './child-death.js';
 import { ChildWorker } from './child-worker.js';
 import type { LineTags } from './child-output.js';
-import type { AbortReason, Executor, RunError, RunListener, RunOutcome, RunRequest } from './executor.js';
+import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
 import { integerOption, resolvePoolOptions } from './pool-options.js';
+import { type BookedRun, cancelled, refuseClosed, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isProgress } from './wire.js';
 import type { AbortCause, ProcessResultsMessage, ProgressMessage, ResultMessage } from './wire.js';
@@ -37,21 +38,9 @@ export function resolveProcessExecutorOptions(input: ProcessExecutorOptions): Re
   });
 }
 
-type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
-
-interface Run {
-  readonly request: RunRequest;
-  readonly listener: RunListener;
-  readonly startedAt: number;
+interface Run extends BookedRun {
   /** The child it was sent to; null while it waits for a free slot. */
   child: Child | null;
-  /** The timeout, then, once aborted, the kill grace period. */
-  timer: NodeJS.Timeout | null;
-  abortedBy: AbortCause | null;
-  /** The last progress passed to onProgress. */
-  progress: number | null;
-  /** onOutcome was called: at a timeout or abort this comes before the child is gone. */
-  reported: boolean;
 }
 
 interface Child {
@@ -71,7 +60,16 @@ export class ProcessExecutor implements Executor {
   readonly mode = 'processes';
   readonly options: ResolvedProcessExecutorOptions;
   readonly capacity: number;
-  readonly #runs = new Map<string, Run>();
+  readonly #book = new RunBook<Run>({
+    owner: 'ProcessExecutor',
+    workerName: (run) => run.child?.worker.name ?? 'process-pending',
+    timedOut: (run, error) => this.#abort(run, 'timeout', error, this.options.killGraceMs),
+    released: (run) => {
+      run.child?.runs.delete(run);
+      // A freed slot takes a run that waited for one.
+      this.#pump();
+    },
+  });
   readonly #children = new Set<Child>();
   /** Runs waiting for a slot: while children start or are replaced. */
   readonly #queue: Run[] = [];
@@ -81,7 +79,6 @@ export class ProcessExecutor implements Executor {
   #entry: WorkerEntry | null = null;
   #started = false;
   #closing: Promise<void> | null = null;
-  #onDrained: (() => void) | null = null;
   #onChildrenGone: (() => void) | null = null;
 
   constructor(options: ProcessExecutorOptions = {}) {
@@ -91,7 +88,7 @@ export class ProcessExecutor implements Executor {
   }
 
   busy(): number {
-    return this.#runs.size;
+    return this.#book.size;
   }
 
   /** Forks every child at once and waits until each has loaded the worker entry. */
@@ -113,20 +110,11 @@ export class ProcessExecutor implements Executor {
   run(request: RunRequest, listener: RunListener): void {
     const run: Run = { request, listener, startedAt: performance.now(), child: null, timer: null, abortedBy: null, progress: null, reported: false };
     if (this.#closing !== null) {
-      queueMicrotask(() => {
-        listener.onOutcome(this.#outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
-        listener.onReleased();
-      });
+      refuseClosed(listener, this.#book.outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
       return;
     }
     if (!this.#started) throw new Error('ProcessExecutor: run() before start()');
-    if (this.#runs.has(request.runId)) throw new Error(`ProcessExecutor: run ${request.runId} is already in flight`);
-    const { timeoutMs } = request;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
-      throw new RangeError(`ProcessExecutor: timeoutMs must be an integer within 1..${MAX_TIMER_MS}, got ${timeoutMs}`);
-    }
-    this.#runs.set(request.runId, run);
-    run.timer = setTimeout(() => this.#timedOut(run), timeoutMs);
+    this.#book.add(run);
     // Runs started in one turn (a group commit starts many) travel together: one message per child.
     this.#queue.push(run);
     if (!this.#pumpScheduled) {
@@ -138,10 +126,9 @@ export class ProcessExecutor implements Executor {
   abort(runId: string, reason: AbortReason): void {
     // A run handed over in this turn is sent first, so its abort reaches its child.
     if (this.#pumpScheduled) this.#pump();
-    const run = this.#runs.get(runId);
+    const run = this.#book.get(runId);
     if (run === undefined) return;
-    const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
-    this.#abort(run, reason, { code: 'CANCELLED', message }, this.options.killGraceMs);
+    this.#abort(run, reason, cancelled(reason), this.options.killGraceMs);
   }
 
   close(graceMs: number): Promise<void> {
@@ -151,25 +138,12 @@ export class ProcessExecutor implements Executor {
 
   async #shutdown(graceMs: number): Promise<void> {
     // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
-    for (const run of [...this.#runs.values()]) this.#abort(run, 'shutdown', { code: 'CANCELLED', message: 'the run was stopped by a shutdown' }, null);
-    await this.#drain(Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0);
+    for (const run of this.#book.all()) this.#abort(run, 'shutdown', cancelled('shutdown'), null);
+    await this.#book.drain(graceMs);
     for (const timer of this.#respawns) clearTimeout(timer);
     this.#respawns.clear();
     await this.#stopChildren();
-    for (const run of [...this.#runs.values()]) this.#release(run);
-  }
-
-  #drain(graceMs: number): Promise<void> {
-    if (this.#runs.size === 0 || graceMs === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#onDrained = null;
-        resolve();
-      };
-      const timer = setTimeout(done, graceMs);
-      this.#onDrained = done;
-    });
+    for (const run of this.#book.all()) this.#book.release(run);
   }
 
   /** SIGTERM to every child's group (SIGKILL after the term grace); resolves when all are gone. */
@@ -237,18 +211,18 @@ export class ProcessExecutor implements Executor {
       for (const result of message.results) this.#onResult(child, result);
       return;
     }
-    const run = this.#runs.get(message.runId);
-    if (run !== undefined && run.child === child && isProgress(message.progress)) this.#progress(run, message.progress);
+    const run = this.#book.get(message.runId);
+    if (run !== undefined && run.child === child && isProgress(message.progress)) this.#book.progress(run, message.progress);
   }
 
   #onResult(child: Child, message: ResultMessage): void {
-    const run = this.#runs.get(message.runId);
+    const run = this.#book.get(message.runId);
     if (run === undefined || run.child !== child) return;
     if (!run.reported) {
-      if (message.progress !== undefined && isProgress(message.progress)) this.#progress(run, message.progress);
-      this.#report(run, message.ok ? { ok: true, output: message.output } : { ok: false, error: message.error });
+      if (message.progress !== undefined && isProgress(message.progress)) this.#book.progress(run, message.progress);
+      this.#book.report(run, message.ok ? { ok: true, output: message.output } : { ok: false, error: message.error });
     }
-    this.#release(run);
+    this.#book.release(run);
   }
 
   #onExit(child: Child, death: ChildDeath): void {
@@ -261,8 +235,8 @@ export class ProcessExecutor implements Executor {
         : `worker process ${name} ended before it was ready (${describeDeath(death)}); retrying in ${formatDuration(RESPAWN_DELAY_MS)}`);
     }
     for (const run of [...child.runs]) {
-      if (!run.reported) this.#report(run, { ok: false, error: lostRunError(death, this.options.workerMemoryMb) });
-      this.#release(run);
+      if (!run.reported) this.#book.report(run, { ok: false, error: lostRunError(death, this.options.workerMemoryMb) });
+      this.#book.release(run);
     }
     if (this.#closing !== null) {
       if (this.#children.size === 0) this.#onChildrenGone?.();
@@ -290,22 +264,10 @@ export class ProcessExecutor implements Executor {
     this.#respawns.add(timer);
   }
 
-  #progress(run: Run, progress: number): void {
-    if (run.reported || run.progress === progress) return;
-    run.progress = progress;
-    run.listener.onProgress(progress);
-  }
-
-  #timedOut(run: Run): void {
-    run.timer = null;
-    const error: RunError = { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(run.request.timeoutMs)}` };
-    this.#abort(run, 'timeout', error, this.options.killGraceMs);
-  }
-
   #abort(run: Run, cause: AbortCause, error: RunError, killAfterMs: number | null): void {
     if (run.abortedBy !== null || run.reported) return;
     run.abortedBy = cause;
-    this.#report(run, { ok: false, error });
+    this.#book.report(run, { ok: false, error });
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
     const child = run.child;
@@ -313,7 +275,7 @@ export class ProcessExecutor implements Executor {
       // Never sent: nothing to stop.
       const queued = this.#queue.indexOf(run);
       if (queued >= 0) this.#queue.splice(queued, 1);
-      this.#release(run);
+      this.#book.release(run);
       return;
     }
     child.worker.send({ type: 'abort', runId: run.request.runId, worker: child.worker.name, cause });
@@ -328,28 +290,6 @@ export class ProcessExecutor implements Executor {
     const why = `run ${run.request.runId} ${what} and its handler ignored the signal for ${formatDuration(this.options.killGraceMs)}`;
     this.#log().warn({ worker: worker.name, taskId: run.request.taskId, attempt: run.request.attempt }, `killing ${worker.name} and its process group: ${why}`);
     worker.kill(why);
-  }
-
-  #report(run: Run, result: Result): void {
-    run.reported = true;
-    run.listener.onOutcome(this.#outcome(run, result));
-  }
-
-  #outcome(run: Run, result: Result): RunOutcome {
-    const durationMs = Math.round(performance.now() - run.startedAt);
-    const worker = run.child?.worker.name ?? 'process-pending';
-    return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
-  }
-
-  #release(run: Run): void {
-    if (this.#runs.get(run.request.runId) !== run) return;
-    if (run.timer !== null) clearTimeout(run.timer);
-    run.timer = null;
-    this.#runs.delete(run.request.runId);
-    run.child?.runs.delete(run);
-    run.listener.onReleased();
-    if (this.#runs.size === 0) this.#onDrained?.();
-    this.#pump();
   }
 
   #log(): Logger {

@@ -5,9 +5,10 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { formatDuration, MAX_TIMER_MS } from '../duration.js';
+import { formatDuration } from '../duration.js';
 import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
 import { resolvePoolOptions } from './pool-options.js';
+import { type BookedRun, cancelled, refuseClosed, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import type { AbortCause, AbortMessage, BatchMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
@@ -18,21 +19,9 @@ export type ResolvedThreadExecutorOptions = ResolvedPoolOptions;
 
 type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 type PoolThread = Parameters<Balancer>[1][number];
-type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
-
-interface Run {
-  readonly request: RunRequest;
-  readonly listener: RunListener;
-  readonly startedAt: number;
+interface Run extends BookedRun {
   /** Set when piscina hands the run to a thread. */
   thread: Thread | null;
-  /** The timeout, then, once aborted, the kill grace period. */
-  timer: NodeJS.Timeout | null;
-  abortedBy: AbortCause | null;
-  /** The last progress passed to onProgress. */
-  progress: number | null;
-  /** onOutcome was called: at a timeout or abort this comes before the worker is gone. */
-  reported: boolean;
   /** The kill grace ran out before piscina handed the run to a thread: it restarts there. */
   killDue: boolean;
 }
@@ -69,13 +58,22 @@ export class ThreadExecutor implements Executor {
   readonly options: ResolvedThreadExecutorOptions;
   readonly capacity: number;
   readonly #channelName = `spindle-threads-${randomUUID()}`;
-  readonly #runs = new Map<string, Run>();
+  readonly #book = new RunBook<Run>({
+    owner: 'ThreadExecutor',
+    workerName: (run) => run.thread?.name ?? 'thread-pending',
+    timedOut: (run, error) => this.#abort(run, 'timeout', error, this.options.killGraceMs),
+    released: (run) => {
+      if (run.thread !== null) run.thread.load--;
+      else if (this.#queued.includes(run)) this.#queued.splice(this.#queued.indexOf(run), 1);
+      // A freed slot takes a run that waited for one.
+      if (this.#queued.length > 0 && this.#closing === null) this.#dispatch();
+    },
+  });
   readonly #threads = new Map<number, Thread>();
   #logger: Logger | undefined;
   #pool: Piscina | null = null;
   #channel: BroadcastChannel | null = null;
   #closing: Promise<void> | null = null;
-  #onDrained: (() => void) | null = null;
   /** Runs not yet sent: those handed over in this turn, and any no thread has room for yet. */
   #queued: Run[] = [];
   #dispatchScheduled = false;
@@ -87,7 +85,7 @@ export class ThreadExecutor implements Executor {
   }
 
   busy(): number {
-    return this.#runs.size;
+    return this.#book.size;
   }
 
   /** Creates the pool and waits until every thread has loaded the worker entry. */
@@ -137,21 +135,11 @@ export class ThreadExecutor implements Executor {
   run(request: RunRequest, listener: RunListener): void {
     const run: Run = { request, listener, startedAt: performance.now(), thread: null, timer: null, abortedBy: null, progress: null, reported: false, killDue: false };
     if (this.#closing !== null) {
-      queueMicrotask(() => {
-        listener.onOutcome(this.#outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
-        listener.onReleased();
-      });
+      refuseClosed(listener, this.#book.outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
       return;
     }
-    const pool = this.#pool;
-    if (pool === null) throw new Error('ThreadExecutor: run() before start()');
-    if (this.#runs.has(request.runId)) throw new Error(`ThreadExecutor: run ${request.runId} is already in flight`);
-    const { timeoutMs } = request;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
-      throw new RangeError(`ThreadExecutor: timeoutMs must be an integer within 1..${MAX_TIMER_MS}, got ${timeoutMs}`);
-    }
-    this.#runs.set(request.runId, run);
-    run.timer = setTimeout(() => this.#timedOut(run), timeoutMs);
+    if (this.#pool === null) throw new Error('ThreadExecutor: run() before start()');
+    this.#book.add(run);
     // Runs started in one turn (a group commit starts many) travel together: one message per thread.
     this.#queued.push(run);
     if (!this.#dispatchScheduled) {
@@ -212,23 +200,22 @@ export class ThreadExecutor implements Executor {
         else this.#finished(runs[0]!, reply);
       },
       (err: unknown) => {
-        for (const run of runs) if (this.#runs.get(run.request.runId) === run) this.#lost(run, err);
+        for (const run of runs) if (this.#book.holds(run)) this.#lost(run, err);
       },
     );
   }
 
   #resultArrived(result: ResultMessage): void {
-    const run = this.#runs.get(result.runId);
+    const run = this.#book.get(result.runId);
     if (run !== undefined) this.#finished(run, result);
   }
 
   abort(runId: string, reason: AbortReason): void {
     // A run handed over in this turn is placed first, so its abort reaches its thread.
     if (this.#dispatchScheduled) this.#dispatch();
-    const run = this.#runs.get(runId);
+    const run = this.#book.get(runId);
     if (run === undefined) return;
-    const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
-    this.#abort(run, reason, { code: 'CANCELLED', message }, this.options.killGraceMs);
+    this.#abort(run, reason, cancelled(reason), this.options.killGraceMs);
   }
 
   close(graceMs: number): Promise<void> {
@@ -238,28 +225,15 @@ export class ThreadExecutor implements Executor {
 
   async #shutdown(graceMs: number): Promise<void> {
     // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
-    for (const run of [...this.#runs.values()]) this.#abort(run, 'shutdown', { code: 'CANCELLED', message: 'the run was stopped by a shutdown' }, null);
+    for (const run of this.#book.all()) this.#abort(run, 'shutdown', cancelled('shutdown'), null);
     // Runs no thread has taken yet never started: nothing to wait for.
-    for (const run of this.#queued.splice(0)) this.#release(run);
-    await this.#drain(Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0);
+    for (const run of this.#queued.splice(0)) this.#book.release(run);
+    await this.#book.drain(graceMs);
     // Terminates every thread still busy and waits for each to exit.
     await this.#pool?.destroy();
     this.#channel?.close();
     // Runs lost with a crashed thread piscina no longer tracks; it is exiting too.
-    for (const run of [...this.#runs.values()]) this.#release(run);
-  }
-
-  #drain(graceMs: number): Promise<void> {
-    if (this.#runs.size === 0 || graceMs === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#onDrained = null;
-        resolve();
-      };
-      const timer = setTimeout(done, graceMs);
-      this.#onDrained = done;
-    });
+    for (const run of this.#book.all()) this.#book.release(run);
   }
 
   /**
@@ -324,7 +298,7 @@ export class ThreadExecutor implements Executor {
       thread.death ??= { exitCode };
       thread.exited = true;
       this.#threads.delete(threadId);
-      for (const run of thread.waiting.splice(0)) this.#release(run);
+      for (const run of thread.waiting.splice(0)) this.#book.release(run);
     });
     this.#threads.set(threadId, thread);
     return thread;
@@ -332,42 +306,30 @@ export class ThreadExecutor implements Executor {
 
   #onChannelMessage(data: unknown): void {
     if (!isChannelMessage(data) || data.type !== 'progress' || !isProgress(data.progress)) return;
-    const run = this.#runs.get(data.runId);
-    if (run !== undefined) this.#progress(run, data.progress);
-  }
-
-  #progress(run: Run, progress: number): void {
-    if (run.reported || run.progress === progress) return;
-    run.progress = progress;
-    run.listener.onProgress(progress);
+    const run = this.#book.get(data.runId);
+    if (run !== undefined) this.#book.progress(run, data.progress);
   }
 
   #finished(run: Run, reply: WorkerReply): void {
     if (reply.type === 'result' && !run.reported) {
-      if (reply.progress !== undefined) this.#progress(run, reply.progress);
-      this.#report(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
+      if (reply.progress !== undefined) this.#book.progress(run, reply.progress);
+      this.#book.report(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
     }
-    this.#release(run);
+    this.#book.release(run);
   }
 
   #lost(run: Run, reason: unknown): void {
     const thread = run.thread;
-    if (!run.reported) this.#report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
+    if (!run.reported) this.#book.report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
     const dying = thread !== null && !thread.exited && (thread.death !== null || thread.terminatedFor !== null);
     if (dying) thread.waiting.push(run);
-    else this.#release(run);
-  }
-
-  #timedOut(run: Run): void {
-    run.timer = null;
-    const error: RunError = { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(run.request.timeoutMs)}` };
-    this.#abort(run, 'timeout', error, this.options.killGraceMs);
+    else this.#book.release(run);
   }
 
   #abort(run: Run, cause: AbortCause, error: RunError, killAfterMs: number | null): void {
     if (run.abortedBy !== null || run.reported) return;
     run.abortedBy = cause;
-    this.#report(run, { ok: false, error });
+    this.#book.report(run, { ok: false, error });
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = killAfterMs === null ? null : setTimeout(() => this.#kill(run), killAfterMs);
     this.#sendAbort(run);
@@ -394,29 +356,6 @@ export class ThreadExecutor implements Executor {
     this.#log().warn({ worker: thread.name }, `terminating ${thread.name}: ${why}`);
     // Piscina sees the exit, fails what else the thread held and starts a replacement.
     void thread.worker.terminate();
-  }
-
-  #report(run: Run, result: Result): void {
-    run.reported = true;
-    run.listener.onOutcome(this.#outcome(run, result));
-  }
-
-  #outcome(run: Run, result: Result): Parameters<RunListener['onOutcome']>[0] {
-    const durationMs = Math.round(performance.now() - run.startedAt);
-    const worker = run.thread?.name ?? 'thread-pending';
-    return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
-  }
-
-  #release(run: Run): void {
-    if (this.#runs.get(run.request.runId) !== run) return;
-    if (run.timer !== null) clearTimeout(run.timer);
-    run.timer = null;
-    this.#runs.delete(run.request.runId);
-    if (run.thread !== null) run.thread.load--;
-    else if (this.#queued.includes(run)) this.#queued.splice(this.#queued.indexOf(run), 1);
-    run.listener.onReleased();
-    if (this.#runs.size === 0) this.#onDrained?.();
-    if (this.#queued.length > 0 && this.#closing === null) this.#dispatch();
   }
 
   #log(): Logger {

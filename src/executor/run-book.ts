@@ -1,0 +1,134 @@
+import { performance } from 'node:perf_hooks';
+import { formatDuration, MAX_TIMER_MS } from '../duration.js';
+import type { AbortReason, RunError, RunListener, RunOutcome, RunRequest } from './executor.js';
+import type { AbortCause } from './wire.js';
+
+export type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
+
+/** What every executor keeps for a run in flight. */
+export interface BookedRun {
+  readonly request: RunRequest;
+  readonly listener: RunListener;
+  readonly startedAt: number;
+  /** The timeout, then, once aborted, the kill grace period. */
+  timer: NodeJS.Timeout | null;
+  abortedBy: AbortCause | null;
+  /** The last progress passed to onProgress. */
+  progress: number | null;
+  /** onOutcome was called: at a timeout or abort this comes before the worker is gone. */
+  reported: boolean;
+}
+
+export interface RunBookHooks<R extends BookedRun> {
+  /** Used in programming-error messages, e.g. "ThreadExecutor". */
+  readonly owner: string;
+  /** The worker a run is on, as outcomes name it. */
+  workerName(run: R): string;
+  /** The run's timeout expired (its timer is already cleared). */
+  timedOut(run: R, error: RunError): void;
+  /** The run left the book: free its slot on its worker. */
+  released(run: R): void;
+}
+
+/**
+ * The runs an executor has in flight, and what is the same whatever runs them: the checks on a
+ * request, its timeout, progress and outcome reports (each once), the release of its slot, and
+ * waiting for every run to be released at shutdown.
+ */
+export class RunBook<R extends BookedRun> {
+  readonly #runs = new Map<string, R>();
+  readonly #hooks: RunBookHooks<R>;
+  #onDrained: (() => void) | null = null;
+
+  constructor(hooks: RunBookHooks<R>) {
+    this.#hooks = hooks;
+  }
+
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  get(runId: string): R | undefined {
+    return this.#runs.get(runId);
+  }
+
+  /** A snapshot: releasing while iterating it is safe. */
+  all(): R[] {
+    return [...this.#runs.values()];
+  }
+
+  /** Books a run and starts its timeout. Throws on a programming error (a duplicate id, a bad timeout). */
+  add(run: R): void {
+    const { runId, timeoutMs } = run.request;
+    if (this.#runs.has(runId)) throw new Error(`${this.#hooks.owner}: run ${runId} is already in flight`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
+      throw new RangeError(`${this.#hooks.owner}: timeoutMs must be an integer within 1..${MAX_TIMER_MS}, got ${timeoutMs}`);
+    }
+    this.#runs.set(runId, run);
+    run.timer = setTimeout(() => {
+      run.timer = null;
+      this.#hooks.timedOut(run, { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` });
+    }, timeoutMs);
+  }
+
+  /** Whether `run` is still the booked run with its id. */
+  holds(run: R): boolean {
+    return this.#runs.get(run.request.runId) === run;
+  }
+
+  progress(run: R, progress: number): void {
+    if (run.reported || run.progress === progress) return;
+    run.progress = progress;
+    run.listener.onProgress(progress);
+  }
+
+  report(run: R, result: Result): void {
+    run.reported = true;
+    run.listener.onOutcome(this.outcome(run, result));
+  }
+
+  outcome(run: R, result: Result): RunOutcome {
+    const durationMs = Math.round(performance.now() - run.startedAt);
+    const worker = this.#hooks.workerName(run);
+    return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
+  }
+
+  /** Frees the run's slot once; later calls for the same run do nothing. */
+  release(run: R): void {
+    if (!this.holds(run)) return;
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = null;
+    this.#runs.delete(run.request.runId);
+    this.#hooks.released(run);
+    run.listener.onReleased();
+    if (this.#runs.size === 0) this.#onDrained?.();
+  }
+
+  /** Resolves when every run is released, or after `graceMs`. */
+  drain(graceMs: number): Promise<void> {
+    const ms = Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0;
+    if (this.#runs.size === 0 || ms === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#onDrained = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#onDrained = done;
+    });
+  }
+}
+
+/** A run asked for after close: it fails as CANCELLED without starting, a turn later. */
+export function refuseClosed(listener: RunListener, outcome: RunOutcome): void {
+  queueMicrotask(() => {
+    listener.onOutcome(outcome);
+    listener.onReleased();
+  });
+}
+
+/** The error a run aborted by a client or a shutdown ends with. */
+export function cancelled(reason: AbortReason): RunError {
+  return { code: 'CANCELLED', message: reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown' };
+}
