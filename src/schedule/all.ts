@@ -11,6 +11,15 @@ import type { Trigger } from './trigger.js';
  */
 export const MAX_ALL_ROUNDS = 1000;
 
+/**
+ * How far ahead one `next` looks for the parts to meet: 30 years, longer than the 28-year cycle
+ * after which dates fall on the same weekdays again, so "29 February on a Monday" is found. Far
+ * enough for any real intersection, and it bounds the cost of parts that never meet across many
+ * zones (each year of each zone is a table to build), which would otherwise hold the runtime's
+ * thread for seconds on one submit.
+ */
+export const MAX_ALL_SPAN_MS = 30 * 366 * 24 * 3_600_000;
+
 /** Fires when every part fires at the same instant. */
 export class AllTrigger implements Combined {
   readonly parts: readonly Trigger[];
@@ -20,6 +29,7 @@ export class AllTrigger implements Combined {
   }
 
   next(after: number): number | null {
+    const horizon = Math.min(LAST_INSTANT, after + MAX_ALL_SPAN_MS);
     let from = after;
     for (let round = 0; round < MAX_ALL_ROUNDS; round++) {
       let lo = Infinity;
@@ -31,7 +41,7 @@ export class AllTrigger implements Combined {
         hi = Math.max(hi, t);
       }
       if (lo === hi) return lo;
-      if (hi > LAST_INSTANT) return null;
+      if (hi > horizon) return null;
       // No part fires in [from, hi) for all of them; look for the first fire of each at or after hi.
       from = hi - 1;
     }

@@ -53,6 +53,10 @@ describe('all', () => {
     expect(firesOf(schedule, NOW, 5)).toEqual(isos(['2027-01-01T03:00Z']));
   });
 
+  it('finds a coincidence decades ahead, within its 30-year horizon: 29 February on a Monday', () => {
+    expect(firesOf({ all: [{ cron: '0 0 29 2 *' }, { cron: '0 0 * * 1' }] }, NOW, 2)).toEqual(isos(['2044-02-29T00:00Z', '2072-02-29T00:00Z']));
+  });
+
   it('may hold an any, two levels deep', () => {
     const schedule = { all: [{ any: [{ cron: '0 9 * * *' }, { cron: '0 17 * * *' }] }, { cron: '0 * * * 1' }] };
     expect(firesOf(schedule, NOW, 3)).toEqual(isos(['2027-01-04T09:00Z', '2027-01-04T17:00Z', '2027-01-11T09:00Z']));
@@ -63,6 +67,7 @@ describe('all', () => {
     ['two hourly schedules out of phase', [{ every: '1h' }, { every: '1h', start: '2027-01-01T00:30Z' }]],
     ['29 February with the 31st', [{ cron: '0 0 29 2 *' }, { cron: '0 0 31 * *' }]],
     ['whole minutes with second 30', [{ cron: '* * * * *' }, { cron: '30 * * * * *' }]],
+    ['New Year in ten zones a few hours apart', ['Pacific/Kiritimati', 'Etc/GMT+12', 'Asia/Kathmandu', 'America/St_Johns', 'Australia/Lord_Howe', 'Pacific/Chatham', 'Asia/Tehran', 'America/Caracas', 'Africa/Casablanca', 'Europe/Dublin'].map((tz) => ({ cron: '0 0 1 1 *', tz }))],
   ])('whose parts never coincide (%s) is refused at submit, after a bounded search', (_name, parts) => {
     expect(refusal({ all: parts })).toMatchObject({ code: 'INVALID_SCHEDULE', details: { field: 'schedule.all' } });
   });
