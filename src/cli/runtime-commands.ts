@@ -3,13 +3,13 @@ import { ClassicLevel } from 'classic-level';
 import type { Command } from 'commander';
 import { Client } from '../client/client.js';
 import type { ClientEvent } from '../client/event-stream.js';
-import { socketPathOf } from '../client/socket-path.js';
+import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
 import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
+import { wholeNumber } from './flag-values.js';
 import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';
 import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
-import { count } from './task-commands.js';
 
 /** How long `watch` keeps trying to reach a runtime that restarts under it. */
 const WATCH_RECONNECT_MS = 60_000;
@@ -41,7 +41,7 @@ export function registerRuntimeCommands(program: Command): void {
       if (schedule === undefined) throw new SpindleError('INVALID_SCHEDULE', 'give a schedule to preview: --at, --in, --every, --cron, --rrule or --schedule', { field: 'schedule' });
       return withClient(flags, async (client) => {
         const out = output(flags);
-        const shown = shownText === undefined ? 10 : count(shownText, '--count');
+        const shown = shownText === undefined ? 10 : wholeNumber(shownText, '--count');
         const { times } = await client.preview(schedule, { count: shown, ...(flags.after !== undefined ? { after: flags.after } : {}) });
         if (out.json) return out.printJson({ times });
         const zone = typeof schedule.tz === 'string' ? schedule.tz : 'UTC';
@@ -103,7 +103,7 @@ export function registerRuntimeCommands(program: Command): void {
     .description('repair a damaged store (LevelDB repair) while no runtime holds it')
     .option('--data <dir>', 'the data directory (default $SPINDLE_DATA or ./.spindle)')
     .action(async (flags: { data?: string }) => {
-      const data = resolve(flags.data ?? process.env.SPINDLE_DATA ?? '.spindle');
+      const data = resolve(dataDirOf(flags));
       const socket = socketPathOf({ data });
       const live = await Client.connect({ socket, reconnectWindowMs: 0 }).then(async (c) => { await c.close(); return true; }, () => false);
       if (live) throw new SpindleError('ALREADY_RUNNING', `a runtime is running on ${data}; stop it first (spindle stop --data ${flags.data ?? data})`, { path: data });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { invalidArgument } from '../errors.js';
+import { numberOrText, parseJsonObject } from './flag-values.js';
 
 /** SCHEDULE in SPEC §8: one form flag, plus the fields that qualify it. */
 export interface ScheduleFlags {
@@ -52,20 +53,4 @@ export function scheduleFrom(flags: ScheduleFlags): Record<string, unknown> | un
   const schedule: Record<string, unknown> = { [form]: numberOrText(flags[form]!) };
   for (const q of qualifiers) schedule[q] = q === 'tz' ? flags[q] : numberOrText(flags[q]!);
   return schedule;
-}
-
-export function parseJsonObject(text: string, flag: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw invalidArgument(flag, `is not JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(flag, 'must be a JSON object');
-  return value as Record<string, unknown>;
-}
-
-/** "5" → 5 so counts and millisecond values arrive as numbers; anything else stays text. */
-export function numberOrText(text: string): number | string {
-  return /^\d+$/.test(text) ? Number(text) : text;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { SpindleError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { Mode } from '../runtime/runtime-options.js';
+import { numberOrText, wholeNumber } from './flag-values.js';
 
 interface StartFlags {
   data?: string;
@@ -37,10 +37,10 @@ export function registerStart(program: Command): void {
         socket: flags.socket ?? true,
         ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
         mode: flags.mode as Mode,
-        ...(flags.workers !== undefined ? { workers: integer(flags.workers, '--workers') } : {}),
-        ...(flags.runsPerWorker !== undefined ? { runsPerWorker: integer(flags.runsPerWorker, '--runs-per-worker') } : {}),
-        ...(flags.workerMemory !== undefined ? { workerMemory: integer(flags.workerMemory, '--worker-memory') } : {}),
-        ...(flags.retention !== undefined ? { retention: /^\d+$/.test(flags.retention) ? Number(flags.retention) : flags.retention } : {}),
+        ...(flags.workers !== undefined ? { workers: wholeNumber(flags.workers, '--workers', { code: 'INVALID_OPTION' }) } : {}),
+        ...(flags.runsPerWorker !== undefined ? { runsPerWorker: wholeNumber(flags.runsPerWorker, '--runs-per-worker', { code: 'INVALID_OPTION' }) } : {}),
+        ...(flags.workerMemory !== undefined ? { workerMemory: wholeNumber(flags.workerMemory, '--worker-memory', { code: 'INVALID_OPTION' }) } : {}),
+        ...(flags.retention !== undefined ? { retention: numberOrText(flags.retention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
       });
@@ -63,9 +63,4 @@ export function registerStart(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     });
-}
-
-function integer(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw new SpindleError('INVALID_OPTION', `${flag} must be a whole number, got ${JSON.stringify(text)}`, { field: flag });
-  return Number(text);
 }

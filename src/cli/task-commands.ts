@@ -6,7 +6,8 @@ import { invalidArgument } from '../errors.js';
 import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { brief, dim, duration, relative, state, table } from './format.js';
-import { numberOrText, parseJsonObject, scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
+import { numberOrText, parseJsonObject, wholeNumber } from './flag-values.js';
+import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
 
 interface SubmitFlags extends ClientFlags, ScheduleFlags {
   params?: string;
@@ -50,7 +51,7 @@ export function registerTaskCommands(program: Command): void {
       const page = await client.list({
         ...(flags.state !== undefined ? { state: flags.state } : {}),
         ...(flags.type !== undefined ? { type: flags.type } : {}),
-        ...(flags.limit !== undefined ? { limit: count(flags.limit, '--limit') } : {}),
+        ...(flags.limit !== undefined ? { limit: wholeNumber(flags.limit, '--limit') } : {}),
         ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
       });
       if (out.json) return out.printJson(page);
@@ -65,7 +66,7 @@ export function registerTaskCommands(program: Command): void {
       const out = output(flags);
       const tasks = await client.pending({
         ...(type !== undefined ? { type } : {}),
-        ...(flags.limit !== undefined ? { limit: count(flags.limit, '--limit') } : {}),
+        ...(flags.limit !== undefined ? { limit: wholeNumber(flags.limit, '--limit') } : {}),
       });
       if (out.json) return out.printJson(tasks);
       printTasks(out, tasks, ['id', 'type', 'next run', 'due at', 'priority', 'schedule']);
@@ -132,9 +133,9 @@ async function submit(type: string | undefined, flags: SubmitFlags): Promise<voi
     type,
     ...(flags.params !== undefined ? { params: parseJsonObject(flags.params, '--params') } : {}),
     ...(schedule !== undefined ? { schedule } : {}),
-    ...(flags.maxTries !== undefined ? { maxTries: count(flags.maxTries, '--max-tries') } : {}),
+    ...(flags.maxTries !== undefined ? { maxTries: wholeNumber(flags.maxTries, '--max-tries') } : {}),
     ...(flags.timeout !== undefined ? { timeout: numberOrText(flags.timeout) } : {}),
-    ...(flags.priority !== undefined ? { priority: integer(flags.priority, '--priority') } : {}),
+    ...(flags.priority !== undefined ? { priority: wholeNumber(flags.priority, '--priority', { signed: true }) } : {}),
     ...(flags.key !== undefined ? { key: flags.key } : {}),
     ...(flags.misfire !== undefined ? { misfire: flags.misfire as SubmitOptions['misfire'] & string } : {}),
     ...(flags.grace !== undefined ? { graceMs: parseDuration(numberOrText(flags.grace), '--grace') } : {}),
@@ -254,14 +255,4 @@ function result(r: RunView): string {
 function outputText(value: unknown): string {
   if (value === undefined || value === null) return '';
   return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
-}
-
-export function count(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw invalidArgument(flag, `must be a whole number, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-function integer(text: string, flag: string): number {
-  if (!/^-?\d+$/.test(text)) throw invalidArgument(flag, `must be a whole number, got ${JSON.stringify(text)}`);
-  return Number(text);
 }

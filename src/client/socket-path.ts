@@ -8,6 +8,14 @@ export interface RuntimeAddress {
   socket?: string;
 }
 
+export const DEFAULT_DATA = '.spindle';
+export const SOCKET_FILE = 'spindle.sock';
+
+/** The data directory an address means: its own, else $SPINDLE_DATA, else ./.spindle. */
+export function dataDirOf(address: Pick<RuntimeAddress, 'data'>, env: NodeJS.ProcessEnv = process.env): string {
+  return address.data ?? env.SPINDLE_DATA ?? DEFAULT_DATA;
+}
+
 export function socketPathOf(address: RuntimeAddress, env: NodeJS.ProcessEnv = process.env): string {
-  return address.socket ?? join(address.data ?? env.SPINDLE_DATA ?? '.spindle', 'spindle.sock');
+  return address.socket ?? join(dataDirOf(address, env), SOCKET_FILE);
 }

@@ -8,7 +8,7 @@ import { ChildWorker } from './child-worker.js';
 import type { LineTags } from './child-output.js';
 import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
 import { integerOption, resolvePoolOptions } from './pool-options.js';
-import { type BookedRun, cancelled, refuseClosed, RunBook } from './run-book.js';
+import { type BookedRun, cancelled, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isProgress } from './wire.js';
 import type { AbortCause, ProcessResultsMessage, ProgressMessage, ResultMessage } from './wire.js';
@@ -110,7 +110,7 @@ export class ProcessExecutor implements Executor {
   run(request: RunRequest, listener: RunListener): void {
     const run: Run = { request, listener, startedAt: performance.now(), child: null, timer: null, abortedBy: null, progress: null, reported: false };
     if (this.#closing !== null) {
-      refuseClosed(listener, this.#book.outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
+      this.#book.refuseClosed(run);
       return;
     }
     if (!this.#started) throw new Error('ProcessExecutor: run() before start()');

@@ -93,6 +93,15 @@ export class RunBook<R extends BookedRun> {
     return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
   }
 
+  /** A run asked for after the executor closed: it fails as CANCELLED without starting, a turn later. */
+  refuseClosed(run: R): void {
+    const outcome = this.outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } });
+    queueMicrotask(() => {
+      run.listener.onOutcome(outcome);
+      run.listener.onReleased();
+    });
+  }
+
   /** Frees the run's slot once; later calls for the same run do nothing. */
   release(run: R): void {
     if (!this.holds(run)) return;
@@ -118,14 +127,6 @@ export class RunBook<R extends BookedRun> {
       this.#onDrained = done;
     });
   }
-}
-
-/** A run asked for after close: it fails as CANCELLED without starting, a turn later. */
-export function refuseClosed(listener: RunListener, outcome: RunOutcome): void {
-  queueMicrotask(() => {
-    listener.onOutcome(outcome);
-    listener.onReleased();
-  });
 }
 
 /** The error a run aborted by a client or a shutdown ends with. */

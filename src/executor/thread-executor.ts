@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { formatDuration } from '../duration.js';
 import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
 import { resolvePoolOptions } from './pool-options.js';
-import { type BookedRun, cancelled, refuseClosed, RunBook } from './run-book.js';
+import { type BookedRun, cancelled, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import type { AbortCause, AbortMessage, BatchMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
@@ -135,7 +135,7 @@ export class ThreadExecutor implements Executor {
   run(request: RunRequest, listener: RunListener): void {
     const run: Run = { request, listener, startedAt: performance.now(), thread: null, timer: null, abortedBy: null, progress: null, reported: false, killDue: false };
     if (this.#closing !== null) {
-      refuseClosed(listener, this.#book.outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } }));
+      this.#book.refuseClosed(run);
       return;
     }
     if (this.#pool === null) throw new Error('ThreadExecutor: run() before start()');

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
+import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
+import { IPC_DEFAULTS } from '../ipc/server.js';
 import type { Clock } from '../supervisor/clock.js';
 import { systemClock } from '../supervisor/clock.js';
 
@@ -70,7 +72,6 @@ export interface ResolvedRuntimeOptions {
 }
 
 export const RUNTIME_DEFAULTS = {
-  data: '.spindle',
   tasks: 'tasks',
   mode: 'threads' as Mode,
   workerMemoryMb: 512,
@@ -83,8 +84,8 @@ export const RUNTIME_DEFAULTS = {
   maxParamsBytes: 256 * 1024,
   sweepIntervalMs: 1 * MINUTE,
   sweepBatch: 256,
-  maxFrameBytes: 1024 * 1024,
-  maxConnections: 256,
+  maxFrameBytes: IPC_DEFAULTS.maxFrameBytes,
+  maxConnections: IPC_DEFAULTS.maxConnections,
 } as const;
 
 /** sun_path holds 108 bytes on Linux, the last one a NUL; macOS allows 103. */
@@ -101,7 +102,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     if (mode !== 'threads' && mode !== 'processes') throw invalidArgument('mode', `must be "threads" or "processes", got ${JSON.stringify(mode)}`);
     const logLevel = input.logLevel ?? d.logLevel;
     if (!LOG_LEVELS.includes(logLevel)) throw invalidArgument('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
-    const data = resolve(input.data ?? env.SPINDLE_DATA ?? d.data);
+    const data = resolve(dataDirOf(input, env));
     return Object.freeze({
       data,
       tasks: resolve(input.tasks ?? d.tasks),
@@ -135,7 +136,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
 function socketPath(option: boolean | string | undefined, data: string): string | null {
   if (option === undefined || option === false) return null;
   if (option !== true && (typeof option !== 'string' || option === '')) throw invalidArgument('socket', 'must be true, false or a path');
-  const path = option === true ? join(data, 'spindle.sock') : resolve(option);
+  const path = option === true ? socketPathOf({ data }) : resolve(option);
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
     throw invalidArgument('socket', `the socket path ${path} is ${bytes} bytes; Unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter data directory or --socket`);
