@@ -4,22 +4,22 @@ import { TERMINAL_STATES } from '../task/state.js';
 
 /**
  * The LevelDB key layout. Type names ([a-z0-9._-]), states and ids (base 36) never contain '!',
- * and numbers are zero-padded, so plain string order is the order each index needs.
+ * and numbers are zero-padded, so plain string order is the order each index needs. Each index
+ * key costs a put and a delete on every transition that moves it, so there are as few as the
+ * reads need: listing by state alone merges the types' ranges, listing by type the states'.
  *
- *   t!<id>                     task record
- *   r!<id>!<run>               run record
+ *   t!<id>                     task record (its last run inside it)
+ *   r!<id>!<run>               an earlier run record, written when the next run starts
  *   h!<id>!<chunk>             spilled history chunk
- *   s!<state>!<id>             state index (value: type)
  *   y!<type>!<state>!<id>      type + state index
- *   n!<type>!<id>              type index
  *   d!<due>!<id>               dispatchable: queued, not paused, with a due time
  *   k!<key>                    idempotency key of a live task (value: id)
  *   x!<expiresAt>!<id>         retention: terminal tasks by expiry
- *   c!<type>                   state counts of a type
+ *   c!<type>                   state counts of a type (so also the list of types)
  *   meta                       store layout version
  */
 export const META_KEY = 'meta';
-export const STORE_LAYOUT = 2;
+export const STORE_LAYOUT = 3;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 const TIME_WIDTH = 15;
@@ -27,9 +27,7 @@ const TIME_WIDTH = 15;
 export const taskKey = (id: string): string => `t!${id}`;
 export const runKey = (id: string, run: number): string => `r!${id}!${pad(run, 9)}`;
 export const historyKey = (id: string, chunk: number): string => `h!${id}!${pad(chunk, 9)}`;
-export const stateKey = (state: TaskState, id: string): string => `s!${state}!${id}`;
-export const typeStateKey = (type: string, state: TaskState, id: string): string => `y!${type}!${state}!${id}`;
-export const typeKey = (type: string, id: string): string => `n!${type}!${id}`;
+export const typeStatePrefix = (type: string, state: TaskState): string => `y!${type}!${state}!`;
 export const dueKey = (due: number, id: string): string => `d!${pad(due, TIME_WIDTH)}!${id}`;
 export const keyKey = (key: string): string => `k!${key}`;
 export const expiryKey = (at: number, id: string): string => `x!${pad(at, TIME_WIDTH)}!${id}`;
@@ -47,14 +45,14 @@ export function isDispatchable(rec: TaskRecord): rec is TaskRecord & { nextRunAt
   return rec.state === 'queued' && !rec.paused && rec.nextRunAt !== null;
 }
 
-/** Every index key a task version occupies (value '' unless given), the type index aside. */
-export function indexEntries(rec: TaskRecord): Array<[string, string]> {
-  const out: Array<[string, string]> = [
-    [stateKey(rec.state, rec.id), rec.type],
-    [typeStateKey(rec.type, rec.state, rec.id), ''],
+/** The index keys a task version occupies, one slot per index (null: not in it). */
+export type IndexKeys = [typeState: string, due: string | null, key: string | null, expiry: string | null];
+
+export function indexKeys(rec: TaskRecord): IndexKeys {
+  return [
+    typeStatePrefix(rec.type, rec.state) + rec.id,
+    isDispatchable(rec) ? dueKey(rec.nextRunAt, rec.id) : null,
+    rec.key !== null && !TERMINAL_STATES.has(rec.state) ? keyKey(rec.key) : null,
+    rec.expiresAt !== null ? expiryKey(rec.expiresAt, rec.id) : null,
   ];
-  if (isDispatchable(rec)) out.push([dueKey(rec.nextRunAt, rec.id), '']);
-  if (rec.key !== null && !TERMINAL_STATES.has(rec.state)) out.push([keyKey(rec.key), rec.id]);
-  if (rec.expiresAt !== null) out.push([expiryKey(rec.expiresAt, rec.id), '']);
-  return out;
 }

@@ -3,9 +3,11 @@ import { Level } from 'level';
 import { SpindleError } from '../errors.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
+import { TASK_STATES } from '../task/state.js';
+import type { IndexKeys } from './keys.js';
 import {
-  counterKey, dueKey, historyKey, idOf, indexEntries, keyKey, META_KEY, parseDueKey, runKey,
-  STORE_LAYOUT, taskKey, typeKey,
+  counterKey, dueKey, historyKey, idOf, indexKeys, keyKey, META_KEY, parseDueKey, runKey,
+  STORE_LAYOUT, taskKey, typeStatePrefix,
 } from './keys.js';
 import { decodeHistory, decodeRun, decodeTask, encodeHistory, encodeRun, encodeTask } from './record-codec.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
@@ -66,7 +68,6 @@ export class LevelStore implements TaskStore {
         continue;
       }
       batch.put(taskKey(after.id), encodeTask(after));
-      if (before === null) batch.put(typeKey(after.type, after.id), '');
       diffIndexes(batch, before, after);
     }
     for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), encodeRun(run));
@@ -95,16 +96,13 @@ export class LevelStore implements TaskStore {
   }
 
   async listIds(q: ListQuery): Promise<string[]> {
-    const prefix =
-      q.state !== undefined && q.type !== undefined ? `y!${q.type}!${q.state}!`
-      : q.state !== undefined ? `s!${q.state}!`
-      : q.type !== undefined ? `n!${q.type}!`
-      : 't!';
-    const range = q.cursor === undefined
-      ? { gte: prefix, lt: `${prefix}\xff` }
-      : { gte: prefix, lt: prefix + q.cursor };
-    const keys = await this.#db.keys({ ...range, reverse: true, limit: q.limit }).all();
-    return keys.map(idOf);
+    if (q.state === undefined && q.type === undefined) {
+      const range = q.cursor === undefined ? { gte: 't!', lt: 't!\xff' } : { gte: 't!', lt: `t!${q.cursor}` };
+      return (await this.#db.keys({ ...range, reverse: true, limit: q.limit }).all()).map(idOf);
+    }
+    const types = q.type !== undefined ? [q.type] : await this.#types();
+    const states = q.state !== undefined ? [q.state] : TASK_STATES;
+    return this.#mergeIds(types.flatMap((type) => states.map((state) => typeStatePrefix(type, state))), q.limit, true, q.cursor);
   }
 
   async dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
@@ -114,9 +112,30 @@ export class LevelStore implements TaskStore {
   }
 
   async idsInState(state: TaskState, limit: number, cursor?: string, type?: string): Promise<string[]> {
-    const prefix = type === undefined ? `s!${state}!` : `y!${type}!${state}!`;
-    const keys = await this.#db.keys({ gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff`, limit }).all();
-    return keys.map(idOf);
+    const types = type !== undefined ? [type] : await this.#types();
+    return this.#mergeIds(types.map((t) => typeStatePrefix(t, state)), limit, false, cursor);
+  }
+
+  /** Every type the store has counted, so every type with an index range. */
+  async #types(): Promise<string[]> {
+    return (await this.#db.keys({ gte: 'c!', lt: 'c!\xff' }).all()).map((k) => k.slice(2));
+  }
+
+  /**
+   * One page of ids in id order (newest first when `reverse`) from several index ranges, each
+   * read up to `limit` past the exclusive `cursor`. Ids sort by creation time, so this is the
+   * order a single index over all the ranges would give.
+   */
+  async #mergeIds(prefixes: readonly string[], limit: number, reverse: boolean, cursor?: string): Promise<string[]> {
+    const pages = await Promise.all(prefixes.map((prefix) => {
+      const range = reverse
+        ? { gte: prefix, lt: cursor === undefined ? `${prefix}\xff` : prefix + cursor }
+        : { gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff` };
+      return this.#db.keys({ ...range, reverse, limit }).all();
+    }));
+    const ids = pages.flat().map(idOf).sort();
+    if (reverse) ids.reverse();
+    return ids.slice(0, limit);
   }
 
   async runs(taskId: string): Promise<RunRecord[]> {
@@ -143,21 +162,24 @@ export class LevelStore implements TaskStore {
   }
 }
 
+/** The slot of the idempotency key in IndexKeys: its value is the task it belongs to. */
+const KEY_SLOT = 2;
+
 function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord): void {
-  const next = indexEntries(after);
-  if (before === null) {
-    for (const [k, v] of next) batch.put(k, v);
-    return;
+  const next = indexKeys(after);
+  const prev: IndexKeys | null = before === null ? null : indexKeys(before);
+  for (let i = 0; i < next.length; i++) {
+    const was = prev === null ? null : prev[i]!;
+    const now = next[i]!;
+    if (was === now) continue;
+    if (was !== null) batch.del(was);
+    if (now !== null) batch.put(now, i === KEY_SLOT ? after.id : '');
   }
-  const prev = indexEntries(before);
-  for (const [k] of prev) if (!next.some(([n]) => n === k)) batch.del(k);
-  for (const [k, v] of next) if (!prev.some(([p]) => p === k)) batch.put(k, v);
 }
 
 function deleteTask(batch: Batch, rec: TaskRecord): void {
   batch.del(taskKey(rec.id));
-  batch.del(typeKey(rec.type, rec.id));
-  for (const [k] of indexEntries(rec)) batch.del(k);
+  for (const k of indexKeys(rec)) if (k !== null) batch.del(k);
   for (let run = 1; run <= rec.runCount; run++) batch.del(runKey(rec.id, run));
   for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
 }

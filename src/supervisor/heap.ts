@@ -17,33 +17,35 @@ export class Heap<T> {
 
   push(item: T): void {
     const a = this.#items;
+    // Sifts a hole up rather than swapping: no temporary arrays on the dispatch path.
+    let i = a.length;
     a.push(item);
-    let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.#less(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      if (!this.#less(item, a[parent]!)) break;
+      a[i] = a[parent]!;
       i = parent;
     }
+    a[i] = item;
   }
 
   pop(): T | undefined {
     const a = this.#items;
     const top = a[0];
     const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
+    const n = a.length;
+    if (n > 0 && last !== undefined) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && this.#less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.#less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        const m = r < n && this.#less(a[r]!, a[l]!) ? r : l;
+        if (!this.#less(a[m]!, last)) break;
+        a[i] = a[m]!;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }

@@ -96,6 +96,7 @@ export class Supervisor {
   #timerAt = Infinity;
   #sweepTimer: Timer | null = null;
   #paging = false;
+  #pumpQueued = false;
   /** While a window page is read: tasks changed meanwhile (the page's copy of them is stale). */
   #touchedDuringPage: Set<string> | null = null;
   #beyondDuringPage: LiveTask[] = [];
@@ -207,6 +208,7 @@ export class Supervisor {
         if (r.key !== null) existing.set(r.key, t);
         return t;
       });
+      this.#pump();
       await this.#written(out);
       return out.map((t) => taskView(t.rec));
     });
@@ -252,7 +254,6 @@ export class Supervisor {
     this.#apply(t, 'PLACE', false, now);
     rec.nextRunAt = schedule.first;
     this.#reindex(t, now);
-    this.#pump();
     return t;
   }
 
@@ -333,7 +334,6 @@ export class Supervisor {
     if (run === null || run.state !== 'running' || t.rec.state !== 'running') return;
     const ended: RunRecord = { ...run, state: 'cancelled', endedAt: now, durationMs: now - run.startedAt, error: { code: 'CANCELLED', message: 'cancelled by a client' } };
     t.rec.lastRun = ended;
-    this.#commit.addRun(ended);
     const runId = runIdOf(t.rec.id, run.run);
     const executor = this.#executorOf(t.rec.type);
     this.#commit.onCommit(() => executor?.abort(runId, 'cancel'));
@@ -576,6 +576,16 @@ export class Supervisor {
 
   // ── dispatch ───────────────────────────────────────────────────────────────────────────────
 
+  /** One pump for a burst of releases (a worker returns many results in one message). */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
+  }
+
   #pump(): void {
     if (this.#stopping) return;
     const now = this.#o.clock.now();
@@ -647,6 +657,8 @@ export class Supervisor {
       v: RECORD_VERSION, taskId: rec.id, run: rec.runCount, attempt: rec.tries, state: 'running',
       startedAt: now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
     };
+    // The record holds its last run; the one it replaces gets its own key (read by `runs`).
+    if (rec.lastRun !== null) this.#commit.addRun(rec.lastRun);
     rec.lastRun = run;
     const executor = this.#o.executorFor(type);
     this.#reserve(executor, type.name, 1);
@@ -664,7 +676,7 @@ export class Supervisor {
           onOutcome: (outcome) => this.#outcome(t, run.run, outcome),
           onReleased: () => {
             this.#reserve(executor, type.name, -1);
-            this.#pump();
+            this.#pumpSoon();
           },
         });
       },
@@ -725,7 +737,6 @@ export class Supervisor {
       error: outcome.ok ? null : outcome.error,
     };
     rec.lastRun = ended;
-    this.#commit.addRun(ended);
     const res = this.#apply(t, event, next !== null, now, next === null ? null : next.due);
     if (res?.actions.includes('nextOccurrence')) rec.firedAt = null;
     this.#reindex(t, now);
@@ -850,7 +861,6 @@ export class Supervisor {
         error: { code: 'WORKER_EXITED', message: 'the runtime stopped while this run was in flight; the try counts as lost' },
       };
       rec.lastRun = lost;
-      this.#commit.addRun(lost);
     }
     const next = rec.recurring ? nextOccurrence(rec, this.#schedule(t), now) : null;
     this.#apply(t, 'LOSE', next !== null, now, next === null ? null : next.due);

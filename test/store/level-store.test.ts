@@ -79,6 +79,11 @@ describe('LevelStore', () => {
     }
     expect(ascending).toEqual(queued);
     expect(await store.idsInState('finished', 100, undefined, 'beta')).toEqual(recs.filter((r) => r.state === 'finished' && r.type === 'beta').map((r) => r.id));
+    // One type across its states, newest first, paged.
+    const gamma = recs.filter((r) => r.type === 'gamma').map((r) => r.id).reverse();
+    const first = await store.listIds({ type: 'gamma', limit: 6 });
+    expect(first).toEqual(gamma.slice(0, 6));
+    expect(await store.listIds({ type: 'gamma', limit: 6, cursor: first.at(-1)! })).toEqual(gamma.slice(6));
   });
 
   it('deletes a task with every key it owns', async () => {

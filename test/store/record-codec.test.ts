@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHistory, decodeRun, decodeTask, encodeHistory, encodeRun, encodeTask } from '../../src/store/record-codec.js';
 import type { RunRecord, TaskRecord } from '../../src/task/record.js';
@@ -35,5 +36,37 @@ describe('the record codec', () => {
 
   it('stores a record in about half the bytes of its keyed JSON', () => {
     expect(encodeTask(full).length).toBeLessThan(JSON.stringify(full).length * 0.6);
+  });
+});
+
+describe('the record codec, on any record', () => {
+  const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+  const time = fc.option(fc.integer({ min: 0, max: 8_640_000_000_000_000 }), { nil: null });
+  const runArb = fc.record({
+    v: fc.constant(1), taskId: text, run: fc.nat(), attempt: fc.nat(), state: fc.constantFrom('running', 'finished', 'failed', 'timeout', 'cancelled', 'lost'),
+    startedAt: fc.integer({ min: 0, max: 8_640_000_000_000_000 }), endedAt: time, durationMs: time, worker: fc.option(text, { nil: null }),
+    output: fc.option(fc.json(), { nil: null }), error: fc.option(fc.record({ code: text, message: text }), { nil: null }),
+    progress: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+  }) as fc.Arbitrary<RunRecord>;
+  const reason = fc.constantFrom(null, 'invalid', 'error', 'lost', 'timeout', 'cancelled', 'exhausted');
+  const state = fc.constantFrom('none', 'spooled', 'queued', 'running', 'finished', 'failed', 'terminated');
+  const taskArb = fc.record({
+    v: fc.constant(1), id: text, type: text, params: fc.jsonValue(), state, reason,
+    schedule: fc.option(fc.dictionary(text, fc.jsonValue(), { maxKeys: 3 }), { nil: null }), recurring: fc.boolean(), priority: fc.integer(),
+    maxTries: fc.nat(), timeoutMs: fc.nat(), misfire: fc.constantFrom('coalesce', 'skip', 'all'), graceMs: fc.nat(), tries: fc.nat(),
+    runCount: fc.nat(), occurrences: fc.nat(), firedAt: time, interval: time, nextRunAt: time, paused: fc.boolean(),
+    key: fc.option(text, { nil: null }), createdAt: fc.nat(), updatedAt: fc.nat(), endedAt: time, expiresAt: time,
+    lastRun: fc.option(runArb, { nil: null }),
+    history: fc.array(fc.record({ from: state, to: state, event: fc.constantFrom('submit', 'start', 'time_out', 'run_now'), at: fc.nat(), reason }), { maxLength: 4 }),
+    historyChunks: fc.nat(),
+  }) as fc.Arbitrary<TaskRecord>;
+
+  it('writes valid JSON that decodes to the same record (JSON.stringify as the model)', () => {
+    fc.assert(fc.property(taskArb, (rec) => {
+      const model = JSON.parse(JSON.stringify(rec)) as TaskRecord;
+      expect(decodeTask(encodeTask(rec))).toEqual(model);
+      if (rec.lastRun !== null) expect(decodeRun(encodeRun(rec.lastRun))).toEqual(model.lastRun);
+      expect(decodeHistory(encodeHistory(rec.history))).toEqual(model.history);
+    }), { numRuns: 500 });
   });
 });

@@ -1,0 +1,28 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Heap } from '../../src/supervisor/heap.js';
+
+describe('Heap', () => {
+  it('pops in order whatever the pushes and pops between them', () => {
+    // A command is a number to push or null for a pop; a sorted array is the model.
+    fc.assert(fc.property(fc.array(fc.option(fc.integer({ min: -50, max: 50 }), { nil: null }), { maxLength: 300 }), (commands) => {
+      const heap = new Heap<number>((a, b) => a < b);
+      const model: number[] = [];
+      for (const c of commands) {
+        if (c === null) {
+          expect(heap.pop()).toBe(model.shift());
+        } else {
+          heap.push(c);
+          model.push(c);
+          model.sort((a, b) => a - b);
+        }
+        expect(heap.size).toBe(model.length);
+        expect(heap.peek()).toBe(model[0]);
+      }
+      heap.filter((x) => x % 2 === 0);
+      const rest: number[] = [];
+      for (let x = heap.pop(); x !== undefined; x = heap.pop()) rest.push(x);
+      expect(rest).toEqual(model.filter((x) => x % 2 === 0));
+    }), { numRuns: 300 });
+  });
+});
