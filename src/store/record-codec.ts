@@ -30,8 +30,9 @@ function fixedPrefix(t: TaskRecord): string {
   const owner = typeof t.schedule === 'object' && t.schedule !== null ? t.schedule : null;
   const cached = owner === null ? undefined : fixedPrefixes.get(owner);
   if (cached !== undefined && cached.id === t.id) return cached.prefix;
-  const json = JSON.stringify([t.v, t.id, t.type, t.params, t.schedule, t.recurring, t.priority, t.maxTries, t.timeoutMs, t.misfire, t.graceMs, t.key, t.createdAt]);
-  const prefix = json.slice(0, -1);
+  const prefix = `[${t.v},${JSON.stringify(t.id)},${JSON.stringify(t.type)},${JSON.stringify(t.params) ?? 'null'},${JSON.stringify(t.schedule) ?? 'null'},`
+    + `${t.recurring},${num(t.priority)},${num(t.maxTries)},${num(t.timeoutMs)},"${t.misfire}",${num(t.graceMs)},`
+    + `${t.key === null ? 'null' : JSON.stringify(t.key)},${num(t.createdAt)}`;
   if (owner !== null) fixedPrefixes.set(owner, { id: t.id, prefix });
   return prefix;
 }

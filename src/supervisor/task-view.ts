@@ -52,7 +52,17 @@ export interface HistoryView {
   reason: TaskReason | null;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+// Views are made in bursts (a submitMany answers a thousand tasks made in the same millisecond):
+// the last instant formatted is kept, as formatting costs more than the rest of a view.
+let lastMs = NaN;
+let lastIso = '';
+function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export function taskView(rec: TaskRecord): TaskView {
