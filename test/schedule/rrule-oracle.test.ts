@@ -50,7 +50,11 @@ const ruleText = fc.record({
   byMonth: list(1, 12),
   byMonthDay: list(1, 31, true),
   byYearDay: list(1, 366, true),
-  byWeekNo: list(1, 53, true),
+  // The package takes the days of a week that straddles New Year only when that week is named 1 or
+  // -1: the same week named -52 or 53 loses the days on the other side (FREQ=YEARLY;WKST=WE;
+  // BYWEEKNO=-52 from 2020 misses 30–31 December 2020, the start of 2021's week 1). Ours is one
+  // week whatever its name (pinned in rrule.test.ts), so the oracle sees only |n| ≤ 51.
+  byWeekNo: list(1, 51, true),
   byDay: fc.option(fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.oneof(fc.constant(0), fc.integer({ min: -5, max: 5 }))), { minLength: 1, maxLength: 3, selector: ([d]) => d }), { nil: null }),
   byHour: list(0, 23),
   byMinute: list(0, 59),
