@@ -72,35 +72,18 @@ export function registerTaskCommands(program: Command): void {
       printTasks(out, tasks, ['id', 'type', 'next run', 'due at', 'priority', 'schedule']);
     }));
 
-  clientOptions(program.command('show <id>'))
-    .description('one task with its last run')
-    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
-      const out = output(flags);
-      const task = await client.get(id);
-      if (out.json) return out.printJson(task);
-      out.print(describeTask(task, out));
-    }));
+  byId(program, 'show', 'one task with its last run', (c, id) => c.get(id), (out, task) => out.print(describeTask(task, out)));
 
-  clientOptions(program.command('runs <id>'))
-    .description('a task\'s runs, oldest first')
-    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
-      const out = output(flags);
-      const runs = await client.runs(id);
-      if (out.json) return out.printJson(runs);
-      const now = Date.now();
-      out.print(table(['run', 'attempt', 'state', 'started', 'duration', 'worker', 'result'],
-        runs.map((r) => [String(r.run), String(r.attempt), state(r.state, out.style), relative(r.startedAt, now), duration(r.durationMs), r.worker ?? '-', result(r)]), out.style));
-    }));
+  byId(program, 'runs', 'a task\'s runs, oldest first', (c, id) => c.runs(id), (out, runs) => {
+    const now = Date.now();
+    out.print(table(['run', 'attempt', 'state', 'started', 'duration', 'worker', 'result'],
+      runs.map((r) => [String(r.run), String(r.attempt), state(r.state, out.style), relative(r.startedAt, now), duration(r.durationMs), r.worker ?? '-', result(r)]), out.style));
+  });
 
-  clientOptions(program.command('history <id>'))
-    .description('a task\'s state transitions, oldest first')
-    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
-      const out = output(flags);
-      const history = await client.history(id);
-      if (out.json) return out.printJson(history);
-      out.print(table(['at', 'from', 'to', 'event', 'reason'],
-        history.map((h: HistoryView) => [h.at, h.from, state(h.to, out.style), h.event, h.reason ?? '-']), out.style));
-    }));
+  byId(program, 'history', 'a task\'s state transitions, oldest first', (c, id) => c.history(id), (out, history) => {
+    out.print(table(['at', 'from', 'to', 'event', 'reason'],
+      history.map((h: HistoryView) => [h.at, h.from, state(h.to, out.style), h.event, h.reason ?? '-']), out.style));
+  });
 
   const controls = [
     ['cancel', 'cancel a task (a running one is aborted)', (c: Client, id: string) => c.cancel(id), 'cancelled'],
@@ -109,15 +92,20 @@ export function registerTaskCommands(program: Command): void {
     ['run-now', 'run a queued task now (a recurring one keeps its schedule)', (c: Client, id: string) => c.runNow(id), 'due now:'],
   ] as const;
   for (const [name, description, act, verb] of controls) {
-    clientOptions(program.command(`${name} <id>`))
-      .description(description)
-      .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
-        const out = output(flags);
-        const task = await act(client, id);
-        if (out.json) return out.printJson(task);
-        out.print(`${verb} ${task.id} (${task.type}, ${stateText(task, out)}${task.paused ? ', paused' : ''})`);
-      }));
+    byId(program, name, description, act, (out, task) => out.print(`${verb} ${task.id} (${task.type}, ${stateText(task, out)}${task.paused ? ', paused' : ''})`));
   }
+}
+
+/** A command on one task: call the runtime with its id, print the answer as JSON or as `print` does. */
+function byId<T>(program: Command, name: string, description: string, call: (client: Client, id: string) => Promise<T>, print: (out: Output, value: T) => void): void {
+  clientOptions(program.command(`${name} <id>`))
+    .description(description)
+    .action((id: string, flags: ClientFlags) => withClient(flags, async (client) => {
+      const out = output(flags);
+      const value = await call(client, id);
+      if (out.json) return out.printJson(value);
+      print(out, value);
+    }));
 }
 
 async function submit(type: string | undefined, flags: SubmitFlags): Promise<void> {
