@@ -1,7 +1,8 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, type ClientEvent, type Runtime, SpindleError } from '../../src/index.js';
+import { errorResponse } from '../../src/ipc/protocol.js';
 import { removeTempDirs, startRuntime, tempDir, until } from '../helpers/runtime.js';
 
 const runtimes: Runtime[] = [];
@@ -153,6 +154,44 @@ describe('Client (SPEC §7)', () => {
     runtime = await serve(data);
     expect(await runNow).toMatchObject({ id: task.id });
     expect(await waiting).toMatchObject({ id: task.id, state: 'finished', lastRun: { output: { n: 7 } } });
+  });
+
+  it('wait() rides over a runtime that refuses its reads and its resubscription with SHUTTING_DOWN on the way down', async () => {
+    const data = tempDir();
+    const first = await serve(data);
+    const client = await connect({ data, reconnectWindowMs: 60_000 });
+    const task = await client.submit({ type: 'echo', params: { n: 8 }, schedule: { in: '1h' } });
+    const waiting = client.wait(task.id);
+    await client.stats();
+    await first.stop(1000);
+    runtimes.splice(runtimes.indexOf(first), 1);
+
+    // What a client meets at a stopping runtime's socket: every call answered SHUTTING_DOWN.
+    const refused: string[] = [];
+    const peers = new Set<Socket>();
+    const stopping = createServer((socket) => {
+      peers.add(socket);
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += String(chunk);
+        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+          const { id, method } = JSON.parse(text.slice(0, nl)) as { id: number; method: string };
+          text = text.slice(nl + 1);
+          refused.push(method);
+          socket.write(`${JSON.stringify(errorResponse(id, new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down')))}\n`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => stopping.listen(first.options.socketPath!, resolve));
+    await until(() => refused.includes('events.subscribe') && refused.includes('task.get'));
+    await new Promise<void>((resolve) => {
+      stopping.close(() => resolve());
+      for (const peer of peers) peer.destroy();
+    });
+
+    await serve(data);
+    expect(await client.runNow(task.id)).toMatchObject({ id: task.id });
+    expect(await waiting).toMatchObject({ id: task.id, state: 'finished', lastRun: { output: { n: 8 } } });
   });
 
   it('tells an events consumer about the gap a restart left', async () => {
