@@ -27,6 +27,14 @@ function rec(id: string, over: Partial<TaskRecord> = {}): TaskRecord {
   };
 }
 
+async function allEntries(path: string): Promise<Array<[string, string]>> {
+  const db = new Level<string, string>(path);
+  await db.open();
+  const entries = await db.iterator().all();
+  await db.close();
+  return entries;
+}
+
 async function allKeys(path: string): Promise<string[]> {
   const db = new Level<string, string>(path);
   await db.open();
@@ -53,6 +61,26 @@ describe('LevelStore', () => {
     expect(await store.expired(49, 10)).toEqual([]);
     expect(await store.expired(50, 10)).toEqual(['a']);
     expect(await store.counters()).toEqual(new Map([['noop', { finished: 1 }]]));
+  });
+
+  it('writes no empty value (classic-level never frees its copy of one), and every record reads back', async () => {
+    const { store, path } = await open();
+    const a = rec('a', { key: 'k' });
+    const run = { v: 1, taskId: 'a', run: 1, attempt: 1, state: 'finished' as const, startedAt: 2, endedAt: 3, durationMs: 1, worker: 'thread-1', output: '"é"', error: null, progress: null };
+    const done = rec('a', { key: 'k', state: 'finished', nextRunAt: null, endedAt: 5, expiresAt: 50, runCount: 2, lastRun: { ...run, run: 2 }, historyChunks: 1 });
+    const history = [{ from: 'none' as const, to: 'queued' as const, event: 'submit', at: 1, reason: null }];
+    await store.commit({ tasks: [{ before: null, after: a }], runs: [], history: [], counters: new Map([['noop', { queued: 1 }]]) });
+    await store.commit({ tasks: [{ before: a, after: done }], runs: [run], history: [{ taskId: 'a', chunk: 0, entries: history }], counters: new Map([['noop', { finished: 1 }]]) });
+    await store.close();
+    const entries = await allEntries(path);
+    expect(new Set(entries.map(([k]) => k.slice(0, 2)))).toEqual(new Set(['c!', 'h!', 'me', 'r!', 't!', 'x!', 'y!']));
+    expect(entries.filter(([, v]) => v === '')).toEqual([]);
+    const reopened = new LevelStore({ path, sync: false });
+    await reopened.open();
+    expect(await reopened.getTask('a')).toEqual(done);
+    expect(await reopened.runs('a')).toEqual([run]);
+    expect(await reopened.historyChunks('a', 1)).toEqual(history);
+    await reopened.close();
   });
 
   it('lists a state across every type, newest first and in pages, and in id order for recovery', async () => {

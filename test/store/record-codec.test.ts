@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeHistory, decodeRun, decodeTask, encodeHistory, encodeRun, encodeTask } from '../../src/store/record-codec.js';
+import { decodeHistory, decodeRun, decodeTask, RecordWriter } from '../../src/store/record-codec.js';
 import type { RunRecord, TaskRecord } from '../../src/task/record.js';
 
 const run: RunRecord = {
@@ -22,6 +22,13 @@ const bare: TaskRecord = {
   state: 'finished', reason: 'exhausted', endedAt: 3, expiresAt: 4, lastRun: { ...run, state: 'finished', output: '{"a":"b\\n"}', error: null, progress: null }, history: [], historyChunks: 0,
 };
 
+// The writer's bytes as the store reads them back; each call reuses the writer's buffer.
+const writer = new RecordWriter();
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
+const encodeTask = (rec: TaskRecord): string => text(writer.task(rec));
+const encodeRun = (r: RunRecord): string => text(writer.run(r));
+const encodeHistory = (h: TaskRecord['history']): string => text(writer.history(h));
+
 describe('the record codec', () => {
   it.each([['every field set', full], ['nulls and empties', bare]])('round-trips a task record with %s, every field kept', (_, rec) => {
     const back = decodeTask(encodeTask(rec));
@@ -35,27 +42,45 @@ describe('the record codec', () => {
   });
 
   it('stores a record in about half the bytes of its keyed JSON', () => {
-    expect(encodeTask(full).length).toBeLessThan(JSON.stringify(full).length * 0.6);
+    expect(writer.task(full).length).toBeLessThan(Buffer.byteLength(JSON.stringify(full)) * 0.6);
+  });
+
+  it('writes every number as JSON.stringify does, at the digit-writing boundaries too', () => {
+    const numbers = [0, -0, 7, 9, 10, 99, 100, 101, 99_999_999, 100_000_000, 100_000_001, 2 ** 31 - 1, 2 ** 31, 1_800_000_000_000,
+      10_000_000_000_000_000, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, -1, -1_800_000_000_000, 0.5, 1e21, 1e-7, Infinity, NaN];
+    for (const n of numbers) {
+      const rec = { ...full, id: `n${n}`, priority: n, updatedAt: n, lastRun: { ...run, startedAt: n, progress: n } };
+      expect(encodeTask(rec)).toBe(JSON.stringify(JSON.parse(encodeTask(rec))));
+      expect(decodeTask(encodeTask(rec))).toEqual(JSON.parse(JSON.stringify(rec)));
+    }
+  });
+
+  it('grows its buffer for a record larger than it, and a value stays whole until the next call', () => {
+    const big = { ...full, id: 'big', params: { blob: 'é'.repeat(40_000) } };
+    const bytes = writer.task(big);
+    expect(bytes.length).toBeGreaterThan(80_000);
+    expect(decodeTask(text(bytes))).toEqual(big);
+    expect(decodeTask(encodeTask(full))).toEqual(full);
   });
 });
 
 describe('the record codec, on any record', () => {
-  const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+  const anyText = fc.string({ unit: 'grapheme', maxLength: 12 });
   const time = fc.option(fc.integer({ min: 0, max: 8_640_000_000_000_000 }), { nil: null });
   const runArb = fc.record({
-    v: fc.constant(1), taskId: text, run: fc.nat(), attempt: fc.nat(), state: fc.constantFrom('running', 'finished', 'failed', 'timeout', 'cancelled', 'lost'),
-    startedAt: fc.integer({ min: 0, max: 8_640_000_000_000_000 }), endedAt: time, durationMs: time, worker: fc.option(text, { nil: null }),
-    output: fc.option(fc.json(), { nil: null }), error: fc.option(fc.record({ code: text, message: text }), { nil: null }),
+    v: fc.constant(1), taskId: anyText, run: fc.nat(), attempt: fc.nat(), state: fc.constantFrom('running', 'finished', 'failed', 'timeout', 'cancelled', 'lost'),
+    startedAt: fc.integer({ min: 0, max: 8_640_000_000_000_000 }), endedAt: time, durationMs: time, worker: fc.option(anyText, { nil: null }),
+    output: fc.option(fc.json(), { nil: null }), error: fc.option(fc.record({ code: anyText, message: anyText }), { nil: null }),
     progress: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
   }) as fc.Arbitrary<RunRecord>;
   const reason = fc.constantFrom(null, 'invalid', 'error', 'lost', 'timeout', 'cancelled', 'exhausted');
   const state = fc.constantFrom('none', 'spooled', 'queued', 'running', 'finished', 'failed', 'terminated');
   const taskArb = fc.record({
-    v: fc.constant(1), id: text, type: text, params: fc.jsonValue(), state, reason,
-    schedule: fc.option(fc.dictionary(text, fc.jsonValue(), { maxKeys: 3 }), { nil: null }), recurring: fc.boolean(), priority: fc.integer(),
+    v: fc.constant(1), id: anyText, type: anyText, params: fc.jsonValue(), state, reason,
+    schedule: fc.option(fc.dictionary(anyText, fc.jsonValue(), { maxKeys: 3 }), { nil: null }), recurring: fc.boolean(), priority: fc.integer(),
     maxTries: fc.nat(), timeoutMs: fc.nat(), misfire: fc.constantFrom('coalesce', 'skip', 'all'), graceMs: fc.nat(), tries: fc.nat(),
     runCount: fc.nat(), occurrences: fc.nat(), firedAt: time, interval: time, nextRunAt: time, paused: fc.boolean(),
-    key: fc.option(text, { nil: null }), createdAt: fc.nat(), updatedAt: fc.nat(), endedAt: time, expiresAt: time,
+    key: fc.option(anyText, { nil: null }), createdAt: fc.nat(), updatedAt: fc.nat(), endedAt: time, expiresAt: time,
     lastRun: fc.option(runArb, { nil: null }),
     history: fc.array(fc.record({ from: state, to: state, event: fc.constantFrom('submit', 'start', 'time_out', 'run_now'), at: fc.nat(), reason }), { maxLength: 4 }),
     historyChunks: fc.nat(),
