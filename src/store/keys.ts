@@ -27,7 +27,16 @@ const TIME_WIDTH = 15;
 export const taskKey = (id: string): string => `t!${id}`;
 export const runKey = (id: string, run: number): string => `r!${id}!${pad(run, 9)}`;
 export const historyKey = (id: string, chunk: number): string => `h!${id}!${pad(chunk, 9)}`;
-export const typeStatePrefix = (type: string, state: TaskState): string => `y!${type}!${state}!`;
+const typeStatePrefixes = new Map<string, Map<TaskState, string>>();
+/** Made once per type and state: every transition writes one or two of these keys. */
+export function typeStatePrefix(type: string, state: TaskState): string {
+  let byState = typeStatePrefixes.get(type);
+  if (byState === undefined) typeStatePrefixes.set(type, (byState = new Map()));
+  let prefix = byState.get(state);
+  if (prefix === undefined) byState.set(state, (prefix = `y!${type}!${state}!`));
+  return prefix;
+}
+export const typeStateKey = (type: string, state: TaskState, id: string): string => typeStatePrefix(type, state) + id;
 export const dueKey = (due: number, id: string): string => `d!${pad(due, TIME_WIDTH)}!${id}`;
 export const keyKey = (key: string): string => `k!${key}`;
 export const expiryKey = (at: number, id: string): string => `x!${pad(at, TIME_WIDTH)}!${id}`;
@@ -45,14 +54,22 @@ export function isDispatchable(rec: TaskRecord): rec is TaskRecord & { nextRunAt
   return rec.state === 'queued' && !rec.paused && rec.nextRunAt !== null;
 }
 
-/** The index keys a task version occupies, one slot per index (null: not in it). */
-export type IndexKeys = [typeState: string, due: string | null, key: string | null, expiry: string | null];
+/**
+ * What places a task version in each index: a task's entry in an index moves exactly when its
+ * value here changes, so a write compares these and builds key strings only for what moved.
+ */
+export const dueOf = (rec: TaskRecord): number | null => (isDispatchable(rec) ? rec.nextRunAt : null);
+/** An idempotency key is held while its task is live. */
+export const liveKeyOf = (rec: TaskRecord): string | null => (rec.key !== null && !TERMINAL_STATES.has(rec.state) ? rec.key : null);
 
-export function indexKeys(rec: TaskRecord): IndexKeys {
+/** Every index key a task version occupies (for deleting a task). */
+export function indexKeys(rec: TaskRecord): string[] {
+  const due = dueOf(rec);
+  const key = liveKeyOf(rec);
   return [
-    typeStatePrefix(rec.type, rec.state) + rec.id,
-    isDispatchable(rec) ? dueKey(rec.nextRunAt, rec.id) : null,
-    rec.key !== null && !TERMINAL_STATES.has(rec.state) ? keyKey(rec.key) : null,
-    rec.expiresAt !== null ? expiryKey(rec.expiresAt, rec.id) : null,
+    typeStateKey(rec.type, rec.state, rec.id),
+    ...(due !== null ? [dueKey(due, rec.id)] : []),
+    ...(key !== null ? [keyKey(key)] : []),
+    ...(rec.expiresAt !== null ? [expiryKey(rec.expiresAt, rec.id)] : []),
   ];
 }

@@ -4,10 +4,9 @@ import { SpindleError } from '../errors.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
-import type { IndexKeys } from './keys.js';
 import {
-  counterKey, dueKey, historyKey, idOf, indexKeys, keyKey, META_KEY, parseDueKey, runKey,
-  STORE_LAYOUT, taskKey, typeStatePrefix,
+  counterKey, dueKey, dueOf, expiryKey, historyKey, idOf, indexKeys, keyKey, liveKeyOf, META_KEY, parseDueKey, runKey,
+  STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix,
 } from './keys.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
@@ -176,26 +175,36 @@ export class LevelStore implements TaskStore {
   }
 }
 
-/** The slot of the idempotency key in IndexKeys: its value is the task it belongs to. */
-const KEY_SLOT = 2;
-
 function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord): void {
-  const next = indexKeys(after);
-  const prev: IndexKeys | null = before === null ? null : indexKeys(before);
-  for (let i = 0; i < next.length; i++) {
-    const was = prev === null ? null : prev[i]!;
-    const now = next[i]!;
-    if (was === now) continue;
-    if (was !== null) batch.del(was);
-    if (now === null) continue;
-    if (i === KEY_SLOT) batch.put(now, Buffer.from(after.id));
-    else batch.put(now, INDEXED);
+  const id = after.id;
+  if (before === null || before.state !== after.state || before.type !== after.type) {
+    if (before !== null) batch.del(typeStateKey(before.type, before.state, id));
+    batch.put(typeStateKey(after.type, after.state, id), INDEXED);
+  }
+  const due = dueOf(after);
+  const dueWas = before === null ? null : dueOf(before);
+  if (due !== dueWas) {
+    if (dueWas !== null) batch.del(dueKey(dueWas, id));
+    if (due !== null) batch.put(dueKey(due, id), INDEXED);
+  }
+  const key = liveKeyOf(after);
+  const keyWas = before === null ? null : liveKeyOf(before);
+  if (key !== keyWas) {
+    if (keyWas !== null) batch.del(keyKey(keyWas));
+    // The value names the task that holds the key.
+    if (key !== null) batch.put(keyKey(key), Buffer.from(id));
+  }
+  const expiry = after.expiresAt;
+  const expiryWas = before === null ? null : before.expiresAt;
+  if (expiry !== expiryWas) {
+    if (expiryWas !== null) batch.del(expiryKey(expiryWas, id));
+    if (expiry !== null) batch.put(expiryKey(expiry, id), INDEXED);
   }
 }
 
 function deleteTask(batch: Batch, rec: TaskRecord): void {
   batch.del(taskKey(rec.id));
-  for (const k of indexKeys(rec)) if (k !== null) batch.del(k);
+  for (const k of indexKeys(rec)) batch.del(k);
   for (let run = 1; run <= rec.runCount; run++) batch.del(runKey(rec.id, run));
   for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
 }

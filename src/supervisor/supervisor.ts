@@ -9,7 +9,7 @@ import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { TaskEventType, TransitionResult } from '../task/state.js';
-import { TASK_STATES, TERMINAL_STATES } from '../task/state.js';
+import { TASK_EVENTS, TASK_STATES, TERMINAL_STATES } from '../task/state.js';
 import type { ResolvedSubmit } from '../task/submit-options.js';
 import { resolveSubmitOptions } from '../task/submit-options.js';
 import { TaskIdGenerator } from '../task/task-id.js';
@@ -70,6 +70,8 @@ const RECOVERY_PAGE = 500;
 const LIST_MAX = 1000;
 /** A change of wall minus monotonic time this large means the wall clock was set, not drift. */
 const CLOCK_JUMP_MS = 1000;
+/** A machine event as history records it (lower-cased once, not at every transition). */
+const HISTORY_EVENT = Object.fromEntries(TASK_EVENTS.map((e) => [e, e.toLowerCase()])) as Record<TaskEventType, string>;
 
 /**
  * Owns every task's lifecycle. Transitions are applied through the table derived from the XState
@@ -503,7 +505,7 @@ export class Supervisor {
 
   #record(t: LiveTask, res: TransitionResult, event: TaskEventType, now: number): void {
     const rec = t.rec;
-    rec.history.push({ from: res.from, to: res.to, event: event.toLowerCase(), at: now, reason: rec.reason });
+    rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
     if (rec.history.length >= HISTORY_SPILL_AT) {
       this.#commit.addHistory({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.splice(0, HISTORY_CHUNK) });
       rec.historyChunks++;
