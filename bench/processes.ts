@@ -1,7 +1,7 @@
 /** The processes-mode baseline: raw child_process IPC round trips, measured in the same run. */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WORKERS } from './spindle-throughput.js';
+import { WARM_UP, WORKERS } from './spindle-throughput.js';
 
 /** N messages spread over WORKERS forked children, all in flight at once; round trips per second. */
 export async function rawIpc(n: number): Promise<number> {
@@ -17,7 +17,7 @@ export async function rawIpc(n: number): Promise<number> {
     });
     for (const child of children) child.removeAllListeners('message');
   };
-  await roundTrips(WORKERS * 100); // warm-up: both children loaded and JIT-ed
+  await roundTrips(WARM_UP);
   const t0 = performance.now();
   await roundTrips(n);
   const ms = performance.now() - t0;

@@ -13,7 +13,7 @@ import { setTimeoutLateness, spindleLateness } from './precision.js';
 import { rawIpc } from './processes.js';
 import { scale } from './scale.js';
 import { socketThroughput } from './socket-throughput.js';
-import { spindleThroughput, WORKERS } from './spindle-throughput.js';
+import { spindleThroughput, WARM_UP, WORKERS } from './spindle-throughput.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const FULL = process.argv.includes('--full');
@@ -22,7 +22,7 @@ const began = performance.now();
 
 async function rawPiscina(): Promise<number> {
   const pool = new Piscina({ filename: fileURLToPath(new URL('./noop-worker.js', import.meta.url)), minThreads: WORKERS, maxThreads: WORKERS });
-  await Promise.all(Array.from({ length: WORKERS * 4 }, () => pool.run(null)));
+  await Promise.all(Array.from({ length: WARM_UP }, () => pool.run(null)));
   const t0 = performance.now();
   await Promise.all(Array.from({ length: N }, () => pool.run(null)));
   const ms = performance.now() - t0;
@@ -56,7 +56,7 @@ async function paired(baseline: () => Promise<number>, run: () => Promise<number
 }
 const spread = (p: Paired): string => `median of ${ROUNDS} paired runs (${p.ratios.map((r) => r.toFixed(2)).join(', ')}×)`;
 
-console.log(`\nthroughput: ${fmt(N)} no-op one-shot tasks submitted with task.submitMany in batches of 1,000 to \`spindle start\` over its socket, ${WORKERS} workers, every transition durable; first submit to last \`finished\``);
+console.log(`\nthroughput: ${fmt(N)} no-op one-shot tasks submitted with task.submitMany in batches of 1,000 to \`spindle start\` over its socket, ${WORKERS} workers, every transition durable; first submit to last \`finished\`, after ${fmt(WARM_UP)} untimed (baselines too)`);
 // Runs per worker: 1 is the default (CPU-bound handlers); a no-op is async, so many may share a
 // worker, which lets one group commit start and finish many runs.
 const headline = await paired(rawPiscina, () => socketThroughput(N, { mode: 'threads', workers: WORKERS, runsPerWorker: 256, sync: false }));
