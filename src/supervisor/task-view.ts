@@ -1,6 +1,7 @@
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskReason, TaskState } from '../task/state.js';
 import type { RunError } from '../executor/executor.js';
+import { formatInstant } from '../schedule/schedule-fields.js';
 
 /** A task as the API returns it (SPEC §6): times as ISO-8601 UTC strings. */
 export interface TaskView {
@@ -52,18 +53,7 @@ export interface HistoryView {
   reason: TaskReason | null;
 }
 
-// Views are made in bursts (a submitMany answers a thousand tasks made in the same millisecond):
-// the last instant formatted is kept, as formatting costs more than the rest of a view.
-let lastMs = NaN;
-let lastIso = '';
-function iso(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
-}
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : formatInstant(ms));
 
 export function taskView(rec: TaskRecord): TaskView {
   return {
@@ -86,8 +76,8 @@ export function taskView(rec: TaskRecord): TaskView {
     nextRunAt: isoOrNull(rec.nextRunAt),
     paused: rec.paused,
     key: rec.key,
-    createdAt: iso(rec.createdAt),
-    updatedAt: iso(rec.updatedAt),
+    createdAt: formatInstant(rec.createdAt),
+    updatedAt: formatInstant(rec.updatedAt),
     endedAt: isoOrNull(rec.endedAt),
     lastRun: rec.lastRun === null ? null : runView(rec.lastRun),
   };
@@ -99,7 +89,7 @@ export function runView(run: RunRecord): RunView {
     run: run.run,
     attempt: run.attempt,
     state: run.state,
-    startedAt: iso(run.startedAt),
+    startedAt: formatInstant(run.startedAt),
     endedAt: isoOrNull(run.endedAt),
     durationMs: run.durationMs,
     worker: run.worker,
@@ -110,5 +100,5 @@ export function runView(run: RunRecord): RunView {
 }
 
 export function historyView(h: HistoryEntry): HistoryView {
-  return { from: h.from, to: h.to, event: h.event, at: iso(h.at), reason: h.reason };
+  return { from: h.from, to: h.to, event: h.event, at: formatInstant(h.at), reason: h.reason };
 }
