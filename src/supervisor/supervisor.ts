@@ -598,7 +598,7 @@ export class Supervisor {
       if (t === undefined) break;
       this.#start(t, now);
     }
-    this.#armTimer(now);
+    this.#armTimer();
     if (this.#window.size > this.#o.windowSize * 2) {
       for (const t of this.#window.shrink(this.#o.windowSize)) this.#evictIfIdle(t);
     }
@@ -776,7 +776,7 @@ export class Supervisor {
     return type === undefined ? undefined : this.#o.executorFor(type);
   }
 
-  #armTimer(now: number): void {
+  #armTimer(): void {
     const next = this.#window.nextDue();
     if (next === null) {
       if (this.#timer !== null) this.#o.clock.clearTimer(this.#timer);
@@ -787,11 +787,12 @@ export class Supervisor {
     if (this.#timer !== null && next === this.#timerAt) return;
     if (this.#timer !== null) this.#o.clock.clearTimer(this.#timer);
     this.#timerAt = next;
+    // Timed from the clock now, not from the pump's start: starting a burst of runs takes time.
     this.#timer = this.#o.clock.setTimer(() => {
       this.#timer = null;
       this.#timerAt = Infinity;
       this.#pump();
-    }, next - now);
+    }, next - this.#o.clock.now());
   }
 
   // ── the due window's paging ────────────────────────────────────────────────────────────────
