@@ -207,12 +207,8 @@ export class Client {
     try {
       for (;;) {
         woken = false;
-        const task = await this.get(id).catch((err: unknown) => {
-          // A runtime on its way down: read again once it is back (the reconnect wakes us).
-          if (err instanceof SpindleError && err.code === 'SHUTTING_DOWN') return null;
-          throw err;
-        });
-        if (task !== null && TERMINAL_STATES.has(task.state)) return task;
+        const task = await this.get(id);
+        if (TERMINAL_STATES.has(task.state)) return task;
         if (failure !== null) throw failure;
         if (!woken) await new Promise<void>((resolve, reject) => { wake = { resolve, reject }; });
         wake = null;
@@ -361,6 +357,12 @@ export class Client {
       return;
     }
     this.#sent.delete(call.id);
+    if (error !== null && error.code === 'SHUTTING_DOWN' && REPEATABLE.has(call.method) && this.#reconnectWindowMs > 0) {
+      // A runtime on its way down refused a read: ask again at the next connection, as for a read
+      // its dropped connection lost (so wait() and restored subscriptions ride over a restart).
+      this.#queued.push(call);
+      return;
+    }
     if (error !== null) call.reject(error);
     else call.resolve(msg.result);
   }
@@ -375,8 +377,7 @@ export class Client {
     this.#socket = null;
     for (const resolve of this.#disconnectWaiters.splice(0)) resolve();
     this.#byServerId.clear();
-    // Kept: subscriptions a stopping runtime refused after the last reconnect.
-    this.#restore.push(...[...this.#subs].filter((sub) => sub.serverId !== null));
+    this.#restore = [...this.#subs].filter((sub) => sub.serverId !== null);
     for (const sub of this.#subs) sub.serverId = null;
     const lost = [...this.#sent.values()];
     this.#sent.clear();
@@ -428,11 +429,7 @@ export class Client {
       if (!this.#subs.has(sub)) continue;
       this.call<{ subscription: string }>('events.subscribe', sub.params).then(
         ({ subscription }) => this.#adopt(sub, subscription),
-        (err: unknown) => {
-          // Reconnected to a runtime that is stopping: the connection drops soon; try at the next one.
-          if (err instanceof SpindleError && err.code === 'SHUTTING_DOWN') this.#restore.push(sub);
-          else sub.end(err);
-        },
+        (err: unknown) => sub.end(err),
       );
       sub.push({ event: 'events.gap', data: { reason: 'reconnected', at } });
     }
