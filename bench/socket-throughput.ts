@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../src/index.js';
-import { WARM_UP } from './spindle-throughput.js';
+import { timedAfterWarmUp } from './spindle-throughput.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TASKS = fileURLToPath(new URL('../../bench/tasks', import.meta.url));
-const BATCH = 1000;
 const POLL_MS = 5;
 
 export interface SocketCase {
@@ -32,20 +31,9 @@ export async function socketThroughput(n: number, c: SocketCase): Promise<number
   try {
     const client = await connectWhenUp(data);
     try {
-      const submitAll = async (count: number): Promise<void> => {
-        for (let i = 0; i < count; i += BATCH) await client.submitMany(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ type: 'noop' })));
-      };
-      const finished = async (count: number): Promise<void> => {
-        while (((await client.stats()).states.finished ?? 0) < count) await new Promise((r) => setTimeout(r, POLL_MS));
-      };
-      await submitAll(WARM_UP);
-      await finished(WARM_UP);
-      const t0 = performance.now();
-      await submitAll(n);
-      await finished(WARM_UP + n);
-      const ms = performance.now() - t0;
+      const perSecond = await timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => (await client.stats()).states.finished ?? 0, POLL_MS);
       await client.stop({ wait: true });
-      return n / (ms / 1000);
+      return perSecond;
     } finally {
       await client.close();
     }

@@ -30,20 +30,34 @@ export async function spindleThroughput(n: number, c: ThroughputCase): Promise<n
   const data = join(tmpdir(), `spindle-bench-${c.mode}-${process.pid}`);
   rmSync(data, { recursive: true, force: true });
   const rt = await Runtime.start({ data, tasks: TASKS, workers: WORKERS, logLevel: 'silent', retention: 'forever', ...c });
-  const submitAll = async (count: number): Promise<void> => {
-    for (let i = 0; i < count; i += BATCH) await rt.submitMany(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ type: 'noop' })));
-  };
   // Counts are kept as states change, so polling them costs the runtime nothing per task.
-  const finished = async (count: number): Promise<void> => {
-    while ((rt.stats().states.finished ?? 0) < count) await new Promise((r) => setTimeout(r, 2));
-  };
-  await submitAll(WARM_UP);
-  await finished(WARM_UP);
-  const t0 = performance.now();
-  await submitAll(n);
-  await finished(WARM_UP + n);
-  const ms = performance.now() - t0;
+  const perSecond = await timedAfterWarmUp(n, (batch) => rt.submitMany(batch), () => rt.stats().states.finished ?? 0, 2);
   await rt.stop();
   rmSync(data, { recursive: true, force: true });
-  return n / (ms / 1000);
+  return perSecond;
+}
+
+/**
+ * The timing every Spindle throughput case shares: WARM_UP no-op tasks submitted and finished
+ * untimed, then n more in batches of 1,000, one batch after the other; tasks per second from the
+ * first timed submit until `finished()` counts them all (polled every pollMs).
+ */
+export async function timedAfterWarmUp(
+  n: number,
+  submitMany: (batch: Array<{ type: string }>) => Promise<unknown>,
+  finished: () => number | Promise<number>,
+  pollMs: number,
+): Promise<number> {
+  const submitAll = async (count: number): Promise<void> => {
+    for (let i = 0; i < count; i += BATCH) await submitMany(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ type: 'noop' })));
+  };
+  const finishedAll = async (count: number): Promise<void> => {
+    while ((await finished()) < count) await new Promise((r) => setTimeout(r, pollMs));
+  };
+  await submitAll(WARM_UP);
+  await finishedAll(WARM_UP);
+  const t0 = performance.now();
+  await submitAll(n);
+  await finishedAll(WARM_UP + n);
+  return n / ((performance.now() - t0) / 1000);
 }
