@@ -34,7 +34,9 @@ export function assertTrustedSocket(path: string): void {
   const uid = currentUid();
   if (uid === null) return;
   const found = untrustedComponent(path, uid);
-  if (found !== null) {
-    throw new SpindleError('RUNTIME_UNTRUSTED', `refusing to talk to the runtime at ${path}: ${describeUntrusted(found, uid)}`, { path: found.path });
-  }
+  if (found === null) return;
+  const why = found.problem === 'owner'
+    ? `${found.path} belongs to uid ${found.uid}, not to you (uid ${uid}) or root, so what answers there may not be a runtime of yours; use a runtime you started, or run this as the user who started it`
+    : describeUntrusted(found, uid);
+  throw new SpindleError('RUNTIME_UNTRUSTED', `refusing to talk to ${path}, nothing was sent: ${why}`, { path: found.path });
 }

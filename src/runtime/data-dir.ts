@@ -1,5 +1,5 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SpindleError } from '../errors.js';
 import { currentUid, describeUntrusted, untrustedComponent } from '../trusted-path.js';
 
@@ -59,7 +59,9 @@ function unsafe(path: string, message: string): SpindleError {
 
 function assertTrusted(path: string, uid: number, what: string): void {
   const found = untrustedComponent(path, uid);
-  if (found !== null) throw unsafe(found.path, `refusing the ${what} ${path}: ${describeUntrusted(found, uid)}`);
+  if (found === null) return;
+  const where = found.path === resolve(path) ? '' : ` ${path}`;
+  throw unsafe(found.path, `refusing the ${what}${where}: ${describeUntrusted(found, uid)}`);
 }
 
 /** Root's own directories are not enough here: the data directory must be this user's. */

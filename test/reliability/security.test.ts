@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
+import { untrustedComponent } from '../../src/trusted-path.js';
 import { CLI, background, type Background, spindle, spindleJson } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 
@@ -333,5 +334,31 @@ describe('X2: a type name never reaches the filesystem or the module loader', ()
       await client.close();
     }
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('the ownership walk behind both checks (untrustedComponent)', () => {
+  it('accepts root\'s sticky world-writable directory and refuses another user\'s sticky one', () => {
+    expect(untrustedComponent(join(sharedDir(), 'x'), 0)).toBeNull();
+    const theirs = join(sharedDir(), 'theirs');
+    expect(runAs(attacker, 'mkdir', '-m', '1777', theirs).code).toBe(0);
+    expect(untrustedComponent(join(theirs, 'x'), 0)).toMatchObject({ path: theirs, problem: 'owner', uid: attacker.uid });
+  });
+
+  it('refuses a group-writable directory on the way, and accepts the same one once chmod go-w', () => {
+    const dir = join(tempDir(), 'team');
+    mkdirSync(dir);
+    chmodSync(dir, 0o770);
+    expect(untrustedComponent(join(dir, 'data'), 0)).toMatchObject({ path: dir, problem: 'writable', mode: 0o770 });
+    chmodSync(dir, 0o750);
+    expect(untrustedComponent(join(dir, 'data'), 0)).toBeNull();
+  });
+
+  it('checks where a link really leads: root\'s link into another user\'s directory is refused', () => {
+    const theirs = join(sharedDir(), 'theirs');
+    expect(runAs(attacker, 'mkdir', '-m', '755', theirs).code).toBe(0);
+    const link = join(tempDir(), 'link');
+    symlinkSync(theirs, link);
+    expect(untrustedComponent(join(link, 'data'), 0)).toMatchObject({ path: theirs, problem: 'owner' });
   });
 });
