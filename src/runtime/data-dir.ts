@@ -24,7 +24,10 @@ export function prepareDataDir(dir: string, socketPath: string | null = null): v
     throw new SpindleError('STORE_INVALID', `the data path ${dir} exists and is not a directory`, { path: dir });
   }
   // Nothing is created under a directory someone else controls.
-  if (uid !== null) assertTrusted(dir, uid, 'data directory');
+  if (uid !== null) {
+    assertTrusted(dir, uid, 'data directory');
+    if (socketPath !== null && dirname(socketPath) !== dir) assertTrusted(dirname(socketPath), uid, 'socket directory');
+  }
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -39,9 +42,7 @@ export function prepareDataDir(dir: string, socketPath: string | null = null): v
   } catch (err) {
     throw new SpindleError('STORE_READONLY', `cannot make the data directory ${dir} private (chmod 700): ${(err as Error).message}`, { path: dir }, err);
   }
-  if (uid === null) return;
-  assertStoreHasNoLinks(join(dir, 'store'), uid);
-  if (socketPath !== null && dirname(socketPath) !== dir) assertTrusted(dirname(socketPath), uid, 'socket directory');
+  if (uid !== null) assertStoreHasNoLinks(join(dir, 'store'), uid);
 }
 
 /** The same rules for an existing data directory, changing nothing (for `spindle repair`). */

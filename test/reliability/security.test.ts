@@ -166,6 +166,16 @@ describe('issue 14 defect 7: a data dir another user could have prepared is refu
     }
   });
 
+  it('refuses --socket in a directory another user owns, where they could swap the socket', async () => {
+    const theirs = join(sharedDir(), 'theirs');
+    expect(runAs(attacker, 'mkdir', '-m', '755', theirs).code).toBe(0);
+    const data = join(tempDir(), 'data');
+    const ran = await rootStart(data, ['--socket', join(theirs, 'spindle.sock')]);
+    expect(ran.code).toBe(1);
+    expect(ran.output).toMatch(UNSAFE);
+    expect(existsSync(data)).toBe(false);
+  });
+
   it('follows a data path that is a symlink only when the link is root\'s own; another user\'s link is refused', async () => {
     const shared = sharedDir();
     const target = tempDir();
