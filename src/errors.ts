@@ -45,6 +45,7 @@ export const STARTUP_ERRORS = [
   'SOCKET_PATH_IN_USE',
   'INVALID_OPTION',
   'TASKS_DIR_INVALID',
+  'DATA_DIR_UNSAFE',
 ] as const;
 
 /** Raised by the client proxy and the CLI, never by the runtime. */
@@ -53,6 +54,7 @@ export const CONNECTION_ERRORS = [
   'CONNECTION_LOST',
   'CLIENT_CLOSED',
   'BAD_RESPONSE',
+  'RUNTIME_UNTRUSTED',
 ] as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -5,6 +5,7 @@ import { Client } from '../client/client.js';
 import type { ClientEvent } from '../client/event-stream.js';
 import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
+import { assertDataDirSafe } from '../runtime/data-dir.js';
 import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { wholeNumber } from './flag-values.js';
@@ -104,6 +105,8 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--data <dir>', 'the data directory (default $SPINDLE_DATA or ./.spindle)')
     .action(async (flags: { data?: string }) => {
       const data = resolve(dataDirOf(flags));
+      // Repair rewrites the manifest by name: never in a directory another user could have laid out.
+      assertDataDirSafe(data);
       const socket = socketPathOf({ data });
       const live = await Client.connect({ socket, reconnectWindowMs: 0 }).then(async (c) => { await c.close(); return true; }, () => false);
       if (live) throw new SpindleError('ALREADY_RUNNING', `a runtime is running on ${data}; stop it first (spindle stop --data ${flags.data ?? data})`, { path: data });

@@ -8,7 +8,7 @@ import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js'
 import type { TypeInfo } from '../runtime/type-info.js';
 import { TERMINAL_STATES } from '../task/state.js';
 import { type ClientEvent, EventStream } from './event-stream.js';
-import { socketPathOf, type RuntimeAddress } from './socket-path.js';
+import { assertTrustedSocket, socketPathOf, type RuntimeAddress } from './socket-path.js';
 
 /** What `submit` takes (SPEC §6); durations are ms or strings like "30s". */
 export interface SubmitOptions {
@@ -304,6 +304,7 @@ export class Client {
 
   #open(): Promise<void> {
     return new Promise((resolve, reject) => {
+      assertTrustedSocket(this.socketPath);
       const socket = connect(this.socketPath);
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.destroy();

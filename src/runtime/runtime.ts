@@ -1,4 +1,3 @@
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SpindleError } from '../errors.js';
@@ -11,6 +10,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import { loadRegistry } from '../task/registry.js';
+import { prepareDataDir } from './data-dir.js';
 import { createExecutorPools } from './executor-pools.js';
 import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
 import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
@@ -46,7 +46,7 @@ export class Runtime {
   static async start(input: RuntimeOptions = {}): Promise<Runtime> {
     const options = resolveRuntimeOptions(input);
     const log = options.logger ?? createLogger(options.logLevel);
-    prepareDataDir(options.data);
+    prepareDataDir(options.data, options.socketPath);
     // Before the store is touched: a live runtime on this socket is refused, a stale socket cleared.
     if (options.socketPath !== null) await checkSocketPath(options.socketPath);
     const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
@@ -202,19 +202,5 @@ export class Runtime {
       })();
     }
     return this.#stopped;
-  }
-}
-
-/** The data directory is private to its owner, whatever the umask. */
-function prepareDataDir(dir: string): void {
-  const st = statSync(dir, { throwIfNoEntry: false });
-  if (st !== undefined && !st.isDirectory()) {
-    throw new SpindleError('STORE_INVALID', `the data path ${dir} exists and is not a directory`, { path: dir });
-  }
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
-  } catch (err) {
-    throw new SpindleError('STORE_READONLY', `cannot create the data directory ${dir}: ${(err as Error).message}`, { path: dir }, err);
   }
 }

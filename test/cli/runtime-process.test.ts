@@ -26,7 +26,7 @@ async function start(data: string, extra: string[] = []): Promise<Background> {
 const mode = (path: string): number => statSync(path).mode & 0o777;
 
 describe('the runtime process: socket and data directory (SPEC §5)', () => {
-  it('creates the data directory 0700 and the socket 0600 under umask 000', async () => {
+  it('X1: creates the data directory 0700 and the socket 0600 under umask 000', async () => {
     const data = join(tempDir(), 'fresh', 'data');
     const runtime = background(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1'], { umask: '000' });
     started.push(runtime);
@@ -37,7 +37,7 @@ describe('the runtime process: socket and data directory (SPEC §5)', () => {
     expect(mode(join(data, 'store'))).toBe(0o700);
   });
 
-  it('refuses to start when the socket path is a file, a directory or a symlink, and leaves it as it was', async () => {
+  it('X1: refuses to start (SOCKET_PATH_IN_USE) when the socket path is a file, a directory or a symlink, and leaves it as it was', async () => {
     const target = join(tempDir(), 'target.txt');
     writeFileSync(target, 'keep me');
     const cases: Array<[string, (path: string) => void, (path: string) => void]> = [
@@ -56,10 +56,12 @@ describe('the runtime process: socket and data directory (SPEC §5)', () => {
     expect(readFileSync(target, 'utf8')).toBe('keep me');
   });
 
-  it('refuses a second runtime on the same data directory and leaves the first one serving', async () => {
+  it('C3: refuses a second runtime on the same data directory within 5 s (ALREADY_RUNNING) and leaves the first one serving', async () => {
     const data = tempDir();
     await start(data);
+    const before = Date.now();
     const second = await spindle(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1']);
+    expect(Date.now() - before).toBeLessThan(5_000);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/^spindle: ALREADY_RUNNING: a runtime is already running on .+spindle\.sock; stop it first \(spindle stop\)\n$/);
     expect(lstatSync(join(data, 'spindle.sock')).isSocket()).toBe(true);
@@ -76,7 +78,7 @@ describe('the runtime process: socket and data directory (SPEC §5)', () => {
     expect((await spindle(['stop', '--socket', socket])).code).toBe(0);
   });
 
-  it('replaces the stale socket a kill -9 leaves, and the tasks are all there', async () => {
+  it('C3: replaces the stale socket a kill -9 leaves, and the tasks are all there', async () => {
     const data = tempDir();
     const first = await start(data);
     const task = await spindleJson<TaskView>(['submit', 'echo', '--in', '1h', '--data', data]);

@@ -136,7 +136,7 @@ describe('loadRegistry', () => {
     expect(loggedFiles.sort()).toEqual(Object.keys(byFile).sort());
   });
 
-  it('refuses a symlink to a module outside the tasks dir without ever importing it', async () => {
+  it('X2: refuses a symlink to a module outside the tasks dir without ever importing it', async () => {
     const outside = tempDir('spindle-outside-');
     const marker = join(outside, 'imported.marker');
     const sentinel = join(outside, 'sentinel.mjs');
@@ -347,7 +347,7 @@ describe('lookupType', () => {
     ['an upper-case name', 'ONE'],
     ['an Object.prototype key', '__proto__'],
     ['an Object.prototype method', 'toString'],
-  ])('refuses %s with UNKNOWN_TYPE listing the known types', (_, name) => {
+  ])('X2: refuses %s with UNKNOWN_TYPE listing the known types', (_, name) => {
     const err = errorOf(() => lookupType(reg, name));
     expect(err.code).toBe('UNKNOWN_TYPE');
     expect(err.details).toMatchObject({ field: 'type', known: ['one', 'two'] });
