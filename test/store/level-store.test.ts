@@ -23,7 +23,8 @@ function rec(id: string, over: Partial<TaskRecord> = {}): TaskRecord {
     v: 1, id, type: 'noop', params: null, state: 'queued', reason: null, schedule: { at: '2030-01-01T00:00:00.000Z' },
     recurring: false, priority: 0, maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 1000, tries: 0,
     runCount: 0, occurrences: 0, firedAt: null, nextRunAt: 1000, paused: false, key: null, createdAt: 1, updatedAt: 1,
-    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, interval: null, ...over,
+    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, interval: null,
+    keyExpiresAt: null, keyRetentionMs: null, ...over,
   };
 }
 

@@ -42,6 +42,7 @@ describe('resolveSubmitOptions', () => {
       misfire: 'coalesce',
       graceMs: 1 * SECOND,
       key: null,
+      keyRetentionMs: null,
     });
     expect(Object.isFrozen(r)).toBe(true);
   });
@@ -122,6 +123,31 @@ describe('resolveSubmitOptions', () => {
     const err = refused({ type: 'plain', key });
     expect(err.code).toBe('BAD_REQUEST');
     expect(err.details.field).toBe('key');
+  });
+
+  it.each([
+    ['key', { type: 'plain', key: '\ud800' }],
+    ['key', { type: 'plain', key: 'order-\udc00-1' }],
+    ['key', { type: 'plain', key: '\ud801x' }],
+    ['type', { type: 'plain\ud800' }],
+  ])('refuses a %s with an unpaired surrogate with INVALID_ARGUMENT naming it (UTF-8 cannot tell two such keys apart)', (field, input) => {
+    const err = refused(input);
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.details.field).toBe(field);
+  });
+
+  it('accepts a key with a well-formed pair outside the BMP', () => {
+    expect(resolveSubmitOptions({ type: 'plain', key: 'k-\ud83d\ude00' }, registry).key).toBe('k-😀');
+  });
+
+  it('takes a per-submit keyRetention with a key, and refuses one without a key or out of range', () => {
+    expect(resolveSubmitOptions({ type: 'plain', key: 'k', keyRetention: '1h' }, registry).keyRetentionMs).toBe(3_600_000);
+    expect(resolveSubmitOptions({ type: 'plain', key: 'k', keyRetention: 0 }, registry).keyRetentionMs).toBe(0);
+    for (const input of [{ type: 'plain', keyRetention: '1h' }, ...BAD_NUMBERS.map(([, v]) => ({ type: 'plain', key: 'k', keyRetention: v }))]) {
+      const err = refused(input);
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.details.field).toBe('keyRetention');
+    }
   });
 
   it('accepts a key of 256 characters', () => {
