@@ -140,12 +140,20 @@ describe.each<Mode>(['threads', 'processes'])('in %s mode', (mode) => {
       await expect(r.cancel('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
-    it('returns the live task for a repeated key, refuses other params, and frees the key once terminal', async () => {
+    it('returns the live task for a repeated key, refuses other params, and keeps the key after the end for its key retention', async () => {
       const r = await inMode();
       const a = await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } });
       const b = await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } });
       expect(b.id).toBe(a.id);
       await expect(r.submit({ type: 'echo', params: { n: 2 }, key: 'k1' })).rejects.toMatchObject({ code: 'KEY_CONFLICT' });
+      await r.cancel(a.id);
+      await expect(r.submit({ type: 'echo', params: { n: 2 }, key: 'k1' })).rejects.toMatchObject({ code: 'KEY_CONFLICT' });
+      expect(await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } })).toMatchObject({ id: a.id, state: 'failed', reason: 'cancelled' });
+    });
+
+    it('with keyRetention 0, frees the key once the task is terminal', async () => {
+      const r = await inMode({ keyRetention: 0 });
+      const a = await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } });
       await r.cancel(a.id);
       const c = await r.submit({ type: 'echo', params: { n: 2 }, key: 'k1' });
       expect(c.id).not.toBe(a.id);
