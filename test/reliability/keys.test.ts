@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/index.js';
 import type { Runtime, RuntimeOptions } from '../../src/index.js';
 import { type Clock, systemClock } from '../../src/supervisor/clock.js';
-import { removeTempDirs, startRuntime, tempDir, waitForState } from '../helpers/runtime.js';
+import { spindle, spindleJson, startRuntime as startCli } from '../helpers/cli.js';
+import { FIXTURE_TASKS, removeTempDirs, startRuntime, tempDir, waitForState } from '../helpers/runtime.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -181,6 +182,29 @@ describe('B5: idempotency keys over real sockets', () => {
 
     r = await serve(options);
     expect((await r.submit({ type: 'echo', params: { n: 1 }, key: 'kept' })).id).not.toBe(first.id);
+  });
+});
+
+describe('B5: the key retention from the CLI', () => {
+  it('`spindle start --key-retention` sets the window, `submit --key-retention` overrides it, and a bad value exits with INVALID_OPTION', async () => {
+    const bad = await spindle(['start', '--data', tempDir(), '--tasks', FIXTURE_TASKS, '--key-retention', 'soon']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^spindle: INVALID_OPTION: keyRetention/m);
+
+    const data = tempDir();
+    const cli = await startCli(data, FIXTURE_TASKS, ['--key-retention', '0']);
+    try {
+      const submit = (extra: string[]) => spindleJson<{ id: string; keyExpiresAt?: string }>(['submit', 'echo', '--params', '{"n":1}', '--key', 'cli', '--wait', '--data', data, ...extra]);
+      const a = await submit([]);
+      expect(a.keyExpiresAt).toBeUndefined();
+      const b = await submit(['--key-retention', '1h']);
+      expect(b.id).not.toBe(a.id);
+      expect(Date.parse(b.keyExpiresAt!)).toBeGreaterThan(Date.now() + 59 * MINUTE);
+      expect((await submit([])).id).toBe(b.id);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    }
   });
 });
 
