@@ -209,21 +209,21 @@ describe('submit validation (one runtime; nothing in this block is ever stored)'
     await shared.stop(2000);
   });
 
-  it('refuses unknown types and invalid params, storing nothing', async () => {
+  it('B1: refuses unknown types, storing nothing', async () => {
     await expect(shared.submit({ type: 'no-such-type' })).rejects.toMatchObject({ code: 'UNKNOWN_TYPE' });
     await expect(shared.submit({ type: '../../x' })).rejects.toMatchObject({ code: 'UNKNOWN_TYPE' });
     expect((await shared.list()).tasks).toHaveLength(0);
   });
 
   it.each([-1, 0, 1.5, '1000', null, true, 1e309, 2 ** 53, 30 * 24 * 3600 * 1000, Number.NaN])(
-    'refuses timeout %s with INVALID_ARGUMENT naming the field',
+    'B4: refuses timeout %s with INVALID_ARGUMENT naming the field, storing nothing',
     async (timeout) => {
       await expect(shared.submit({ type: 'noop', timeout })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'timeout' } });
       expect((await shared.list()).tasks).toHaveLength(0);
     },
   );
 
-  it.each([-1, 0, 1.5, '3', null, true, 1e309])('refuses maxTries %s', async (maxTries) => {
+  it.each([-1, 0, 1.5, '3', null, true, 1e309])('B4: refuses maxTries %s with INVALID_ARGUMENT naming the field', async (maxTries) => {
     await expect(shared.submit({ type: 'noop', maxTries })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'maxTries' } });
   });
 

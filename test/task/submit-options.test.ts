@@ -171,7 +171,7 @@ describe('resolveSubmitOptions', () => {
     ['timeout', 0], ['maxTries', 0], ['timeout', 30 * DAY], ['graceMs', 30 * DAY], ['timeout', MAX_TIMER_MS + 1],
     ['maxTries', 1001], ['priority', 1_000_001],
   ];
-  it.each(cases)('refuses %s = %j with INVALID_ARGUMENT naming the field', (field, value) => {
+  it.each(cases)('B4: refuses %s = %j with INVALID_ARGUMENT naming the field', (field, value) => {
     const err = refused({ type: 'plain', [field]: value });
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.details.field).toBe(field);
@@ -184,7 +184,7 @@ describe('resolveSubmitOptions', () => {
   });
 
   describe('params', () => {
-    it('validates against the schema, answering INVALID_PARAMS with the paths', () => {
+    it('B2: validates against the schema, answering INVALID_PARAMS with the paths', () => {
       const missing = refused({ type: 'feed' });
       expect(missing.code).toBe('INVALID_PARAMS');
       expect(missing.details.paths).toEqual(['/url']);
