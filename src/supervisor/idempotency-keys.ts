@@ -49,6 +49,38 @@ export class IdempotencyKeys {
     }
   }
 
+  /**
+   * The tasks holding `keys` at one instant, the one `decide` returns once all are in memory. No
+   * await separates that instant from the caller's creating new tasks, and a hold found run out
+   * is released first, so its batch frees the key before a new task takes it. The tasks found are
+   * pinned meanwhile: eviction between two lookups would leave one changed outside memory.
+   */
+  async holders(keys: readonly string[], decide: () => number): Promise<{ at: number; existing: Map<string, LiveTask> }> {
+    const found: LiveTask[] = [];
+    const existing = new Map<string, LiveTask>();
+    try {
+      for (const key of keys) {
+        const t = await this.find(key);
+        if (t === undefined) continue;
+        t.pins++;
+        found.push(t);
+      }
+      const at = decide();
+      for (const t of found) {
+        if (this.holds(t, at)) existing.set(t.rec.key!, t);
+        else this.release(t, at);
+      }
+      return { at, existing };
+    } finally {
+      // A holder returned is only read from here on, so it may leave memory too (or a refused
+      // resubmit would keep it there).
+      for (const t of found) {
+        t.pins--;
+        this.#host.idle(t);
+      }
+    }
+  }
+
   /** The task the index names for `key`, brought into memory; whether it still holds is `holds`. */
   async find(key: string): Promise<LiveTask | undefined> {
     const cached = this.#held.get(key);

@@ -203,20 +203,10 @@ export class Supervisor {
     this.#checkQueueLimits(resolved.map(({ r }) => r.type));
     const keys = [...new Set(resolved.flatMap(({ r }) => (r.key === null ? [] : [r.key])))].sort();
     return this.#keys.withKeys(keys, async () => {
-      const found: LiveTask[] = [];
-      for (const key of keys) {
-        const t = await this.#keys.find(key);
-        if (t !== undefined) found.push(t);
-      }
-      this.#assertOpen();
-      const at = this.#o.clock.now();
-      // Decided at one instant, with no await before the new tasks are created: a hold that ran
-      // out is released first, so its batch frees the key before a new task takes it.
-      const existing = new Map<string, LiveTask>();
-      for (const t of found) {
-        if (this.#keys.holds(t, at)) existing.set(t.rec.key!, t);
-        else this.#keys.release(t, at);
-      }
+      const { at, existing } = await this.#keys.holders(keys, () => {
+        this.#assertOpen();
+        return this.#o.clock.now();
+      });
       const out: LiveTask[] = resolved.map(({ r, schedule }, i) => {
         const holder = r.key === null ? undefined : existing.get(r.key);
         if (holder !== undefined) {
