@@ -112,3 +112,30 @@ describe('T1: the wall clock moved under a running runtime', () => {
     expect(elapsed).toBeLessThan(20_000);
   });
 });
+
+describe('B3: a running runtime fires a cron slot in a DST gap or overlap exactly once (fixed instants)', () => {
+  it.each([
+    // New York springs forward at 07:00Z on 2027-03-14: 02:30 local does not exist, it fires at 03:00 EDT.
+    ['gap', '2027-03-14T06:50:00Z', '0 30 2 * * *', '2027-03-14T07:00:00.000Z', ['2027-03-14T07:00:01Z', '2027-03-14T07:31:00Z', '2027-03-14T08:00:00Z'], '2027-03-15T06:30:00.000Z'],
+    // New York falls back at 06:00Z on 2027-11-07: 01:30 local happens twice, it fires on the first pass.
+    ['overlap', '2027-11-07T05:20:00Z', '0 30 1 * * *', '2027-11-07T05:30:00.000Z', ['2027-11-07T05:30:01Z', '2027-11-07T06:30:01Z', '2027-11-07T06:45:00Z'], '2027-11-08T06:30:00.000Z'],
+  ])('%s', async (_name, submitAt, cron, fireAt, later, next) => {
+    const clock = movableClock();
+    clock.setWall(Date.parse(submitAt));
+    const r = (runtime = await startRuntime({ clock }));
+    const t = await r.submit({ type: 'noop', schedule: { cron, tz: 'America/New_York' } });
+    expect(t.nextRunAt).toBe(fireAt);
+    clock.setWall(Date.parse(fireAt) - SECOND);
+    await probe(r);
+    expect((await r.get(t.id)).runCount).toBe(0);
+    for (const at of later) {
+      clock.setWall(Date.parse(at));
+      await probe(r);
+      await waitFor(r, t.id, (v) => v.runCount === 1 && v.state === 'queued');
+    }
+    const runs = await r.runs(t.id);
+    expect(runs).toHaveLength(1);
+    expect(Date.parse(runs[0]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(fireAt));
+    expect(await r.get(t.id)).toMatchObject({ runCount: 1, nextRunAt: next });
+  });
+});
