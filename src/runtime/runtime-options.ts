@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
 import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
 import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { IPC_DEFAULTS } from '../ipc/server.js';
 import type { Clock } from '../supervisor/clock.js';
 import { systemClock } from '../supervisor/clock.js';
+import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
 
 export type Mode = 'threads' | 'processes';
 
