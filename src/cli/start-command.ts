@@ -12,6 +12,7 @@ interface StartFlags {
   runsPerWorker?: string;
   workerMemory?: string;
   retention?: string;
+  keyRetention?: string;
   sync?: boolean;
   logLevel?: string;
 }
@@ -29,6 +30,7 @@ export function registerStart(program: Command): void {
     .option('--runs-per-worker <n>', 'runs in flight per worker (default 1; raise it for async, I/O-bound handlers)')
     .option('--worker-memory <mb>', 'heap cap per worker in MB', '512')
     .option('--retention <duration>', "how long terminal tasks are kept, or 'forever'", '7d')
+    .option('--key-retention <duration>', 'how long an ended task keeps its idempotency key (0: freed when it ends)', '24h')
     .option('--sync', 'fsync every group commit before acknowledging it', false)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (flags: StartFlags) => {
@@ -41,6 +43,7 @@ export function registerStart(program: Command): void {
         ...(flags.runsPerWorker !== undefined ? { runsPerWorker: wholeNumber(flags.runsPerWorker, '--runs-per-worker', { code: 'INVALID_OPTION' }) } : {}),
         ...(flags.workerMemory !== undefined ? { workerMemory: wholeNumber(flags.workerMemory, '--worker-memory', { code: 'INVALID_OPTION' }) } : {}),
         ...(flags.retention !== undefined ? { retention: numberOrText(flags.retention) } : {}),
+        ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
       });

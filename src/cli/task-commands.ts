@@ -15,6 +15,7 @@ interface SubmitFlags extends ClientFlags, ScheduleFlags {
   timeout?: string;
   priority?: string;
   key?: string;
+  keyRetention?: string;
   misfire?: string;
   grace?: string;
   wait?: boolean;
@@ -33,7 +34,8 @@ export function registerTaskCommands(program: Command): void {
     .option('--max-tries <n>', 'runs before giving up (default: the type\'s)')
     .option('--timeout <duration>', 'per-run timeout, e.g. 30s (default: the type\'s)')
     .option('--priority <n>', 'higher runs first (default: the type\'s)')
-    .option('--key <key>', 'idempotency key: a live task with this key and equal params is returned instead')
+    .option('--key <key>', 'idempotency key: while a task holds it (live, or ended within its key retention), a submit with equal params returns that task')
+    .option('--key-retention <duration>', 'how long the task keeps --key after it ends (default: the runtime\'s --key-retention)')
     .option('--misfire <policy>', 'coalesce | skip | all: fire times missed while down or busy')
     .option('--grace <duration>', 'with --misfire skip: how late a fire time may still run')
     .option('--wait', 'wait until the task ends; exit 0 only if it finished', false)
@@ -125,6 +127,7 @@ async function submit(type: string | undefined, flags: SubmitFlags): Promise<voi
     ...(flags.timeout !== undefined ? { timeout: numberOrText(flags.timeout) } : {}),
     ...(flags.priority !== undefined ? { priority: wholeNumber(flags.priority, '--priority', { signed: true }) } : {}),
     ...(flags.key !== undefined ? { key: flags.key } : {}),
+    ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
     ...(flags.misfire !== undefined ? { misfire: flags.misfire as SubmitOptions['misfire'] & string } : {}),
     ...(flags.grace !== undefined ? { graceMs: parseDuration(numberOrText(flags.grace), '--grace') } : {}),
   };
@@ -215,7 +218,7 @@ function describeTask(t: TaskView, out: Output): string {
     ['priority', String(t.priority)],
     ['timeout', duration(t.timeoutMs)],
     ['misfire', t.recurring ? `${t.misfire}${t.misfire === 'skip' ? ` (grace ${duration(t.graceMs)})` : ''}` : '-'],
-    ['key', t.key ?? '-'],
+    ['key', t.key === null ? '-' : t.keyExpiresAt === undefined ? t.key : `${t.key} (held until ${at(t.keyExpiresAt)})`],
     ['created', at(t.createdAt)],
     ['updated', at(t.updatedAt)],
     ['ended', at(t.endedAt)],

@@ -21,6 +21,8 @@ export interface SubmitOptions {
   misfire?: 'coalesce' | 'skip' | 'all';
   graceMs?: number;
   key?: string;
+  /** How long the task keeps `key` after it ends (default: the runtime's `keyRetention`). */
+  keyRetention?: number | string;
 }
 
 export type ClientOptions = RuntimeAddress & {

@@ -7,6 +7,7 @@ import { invalidArgument, SpindleError } from '../errors.js';
 import { IPC_DEFAULTS } from '../ipc/server.js';
 import type { Clock } from '../supervisor/clock.js';
 import { systemClock } from '../supervisor/clock.js';
+import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
 
 export type Mode = 'threads' | 'processes';
 
@@ -25,6 +26,11 @@ export interface RuntimeOptions {
   runsPerWorker?: number;
   /** How long terminal tasks are kept: a duration or 'forever' (default 7d). */
   retention?: number | string;
+  /**
+   * How long an ended task keeps its idempotency key, so a retried submit gets it back (default
+   * 24h; 0 frees the key when the task ends). Never longer than the task itself is kept.
+   */
+  keyRetention?: number | string;
   /** fsync every group commit before acknowledging or starting anything in it (default off). */
   sync?: boolean;
   /** Shutdown grace period before running handlers are killed (default 10s). */
@@ -58,6 +64,7 @@ export interface ResolvedRuntimeOptions {
   readonly workerMemoryMb: number;
   readonly runsPerWorker: number;
   readonly retentionMs: number | null;
+  readonly keyRetentionMs: number;
   readonly sync: boolean;
   readonly graceMs: number;
   readonly killGraceMs: number;
@@ -77,6 +84,7 @@ export const RUNTIME_DEFAULTS = {
   workerMemoryMb: 512,
   runsPerWorker: 1,
   retentionMs: 7 * DAY,
+  keyRetentionMs: 1 * DAY,
   graceMs: 10 * SECOND,
   killGraceMs: 1 * SECOND,
   logLevel: 'info',
@@ -113,6 +121,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       retentionMs: input.retention === 'forever' ? null
         : input.retention === undefined ? d.retentionMs
         : parseDuration(input.retention, 'retention', { max: MAX_RETENTION_MS }),
+      keyRetentionMs: input.keyRetention === undefined ? d.keyRetentionMs : parseDuration(input.keyRetention, 'keyRetention', { max: MAX_KEY_RETENTION_MS }),
       sync: input.sync ?? false,
       graceMs: input.grace === undefined ? d.graceMs : parseDuration(input.grace, 'grace'),
       killGraceMs: input.killGrace === undefined ? d.killGraceMs : parseDuration(input.killGrace, 'killGrace', { min: 1 }),

@@ -67,6 +67,7 @@ export class Runtime {
         clock: options.clock,
         log,
         retentionMs: options.retentionMs,
+        keyRetentionMs: options.keyRetentionMs,
         windowSize: options.windowSize,
         sweepIntervalMs: RUNTIME_DEFAULTS.sweepIntervalMs,
         sweepBatch: RUNTIME_DEFAULTS.sweepBatch,

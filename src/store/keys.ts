@@ -13,7 +13,9 @@ import { TERMINAL_STATES } from '../task/state.js';
  *   h!<id>!<chunk>             spilled history chunk
  *   y!<type>!<state>!<id>      type + state index
  *   d!<due>!<id>               dispatchable: queued, not paused, with a due time
- *   k!<key>                    idempotency key of a live task (value: id)
+ *   k!<key>                    idempotency key of a live task, or of an ended one within its
+ *                              key retention (value: id)
+ *   kx!<keyExpiresAt>!<id>     key retention: ended tasks still holding a key, by expiry
  *   x!<expiresAt>!<id>         retention: terminal tasks by expiry
  *   c!<type>                   state counts of a type (so also the list of types)
  *   meta                       store layout version
@@ -40,6 +42,9 @@ export const typeStateKey = (type: string, state: TaskState, id: string): string
 export const dueKey = (due: number, id: string): string => `d!${pad(due, TIME_WIDTH)}!${id}`;
 export const keyKey = (key: string): string => `k!${key}`;
 export const expiryKey = (at: number, id: string): string => `x!${pad(at, TIME_WIDTH)}!${id}`;
+export const keyExpiryKey = (at: number, id: string): string => `kx!${pad(at, TIME_WIDTH)}!${id}`;
+/** The last key-expiry index key at or before `at` (for a range read up to `at`). */
+export const keyExpiryUpTo = (at: number): string => `kx!${pad(at, TIME_WIDTH)}!\xff`;
 export const counterKey = (type: string): string => `c!${type}`;
 
 /** The last segment of an index key: the task id. */
@@ -59,17 +64,22 @@ export function isDispatchable(rec: TaskRecord): rec is TaskRecord & { nextRunAt
  * value here changes, so a write compares these and builds key strings only for what moved.
  */
 export const dueOf = (rec: TaskRecord): number | null => (isDispatchable(rec) ? rec.nextRunAt : null);
-/** An idempotency key is held while its task is live. */
-export const liveKeyOf = (rec: TaskRecord): string | null => (rec.key !== null && !TERMINAL_STATES.has(rec.state) ? rec.key : null);
+/**
+ * An idempotency key is held while its task is live, and after it ended until its key retention
+ * is released (keyExpiresAt back to null: see src/supervisor/idempotency-keys.ts).
+ */
+export const heldKeyOf = (rec: TaskRecord): string | null =>
+  (rec.key !== null && (!TERMINAL_STATES.has(rec.state) || rec.keyExpiresAt !== null) ? rec.key : null);
 
 /** Every index key a task version occupies (for deleting a task). */
 export function indexKeys(rec: TaskRecord): string[] {
   const due = dueOf(rec);
-  const key = liveKeyOf(rec);
+  const key = heldKeyOf(rec);
   return [
     typeStateKey(rec.type, rec.state, rec.id),
     ...(due !== null ? [dueKey(due, rec.id)] : []),
     ...(key !== null ? [keyKey(key)] : []),
+    ...(rec.keyExpiresAt !== null ? [keyExpiryKey(rec.keyExpiresAt, rec.id)] : []),
     ...(rec.expiresAt !== null ? [expiryKey(rec.expiresAt, rec.id)] : []),
   ];
 }

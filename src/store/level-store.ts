@@ -5,7 +5,7 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
-  counterKey, dueKey, dueOf, expiryKey, historyKey, idOf, indexKeys, keyKey, liveKeyOf, META_KEY, parseDueKey, runKey,
+  counterKey, dueKey, dueOf, expiryKey, heldKeyOf, historyKey, idOf, indexKeys, keyExpiryKey, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, runKey,
   STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix,
 } from './keys.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
@@ -176,6 +176,11 @@ export class LevelStore implements TaskStore {
     const keys = await this.#db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all();
     return keys.map(idOf);
   }
+
+  async keysExpired(now: number, limit: number): Promise<string[]> {
+    const keys = await this.#db.keys({ gte: 'kx!', lte: keyExpiryUpTo(now), limit }).all();
+    return keys.map(idOf);
+  }
 }
 
 function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord): void {
@@ -190,12 +195,20 @@ function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord)
     if (dueWas !== null) batch.del(dueKey(dueWas, id));
     if (due !== null) batch.put(dueKey(due, id), INDEXED);
   }
-  const key = liveKeyOf(after);
-  const keyWas = before === null ? null : liveKeyOf(before);
+  const key = heldKeyOf(after);
+  const keyWas = before === null ? null : heldKeyOf(before);
   if (key !== keyWas) {
+    // A task that gives up a key and a new task that takes it share a batch: the giver comes
+    // first in it (the supervisor releases before it creates), so this delete precedes that put.
     if (keyWas !== null) batch.del(keyKey(keyWas));
     // The value names the task that holds the key.
     if (key !== null) batch.put(keyKey(key), Buffer.from(id));
+  }
+  const keyExpiry = after.keyExpiresAt;
+  const keyExpiryWas = before === null ? null : before.keyExpiresAt;
+  if (keyExpiry !== keyExpiryWas) {
+    if (keyExpiryWas !== null) batch.del(keyExpiryKey(keyExpiryWas, id));
+    if (keyExpiry !== null) batch.put(keyExpiryKey(keyExpiry, id), INDEXED);
   }
   const expiry = after.expiresAt;
   const expiryWas = before === null ? null : before.expiresAt;

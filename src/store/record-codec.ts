@@ -75,6 +75,9 @@ export class RecordWriter {
     else this.#run(t.lastRun);
     this.#history(t.history);
     this.#num(t.historyChunks);
+    // Appended after the layout-3 fields, so records written before them read back as null.
+    this.#num(t.keyExpiresAt);
+    this.#num(t.keyRetentionMs);
     this.#close();
     return this.#value();
   }
@@ -273,6 +276,7 @@ export function decodeTask(text: string): TaskRecord {
     misfire: r[9], graceMs: r[10], key: r[11], createdAt: r[12], state: r[13], reason: r[14], tries: r[15], runCount: r[16],
     occurrences: r[17], firedAt: r[18], interval: r[19], nextRunAt: r[20], paused: r[21], updatedAt: r[22], endedAt: r[23],
     expiresAt: r[24], lastRun: r[25] === null ? null : runOf(r[25] as Row), history: (r[26] as Row[]).map(historyOf), historyChunks: r[27],
+    keyExpiresAt: r[28] ?? null, keyRetentionMs: r[29] ?? null,
   } as TaskRecord;
 }
 

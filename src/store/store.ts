@@ -53,7 +53,7 @@ export interface TaskStore {
   commit(changes: ChangeSet): Promise<void>;
   getTask(id: string): Promise<TaskRecord | undefined>;
   getTasks(ids: readonly string[]): Promise<Array<TaskRecord | undefined>>;
-  /** The id of the live (non-terminal) task holding `key`. */
+  /** The id of the task holding `key`: a live one, or an ended one within its key retention. */
   findKey(key: string): Promise<string | undefined>;
   /** Task ids newest first. */
   listIds(query: ListQuery): Promise<string[]>;
@@ -66,4 +66,6 @@ export interface TaskStore {
   counters(): Promise<Map<string, StateCounts>>;
   /** Terminal tasks whose retention ran out by `now`, oldest first. */
   expired(now: number, limit: number): Promise<string[]>;
+  /** Ended tasks whose hold on their idempotency key ran out by `now`, oldest first. */
+  keysExpired(now: number, limit: number): Promise<string[]>;
 }

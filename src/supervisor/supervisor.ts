@@ -3,7 +3,7 @@ import { invalidArgument, SpindleError } from '../errors.js';
 import { parseInteger } from '../duration.js';
 import type { Executor, RunOutcome } from '../executor/executor.js';
 import { compileSchedule, restoreSchedule } from '../schedule/index.js';
-import { isDispatchable } from '../store/keys.js';
+import { heldKeyOf, isDispatchable } from '../store/keys.js';
 import type { TaskStore } from '../store/store.js';
 import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
@@ -13,6 +13,7 @@ import { TASK_EVENTS, TASK_STATES, TERMINAL_STATES } from '../task/state.js';
 import type { ResolvedSubmit } from '../task/submit-options.js';
 import { resolveSubmitOptions } from '../task/submit-options.js';
 import { TaskIdGenerator } from '../task/task-id.js';
+import { wellFormed } from '../task/well-formed.js';
 import { retryDelay } from '../task/task-options.js';
 import { transitionTable } from '../task/transition-table.js';
 import type { Clock, Timer } from './clock.js';
@@ -20,6 +21,7 @@ import { CommitQueue } from './commit-queue.js';
 import { DueWindow } from './due-window.js';
 import type { EventFilter, EventListener } from './events.js';
 import { EventBus } from './events.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
 import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
@@ -39,6 +41,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** How long terminal tasks are kept; null keeps them forever. A type may set its own. */
   retentionMs: number | null;
+  /** How long an ended task keeps its idempotency key (a submit may set its own); 0 frees it at once. */
+  keyRetentionMs: number;
   /** Dispatchable tasks held in memory at most (the rest are paged from the store's due index). */
   windowSize: number;
   sweepIntervalMs: number;
@@ -84,8 +88,7 @@ export class Supervisor {
   readonly #ids = new TaskIdGenerator();
   readonly #live = new Map<string, LiveTask>();
   readonly #loading = new Map<string, Promise<LiveTask | undefined>>();
-  readonly #keys = new Map<string, LiveTask>();
-  readonly #keyLocks = new Map<string, Promise<unknown>>();
+  readonly #keys: IdempotencyKeys;
   readonly #schedules = new WeakMap<LiveTask, ScheduleState>();
   readonly #window = new DueWindow();
   readonly #counts = new StateCountTable();
@@ -115,6 +118,16 @@ export class Supervisor {
     this.#startedAt = options.clock.monotonic();
     this.#skew = options.clock.now() - this.#startedAt;
     this.#bus = new EventBus((err) => options.log.error({ err }, 'event listener threw'));
+    this.#keys = new IdempotencyKeys({
+      store: options.store,
+      load: (id) => this.#load(id),
+      changed: (t) => {
+        this.#commit.touch(t);
+        this.#commit.onCommit(() => this.#evictIfIdle(t));
+      },
+      idle: (t) => this.#evictIfIdle(t),
+      retentionMs: options.keyRetentionMs,
+    });
     this.#commit = new CommitQueue(options.store, {
       counts: (type) => this.#counts.of(type),
       countsCommitted: (type, counts) => this.#counts.committed(type, counts),
@@ -189,19 +202,16 @@ export class Supervisor {
     });
     this.#checkQueueLimits(resolved.map(({ r }) => r.type));
     const keys = [...new Set(resolved.flatMap(({ r }) => (r.key === null ? [] : [r.key])))].sort();
-    return this.#withKeys(keys, async () => {
-      const existing = new Map<string, LiveTask>();
-      for (const key of keys) {
-        const t = await this.#liveTaskWithKey(key);
-        if (t !== undefined) existing.set(key, t);
-      }
-      this.#assertOpen();
-      const at = this.#o.clock.now();
+    return this.#keys.withKeys(keys, async () => {
+      const { at, existing } = await this.#keys.holders(keys, () => {
+        this.#assertOpen();
+        return this.#o.clock.now();
+      });
       const out: LiveTask[] = resolved.map(({ r, schedule }, i) => {
         const holder = r.key === null ? undefined : existing.get(r.key);
         if (holder !== undefined) {
           if (stableJson(holder.rec.params) !== stableJson(r.params ?? null) || holder.rec.type !== r.type.name) {
-            const err = new SpindleError('KEY_CONFLICT', `key "${r.key}" belongs to live task ${holder.rec.id} with other params; use another key or wait until that task ends`, { field: 'key', taskId: holder.rec.id });
+            const err = keyConflict(r.key!, holder.rec);
             throw indexed ? atIndex(err, i) : err;
           }
           return holder;
@@ -239,6 +249,8 @@ export class Supervisor {
       nextRunAt: null,
       paused: false,
       key: r.key,
+      keyExpiresAt: null,
+      keyRetentionMs: r.keyRetentionMs,
       createdAt: now,
       updatedAt: now,
       endedAt: null,
@@ -250,7 +262,7 @@ export class Supervisor {
     const t = newLive(rec, false);
     this.#schedules.set(t, { trigger: schedule.trigger, adaptive: schedule.adaptive });
     this.#live.set(rec.id, t);
-    if (rec.key !== null) this.#keys.set(rec.key, t);
+    this.#keys.taken(t);
     this.#apply(t, 'SUBMIT', false, now);
     // Params and schedule were checked at submit, so placing cannot fail: do it in the same batch.
     this.#apply(t, 'PLACE', false, now);
@@ -267,31 +279,6 @@ export class Supervisor {
         throw new SpindleError('QUEUE_FULL', `type ${type.name} already has ${this.#counts.open(type.name)} open tasks (maxQueued ${type.maxQueued}); retry later`, { type: type.name });
       }
     }
-  }
-
-  /** Serialises submits per idempotency key, so two racing submits create one task. */
-  async #withKeys<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
-    if (keys.length === 0) return fn();
-    const prior = keys.map((k) => this.#keyLocks.get(k)).filter((p) => p !== undefined);
-    const run = Promise.allSettled(prior).then(fn);
-    const tail = run.catch(() => undefined);
-    for (const k of keys) this.#keyLocks.set(k, tail);
-    try {
-      return await run;
-    } finally {
-      for (const k of keys) if (this.#keyLocks.get(k) === tail) this.#keyLocks.delete(k);
-    }
-  }
-
-  async #liveTaskWithKey(key: string): Promise<LiveTask | undefined> {
-    const held = this.#keys.get(key);
-    if (held !== undefined) return TERMINAL_STATES.has(held.rec.state) ? undefined : held;
-    const id = await this.#o.store.findKey(key);
-    if (id === undefined) return undefined;
-    const t = await this.#load(id);
-    if (t === undefined || TERMINAL_STATES.has(t.rec.state) || t.rec.key !== key) return undefined;
-    this.#keys.set(key, t);
-    return t;
   }
 
   // ── control ────────────────────────────────────────────────────────────────────────────────
@@ -358,6 +345,7 @@ export class Supervisor {
     if (options.cursor !== undefined && (typeof options.cursor !== 'string' || !/^[0-9a-z]{1,64}$/.test(options.cursor))) {
       throw invalidArgument('cursor', 'must be the cursor a previous page returned');
     }
+    if (typeof options.type === 'string') wellFormed(options.type, 'type');
     const ids = await this.#o.store.listIds({
       limit,
       ...(options.state !== undefined ? { state: options.state } : {}),
@@ -376,6 +364,7 @@ export class Supervisor {
   /** Queued, unpaused tasks in due order (the store's due index), `limit` at most. */
   async pending(options: { type?: string; limit?: number } = {}): Promise<TaskView[]> {
     const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
+    if (typeof options.type === 'string') wellFormed(options.type, 'type');
     const out: TaskView[] = [];
     let after = null;
     while (out.length < limit) {
@@ -426,12 +415,14 @@ export class Supervisor {
 
   async #read(id: string): Promise<TaskRecord | undefined> {
     if (typeof id !== 'string' || id.length === 0 || id.length > 64) return undefined;
+    wellFormed(id, 'id');
     return this.#live.get(id)?.rec ?? (await this.#o.store.getTask(id));
   }
 
   /** Brings a stored task into memory (one load per id at a time) for a change. */
   async #load(id: string): Promise<LiveTask | undefined> {
     if (typeof id !== 'string' || id.length === 0 || id.length > 64) return undefined;
+    wellFormed(id, 'id');
     const held = this.#live.get(id);
     if (held !== undefined) return held;
     let loading = this.#loading.get(id);
@@ -499,7 +490,7 @@ export class Supervisor {
     const retention = this.#o.registry.types.get(rec.type)?.retentionMs;
     const keep = retention === undefined ? this.#o.retentionMs : retention;
     rec.expiresAt = keep === null ? null : now + keep;
-    if (rec.key !== null && this.#keys.get(rec.key) === t) this.#keys.delete(rec.key);
+    rec.keyExpiresAt = this.#keys.expiryOf(rec, now);
     this.#schedules.delete(t);
   }
 
@@ -542,7 +533,7 @@ export class Supervisor {
     if (t.dirty || t.inFlight > 0 || t.dueToken !== 0 || t.pins > 0 || t.rec.state === 'running' || t.committed === null) return;
     if (this.#live.get(t.rec.id) !== t) return;
     this.#live.delete(t.rec.id);
-    if (t.rec.key !== null && this.#keys.get(t.rec.key) === t) this.#keys.delete(t.rec.key);
+    this.#keys.forget(t);
   }
 
   /** Resolves once the tasks' current changes are written; rejects with STORE_UNAVAILABLE if not. */
@@ -567,7 +558,7 @@ export class Supervisor {
         // Never written: the task does not exist.
         this.#window.remove(t);
         this.#live.delete(t.rec.id);
-        if (t.rec.key !== null && this.#keys.get(t.rec.key) === t) this.#keys.delete(t.rec.key);
+        this.#keys.forget(t);
         continue;
       }
       this.#reindex(t, now);
@@ -884,11 +875,15 @@ export class Supervisor {
     this.#sweeping = true;
     let more = false;
     try {
-      const ids = await this.#o.store.expired(this.#o.clock.now(), this.#o.sweepBatch);
+      const now = this.#o.clock.now();
+      const keys = await this.#keys.sweep(now, this.#o.sweepBatch);
+      const ids = await this.#o.store.expired(now, this.#o.sweepBatch);
       const recs = await this.#o.store.getTasks(ids.filter((id) => !this.#live.has(id)));
       let removed = 0;
       for (const rec of recs) {
-        if (rec === undefined || !TERMINAL_STATES.has(rec.state)) continue;
+        // A task in memory may be changing (its key being released): it goes at a later sweep. So
+        // does one still holding its key: its delete must not race a new task taking the key.
+        if (rec === undefined || !TERMINAL_STATES.has(rec.state) || this.#live.has(rec.id) || heldKeyOf(rec) !== null) continue;
         this.#commit.deleteTask(rec);
         this.#counts.add(rec.type, rec.state, -1);
         this.#commit.touchCounts(rec.type);
@@ -896,7 +891,7 @@ export class Supervisor {
       }
       await new Promise<void>((resolve, reject) => this.#commit.onCommit(resolve, reject));
       this.#swept += removed;
-      more = ids.length === this.#o.sweepBatch;
+      more = (ids.length === this.#o.sweepBatch && removed > 0) || (keys.read === this.#o.sweepBatch && keys.released > 0);
     } catch (err) {
       this.#o.log.error({ err }, 'retention sweep failed; will try again');
     } finally {
@@ -934,6 +929,13 @@ const runIdOf = (taskId: string, run: number): string => `${taskId}:${run}`;
 
 function notFound(id: string): SpindleError {
   return new SpindleError('NOT_FOUND', `no task with id ${JSON.stringify(String(id).slice(0, 64))}; it may have been removed after its retention`, { taskId: String(id).slice(0, 64) });
+}
+
+function keyConflict(key: string, holder: TaskRecord): SpindleError {
+  const held = TERMINAL_STATES.has(holder.state)
+    ? `task ${holder.id}, which ended ${holder.state} and keeps the key until ${new Date(holder.keyExpiresAt ?? 0).toISOString()}`
+    : `live task ${holder.id}`;
+  return new SpindleError('KEY_CONFLICT', `key ${JSON.stringify(key)} belongs to ${held}, with other params; use another key`, { field: 'key', taskId: holder.id });
 }
 
 function invalidStateMessage(event: TaskEventType, state: string, paused: boolean): string {

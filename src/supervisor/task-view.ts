@@ -25,6 +25,8 @@ export interface TaskView {
   nextRunAt: string | null;
   paused: boolean;
   key: string | null;
+  /** Until when an ended task keeps its key (a resubmit gets it back); absent while live or once free. */
+  keyExpiresAt?: string;
   createdAt: string;
   updatedAt: string;
   endedAt: string | null;
@@ -76,6 +78,7 @@ export function taskView(rec: TaskRecord): TaskView {
     nextRunAt: isoOrNull(rec.nextRunAt),
     paused: rec.paused,
     key: rec.key,
+    ...(rec.keyExpiresAt != null ? { keyExpiresAt: formatInstant(rec.keyExpiresAt) } : {}),
     createdAt: formatInstant(rec.createdAt),
     updatedAt: formatInstant(rec.updatedAt),
     endedAt: isoOrNull(rec.endedAt),

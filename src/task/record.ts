@@ -76,4 +76,11 @@ export interface TaskRecord {
   history: HistoryEntry[];
   /** How many history chunks were spilled to the store. */
   historyChunks: number;
+  /**
+   * Until when the ended task still holds its idempotency key (a resubmit gets this task back);
+   * null while live, without a key, or once the key is free.
+   */
+  keyExpiresAt: number | null;
+  /** The key's hold after the end when the submit set its own (`keyRetention`); null: the runtime's. */
+  keyRetentionMs: number | null;
 }

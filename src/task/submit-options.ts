@@ -1,9 +1,10 @@
-import { describe } from '../duration.js';
-import { SpindleError } from '../errors.js';
+import { describe, parseDuration } from '../duration.js';
+import { invalidArgument, SpindleError } from '../errors.js';
 import type { Registry, TaskType } from './registry.js';
 import { lookupType } from './registry.js';
 import type { Misfire } from './task-options.js';
 import { graceMsOption, maxTriesOption, misfireOption, priorityOption, timeoutOption } from './task-options.js';
+import { wellFormed } from './well-formed.js';
 
 /** A submit request, validated and resolved against its type's defaults. Frozen. */
 export interface ResolvedSubmit {
@@ -18,18 +19,23 @@ export interface ResolvedSubmit {
   readonly misfire: Misfire;
   readonly graceMs: number;
   readonly key: string | null;
+  /** How long the key stays held after the task ends, when this submit overrides the runtime's. */
+  readonly keyRetentionMs: number | null;
 }
 
 export const DEFAULT_MAX_PARAMS_BYTES = 256 * 1024;
 export const MAX_KEY_LENGTH = 256;
+/** A key is never held longer than its task is kept; past a year the window is a mistake. */
+export const MAX_KEY_RETENTION_MS = 366 * 24 * 60 * 60 * 1000;
 
-const SUBMIT_FIELDS = new Set(['type', 'params', 'schedule', 'priority', 'maxTries', 'timeout', 'misfire', 'graceMs', 'key']);
+const SUBMIT_FIELDS = new Set(['type', 'params', 'schedule', 'priority', 'maxTries', 'timeout', 'misfire', 'graceMs', 'key', 'keyRetention']);
 
 /**
  * Validates one client submit (SPEC §6). Error codes: BAD_REQUEST when the request is not an
  * object, names a field that does not exist, or gives `type`, `key` or `misfire` a non-string;
  * INVALID_ARGUMENT for any bad number or duration — wrong JSON types included, so that `null`,
- * `true` and `"1000"` are refused the same way in a submit as in a task module; UNKNOWN_TYPE;
+ * `true` and `"1000"` are refused the same way in a submit as in a task module, and for a `type`
+ * or `key` that is not well-formed Unicode (see well-formed.ts); UNKNOWN_TYPE;
  * PAYLOAD_TOO_LARGE when params exceed `maxParamsBytes` of JSON; INVALID_PARAMS.
  *
  * Absent params mean `{}`, whether or not the type has a schema, so a handler can always
@@ -46,12 +52,16 @@ export function resolveSubmitOptions(input: unknown, registry: Registry, maxPara
 
   const typeName = field('type');
   if (typeof typeName !== 'string') throw badRequest('type', `must be a task type name (a string), got ${describe(typeName)}`);
-  const type = lookupType(registry, typeName);
+  const type = lookupType(registry, wellFormed(typeName, 'type'));
 
   const key = field('key');
   if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > MAX_KEY_LENGTH)) {
     throw badRequest('key', `must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describe(key)}`);
   }
+  if (key !== undefined) wellFormed(key, 'key');
+  const keyRetention = field('keyRetention');
+  if (keyRetention !== undefined && key === undefined) throw invalidArgument('keyRetention', 'applies only to a submit with a key; add `key` or drop `keyRetention`');
+  const keyRetentionMs = keyRetention === undefined ? null : parseDuration(keyRetention, 'keyRetention', { max: MAX_KEY_RETENTION_MS });
   const misfire = field('misfire');
   if (misfire !== undefined && typeof misfire !== 'string') throw badRequest('misfire', `must be a string, got ${describe(misfire)}`);
 
@@ -63,7 +73,7 @@ export function resolveSubmitOptions(input: unknown, registry: Registry, maxPara
   const params = copyParams(field('params'), maxParamsBytes);
   type.validateParams(params);
   return Object.freeze({
-    type, params, schedule: field('schedule'), priority, maxTries, timeoutMs, misfire: misfirePolicy, graceMs, key: key ?? null,
+    type, params, schedule: field('schedule'), priority, maxTries, timeoutMs, misfire: misfirePolicy, graceMs, key: key ?? null, keyRetentionMs,
   });
 }
 

@@ -173,7 +173,7 @@ describe('ThreadExecutor', () => {
     ['a module that throws on import', fileURLToPath(new URL('../fixtures/bad-tasks/import-throws.mjs', import.meta.url))],
     ['a module that does not exist', fileURLToPath(new URL('../fixtures/tasks/no-such-task.mjs', import.meta.url))],
     ['a module without a task definition', fileURLToPath(new URL('../../src/executor/wire.ts', import.meta.url))],
-  ])('fails %s with HANDLER_LOAD_FAILED', { timeout: TEST_TIMEOUT }, async (_what, modulePath) => {
+  ])('B1: fails %s with HANDLER_LOAD_FAILED', { timeout: TEST_TIMEOUT }, async (_what, modulePath) => {
     const ex = await open();
     const error = await failed(start(ex, modulePath));
     expect(error.code).toBe('HANDLER_LOAD_FAILED');

@@ -140,12 +140,20 @@ describe.each<Mode>(['threads', 'processes'])('in %s mode', (mode) => {
       await expect(r.cancel('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
-    it('returns the live task for a repeated key, refuses other params, and frees the key once terminal', async () => {
+    it('returns the live task for a repeated key, refuses other params, and keeps the key after the end for its key retention', async () => {
       const r = await inMode();
       const a = await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } });
       const b = await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } });
       expect(b.id).toBe(a.id);
       await expect(r.submit({ type: 'echo', params: { n: 2 }, key: 'k1' })).rejects.toMatchObject({ code: 'KEY_CONFLICT' });
+      await r.cancel(a.id);
+      await expect(r.submit({ type: 'echo', params: { n: 2 }, key: 'k1' })).rejects.toMatchObject({ code: 'KEY_CONFLICT' });
+      expect(await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } })).toMatchObject({ id: a.id, state: 'failed', reason: 'cancelled' });
+    });
+
+    it('with keyRetention 0, frees the key once the task is terminal', async () => {
+      const r = await inMode({ keyRetention: 0 });
+      const a = await r.submit({ type: 'echo', params: { n: 1 }, key: 'k1', schedule: { in: '1h' } });
       await r.cancel(a.id);
       const c = await r.submit({ type: 'echo', params: { n: 2 }, key: 'k1' });
       expect(c.id).not.toBe(a.id);
@@ -201,21 +209,21 @@ describe('submit validation (one runtime; nothing in this block is ever stored)'
     await shared.stop(2000);
   });
 
-  it('refuses unknown types and invalid params, storing nothing', async () => {
+  it('B1: refuses unknown types, storing nothing', async () => {
     await expect(shared.submit({ type: 'no-such-type' })).rejects.toMatchObject({ code: 'UNKNOWN_TYPE' });
     await expect(shared.submit({ type: '../../x' })).rejects.toMatchObject({ code: 'UNKNOWN_TYPE' });
     expect((await shared.list()).tasks).toHaveLength(0);
   });
 
   it.each([-1, 0, 1.5, '1000', null, true, 1e309, 2 ** 53, 30 * 24 * 3600 * 1000, Number.NaN])(
-    'refuses timeout %s with INVALID_ARGUMENT naming the field',
+    'B4: refuses timeout %s with INVALID_ARGUMENT naming the field, storing nothing',
     async (timeout) => {
       await expect(shared.submit({ type: 'noop', timeout })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'timeout' } });
       expect((await shared.list()).tasks).toHaveLength(0);
     },
   );
 
-  it.each([-1, 0, 1.5, '3', null, true, 1e309])('refuses maxTries %s', async (maxTries) => {
+  it.each([-1, 0, 1.5, '3', null, true, 1e309])('B4: refuses maxTries %s with INVALID_ARGUMENT naming the field', async (maxTries) => {
     await expect(shared.submit({ type: 'noop', maxTries })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'maxTries' } });
   });
 

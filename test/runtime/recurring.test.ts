@@ -116,7 +116,7 @@ describe('misfires', () => {
     ['coalesce', 2],
     ['skip', 1],
     ['all', 6],
-  ])('after downtime, misfire "%s" leaves %i runs and the next fire time ahead', async (misfire, runCount) => {
+  ])('T1: after downtime, misfire "%s" leaves %i runs and the next fire time ahead', async (misfire, runCount) => {
     const data = tempDir();
     const { id, t0 } = await ranOnceThenStopped(data, misfire);
     const clock = movableClock();
@@ -143,7 +143,7 @@ describe('misfires', () => {
     expect(v.runCount).toBe(runCount);
   });
 
-  it('does not run a fire time again when the wall clock is set back', async () => {
+  it('T1: does not run a fire time again when the wall clock is set back an hour after a fire', async () => {
     const clock = movableClock();
     const r = (runtime = await startRuntime({ clock }));
     const t = await r.submit({ type: 'noop', schedule: { every: '1h' } });
@@ -159,7 +159,7 @@ describe('misfires', () => {
 });
 
 describe('far fire times', () => {
-  it('the system clock clamps a timer to 2^31−1 ms instead of letting Node fire it at once', () => {
+  it('B4: the system clock clamps a timer to 2^31−1 ms instead of letting Node fire it at once', () => {
     const timer = systemClock.setTimer(() => undefined, 40 * 24 * HOUR);
     // Node fires a setTimeout above 2^31−1 ms after 1 ms; its own record of the delay shows the clamp.
     expect((timer as unknown as { _idleTimeout: number })._idleTimeout).toBe(MAX_TIMER_MS);
@@ -184,7 +184,7 @@ describe('far fire times', () => {
   });
 });
 
-describe('retry delays across clock jumps', () => {
+describe('T1: retry delays across clock jumps', () => {
   const DISPATCH_TASKS = fileURLToPath(new URL('../fixtures/dispatch-tasks', import.meta.url));
 
   it.each([

@@ -26,7 +26,7 @@ describe('restart', () => {
     expect((await waitForState(runtime, t.id)).state).toBe('finished');
   });
 
-  it('fails the open tasks of a type whose module is gone, at start-up, as invalid', async () => {
+  it('B1: fails the open tasks of a type whose module is gone, at start-up, as invalid', async () => {
     const data = tempDir();
     const tasks = tempDir();
     copyFileSync(join(FIXTURE_TASKS, 'noop.mjs'), join(tasks, 'noop.mjs'));

@@ -23,3 +23,14 @@ describe('runtime options: the socket', () => {
     expect(errorOf(() => resolveRuntimeOptions({ maxConnections: 0 }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'maxConnections' } });
   });
 });
+
+describe('runtime options: the key retention', () => {
+  it('defaults to 24 h, takes 0 and durations, and refuses anything else naming keyRetention', () => {
+    expect(resolveRuntimeOptions({}).keyRetentionMs).toBe(24 * 3_600_000);
+    expect(resolveRuntimeOptions({ keyRetention: 0 }).keyRetentionMs).toBe(0);
+    expect(resolveRuntimeOptions({ keyRetention: '7d' }).keyRetentionMs).toBe(7 * 24 * 3_600_000);
+    for (const keyRetention of [-1, 1.5, '1000', 'forever', '400d', Number.NaN, null as never]) {
+      expect(errorOf(() => resolveRuntimeOptions({ keyRetention }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'keyRetention' } });
+    }
+  });
+});

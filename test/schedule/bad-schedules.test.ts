@@ -126,7 +126,7 @@ const REFUSED: [string, unknown, string][] = [
   ['an any whose only part is over', { any: [{ every: '1h', start: '2026-01-01T00:00Z', end: '2026-02-01T00:00Z' }] }, 'schedule.any'],
 ];
 
-describe('bad schedules are refused at submit', () => {
+describe('B3: bad schedules are refused at submit', () => {
   it.each(REFUSED)('%s', (_name, schedule, field) => {
     const err = errorOf(() => compileSchedule(schedule, NOW));
     expect(err.code).toBe('INVALID_SCHEDULE');

@@ -70,7 +70,7 @@ const CALENDAR: Row[] = [
   { name: 'a zone with a 45-minute offset', cron: '0 9 * * *', tz: 'Asia/Kathmandu', after: '2027-01-01T00:00Z', fires: ['2027-01-01T03:15Z', '2027-01-02T03:15Z'] },
 ];
 
-describe('cron across daylight-saving transitions (SPEC §4)', () => {
+describe('B3: cron across daylight-saving transitions (SPEC §4): gap and overlap fire once, at fixed instants', () => {
   it.each(DST)('$name: $cron in $tz', (row) => {
     expect(firesFor(row)).toEqual(isos(row.fires));
   });

@@ -23,7 +23,8 @@ function rec(id: string, over: Partial<TaskRecord> = {}): TaskRecord {
     v: 1, id, type: 'noop', params: null, state: 'queued', reason: null, schedule: { at: '2030-01-01T00:00:00.000Z' },
     recurring: false, priority: 0, maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 1000, tries: 0,
     runCount: 0, occurrences: 0, firedAt: null, nextRunAt: 1000, paused: false, key: null, createdAt: 1, updatedAt: 1,
-    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, interval: null, ...over,
+    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, interval: null,
+    keyExpiresAt: null, keyRetentionMs: null, ...over,
   };
 }
 
@@ -61,6 +62,26 @@ describe('LevelStore', () => {
     expect(await store.expired(49, 10)).toEqual([]);
     expect(await store.expired(50, 10)).toEqual(['a']);
     expect(await store.counters()).toEqual(new Map([['noop', { finished: 1 }]]));
+  });
+
+  it('keeps an ended task\'s key in k! while it holds it, indexes the hold in kx!, and drops both when it is released', async () => {
+    const { store, path } = await open();
+    const a = rec('a', { key: 'k' });
+    const held = rec('a', { key: 'k', state: 'finished', nextRunAt: null, endedAt: 5, expiresAt: 50, keyExpiresAt: 20 });
+    const released = { ...held, keyExpiresAt: null };
+    await store.commit({ tasks: [{ before: null, after: a }], runs: [], history: [], counters: new Map() });
+    await store.commit({ tasks: [{ before: a, after: held }], runs: [], history: [], counters: new Map() });
+    expect(await store.findKey('k')).toBe('a');
+    expect(await store.keysExpired(19, 10)).toEqual([]);
+    expect(await store.keysExpired(20, 10)).toEqual(['a']);
+    // The giver first, the taker after it in one batch: the key ends up with the taker.
+    const b = rec('b', { key: 'k' });
+    await store.commit({ tasks: [{ before: held, after: released }, { before: null, after: b }], runs: [], history: [], counters: new Map() });
+    expect(await store.findKey('k')).toBe('b');
+    expect(await store.keysExpired(1000, 10)).toEqual([]);
+    await store.commit({ tasks: [{ before: released, after: null }, { before: b, after: null }], runs: [], history: [], counters: new Map() });
+    await store.close();
+    expect(await allKeys(path)).toEqual(['meta']);
   });
 
   it('writes no empty value (classic-level never frees its copy of one), and every record reads back', async () => {

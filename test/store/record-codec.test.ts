@@ -14,12 +14,12 @@ const full: TaskRecord = {
   misfire: 'skip', graceMs: 2000, tries: 2, runCount: 3, occurrences: 2, firedAt: 1_800_000_000_000, interval: 3_600_000,
   nextRunAt: 1_800_000_003_600, paused: true, key: 'k-1', createdAt: 1, updatedAt: 2, endedAt: null, expiresAt: null,
   lastRun: run, history: [{ from: 'none', to: 'spooled', event: 'submit', at: 1, reason: null }, { from: 'running', to: 'queued', event: 'fail', at: 2, reason: 'error' }],
-  historyChunks: 4,
+  historyChunks: 4, keyExpiresAt: 1_800_000_000_500, keyRetentionMs: 86_400_000,
 };
 
 const bare: TaskRecord = {
   ...full, params: {}, schedule: null, recurring: false, firedAt: null, interval: null, nextRunAt: null, paused: false, key: null,
-  state: 'finished', reason: 'exhausted', endedAt: 3, expiresAt: 4, lastRun: { ...run, state: 'finished', output: '{"a":"b\\n"}', error: null, progress: null }, history: [], historyChunks: 0,
+  state: 'finished', reason: 'exhausted', endedAt: 3, expiresAt: 4, lastRun: { ...run, state: 'finished', output: '{"a":"b\\n"}', error: null, progress: null }, history: [], historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
 };
 
 // The writer's bytes as the store reads them back; each call reuses the writer's buffer.
@@ -83,7 +83,7 @@ describe('the record codec, on any record', () => {
     key: fc.option(anyText, { nil: null }), createdAt: fc.nat(), updatedAt: fc.nat(), endedAt: time, expiresAt: time,
     lastRun: fc.option(runArb, { nil: null }),
     history: fc.array(fc.record({ from: state, to: state, event: fc.constantFrom('submit', 'start', 'time_out', 'run_now'), at: fc.nat(), reason }), { maxLength: 4 }),
-    historyChunks: fc.nat(),
+    historyChunks: fc.nat(), keyExpiresAt: time, keyRetentionMs: time,
   }) as fc.Arbitrary<TaskRecord>;
 
   it('writes valid JSON that decodes to the same record (JSON.stringify as the model)', () => {

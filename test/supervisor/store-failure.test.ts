@@ -46,7 +46,7 @@ beforeEach(async () => {
   await executor.start();
   supervisor = new Supervisor({
     store, registry: await loadRegistry({ tasksDir: FIXTURE_TASKS, logger: log }),
-    executorFor: () => executor, executors: [executor], clock: systemClock, log, retentionMs: null,
+    executorFor: () => executor, executors: [executor], clock: systemClock, log, retentionMs: null, keyRetentionMs: 0,
     windowSize: 1000, sweepIntervalMs: 60_000, sweepBatch: 100, maxParamsBytes: 1 << 20, random: Math.random,
   });
   await supervisor.start();

@@ -102,7 +102,7 @@ describe('loadRegistry', () => {
     expect(reg.types.get('esm-ts')?.maxTries).toBe(2);
   });
 
-  it('reports each broken module with its file name while the others load', async () => {
+  it('B1: reports each broken module (throws on import, bad syntax, bad definition) with its file name while the others load', async () => {
     const dir = tasksDir({
       'a-good.mjs': mjs('good'),
       'b-throws.mjs': `throw new Error('boom at import');\n`,
@@ -248,7 +248,7 @@ describe('loadRegistry', () => {
   });
 });
 
-describe('TaskType.validateParams', () => {
+describe('B2: TaskType.validateParams', () => {
   let reg: Registry;
 
   beforeAll(async () => {
@@ -347,7 +347,7 @@ describe('lookupType', () => {
     ['an upper-case name', 'ONE'],
     ['an Object.prototype key', '__proto__'],
     ['an Object.prototype method', 'toString'],
-  ])('X2: refuses %s with UNKNOWN_TYPE listing the known types', (_, name) => {
+  ])('B1, X2: refuses %s with UNKNOWN_TYPE listing the known types', (_, name) => {
     const err = errorOf(() => lookupType(reg, name));
     expect(err.code).toBe('UNKNOWN_TYPE');
     expect(err.details).toMatchObject({ field: 'type', known: ['one', 'two'] });

@@ -42,6 +42,7 @@ describe('resolveSubmitOptions', () => {
       misfire: 'coalesce',
       graceMs: 1 * SECOND,
       key: null,
+      keyRetentionMs: null,
     });
     expect(Object.isFrozen(r)).toBe(true);
   });
@@ -124,6 +125,31 @@ describe('resolveSubmitOptions', () => {
     expect(err.details.field).toBe('key');
   });
 
+  it.each([
+    ['key', { type: 'plain', key: '\ud800' }],
+    ['key', { type: 'plain', key: 'order-\udc00-1' }],
+    ['key', { type: 'plain', key: '\ud801x' }],
+    ['type', { type: 'plain\ud800' }],
+  ])('refuses a %s with an unpaired surrogate with INVALID_ARGUMENT naming it (UTF-8 cannot tell two such keys apart)', (field, input) => {
+    const err = refused(input);
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.details.field).toBe(field);
+  });
+
+  it('accepts a key with a well-formed pair outside the BMP', () => {
+    expect(resolveSubmitOptions({ type: 'plain', key: 'k-\ud83d\ude00' }, registry).key).toBe('k-😀');
+  });
+
+  it('takes a per-submit keyRetention with a key, and refuses one without a key or out of range', () => {
+    expect(resolveSubmitOptions({ type: 'plain', key: 'k', keyRetention: '1h' }, registry).keyRetentionMs).toBe(3_600_000);
+    expect(resolveSubmitOptions({ type: 'plain', key: 'k', keyRetention: 0 }, registry).keyRetentionMs).toBe(0);
+    for (const input of [{ type: 'plain', keyRetention: '1h' }, ...BAD_NUMBERS.map(([, v]) => ({ type: 'plain', key: 'k', keyRetention: v }))]) {
+      const err = refused(input);
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.details.field).toBe('keyRetention');
+    }
+  });
+
   it('accepts a key of 256 characters', () => {
     expect(resolveSubmitOptions({ type: 'plain', key: 'k'.repeat(256) }, registry).key).toHaveLength(256);
   });
@@ -145,7 +171,7 @@ describe('resolveSubmitOptions', () => {
     ['timeout', 0], ['maxTries', 0], ['timeout', 30 * DAY], ['graceMs', 30 * DAY], ['timeout', MAX_TIMER_MS + 1],
     ['maxTries', 1001], ['priority', 1_000_001],
   ];
-  it.each(cases)('refuses %s = %j with INVALID_ARGUMENT naming the field', (field, value) => {
+  it.each(cases)('B4: refuses %s = %j with INVALID_ARGUMENT naming the field', (field, value) => {
     const err = refused({ type: 'plain', [field]: value });
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.details.field).toBe(field);
@@ -158,7 +184,7 @@ describe('resolveSubmitOptions', () => {
   });
 
   describe('params', () => {
-    it('validates against the schema, answering INVALID_PARAMS with the paths', () => {
+    it('B2: validates against the schema, answering INVALID_PARAMS with the paths', () => {
       const missing = refused({ type: 'feed' });
       expect(missing.code).toBe('INVALID_PARAMS');
       expect(missing.details.paths).toEqual(['/url']);

@@ -92,7 +92,7 @@ const FIELDS: FieldCase[] = [
   },
 ];
 
-describe('task option validators', () => {
+describe('B4: task option validators (timeout, maxTries, retry delays in a task module)', () => {
   for (const { field, parse, bad, good } of FIELDS) {
     describe(field, () => {
       it.each(bad.map((v) => [describeValue(v), v]))('refuses %s with INVALID_ARGUMENT naming the field', (_, value) => {
