@@ -53,6 +53,8 @@ export const CONNECTION_ERRORS = [
   'CONNECTION_LOST',
   'CLIENT_CLOSED',
   'BAD_RESPONSE',
+  /** The CLI: a file named on the command line (`--file`, `--params @FILE`) cannot be read. */
+  'FILE_UNREADABLE',
 ] as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
