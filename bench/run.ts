@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { cliLatency, printLatency } from './cli-latency.js';
 import { piscinaLatency, spindleLatency } from './latency.js';
 import { setTimeoutLateness, spindleLateness } from './precision.js';
 import { rawIpc } from './processes.js';
@@ -108,8 +109,12 @@ console.log('\n| queued | fill (submits/s) | store on disk | start to ready | RS
 for (const s of scales) console.log(`| ${fmt(s.n)} | ${fmt(s.fillPerSec)} | ${s.storeMb} MB | ${s.readyMs} ms | ${s.rssMb} MB | ${s.listMs} ms | ${s.pendingMs} ms |`);
 console.log('targets with 1,000,000 queued: RSS ≤ 200 MB, start to ready ≤ 2 s, first pages ≤ 50 ms');
 
+console.log('\nCLI and entries: median wall time of 15 interleaved runs of each short-lived process (npm start\'s time to ready: npm run bench:cli)');
+const cli = await cliLatency();
+printLatency(cli, 'bare node');
+
 const seconds = Math.round((performance.now() - began) / 1000);
 console.log(`\nthe suite took ${seconds} s`);
 writeFileSync(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), JSON.stringify({
-  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, scale: scales,
+  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, scale: scales, cli,
 }, null, 2));

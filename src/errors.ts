@@ -55,6 +55,8 @@ export const CONNECTION_ERRORS = [
   'CLIENT_CLOSED',
   'BAD_RESPONSE',
   'RUNTIME_UNTRUSTED',
+  /** The CLI: a file named on the command line (`--file`, `--params @FILE`) cannot be read. */
+  'FILE_UNREADABLE',
 ] as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { invalidArgument, SpindleError } from '../errors.js';
 
 /** Turning command-line text into the values the protocol takes; a bad value names its flag. */
@@ -7,7 +8,7 @@ export function parseJsonObject(text: string, flag: string): Record<string, unkn
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw invalidArgument(flag, `is not JSON (${(err as Error).message})`);
+    throw invalidArgument(flag, `is not JSON (${(err as Error).message.replace(/\s+/g, ' ')})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(flag, 'must be a JSON object');
   return value as Record<string, unknown>;
@@ -27,4 +28,25 @@ export function wholeNumber(text: string, flag: string, options: { signed?: bool
     throw new SpindleError(options.code ?? 'INVALID_ARGUMENT', `${flag}: must be a whole number, got ${JSON.stringify(text)}`, { field: flag });
   }
   return Number(text);
+}
+
+/**
+ * A file named on the command line (`-` is stdin), as text. A file that cannot be read is
+ * FILE_UNREADABLE naming the flag, the path and the system's reason, never a bare ENOENT.
+ */
+export function readTextFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const why = errno === 'ENOENT' ? 'no such file' : errno === 'EACCES' ? 'permission denied' : errno === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new SpindleError('FILE_UNREADABLE', `${flag}: cannot read ${path === '-' ? 'stdin' : path}: ${why} (${errno}); check the path`, { field: flag, path, errno }, err);
+  }
+}
+
+/** `--params JSON`, or `--params @FILE` for a JSON file (`@-`: stdin). */
+export function paramsFrom(text: string): Record<string, unknown> {
+  if (!text.startsWith('@')) return parseJsonObject(text, '--params');
+  const file = text.slice(1);
+  return parseJsonObject(readTextFile(file, '--params'), `--params ${text}`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { isSpindleError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { registerRuntimeCommands } from './runtime-commands.js';
+import { EXIT_USAGE, fromCommander, reportError } from './report-error.js';
 import { registerStart } from './start-command.js';
 import { registerTaskCommands } from './task-commands.js';
 
@@ -11,24 +12,32 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// dist/src/cli/main.js → the package's own package.json.
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The command being parsed, for the hint in a usage error; undefined while at the top level. */
+let command: string | undefined;
+
+// exitOverride and configureOutput must come before the commands: each copies them when created.
 const program = new Command()
   .name('spindle')
   .description('Spindle: a durable job scheduler runtime')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version')
+  .exitOverride()
+  // Commander's own "error: …" line is replaced by reportError's; help still goes where asked.
+  .configureOutput({ outputError: () => undefined })
+  .hook('preSubcommand', (_program, sub) => { command = sub.name(); });
 registerStart(program);
 registerTaskCommands(program);
 registerRuntimeCommands(program);
 
-// Errors are one line on stderr and exit 1; with --json the same error also goes to stdout as
-// `{ "error": { code, message, … } }`, so scripts read one format.
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (isSpindleError(err) && process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: err.toJSON() })}\n`);
-  if (isSpindleError(err)) {
-    const path = err.details.path;
-    const where = path === undefined || err.message.includes(path) ? '' : ` (${path})`;
-    process.stderr.write(`spindle: ${err.code}: ${err.message}${where}\n`);
-  } else {
-    process.stderr.write(`spindle: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (err instanceof CommanderError) {
+    // --help and --version end here too, having printed what they were asked for.
+    if (err.exitCode === 0) process.exit(0);
+    // `spindle` alone: commander printed the help on stderr; that is the usage error.
+    if (err.code === 'commander.help') process.exit(EXIT_USAGE);
+    err = fromCommander(err, command);
   }
-  process.exit(1);
+  process.exit(reportError(err, process.argv.includes('--json')));
 });

@@ -1,5 +1,4 @@
 import { join, resolve } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import type { Command } from 'commander';
 import { Client } from '../client/client.js';
 import type { ClientEvent } from '../client/event-stream.js';
@@ -10,6 +9,7 @@ import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { wholeNumber } from './flag-values.js';
 import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';
+import { fromCommandLine } from './report-error.js';
 import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
 
 /** How long `watch` keeps trying to reach a runtime that restarts under it. */
@@ -38,11 +38,13 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--after <instant>', 'fire times strictly after this instant (default now)')
     .action((flags: ClientFlags & ScheduleFlags & { after?: string }) => {
       const { count: shownText, ...scheduleFlags } = flags;
-      const schedule = scheduleFrom(scheduleFlags);
-      if (schedule === undefined) throw new SpindleError('INVALID_SCHEDULE', 'give a schedule to preview: --at, --in, --every, --cron, --rrule or --schedule', { field: 'schedule' });
+      const { schedule, shown } = fromCommandLine(() => {
+        const schedule = scheduleFrom(scheduleFlags);
+        if (schedule === undefined) throw new SpindleError('INVALID_SCHEDULE', 'give a schedule to preview: --at, --in, --every, --cron, --rrule or --schedule', { field: 'schedule' });
+        return { schedule, shown: shownText === undefined ? 10 : wholeNumber(shownText, '--count') };
+      });
       return withClient(flags, async (client) => {
         const out = output(flags);
-        const shown = shownText === undefined ? 10 : wholeNumber(shownText, '--count');
         const { times } = await client.preview(schedule, { count: shown, ...(flags.after !== undefined ? { after: flags.after } : {}) });
         if (out.json) return out.printJson({ times });
         const zone = typeof schedule.tz === 'string' ? schedule.tz : 'UTC';
@@ -111,6 +113,8 @@ export function registerRuntimeCommands(program: Command): void {
       const live = await Client.connect({ socket, reconnectWindowMs: 0 }).then(async (c) => { await c.close(); return true; }, () => false);
       if (live) throw new SpindleError('ALREADY_RUNNING', `a runtime is running on ${data}; stop it first (spindle stop --data ${flags.data ?? data})`, { path: data });
       const store = join(data, 'store');
+      // Loaded here: the LevelDB addon is for this command alone, the others are light clients.
+      const { ClassicLevel } = await import('classic-level');
       await ClassicLevel.repair(store);
       process.stdout.write(`repaired the store at ${store}\n`);
     });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { Runtime } from '../runtime/runtime.js';
-import type { Mode } from '../runtime/runtime-options.js';
+import type { Mode, RuntimeOptions } from '../runtime/runtime-options.js';
 import { numberOrText, wholeNumber } from './flag-values.js';
+import { fromCommandLine } from './report-error.js';
 
 interface StartFlags {
   data?: string;
@@ -34,7 +34,7 @@ export function registerStart(program: Command): void {
     .option('--sync', 'fsync every group commit before acknowledging it', false)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (flags: StartFlags) => {
-      const runtime = await Runtime.start({
+      const options: RuntimeOptions = fromCommandLine(() => ({
         ...(flags.data !== undefined ? { data: flags.data } : {}),
         socket: flags.socket ?? true,
         ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
@@ -46,7 +46,10 @@ export function registerStart(program: Command): void {
         ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
-      });
+      }));
+      // Loaded here, not at the top: every other command is a client and must start fast (README, CLI).
+      const { Runtime } = await import('../runtime/runtime.js');
+      const runtime = await Runtime.start(options);
       // The pool's threads and the runtime's timers do not hold the event loop: this does, until stop.
       const alive = setInterval(() => undefined, 1 << 30);
       void runtime.whenStopped().then(() => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Client, SubmitOptions } from '../client/client.js';
 import { parseDuration } from '../duration.js';
@@ -6,7 +5,8 @@ import { invalidArgument } from '../errors.js';
 import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { brief, dim, duration, relative, state, table } from './format.js';
-import { numberOrText, parseJsonObject, wholeNumber } from './flag-values.js';
+import { numberOrText, paramsFrom, parseJsonObject, readTextFile, wholeNumber } from './flag-values.js';
+import { fromCommandLine } from './report-error.js';
 import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
 
 interface SubmitFlags extends ClientFlags, ScheduleFlags {
@@ -30,7 +30,7 @@ const WAIT_RECONNECT_MS = 60_000;
 export function registerTaskCommands(program: Command): void {
   scheduleOptions(clientOptions(program.command('submit [type]')))
     .description('submit a task (or many, with --file)')
-    .option('--params <json>', 'the task\'s params as a JSON object')
+    .option('--params <json>', 'the task\'s params as a JSON object, or @FILE to read them from a JSON file (@- for stdin)')
     .option('--max-tries <n>', 'runs before giving up (default: the type\'s)')
     .option('--timeout <duration>', 'per-run timeout, e.g. 30s (default: the type\'s)')
     .option('--priority <n>', 'higher runs first (default: the type\'s)')
@@ -48,31 +48,37 @@ export function registerTaskCommands(program: Command): void {
     .option('--type <type>', 'only tasks of this type')
     .option('--limit <n>', 'at most this many (default 100)')
     .option('--cursor <cursor>', 'the next page, from a previous list')
-    .action((flags: ClientFlags & { state?: string; type?: string; limit?: string; cursor?: string }) => withClient(flags, async (client) => {
-      const out = output(flags);
-      const page = await client.list({
+    .action((flags: ClientFlags & { state?: string; type?: string; limit?: string; cursor?: string }) => {
+      const query = fromCommandLine(() => ({
         ...(flags.state !== undefined ? { state: flags.state } : {}),
         ...(flags.type !== undefined ? { type: flags.type } : {}),
         ...(flags.limit !== undefined ? { limit: wholeNumber(flags.limit, '--limit') } : {}),
         ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
+      }));
+      return withClient(flags, async (client) => {
+        const out = output(flags);
+        const page = await client.list(query);
+        if (out.json) return out.printJson(page);
+        printTasks(out, page.tasks, ['id', 'type', 'state', 'next run', 'runs', 'updated']);
+        if (page.cursor !== null) out.print(dim(`more: spindle list --cursor ${page.cursor}${flags.limit !== undefined ? ` --limit ${flags.limit}` : ''}`, out.style));
       });
-      if (out.json) return out.printJson(page);
-      printTasks(out, page.tasks, ['id', 'type', 'state', 'next run', 'runs', 'updated']);
-      if (page.cursor !== null) out.print(dim(`more: spindle list --cursor ${page.cursor}${flags.limit !== undefined ? ` --limit ${flags.limit}` : ''}`, out.style));
-    }));
+    });
 
   clientOptions(program.command('pending [type]'))
     .description('queued tasks in due order, with their next run times')
     .option('--limit <n>', 'at most this many (default 100)')
-    .action((type: string | undefined, flags: ClientFlags & { limit?: string }) => withClient(flags, async (client) => {
-      const out = output(flags);
-      const tasks = await client.pending({
+    .action((type: string | undefined, flags: ClientFlags & { limit?: string }) => {
+      const query = fromCommandLine(() => ({
         ...(type !== undefined ? { type } : {}),
         ...(flags.limit !== undefined ? { limit: wholeNumber(flags.limit, '--limit') } : {}),
+      }));
+      return withClient(flags, async (client) => {
+        const out = output(flags);
+        const tasks = await client.pending(query);
+        if (out.json) return out.printJson(tasks);
+        printTasks(out, tasks, ['id', 'type', 'next run', 'due at', 'priority', 'schedule']);
       });
-      if (out.json) return out.printJson(tasks);
-      printTasks(out, tasks, ['id', 'type', 'next run', 'due at', 'priority', 'schedule']);
-    }));
+    });
 
   byId(program, 'show', 'one task with its last run', (c, id) => c.get(id), (out, task) => out.print(describeTask(task, out)));
 
@@ -112,25 +118,8 @@ function byId<T>(program: Command, name: string, description: string, call: (cli
 
 async function submit(type: string | undefined, flags: SubmitFlags): Promise<void> {
   const out = output(flags);
-  if (flags.file !== undefined) {
-    if (type !== undefined) throw invalidArgument('--file', 'give either a TYPE or --file, not both: each line of the file names its type');
-    if (flags.wait === true) throw invalidArgument('--wait', 'is for one task; wait on a file\'s tasks with `spindle watch` or the client');
-    return submitFile(flags, out);
-  }
-  if (type === undefined) throw invalidArgument('type', 'give the task type to submit, e.g. `spindle submit hello`, or --file');
-  const schedule = scheduleFrom(flags);
-  const options: SubmitOptions = {
-    type,
-    ...(flags.params !== undefined ? { params: parseJsonObject(flags.params, '--params') } : {}),
-    ...(schedule !== undefined ? { schedule } : {}),
-    ...(flags.maxTries !== undefined ? { maxTries: wholeNumber(flags.maxTries, '--max-tries') } : {}),
-    ...(flags.timeout !== undefined ? { timeout: numberOrText(flags.timeout) } : {}),
-    ...(flags.priority !== undefined ? { priority: wholeNumber(flags.priority, '--priority', { signed: true }) } : {}),
-    ...(flags.key !== undefined ? { key: flags.key } : {}),
-    ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
-    ...(flags.misfire !== undefined ? { misfire: flags.misfire as SubmitOptions['misfire'] & string } : {}),
-    ...(flags.grace !== undefined ? { graceMs: parseDuration(numberOrText(flags.grace), '--grace') } : {}),
-  };
+  if (flags.file !== undefined) return submitFile(type, flags, out);
+  const options = fromCommandLine(() => submitOptions(type, flags));
   await withClient(flags, async (client) => {
     const task = await client.submit(options);
     if (flags.wait !== true) {
@@ -150,16 +139,40 @@ async function submit(type: string | undefined, flags: SubmitFlags): Promise<voi
   }, flags.wait === true ? WAIT_RECONNECT_MS : 0);
 }
 
-async function submitFile(flags: SubmitFlags, out: Output): Promise<void> {
+/** The one submit the flags describe; throws (exit 2) before anything is sent. */
+function submitOptions(type: string | undefined, flags: SubmitFlags): SubmitOptions {
+  if (type === undefined) throw invalidArgument('type', 'give the task type to submit, e.g. `spindle submit hello`, or --file');
+  const schedule = scheduleFrom(flags);
+  return {
+    type,
+    ...(flags.params !== undefined ? { params: paramsFrom(flags.params) } : {}),
+    ...(schedule !== undefined ? { schedule } : {}),
+    ...(flags.maxTries !== undefined ? { maxTries: wholeNumber(flags.maxTries, '--max-tries') } : {}),
+    ...(flags.timeout !== undefined ? { timeout: numberOrText(flags.timeout) } : {}),
+    ...(flags.priority !== undefined ? { priority: wholeNumber(flags.priority, '--priority', { signed: true }) } : {}),
+    ...(flags.key !== undefined ? { key: flags.key } : {}),
+    ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
+    ...(flags.misfire !== undefined ? { misfire: flags.misfire as SubmitOptions['misfire'] & string } : {}),
+    ...(flags.grace !== undefined ? { graceMs: parseDuration(numberOrText(flags.grace), '--grace') } : {}),
+  };
+}
+
+/** `submit --file`: its lines as submits, each remembered with its line number for error messages. */
+function fileSubmits(flags: SubmitFlags, type: string | undefined): { source: string; tasks: Array<{ line: number; options: SubmitOptions }> } {
+  if (type !== undefined) throw invalidArgument('--file', 'give either a TYPE or --file, not both: each line of the file names its type');
+  if (flags.wait === true) throw invalidArgument('--wait', 'is for one task; wait on a file\'s tasks with `spindle watch` or the client');
   const source = flags.file === '-' ? 'stdin' : flags.file!;
-  const text = readFileSync(flags.file === '-' ? 0 : flags.file!, 'utf8');
-  const lines = text.split('\n');
   const tasks: Array<{ line: number; options: SubmitOptions }> = [];
-  lines.forEach((line, i) => {
+  readTextFile(flags.file!, '--file').split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     tasks.push({ line: i + 1, options: parseJsonObject(line, `${source}:${i + 1}`) as unknown as SubmitOptions });
   });
   if (tasks.length === 0) throw invalidArgument('--file', `${source} holds no submits (one JSON object per line)`);
+  return { source, tasks };
+}
+
+async function submitFile(type: string | undefined, flags: SubmitFlags, out: Output): Promise<void> {
+  const { source, tasks } = fromCommandLine(() => fileSubmits(flags, type));
   await withClient(flags, async (client) => {
     const stored: TaskView[] = [];
     for (let i = 0; i < tasks.length; i += FILE_BATCH) {

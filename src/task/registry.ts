@@ -3,6 +3,7 @@ import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { tsImport } from 'tsx/esm/api';
 import { describe } from '../duration.js';
@@ -209,7 +210,8 @@ function acceptAny(): void {}
  * a fresh registry (a restart in the same process) never collides with the `$id`s of an old one.
  * Strict mode is off: schemas written for other tools carry keywords Ajv does not know (`x-*`,
  * `example`), and those must not make a type unavailable. Ajv's warnings about what it ignores
- * (an unknown `format`, say) are logged with the module's file name instead.
+ * (a format that is not a standard one, say) are logged once each with the module's file name.
+ * The standard formats (`email`, `date-time`, `uri`, …) are checked, with ajv-formats.
  */
 class SchemaCompiler {
   readonly #ajv: Ajv;
@@ -220,6 +222,8 @@ class SchemaCompiler {
     this.#logger = logger;
     const collect = (...args: unknown[]): void => { this.#warnings.push(args.map(String).join(' ')); };
     this.#ajv = new Ajv({ allErrors: true, strict: false, logger: { log: collect, warn: collect, error: collect } });
+    // ajv-formats is CommonJS: its default import is module.exports, which holds the plugin as `default`.
+    ajvFormats.default(this.#ajv);
   }
 
   compile(params: unknown, file: string): { schema: unknown; validate: ValidateFunction | undefined } {
@@ -236,7 +240,8 @@ class SchemaCompiler {
     } catch (err) {
       throw invalidArgument('params', `is not a valid JSON Schema: ${(err as Error).message}`);
     } finally {
-      for (const w of this.#warnings.splice(0)) this.#logger.warn({ file }, `params schema: ${w}`);
+      // Ajv gives some warnings twice for one schema (an unknown format did): log each once.
+      for (const w of new Set(this.#warnings.splice(0))) this.#logger.warn({ file }, `params schema: ${w}`);
     }
   }
 }
@@ -252,15 +257,20 @@ function deepFreeze<T>(value: T): T {
 /**
  * Params are the client's data: they are only read here, never merged into another object.
  * A path points at the failing value (JSON Pointer, '/' for the root); for a missing or an
- * unexpected property it points at that property rather than at the object holding it.
+ * unexpected property it points at that property rather than at the object holding it. Each
+ * reason is Ajv's, said of that path: `/to must be string`, `/subject is required`.
  */
 function check(validate: ValidateFunction, params: unknown): void {
   if (validate(params)) return;
-  const all = [...new Set((validate.errors ?? []).map(errorPath))];
-  const paths = all.slice(0, MAX_REPORTED_PATHS);
-  const listed = all.slice(0, PATHS_IN_MESSAGE).join(', ');
-  const more = all.length > PATHS_IN_MESSAGE ? ` and ${all.length - PATHS_IN_MESSAGE} more` : '';
-  throw new SpindleError('INVALID_PARAMS', `params do not match the type's schema at ${listed}${more}; see the type's params schema (spindle types -v)`, { paths });
+  const failures = (validate.errors ?? []).map((e) => ({ path: errorPath(e), reason: errorReason(e) }));
+  const reasons = [...new Map(failures.map((f) => [`${f.path} ${f.reason}`, f])).values()];
+  const paths = [...new Set(reasons.map((r) => r.path))].slice(0, MAX_REPORTED_PATHS);
+  const listed = reasons.slice(0, PATHS_IN_MESSAGE).map((r) => `${r.path} ${r.reason}`).join(', ');
+  const more = reasons.length > PATHS_IN_MESSAGE ? ` and ${reasons.length - PATHS_IN_MESSAGE} more` : '';
+  throw new SpindleError('INVALID_PARAMS', `params do not match the type's schema: ${listed}${more}; see the type's params schema (spindle types -v)`, {
+    paths,
+    reasons: reasons.slice(0, MAX_REPORTED_PATHS),
+  });
 }
 
 function errorPath(e: ErrorObject): string {
@@ -268,4 +278,11 @@ function errorPath(e: ErrorObject): string {
   const property = p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty;
   const path = typeof property === 'string' ? `${e.instancePath}/${property.replace(/~/g, '~0').replace(/\//g, '~1')}` : e.instancePath;
   return path === '' ? '/' : path;
+}
+
+/** Ajv's message, reworded where the path already names the property it is about. */
+function errorReason(e: ErrorObject): string {
+  if (e.keyword === 'required' || e.keyword === 'dependentRequired' || e.keyword === 'dependencies') return 'is required';
+  if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') return 'is not allowed';
+  return e.message ?? `fails ${e.keyword}`;
 }

@@ -65,25 +65,32 @@ describe('spindle submit', () => {
     for (const id of [cron.id, rrule.id, once.id, any.id]) expect((await spindle(['cancel', id, ...at()])).code).toBe(0);
   });
 
-  it('refuses bad flags with one line naming the flag, and stores nothing', async () => {
+  it('refuses bad flags with one line naming the flag, and stores nothing: exit 2 when the command line is refused, 1 when the runtime refuses', async () => {
     const before = (await spindleJson<{ states: Record<string, number> }>(['stats', ...at()])).states;
-    const cases: Array<[string[], RegExp]> = [
-      [['submit', 'echo', '--params', '{nope'], /^spindle: INVALID_ARGUMENT: --params: is not JSON/],
-      [['submit', 'echo', '--every', '1h', '--cron', '* * * * *'], /^spindle: INVALID_ARGUMENT: --cron: give one schedule form, not --every and --cron/],
-      [['submit', 'echo', '--tz', 'Europe/Paris'], /^spindle: INVALID_ARGUMENT: --tz: qualifies a schedule/],
-      [['submit', 'echo', '--cron', '61 * * * *'], /^spindle: INVALID_SCHEDULE: /],
-      [['submit', 'echo', '--max-tries', 'many'], /^spindle: INVALID_ARGUMENT: --max-tries: must be a whole number/],
-      [['submit', 'echo', '--timeout', 'soon'], /^spindle: INVALID_ARGUMENT: timeout: /],
-      [['submit', 'nope'], /^spindle: UNKNOWN_TYPE: unknown task type "nope"/],
-      [['submit'], /^spindle: INVALID_ARGUMENT: type: give the task type/],
+    const cases: Array<[string[], RegExp, number]> = [
+      [['submit', 'echo', '--params', '{nope'], /^spindle: INVALID_ARGUMENT: --params: is not JSON/, 2],
+      [['submit', 'echo', '--every', '1h', '--cron', '* * * * *'], /^spindle: INVALID_ARGUMENT: --cron: give one schedule form, not --every and --cron/, 2],
+      [['submit', 'echo', '--tz', 'Europe/Paris'], /^spindle: INVALID_ARGUMENT: --tz: qualifies a schedule/, 2],
+      [['submit', 'echo', '--cron', '61 * * * *'], /^spindle: INVALID_SCHEDULE: /, 1],
+      [['submit', 'echo', '--max-tries', 'many'], /^spindle: INVALID_ARGUMENT: --max-tries: must be a whole number/, 2],
+      [['submit', 'echo', '--timeout', 'soon'], /^spindle: INVALID_ARGUMENT: timeout: /, 1],
+      [['submit', 'nope'], /^spindle: UNKNOWN_TYPE: unknown task type "nope"/, 1],
+      [['submit'], /^spindle: INVALID_ARGUMENT: type: give the task type/, 2],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, message, exit] of cases) {
       const ran = await spindle([...args, ...at()]);
-      expect(ran.code, args.join(' ')).toBe(1);
+      expect(ran.code, args.join(' ')).toBe(exit);
       expect(ran.stderr, args.join(' ')).toMatch(message);
       expect(ran.stderr.split('\n')).toHaveLength(2);
     }
     expect((await spindleJson<{ states: Record<string, number> }>(['stats', ...at()])).states).toEqual(before);
+  });
+
+  it('--params @FILE reads the params from a JSON file', async () => {
+    const file = join(tempDir(), 'params.json');
+    writeFileSync(file, '{"name":"Grace"}\n');
+    const task = await spindleJson<TaskView>(['submit', 'echo', '--params', `@${file}`, '--in', '1h', ...at()]);
+    expect(task.params).toEqual({ name: 'Grace' });
   });
 
   it('prints errors as JSON on stdout with --json, besides the line on stderr', async () => {

@@ -45,9 +45,9 @@ describe('spindle start', () => {
     expect(first.out()).toContain('spindle runtime stopped');
   });
 
-  it('refuses a bad flag with a one-line message and exit code 1', async () => {
+  it('refuses a bad flag with a one-line message and exit code 2 (a usage error)', async () => {
     const run = spindle(['start', '--data', tempDir(), '--tasks', EXAMPLES, '--workers', 'many']);
-    expect(await run.exited).toBe(1);
+    expect(await run.exited).toBe(2);
     expect(run.out().trim()).toMatch(/^spindle: INVALID_OPTION: --workers/);
   });
 });

@@ -239,7 +239,7 @@ describe('loadRegistry', () => {
   });
 
   it('logs schema keywords Ajv ignores as a warning naming the file', async () => {
-    const dir = tasksDir({ 'fmt.mjs': mjs('fmt', ` params: { type: 'string', format: 'email', 'x-ui': 'wide' },`) });
+    const dir = tasksDir({ 'fmt.mjs': mjs('fmt', ` params: { type: 'string', format: 'colour-name', 'x-ui': 'wide' },`) });
     const { logger, lines } = collectingLogger();
     const reg = await loadRegistry({ tasksDir: dir, logger });
     expect(reg.problems).toEqual([]);
