@@ -4,7 +4,6 @@ import { Client } from '../client/client.js';
 import type { ClientEvent } from '../client/event-stream.js';
 import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
-import { assertDataDirSafe } from '../runtime/data-dir.js';
 import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { wholeNumber } from './flag-values.js';
@@ -108,6 +107,7 @@ export function registerRuntimeCommands(program: Command): void {
     .action(async (flags: { data?: string }) => {
       const data = resolve(dataDirOf(flags));
       // Repair rewrites the manifest by name: never in a directory another user could have laid out.
+      const { assertDataDirSafe } = await import('../runtime/data-dir.js');
       assertDataDirSafe(data);
       const socket = socketPathOf({ data });
       const live = await Client.connect({ socket, reconnectWindowMs: 0 }).then(async (c) => { await c.close(); return true; }, () => false);
