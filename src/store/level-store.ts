@@ -195,6 +195,18 @@ export class LevelStore implements TaskStore {
     }
   }
 
+  /**
+   * LevelDB checks a block's checksum only when asked, and classic-level cannot ask: a damaged
+   * table block can read back as a garbled value. A record that no longer parses is damage too.
+   */
+  #decode<T>(decode: (text: string) => T, text: string, key: string): T {
+    try {
+      return decode(text);
+    } catch (err) {
+      throw this.#fatalError(new SpindleError('STORE_CORRUPT', `the store at ${this.#path} holds a damaged record (${key}: ${(err as Error).message}); run \`spindle repair\` while no runtime uses it`, { path: this.#path }, err));
+    }
+  }
+
   async commit(changes: ChangeSet): Promise<void> {
     const db = await this.#ready();
     const batch = db.batch();
@@ -228,13 +240,13 @@ export class LevelStore implements TaskStore {
 
   async getTask(id: string): Promise<TaskRecord | undefined> {
     const v = await this.#read((db) => db.get<string, string>(taskKey(id), AS_TEXT));
-    return v === undefined ? undefined : decodeTask(v);
+    return v === undefined ? undefined : this.#decode(decodeTask, v, taskKey(id));
   }
 
   async getTasks(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
     if (ids.length === 0) return [];
     const values = await this.#read((db) => db.getMany<string, string>(ids.map(taskKey), AS_TEXT));
-    return values.map((v) => (v === undefined ? undefined : decodeTask(v)));
+    return values.map((v, i) => (v === undefined ? undefined : this.#decode(decodeTask, v, taskKey(ids[i]!))));
   }
 
   findKey(key: string): Promise<string | undefined> {
@@ -286,19 +298,19 @@ export class LevelStore implements TaskStore {
 
   async runs(taskId: string): Promise<RunRecord[]> {
     const values = await this.#read((db) => db.values<string, string>({ gte: `r!${taskId}!`, lt: `r!${taskId}!\xff`, ...AS_TEXT }).all());
-    return values.map(decodeRun);
+    return values.map((v) => this.#decode(decodeRun, v, `r!${taskId}`));
   }
 
   async historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]> {
     if (chunks === 0) return [];
     const keys = Array.from({ length: chunks }, (_, i) => historyKey(taskId, i));
     const values = await this.#read((db) => db.getMany<string, string>(keys, AS_TEXT));
-    return values.flatMap((v) => (v === undefined ? [] : decodeHistory(v)));
+    return values.flatMap((v, i) => (v === undefined ? [] : this.#decode(decodeHistory, v, keys[i]!)));
   }
 
   async counters(): Promise<Map<string, StateCounts>> {
     const entries = await this.#read((db) => db.iterator<string, string>({ gte: 'c!', lt: 'c!\xff', ...AS_TEXT }).all());
-    return new Map(entries.map(([k, v]) => [k.slice(2), JSON.parse(v) as StateCounts]));
+    return new Map(entries.map(([k, v]) => [k.slice(2), this.#decode((text) => JSON.parse(text) as StateCounts, v, k)]));
   }
 
   async expired(now: number, limit: number): Promise<string[]> {
