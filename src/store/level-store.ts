@@ -1,4 +1,5 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { SpindleError } from '../errors.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
@@ -27,6 +28,10 @@ const AS_TEXT = { valueEncoding: 'utf8' } as const;
  * value (measured: ~33 bytes of native memory lost per put, so a busy runtime grew without end).
  */
 const INDEXED = Uint8Array.of(0x31);
+/** Free space a reopen after a failed write waits for: the log to rewrite (up to this)… */
+const REOPEN_ROOM_BYTES = 1024 * 1024;
+/** …plus room for a new manifest and log. */
+const REOPEN_SLACK_BYTES = 64 * 1024;
 
 export interface LevelStoreOptions {
   /** The store directory (created if missing). */
@@ -132,15 +137,36 @@ export class LevelStore implements TaskStore {
     return this.#fatal;
   }
 
-  /** The open database, reopened first if a write damaged its log; refuses once fatal. */
-  async #ready(): Promise<Db> {
+  /**
+   * The database to use, reopened first if a write damaged its log; refuses once fatal. A
+   * damaged database still reads correctly (only its log's tail is off), so reads use it until
+   * there is room to reopen: a full disk stops writes, not `get` and `list`.
+   */
+  async #ready(use: 'read' | 'write'): Promise<Db> {
     if (this.#fatal !== null) throw this.#fatal;
     if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the store is closed; retry once the runtime is back');
-    if (this.#damaged) {
+    if (this.#damaged && (use === 'write' || this.#db.status !== 'open')) {
+      if (this.#reopening === null && !this.#roomToReopen()) {
+        throw new SpindleError('STORE_UNAVAILABLE', `no room to write the store at ${this.#path}: its disk is full; free some space`, { path: this.#path });
+      }
       this.#reopening ??= this.#reopen().finally(() => { this.#reopening = null; });
       await this.#reopening;
     }
     return this.#db;
+  }
+
+  /**
+   * Whether a reopen can be tried: it writes the log's records into a table and a new manifest,
+   * and an open that fails leaves the store closed to reads as well, so not on a disk still full.
+   */
+  #roomToReopen(): boolean {
+    try {
+      const fs = statfsSync(this.#path);
+      const logBytes = readdirSync(this.#path).filter((n) => n.endsWith('.log')).reduce((sum, n) => sum + statSync(join(this.#path, n)).size, 0);
+      return fs.bavail * fs.bsize >= Math.min(logBytes, REOPEN_ROOM_BYTES) + REOPEN_SLACK_BYTES;
+    } catch {
+      return true; // the open itself will tell
+    }
   }
 
   async #reopen(): Promise<void> {
@@ -183,7 +209,7 @@ export class LevelStore implements TaskStore {
   /** Runs a read on the current database, once more if a reopen replaced it meanwhile. */
   async #read<T>(read: (db: Db) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const db = await this.#ready();
+      const db = await this.#ready('read');
       const generation = this.#generation;
       try {
         return await read(db);
@@ -208,7 +234,7 @@ export class LevelStore implements TaskStore {
   }
 
   async commit(changes: ChangeSet): Promise<void> {
-    const db = await this.#ready();
+    const db = await this.#ready('write');
     const batch = db.batch();
     const w = this.#writer;
     for (const { before, after } of changes.tasks) {
@@ -233,7 +259,7 @@ export class LevelStore implements TaskStore {
       this.#damaged = true;
       this.#failedWrite = number;
       // Reopened now when it can be (the disk has room again), so a later write finds a new log.
-      await this.#ready().catch(() => undefined);
+      await this.#ready('write').catch(() => undefined);
       throw error;
     }
   }
