@@ -62,7 +62,7 @@ export class LevelStore implements TaskStore {
   #db: Db;
   /** Bumped by each reopen: a read that failed on an older database is tried once more. */
   #generation = 0;
-  /** A write failed and no reopen has succeeded since: the log must be replaced before any use. */
+  /** A write failed and no reopen has succeeded since: the log must be replaced before the next write. */
   #damaged = false;
   #reopening: Promise<void> | null = null;
   #fatal: SpindleError | null = null;

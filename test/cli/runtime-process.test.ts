@@ -125,7 +125,7 @@ describe('the runtime process: shutdown (SPEC §5)', () => {
   });
 });
 
-describe('spindle repair', () => {
+describe('S2: spindle repair', () => {
   it('refuses while a runtime serves the directory, and repairs a store whose manifest was emptied', async () => {
     const data = tempDir();
     const runtime = await start(data);
