@@ -36,7 +36,7 @@ async function stop(bg: Background): Promise<void> {
   expect(await bg.exited).toMatchObject({ code: 0 });
 }
 
-describe('spindle repair takes the store\'s lock', () => {
+describe('S2: spindle repair takes the store\'s lock', () => {
   it('refuses a store served by a runtime on another socket (ALREADY_RUNNING), which keeps every task', async () => {
     const data = join(tempDir(), 'data');
     const socket = join(tempDir(), 'x.sock');
