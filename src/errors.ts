@@ -20,6 +20,8 @@ export const CLIENT_ERRORS = {
   TOO_MANY_CONNECTIONS: -32009,
   STORE_UNAVAILABLE: -32010,
   SHUTTING_DOWN: -32011,
+  /** The store's files are damaged (at start, or found at run time: the runtime then stops). */
+  STORE_CORRUPT: -32012,
   /** A bug on the runtime's side; the runtime log has the details, the client only this code. */
   INTERNAL: -32603,
 } as const;
@@ -41,7 +43,6 @@ export const STARTUP_ERRORS = [
   'ALREADY_RUNNING',
   'STORE_READONLY',
   'STORE_INVALID',
-  'STORE_CORRUPT',
   'SOCKET_PATH_IN_USE',
   'INVALID_OPTION',
   'TASKS_DIR_INVALID',

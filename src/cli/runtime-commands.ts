@@ -1,10 +1,12 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Client } from '../client/client.js';
 import type { ClientEvent } from '../client/event-stream.js';
-import { dataDirOf, socketPathOf } from '../client/socket-path.js';
+import { dataDirOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
+import type { RepairReport } from '../store/repair.js';
+import type { StateCounts } from '../store/store.js';
 import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
+import { TASK_STATES, type TaskState } from '../task/state.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { wholeNumber } from './flag-values.js';
 import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';
@@ -102,22 +104,34 @@ export function registerRuntimeCommands(program: Command): void {
     }));
 
   program.command('repair')
-    .description('repair a damaged store (LevelDB repair) while no runtime holds it')
+    .description('repair a damaged store (LevelDB repair, then the indexes and counts rebuilt from the tasks) while no runtime holds it')
     .option('--data <dir>', 'the data directory (default $SPINDLE_DATA or ./.spindle)')
-    .action(async (flags: { data?: string }) => {
+    .option('--json', 'print the report as JSON', false)
+    .action(async (flags: { data?: string; json: boolean }) => {
       const data = resolve(dataDirOf(flags));
+      // Loaded here: LevelDB and the data-dir checks are for this command alone; the others are light clients.
+      const [{ assertDataDirSafe }, { repairStore }] = await Promise.all([import('../runtime/data-dir.js'), import('../store/repair.js')]);
       // Repair rewrites the manifest by name: never in a directory another user could have laid out.
-      const { assertDataDirSafe } = await import('../runtime/data-dir.js');
       assertDataDirSafe(data);
-      const socket = socketPathOf({ data });
-      const live = await Client.connect({ socket, reconnectWindowMs: 0 }).then(async (c) => { await c.close(); return true; }, () => false);
-      if (live) throw new SpindleError('ALREADY_RUNNING', `a runtime is running on ${data}; stop it first (spindle stop --data ${flags.data ?? data})`, { path: data });
-      const store = join(data, 'store');
-      // Loaded here: the LevelDB addon is for this command alone, the others are light clients.
-      const { ClassicLevel } = await import('classic-level');
-      await ClassicLevel.repair(store);
-      process.stdout.write(`repaired the store at ${store}\n`);
+      const report = await repairStore(join(data, 'store'));
+      if (flags.json) return void process.stdout.write(`${JSON.stringify(report)}\n`);
+      process.stdout.write(`${repairSummary(report)}\n`);
     });
+}
+
+/** Tasks per state before (the store's own counts) and after (counted in the repaired store). */
+function repairSummary(r: RepairReport): string {
+  const total = (c: StateCounts | null): number | null => (c === null ? null : Object.values(c).reduce((a, b) => a + (b ?? 0), 0));
+  const cell = (c: StateCounts | null, s: TaskState): string => (c === null ? '?' : String(c[s] ?? 0));
+  const states = TASK_STATES.filter((s) => s !== 'none');
+  const rows = [...states.map((s) => [s, cell(r.before, s), cell(r.after, s)]), ['all', String(total(r.before) ?? '?'), String(total(r.after))]];
+  const before = total(r.before);
+  const after = total(r.after) ?? 0;
+  const verdict = before === null ? `the store's counts were unreadable before the repair; ${after} task(s) recovered`
+    : after < before ? `${before - after} task(s) lost, ${after} recovered` : `no task lost (${after})`;
+  const unreadable = r.unreadable > 0 ? `; ${r.unreadable} damaged task record(s) removed` : '';
+  const lost = r.lostFiles.length > 0 ? `\nLevelDB could not read ${r.lostFiles.join(', ')}: moved aside into ${r.lostDir}` : '';
+  return `repaired the store at ${r.path}\n${table(['state', 'before', 'after'], rows, styleFor(process.stdout))}\n${verdict}${unreadable}${lost}`;
 }
 
 function eventLine(ev: ClientEvent, out: Output): string {

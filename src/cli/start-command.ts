@@ -54,7 +54,9 @@ export function registerStart(program: Command): void {
       const alive = setInterval(() => undefined, 1 << 30);
       void runtime.whenStopped().then(() => {
         clearInterval(alive);
-        process.exit(0);
+        const failure = runtime.failure;
+        if (failure !== null) process.stderr.write(`spindle: ${failure.code}: ${failure.message}\n`);
+        process.exit(failure === null ? 0 : 1);
       });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals): void => {

@@ -34,6 +34,7 @@ export class Runtime {
   #server: IpcServer | null = null;
   /** Set once the store starts closing: from then on even reads answer SHUTTING_DOWN. */
   #storeClosing = false;
+  #failure: SpindleError | null = null;
 
   private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: LevelStore, supervisor: Supervisor) {
     this.options = options;
@@ -51,15 +52,20 @@ export class Runtime {
     if (options.socketPath !== null) await checkSocketPath(options.socketPath);
     const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
     const { executors, executorFor } = createExecutorPools(options, registry, log);
-    const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync });
+    let runtime: Runtime | undefined;
+    // Damage found at run time: serving on would answer errors forever, so the runtime stops.
+    const onFatal = (err: SpindleError): void => {
+      if (runtime !== undefined) void runtime.#fail(err);
+    };
+    const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync, onFatal });
     await store.open();
-    let runtime: Runtime;
+    let supervisor: Supervisor | undefined;
     try {
       // In parallel: a process pool's children load while the thread pool's threads do.
       const started = await Promise.allSettled(executors.map((e) => e.start()));
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      const supervisor = new Supervisor({
+      supervisor = new Supervisor({
         store,
         registry,
         executorFor,
@@ -75,8 +81,12 @@ export class Runtime {
         random: Math.random,
       });
       await supervisor.start();
+      // Damage met while recovering (before there was a runtime to stop) fails the start.
+      if (store.failure !== null) throw store.failure;
       runtime = new Runtime(options, log, registry, store, supervisor);
     } catch (err) {
+      // A supervisor that started holds timers (a page read retried): stopped, or start hangs.
+      await supervisor?.stop(0);
       await Promise.allSettled(executors.map((e) => e.close(0)));
       await store.close();
       throw err;
@@ -101,6 +111,19 @@ export class Runtime {
 
   get status(): Status {
     return this.#status;
+  }
+
+  /** Why the runtime stopped by itself (the store failed for good), or null. */
+  get failure(): SpindleError | null {
+    return this.#failure;
+  }
+
+  #fail(err: SpindleError): Promise<void> {
+    if (this.#failure === null) {
+      this.#failure = err;
+      this.log.fatal({ err, code: err.code, path: err.details.path }, `stopping: ${err.message}`);
+    }
+    return this.stop();
   }
 
   submit(input: unknown): Promise<TaskView> {

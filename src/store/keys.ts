@@ -19,8 +19,10 @@ import { TERMINAL_STATES } from '../task/state.js';
  *   x!<expiresAt>!<id>         retention: terminal tasks by expiry
  *   c!<type>                   state counts of a type (so also the list of types)
  *   meta                       store layout version
+ *   w                          the number of the last batch written (each batch rewrites it)
  */
 export const META_KEY = 'meta';
+export const WRITE_MARK_KEY = 'w';
 export const STORE_LAYOUT = 3;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');

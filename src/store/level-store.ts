@@ -1,4 +1,5 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { SpindleError } from '../errors.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
@@ -6,12 +7,15 @@ import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
   counterKey, dueKey, dueOf, expiryKey, heldKeyOf, historyKey, idOf, indexKeys, keyExpiryKey, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, runKey,
-  STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix,
+  STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix, WRITE_MARK_KEY,
 } from './keys.js';
+import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
+import { assertNoRepair, assertStoreComplete } from './store-files.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
 
-type Batch = ReturnType<Level<string, Uint8Array>['batch']>;
+type Db = Level<string, Uint8Array>;
+type Batch = ReturnType<Db['batch']>;
 
 /**
  * Values are written as bytes (see RecordWriter) and read as text. Bytes are the database's
@@ -24,25 +28,63 @@ const AS_TEXT = { valueEncoding: 'utf8' } as const;
  * value (measured: ~33 bytes of native memory lost per put, so a busy runtime grew without end).
  */
 const INDEXED = Uint8Array.of(0x31);
+/** Free space a reopen after a failed write waits for: the log to rewrite (up to this)… */
+const REOPEN_ROOM_BYTES = 1024 * 1024;
+/** …plus room for a new manifest and log. */
+const REOPEN_SLACK_BYTES = 64 * 1024;
 
 export interface LevelStoreOptions {
   /** The store directory (created if missing). */
   path: string;
   /** fsync every commit before it resolves. */
   sync: boolean;
+  /**
+   * Called once when the store stops serving for good: its files are damaged, or a write it
+   * reported failed turned out to be stored. The owner should stop; a restart (after `spindle
+   * repair` for damage) serves again.
+   */
+  onFatal?: (err: SpindleError) => void;
 }
 
-/** The embedded store: one LevelDB, one writer (the lock), one batch per group commit. */
+/**
+ * The embedded store: one LevelDB, one writer (the lock), one batch per group commit.
+ *
+ * A failed write leaves LevelDB appending to a log whose block offsets no longer match the file
+ * (it records no error for a failed unsynced append), and its next open drops everything after
+ * the damage: writes acknowledged after a full disk cleared would be lost. So after a failed
+ * write the database is closed and reopened, which recovers the log up to the damage and starts
+ * a new one; until a reopen succeeds (not while the disk is still full) every write is refused.
+ */
 export class LevelStore implements TaskStore {
   readonly #path: string;
   readonly #sync: boolean;
-  readonly #db: Level<string, Uint8Array>;
+  readonly #onFatal: ((err: SpindleError) => void) | undefined;
+  #db: Db;
+  /** Bumped by each reopen: a read that failed on an older database is tried once more. */
+  #generation = 0;
+  /** A write failed and no reopen has succeeded since: the log must be replaced before the next write. */
+  #damaged = false;
+  #reopening: Promise<void> | null = null;
+  #fatal: SpindleError | null = null;
+  #closed = false;
+  /**
+   * Every batch also writes its number under WRITE_MARK_KEY, so after a reopen the store can tell
+   * whether a write it reported failed was stored after all (an fsync that failed after the
+   * append: LevelDB keeps the record in its log and recovers it at the next open).
+   */
+  #writes = 0;
+  #failedWrite: number | null = null;
   readonly #writer = new RecordWriter();
 
   constructor(options: LevelStoreOptions) {
     this.#path = options.path;
     this.#sync = options.sync;
-    this.#db = new Level<string, Uint8Array>(options.path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    this.#onFatal = options.onFatal;
+    this.#db = this.#newDb();
+  }
+
+  #newDb(): Db {
+    return new Level<string, Uint8Array>(this.#path, { keyEncoding: 'utf8', valueEncoding: 'view' });
   }
 
   async open(): Promise<void> {
@@ -52,31 +94,148 @@ export class LevelStore implements TaskStore {
         throw new SpindleError('STORE_INVALID', `the store path ${this.#path} exists and is not a directory`, { path: this.#path });
       }
       mkdirSync(this.#path, { recursive: true, mode: 0o700 });
-      // A task's record is rewritten within moments (submitted, started, finished): a memtable four
-      // times LevelDB's default flushes and compacts a quarter as often (measured: its compaction
-      // thread's CPU halved for the same 20,000 tasks), for up to 32 MB more memory while flushing.
-      await this.#db.open({ writeBufferSize: 16 * 1024 * 1024 });
+      assertStoreComplete(this.#path);
+      await this.#openDb();
     } catch (err) {
       throw openError(err, this.#path);
     }
-    const meta = await this.#db.get<string, string>(META_KEY, AS_TEXT);
-    if (meta === undefined) {
-      await this.#db.put<string, string>(META_KEY, JSON.stringify({ layout: STORE_LAYOUT, createdAt: new Date().toISOString() }), AS_TEXT);
-    } else {
-      const layout = safeParse(meta)?.layout;
-      if (layout !== STORE_LAYOUT) {
-        await this.#db.close();
-        throw new SpindleError('STORE_INVALID', `the store at ${this.#path} has layout ${String(layout)}, this version reads ${STORE_LAYOUT}`, { path: this.#path });
+    try {
+      assertNoRepair(this.#path);
+      const meta = await this.#db.get<string, string>(META_KEY, AS_TEXT);
+      if (meta === undefined) {
+        await this.#db.put<string, string>(META_KEY, JSON.stringify({ layout: STORE_LAYOUT, createdAt: new Date().toISOString() }), AS_TEXT);
+      } else {
+        const layout = safeParse(meta)?.layout;
+        if (layout !== STORE_LAYOUT) {
+          throw new SpindleError('STORE_INVALID', `the store at ${this.#path} has layout ${String(layout)}, this version reads ${STORE_LAYOUT}`, { path: this.#path });
+        }
+      }
+      this.#writes = Number(await this.#db.get<string, string>(WRITE_MARK_KEY, AS_TEXT) ?? 0);
+    } catch (err) {
+      await this.#db.close();
+      throw openError(err, this.#path);
+    }
+  }
+
+  /**
+   * A task's record is rewritten within moments (submitted, started, finished): a memtable four
+   * times LevelDB's default flushes and compacts a quarter as often (measured: its compaction
+   * thread's CPU halved for the same 20,000 tasks), for up to 32 MB more memory while flushing.
+   */
+  #openDb(): Promise<void> {
+    return this.#db.open({ createIfMissing: true, writeBufferSize: 16 * 1024 * 1024 });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#reopening?.catch(() => undefined);
+    if (this.#db.status === 'open' || this.#db.status === 'opening') await this.#db.close();
+  }
+
+  /** Why the store stopped serving for good, or null. */
+  get failure(): SpindleError | null {
+    return this.#fatal;
+  }
+
+  /**
+   * The database to use, reopened first if a write damaged its log; refuses once fatal. A
+   * damaged database still reads correctly (only its log's tail is off), so reads use it until
+   * there is room to reopen: a full disk stops writes, not `get` and `list`.
+   */
+  async #ready(use: 'read' | 'write'): Promise<Db> {
+    if (this.#fatal !== null) throw this.#fatal;
+    if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the store is closed; retry once the runtime is back');
+    if (this.#damaged && (use === 'write' || this.#db.status !== 'open')) {
+      if (this.#reopening === null && !this.#roomToReopen()) {
+        throw new SpindleError('STORE_UNAVAILABLE', `no room to write the store at ${this.#path}: its disk is full; free some space`, { path: this.#path });
+      }
+      this.#reopening ??= this.#reopen().finally(() => { this.#reopening = null; });
+      await this.#reopening;
+    }
+    return this.#db;
+  }
+
+  /**
+   * Whether a reopen can be tried: it writes the log's records into a table and a new manifest,
+   * and an open that fails leaves the store closed to reads as well, so not on a disk still full.
+   */
+  #roomToReopen(): boolean {
+    try {
+      const fs = statfsSync(this.#path);
+      const logBytes = readdirSync(this.#path).filter((n) => n.endsWith('.log')).reduce((sum, n) => sum + statSync(join(this.#path, n)).size, 0);
+      return fs.bavail * fs.bsize >= Math.min(logBytes, REOPEN_ROOM_BYTES) + REOPEN_SLACK_BYTES;
+    } catch {
+      return true; // the open itself will tell
+    }
+  }
+
+  async #reopen(): Promise<void> {
+    if (this.#db.status === 'open') await this.#db.close().catch(() => undefined);
+    if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the store is closed; retry once the runtime is back');
+    this.#db = this.#newDb();
+    this.#generation++;
+    try {
+      await this.#openDb();
+    } catch (err) {
+      throw this.#failed(runTimeError(this.#path, err, 'write'));
+    }
+    let mark: number;
+    try {
+      mark = Number(await this.#db.get<string, string>(WRITE_MARK_KEY, AS_TEXT) ?? 0);
+    } catch (err) {
+      throw this.#failed(runTimeError(this.#path, err, 'read'));
+    }
+    this.#damaged = false;
+    if (this.#failedWrite !== null && mark >= this.#failedWrite) {
+      throw this.#fatalError(new SpindleError('STORE_UNAVAILABLE', `a write to the store at ${this.#path} that was reported failed was stored after all (its fsync failed); restart the runtime, which reads the store as it is`, { path: this.#path }));
+    }
+    this.#writes = mark;
+    this.#failedWrite = null;
+  }
+
+  /** Corruption stops the store for good; anything else is passed on as it is. */
+  #failed(err: SpindleError): SpindleError {
+    return err.code === 'STORE_CORRUPT' ? this.#fatalError(err) : err;
+  }
+
+  #fatalError(err: SpindleError): SpindleError {
+    if (this.#fatal === null) {
+      this.#fatal = err;
+      this.#onFatal?.(err);
+    }
+    return this.#fatal;
+  }
+
+  /** Runs a read on the current database, once more if a reopen replaced it meanwhile. */
+  async #read<T>(read: (db: Db) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const db = await this.#ready('read');
+      const generation = this.#generation;
+      try {
+        return await read(db);
+      } catch (err) {
+        if (isCorruption(err)) throw this.#fatalError(corruptError(this.#path, err));
+        if (attempt === 0 && generation !== this.#generation) continue;
+        throw runTimeError(this.#path, err, 'read');
       }
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#db.status === 'open' || this.#db.status === 'opening') await this.#db.close();
+  /**
+   * LevelDB checks a block's checksum only when asked, and classic-level cannot ask: a damaged
+   * table block can read back as a garbled value. A record that no longer parses is damage too.
+   */
+  #decode<T>(decode: (text: string) => T, text: string, key: string): T {
+    try {
+      return decode(text);
+    } catch (err) {
+      throw this.#fatalError(new SpindleError('STORE_CORRUPT', `the store at ${this.#path} holds a damaged record (${key}: ${(err as Error).message}); run \`spindle repair\` while no runtime uses it`, { path: this.#path }, err));
+    }
   }
 
   async commit(changes: ChangeSet): Promise<void> {
-    const batch = this.#db.batch();
+    const db = await this.#ready('write');
+    const batch = db.batch();
     const w = this.#writer;
     for (const { before, after } of changes.tasks) {
       if (after === null) {
@@ -89,32 +248,41 @@ export class LevelStore implements TaskStore {
     for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), w.run(run));
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
     for (const [type, counts] of changes.counters) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
+    const number = this.#writes + 1;
+    batch.put(WRITE_MARK_KEY, Buffer.from(String(number)));
     try {
       await batch.write(this.#sync ? { sync: true } : {});
+      this.#writes = number;
     } catch (err) {
-      throw new SpindleError('STORE_UNAVAILABLE', `the store could not write: ${(err as Error).message}`, { path: this.#path }, err);
+      const error = runTimeError(this.#path, err, 'write');
+      if (error.code === 'STORE_CORRUPT') throw this.#fatalError(error);
+      this.#damaged = true;
+      this.#failedWrite = number;
+      // Reopened now when it can be (the disk has room again), so a later write finds a new log.
+      await this.#ready('write').catch(() => undefined);
+      throw error;
     }
   }
 
   async getTask(id: string): Promise<TaskRecord | undefined> {
-    const v = await this.#db.get<string, string>(taskKey(id), AS_TEXT);
-    return v === undefined ? undefined : decodeTask(v);
+    const v = await this.#read((db) => db.get<string, string>(taskKey(id), AS_TEXT));
+    return v === undefined ? undefined : this.#decode(decodeTask, v, taskKey(id));
   }
 
   async getTasks(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
     if (ids.length === 0) return [];
-    const values = await this.#db.getMany<string, string>(ids.map(taskKey), AS_TEXT);
-    return values.map((v) => (v === undefined ? undefined : decodeTask(v)));
+    const values = await this.#read((db) => db.getMany<string, string>(ids.map(taskKey), AS_TEXT));
+    return values.map((v, i) => (v === undefined ? undefined : this.#decode(decodeTask, v, taskKey(ids[i]!))));
   }
 
   findKey(key: string): Promise<string | undefined> {
-    return this.#db.get<string, string>(keyKey(key), AS_TEXT);
+    return this.#read((db) => db.get<string, string>(keyKey(key), AS_TEXT));
   }
 
   async listIds(q: ListQuery): Promise<string[]> {
     if (q.state === undefined && q.type === undefined) {
       const range = q.cursor === undefined ? { gte: 't!', lt: 't!\xff' } : { gte: 't!', lt: `t!${q.cursor}` };
-      return (await this.#db.keys({ ...range, reverse: true, limit: q.limit }).all()).map(idOf);
+      return (await this.#read((db) => db.keys({ ...range, reverse: true, limit: q.limit }).all())).map(idOf);
     }
     const types = q.type !== undefined ? [q.type] : await this.#types();
     const states = q.state !== undefined ? [q.state] : TASK_STATES;
@@ -123,7 +291,7 @@ export class LevelStore implements TaskStore {
 
   async dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
     const range = after === null ? { gte: 'd!' } : { gt: dueKey(after.due, after.id) };
-    const keys = await this.#db.keys({ ...range, lt: 'd!\xff', limit }).all();
+    const keys = await this.#read((db) => db.keys({ ...range, lt: 'd!\xff', limit }).all());
     return keys.map(parseDueKey);
   }
 
@@ -134,7 +302,7 @@ export class LevelStore implements TaskStore {
 
   /** Every type the store has counted, so every type with an index range. */
   async #types(): Promise<string[]> {
-    return (await this.#db.keys({ gte: 'c!', lt: 'c!\xff' }).all()).map((k) => k.slice(2));
+    return (await this.#read((db) => db.keys({ gte: 'c!', lt: 'c!\xff' }).all())).map((k) => k.slice(2));
   }
 
   /**
@@ -147,7 +315,7 @@ export class LevelStore implements TaskStore {
       const range = reverse
         ? { gte: prefix, lt: cursor === undefined ? `${prefix}\xff` : prefix + cursor }
         : { gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff` };
-      return this.#db.keys({ ...range, reverse, limit }).all();
+      return this.#read((db) => db.keys({ ...range, reverse, limit }).all());
     }));
     const ids = pages.flat().map(idOf).sort();
     if (reverse) ids.reverse();
@@ -155,30 +323,29 @@ export class LevelStore implements TaskStore {
   }
 
   async runs(taskId: string): Promise<RunRecord[]> {
-    const values = await this.#db.values<string, string>({ gte: `r!${taskId}!`, lt: `r!${taskId}!\xff`, ...AS_TEXT }).all();
-    return values.map(decodeRun);
+    const values = await this.#read((db) => db.values<string, string>({ gte: `r!${taskId}!`, lt: `r!${taskId}!\xff`, ...AS_TEXT }).all());
+    return values.map((v) => this.#decode(decodeRun, v, `r!${taskId}`));
   }
 
   async historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]> {
     if (chunks === 0) return [];
     const keys = Array.from({ length: chunks }, (_, i) => historyKey(taskId, i));
-    const values = await this.#db.getMany<string, string>(keys, AS_TEXT);
-    return values.flatMap((v) => (v === undefined ? [] : decodeHistory(v)));
+    const values = await this.#read((db) => db.getMany<string, string>(keys, AS_TEXT));
+    return values.flatMap((v, i) => (v === undefined ? [] : this.#decode(decodeHistory, v, keys[i]!)));
   }
 
   async counters(): Promise<Map<string, StateCounts>> {
-    const out = new Map<string, StateCounts>();
-    for await (const [k, v] of this.#db.iterator<string, string>({ gte: 'c!', lt: 'c!\xff', ...AS_TEXT })) out.set(k.slice(2), JSON.parse(v) as StateCounts);
-    return out;
+    const entries = await this.#read((db) => db.iterator<string, string>({ gte: 'c!', lt: 'c!\xff', ...AS_TEXT }).all());
+    return new Map(entries.map(([k, v]) => [k.slice(2), this.#decode((text) => JSON.parse(text) as StateCounts, v, k)]));
   }
 
   async expired(now: number, limit: number): Promise<string[]> {
-    const keys = await this.#db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all();
+    const keys = await this.#read((db) => db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all());
     return keys.map(idOf);
   }
 
   async keysExpired(now: number, limit: number): Promise<string[]> {
-    const keys = await this.#db.keys({ gte: 'kx!', lte: keyExpiryUpTo(now), limit }).all();
+    const keys = await this.#read((db) => db.keys({ gte: 'kx!', lte: keyExpiryUpTo(now), limit }).all());
     return keys.map(idOf);
   }
 }
@@ -223,23 +390,6 @@ function deleteTask(batch: Batch, rec: TaskRecord): void {
   for (const k of indexKeys(rec)) batch.del(k);
   for (let run = 1; run <= rec.runCount; run++) batch.del(runKey(rec.id, run));
   for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
-}
-
-function openError(err: unknown, path: string): SpindleError {
-  if (err instanceof SpindleError) return err;
-  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-  const cause = e.cause ?? e;
-  const text = `${cause.message ?? ''}`;
-  if (cause.code === 'LEVEL_LOCKED') {
-    return new SpindleError('ALREADY_RUNNING', `another runtime holds the store at ${path}; stop it first (spindle stop)`, { path }, err);
-  }
-  if (e.code === 'EACCES' || e.code === 'EROFS' || /permission denied|read-only/i.test(text)) {
-    return new SpindleError('STORE_READONLY', `cannot write the store at ${path}: ${text || e.message}; check its permissions`, { path }, err);
-  }
-  if (/corrupt/i.test(text)) {
-    return new SpindleError('STORE_CORRUPT', `the store at ${path} is damaged (${text}); run \`spindle repair\``, { path }, err);
-  }
-  return new SpindleError('STORE_INVALID', `cannot open the store at ${path}: ${text || e.message}`, { path }, err);
 }
 
 function safeParse(text: string): { layout?: unknown } | undefined {

@@ -127,14 +127,14 @@ describe('the runtime process: shutdown (SPEC §5)', () => {
   });
 });
 
-describe('spindle repair', () => {
+describe('S2: spindle repair', () => {
   it('refuses while a runtime serves the directory, and repairs a store whose manifest was emptied', async () => {
     const data = tempDir();
     const runtime = await start(data);
     const task = await spindleJson<TaskView>(['submit', 'echo', '--in', '1h', '--data', data]);
     const refused = await spindle(['repair', '--data', data]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^spindle: ALREADY_RUNNING: a runtime is running on /);
+    expect(refused.stderr).toMatch(/^spindle: ALREADY_RUNNING: /);
     expect((await spindle(['stop', '--data', data])).code).toBe(0);
     await runtime.exited;
 
@@ -142,9 +142,11 @@ describe('spindle repair', () => {
     truncateSync(join(data, 'store', manifest), 0);
     const broken = await spindle(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1']);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/^spindle: STORE_CORRUPT: the store at .+ is damaged .+; run `spindle repair`/);
+    expect(broken.stderr).toMatch(/^spindle: STORE_CORRUPT: .*spindle repair/);
 
-    expect(await spindle(['repair', '--data', data])).toMatchObject({ code: 0, stdout: `repaired the store at ${join(data, 'store')}\n` });
+    const repaired = await spindle(['repair', '--data', data]);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout.startsWith(`repaired the store at ${join(data, 'store')}\n`)).toBe(true);
     await start(data);
     expect(await spindleJson(['show', task.id, '--data', data])).toMatchObject({ id: task.id, state: 'queued' });
   });

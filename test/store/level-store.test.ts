@@ -94,7 +94,7 @@ describe('LevelStore', () => {
     await store.commit({ tasks: [{ before: a, after: done }], runs: [run], history: [{ taskId: 'a', chunk: 0, entries: history }], counters: new Map([['noop', { finished: 1 }]]) });
     await store.close();
     const entries = await allEntries(path);
-    expect(new Set(entries.map(([k]) => k.slice(0, 2)))).toEqual(new Set(['c!', 'h!', 'me', 'r!', 't!', 'x!', 'y!']));
+    expect(new Set(entries.map(([k]) => k.slice(0, 2)))).toEqual(new Set(['c!', 'h!', 'me', 'r!', 't!', 'w', 'x!', 'y!']));
     expect(entries.filter(([, v]) => v === '')).toEqual([]);
     const reopened = new LevelStore({ path, sync: false });
     await reopened.open();
@@ -148,7 +148,7 @@ describe('LevelStore', () => {
     expect(await store.runs('a')).toHaveLength(2);
     await store.commit({ tasks: [{ before: a, after: null }], runs: [], history: [], counters: new Map() });
     await store.close();
-    expect(await allKeys(path)).toEqual(['meta']);
+    expect(await allKeys(path)).toEqual(['meta', 'w']);
   });
 
   it('lists newest first and pages with a cursor', async () => {

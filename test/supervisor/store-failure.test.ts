@@ -11,9 +11,10 @@ import { loadRegistry } from '../../src/task/registry.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir, waitForState } from '../helpers/runtime.js';
 
 /**
- * The real LevelDB store behind a switch that makes writes fail on demand (S1 in RELIABILITY.md
- * asks for a full disk; a tmpfs mount is not available in every test environment, so this test
- * fails the writes one layer up, where the supervisor sees exactly what a full disk gives it).
+ * The real LevelDB store behind a switch that makes writes fail on demand, one layer up, where
+ * the supervisor sees what a full disk gives it: this pins the supervisor's side of S1 (undo,
+ * refuse, record a finished run later). The full disk itself, on a real tmpfs, is in
+ * test/reliability/full-disk.test.ts and test/store/level-store-full-disk.test.ts.
  */
 class FailingStore extends LevelStore {
   failing = false;
@@ -59,7 +60,7 @@ afterEach(async () => {
   removeTempDirs();
 });
 
-describe('a store that refuses writes', () => {
+describe('S1: a store that refuses writes (a wrapper failing writes on demand)', () => {
   it('answers STORE_UNAVAILABLE, stores and counts nothing, and works again once the store does', async () => {
     store.failing = true;
     await expect(supervisor.submit({ type: 'noop' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
