@@ -19,7 +19,7 @@ function rec(id: string): TaskRecord {
     v: 1, id, type: 'noop', params: { pad: 'x'.repeat(200) }, state: 'queued', reason: null, schedule: { at: '2030-01-01T00:00:00.000Z' },
     recurring: false, priority: 0, maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 1000, tries: 0,
     runCount: 0, occurrences: 0, firedAt: null, nextRunAt: 1000, paused: false, key: null, createdAt: 1, updatedAt: 1,
-    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, interval: null,
+    endedAt: null, expiresAt: null, lastRun: null, history: [], historyChunks: 0, interval: null, keyExpiresAt: null, keyRetentionMs: null,
   };
 }
 

@@ -81,7 +81,7 @@ describe('LevelStore', () => {
     expect(await store.keysExpired(1000, 10)).toEqual([]);
     await store.commit({ tasks: [{ before: released, after: null }, { before: b, after: null }], runs: [], history: [], counters: new Map() });
     await store.close();
-    expect(await allKeys(path)).toEqual(['meta']);
+    expect(await allKeys(path)).toEqual(['meta', 'w']);
   });
 
   it('writes no empty value (classic-level never frees its copy of one), and every record reads back', async () => {
