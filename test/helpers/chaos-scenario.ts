@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { Client } from '../../src/index.js';
+import type { TaskView } from '../../src/index.js';
+import { ChaosRuntime, openCount, readStore, statsUntil } from './chaos-runtime.js';
+import { Checker, summaryLine, type Verdict } from './checker.js';
+import { prng } from './prng.js';
+import { Submitters, type SubmittersOptions } from './submitters.js';
+import { tempDir } from './temp.js';
+
+export const CHAOS_TASKS = fileURLToPath(new URL('../fixtures/chaos-tasks', import.meta.url));
+
+export interface KillScenario {
+  mode: 'threads' | 'processes';
+  seed: number;
+  kills: number;
+  /** Time from a (re)start to the next kill, [lo, hi] ms. */
+  upMs: [number, number];
+  workers: number;
+  runsPerWorker: number;
+  load: Omit<SubmittersOptions, 'data' | 'log' | 'seed'>;
+}
+
+export interface KillOutcome {
+  verdict: Verdict;
+  store: TaskView[];
+  /** Submits waiting for an answer at the kills, summed. */
+  inFlightAtKills: number;
+  /** Runs in flight just before the kills, summed (from `stats`). */
+  runningAtKills: number;
+  seconds: number;
+}
+
+/** The runtime for a scenario, to close in afterEach whatever happens. */
+export const live = new Set<ChaosRuntime>();
+
+/**
+ * Clients submit without pause while the runtime is SIGKILLed at seeded random moments and
+ * started again; then a clean run drains everything, a clean restart reads the store, and the
+ * checker compares.
+ */
+export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
+  const began = Date.now();
+  const rng = prng(s.seed);
+  const data = tempDir('spindle-chaos-');
+  const log = join(tempDir('spindle-chaos-log-'), 'exec.log');
+  const rt = new ChaosRuntime({ data, tasks: CHAOS_TASKS, mode: s.mode, workers: s.workers, runsPerWorker: s.runsPerWorker, log });
+  live.add(rt);
+  await rt.start();
+  const checker = new Checker();
+  const submitters = await Submitters.start({ ...s.load, data, log, seed: s.seed }, checker);
+  const probe = await Client.connect({ data, reconnectWindowMs: 120_000 });
+  let inFlightAtKills = 0;
+  let runningAtKills = 0;
+  for (let k = 0; k < s.kills; k++) {
+    // The kill moment is the test's random variable, not a wait for a state.
+    await new Promise((r) => setTimeout(r, rng.int(...s.upMs)));
+    runningAtKills += (await probe.stats()).states.running ?? 0;
+    inFlightAtKills += submitters.inFlight;
+    await rt.kill();
+    await rt.start();
+  }
+  await submitters.stop();
+  await statsUntil(probe, (stats) => openCount(stats) === 0);
+  await probe.close();
+  await rt.stop();
+
+  await rt.start();
+  const reader = await Client.connect({ data });
+  const store = await readStore(reader);
+  const verdict = checker.check(store, readFileSync(log, 'utf8'));
+  const byCid = new Map(store.map((t) => [String((t.params as { cid: string }).cid), t]));
+  // A handler that returned just before a kill ran again: its run must be stored lost, not finished.
+  for (const { cid, attempt } of verdict.rerunsAfterUnrecordedEnd) {
+    const runs = await reader.runs(byCid.get(cid)!.id);
+    const earlier = runs.find((r) => r.attempt === attempt);
+    if (earlier?.state === 'finished') verdict.afterFinished++;
+  }
+  await reader.close();
+  await rt.stop();
+  live.delete(rt);
+  return { verdict, store, inFlightAtKills, runningAtKills, seconds: Math.round((Date.now() - began) / 100) / 10 };
+}
+
+/** What every chaos test asserts: nothing lost, nothing unexpected, duplicates only from kills. */
+export function expectClean(v: Verdict, seed: number): void {
+  const why = `replay with SPINDLE_CHAOS_SEED=${seed}`;
+  expect(v.lost, `lost (${why})`).toEqual([]);
+  expect(v.unexpected, `unexpected (${why})`).toEqual([]);
+  expect(v.halfBatches, `in-doubt batches half stored (${why})`).toBe(0);
+  expect(v.overlapping, `overlapping executions (${why})`).toBe(0);
+  expect(v.afterFinished, `executions of a finished task (${why})`).toBe(0);
+  expect(v.triesUnexplained, `tries no kill explains (${why})`).toBe(0);
+  expect(v.triesMismatch, `stored tries against the log (${why})`).toBe(0);
+  expect(v.unended, `executions neither ended nor killed (${why})`).toBe(0);
+  expect(v.tornLines, `torn log lines (${why})`).toBe(0);
+  expect(v.acknowledged + v.inDoubt + v.refused, why).toBe(v.submitted);
+}
+
+export function printSummary(name: string, seed: number, o: KillOutcome): void {
+  console.log(summaryLine(name, seed, o.verdict, { inFlightAtKills: o.inFlightAtKills, runningAtKills: o.runningAtKills, seconds: o.seconds }));
+}
