@@ -65,14 +65,20 @@ export class ChaosRuntime {
     });
   }
 
-  /** kill -9; resolves once it and everything it started are gone, then marks the kill in the log. */
-  async kill(): Promise<void> {
+  /**
+   * kill -9; resolves once it and everything it started are gone (failing if anything outlives it
+   * by 20 s), marks the kill in the log, and answers how long the last process took to go.
+   */
+  async kill(): Promise<number> {
     const child = this.#child!;
+    const at = Date.now();
     child.kill('SIGKILL');
     await this.#exited;
     await this.#allGone();
+    const goneMs = Date.now() - at;
     appendKill(this.#o.log, child.pid!);
     this.#child = null;
+    return goneMs;
   }
 
   /** SIGTERM: a graceful stop, which must exit 0 and leave no process behind. */

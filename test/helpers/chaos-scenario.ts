@@ -85,8 +85,8 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
 }
 
 /** What every chaos test asserts: nothing lost, nothing unexpected, duplicates only from kills. */
-export function expectClean(v: Verdict, seed: number): void {
-  const why = `replay with SPINDLE_CHAOS_SEED=${seed}`;
+export function expectClean(v: Verdict, seed: number | null): void {
+  const why = seed === null ? 'no random choices' : `replay with SPINDLE_CHAOS_SEED=${seed}`;
   expect(v.lost, `lost (${why})`).toEqual([]);
   expect(v.unexpected, `unexpected (${why})`).toEqual([]);
   expect(v.halfBatches, `in-doubt batches half stored (${why})`).toBe(0);

@@ -30,6 +30,9 @@ export interface Verdict {
   lost: string[];
   /** Present but never submitted, refused, stored twice, or under another id than acknowledged. */
   unexpected: string[];
+  /** Submit calls that got no answer, and those of them found stored whole. */
+  inDoubtBatches: number;
+  recoveredBatches: number;
   /** In-doubt submitMany batches found partly stored: never allowed. */
   halfBatches: number;
   executions: number;
@@ -98,7 +101,7 @@ export class Checker {
     if (unsettled > 0) throw new Error(`${unsettled} submits still waiting for an answer`);
     const parsed = parseExecLog(log);
     const v: Verdict = {
-      submitted: 0, acknowledged: 0, inDoubt: 0, refused: 0, recovered: 0, lost: [], unexpected: [], halfBatches: 0,
+      submitted: 0, acknowledged: 0, inDoubt: 0, refused: 0, recovered: 0, lost: [], unexpected: [], inDoubtBatches: 0, recoveredBatches: 0, halfBatches: 0,
       executions: 0, interrupted: 0, reruns: 0, rerunsAfterUnrecordedEnd: [], overlapping: 0, afterFinished: 0,
       triesUnexplained: 0, triesMismatch: 0, unended: 0, tornLines: parsed.torn + parsed.unmatchedEnds, kills: parsed.kills.length,
     };
@@ -121,8 +124,10 @@ export class Checker {
       } else if (batch.told === 'refused') v.refused += batch.cids.length;
       else {
         v.inDoubt += batch.cids.length;
+        v.inDoubtBatches++;
         const stored = batch.cids.filter((cid) => storedByCid.has(cid));
         if (stored.length > 0 && stored.length < batch.cids.length) v.halfBatches++;
+        if (stored.length === batch.cids.length) v.recoveredBatches++;
         v.recovered += stored.length;
         for (const cid of stored) if (!accept.includes(storedByCid.get(cid)![0]!.state)) v.lost.push(cid);
       }
@@ -172,10 +177,11 @@ function cidOf(t: TaskView): string {
 }
 
 /** The figures of a verdict on one line, for the README's Reliability section. */
-export function summaryLine(name: string, seed: number, v: Verdict, extra: Record<string, number | string> = {}): string {
+/** `seed` null: a test with no random choices. */
+export function summaryLine(name: string, seed: number | null, v: Verdict, extra: Record<string, number | string> = {}): string {
   const figures: Record<string, number | string> = {
-    seed, kills: v.kills, submitted: v.submitted, acknowledged: v.acknowledged, inDoubt: v.inDoubt, recovered: v.recovered,
-    refused: v.refused, lost: v.lost.length, unexpected: v.unexpected.length, halfBatches: v.halfBatches,
+    seed: seed ?? 'none', kills: v.kills, submitted: v.submitted, acknowledged: v.acknowledged, inDoubt: v.inDoubt, recovered: v.recovered,
+    inDoubtBatches: v.inDoubtBatches, recoveredBatches: v.recoveredBatches, refused: v.refused, lost: v.lost.length, unexpected: v.unexpected.length, halfBatches: v.halfBatches,
     executions: v.executions, interrupted: v.interrupted, reruns: v.reruns, rerunsAfterUnrecordedEnd: v.rerunsAfterUnrecordedEnd.length,
     overlapping: v.overlapping, afterFinished: v.afterFinished, ...extra,
   };
