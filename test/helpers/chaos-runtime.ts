@@ -18,14 +18,24 @@ export interface ChaosRuntimeOptions {
 
 const TAIL_CHARS = 20_000;
 const GONE_WITHIN_MS = 20_000;
+/** README: a worker whose runtime died kills its own process group at once. Generous for a loaded machine. */
+export const ORPHAN_BOUND_MS = 5_000;
+
+/** What became of the processes a killed runtime left: how long they took to go, and any still alive at the bound. */
+export interface Aftermath {
+  goneMs: number;
+  orphans: number[];
+}
 
 /**
  * A real `spindle start` (the built CLI) that can be killed with SIGKILL and started again on the
- * same data dir. Every process it starts carries a marker in its environment, so the processes
- * left after a kill, workers and grandchildren included, can be found in /proc.
+ * same data dir. Every process a start makes carries a marker of that start in its environment,
+ * so what a killed runtime left behind, workers and grandchildren included, is found in /proc
+ * while the next runtime already runs.
  */
 export class ChaosRuntime {
   readonly marker = `spindle-chaos-${randomBytes(6).toString('hex')}`;
+  #generation = 0;
   readonly #o: ChaosRuntimeOptions;
   #child: ChildProcess | null = null;
   #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
@@ -45,7 +55,7 @@ export class ChaosRuntime {
     const child = spawn(process.execPath, [CLI, 'start', '--data', o.data, '--tasks', o.tasks, '--mode', o.mode,
       '--workers', String(o.workers), '--runs-per-worker', String(o.runsPerWorker), '--log-level', 'info'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', SPINDLE_CHAOS_MARKER: this.marker, ...env },
+      env: { ...process.env, NO_COLOR: '1', SPINDLE_CHAOS_MARKER: `${this.marker}-${++this.#generation}`, ...env },
     });
     this.#child = child;
     this.#exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -66,19 +76,31 @@ export class ChaosRuntime {
   }
 
   /**
-   * kill -9; resolves once it and everything it started are gone (failing if anything outlives it
-   * by 20 s), marks the kill in the log, and answers how long the last process took to go.
+   * kill -9. Resolves once the runtime has exited, after marking the kill in the log; what it
+   * started may still be going, as after a real crash, so the next start need not wait for it.
+   * `aftermath` resolves once all of that is gone, or at ORPHAN_BOUND_MS with what is left
+   * (then SIGKILLed, so a failing test leaves nothing behind).
    */
-  async kill(): Promise<number> {
+  async kill(): Promise<{ aftermath: Promise<Aftermath> }> {
     const child = this.#child!;
+    const generation = this.#generation;
     const at = Date.now();
     child.kill('SIGKILL');
     await this.#exited;
-    await this.#allGone();
-    const goneMs = Date.now() - at;
     appendKill(this.#o.log, child.pid!);
     this.#child = null;
-    return goneMs;
+    const aftermath = (async (): Promise<Aftermath> => {
+      for (;;) {
+        const left = this.markedPids(generation);
+        if (left.length === 0) return { goneMs: Date.now() - at, orphans: [] };
+        if (Date.now() - at > ORPHAN_BOUND_MS) {
+          killAll(left);
+          return { goneMs: Date.now() - at, orphans: left };
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    return { aftermath };
   }
 
   /** SIGTERM: a graceful stop, which must exit 0 and leave no process behind. */
@@ -88,16 +110,16 @@ export class ChaosRuntime {
     const { code, signal } = await this.#exited!;
     this.#child = null;
     if (code !== 0) throw new Error(`spindle start exited ${code ?? signal} on SIGTERM:\n${this.#tail}`);
-    await this.#allGone();
+    await this.#allGone(this.#generation);
   }
 
   get running(): boolean {
     return this.#child !== null;
   }
 
-  /** Pids of live processes carrying this runtime's marker (the runtime, its workers, theirs). */
-  markedPids(): number[] {
-    const needle = `SPINDLE_CHAOS_MARKER=${this.marker}\0`;
+  /** Live processes of one start (default: every start): the runtime, its workers, theirs. */
+  markedPids(generation?: number): number[] {
+    const needle = generation === undefined ? `SPINDLE_CHAOS_MARKER=${this.marker}-` : `SPINDLE_CHAOS_MARKER=${this.marker}-${generation}\0`;
     const found: number[] = [];
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
@@ -113,12 +135,12 @@ export class ChaosRuntime {
     return found;
   }
 
-  async #allGone(): Promise<void> {
+  async #allGone(generation: number): Promise<void> {
     const deadline = Date.now() + GONE_WITHIN_MS;
     for (;;) {
-      const left = this.markedPids();
+      const left = this.markedPids(generation);
       if (left.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`orphans: ${left.length} processes of the killed runtime still alive after ${GONE_WITHIN_MS} ms: ${left.join(' ')}`);
+      if (Date.now() > deadline) throw new Error(`${left.length} processes of the stopped runtime still alive ${GONE_WITHIN_MS} ms after it exited: ${left.join(' ')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -130,18 +152,22 @@ export class ChaosRuntime {
       await this.#exited;
       this.#child = null;
     }
-    for (const pid of this.markedPids()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    killAll(this.markedPids());
   }
 
   /** Its output so far (the last 20,000 characters), for a failure message. */
   tail(): string {
     return this.#tail;
+  }
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
   }
 }
 

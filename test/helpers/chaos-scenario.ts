@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { Client } from '../../src/index.js';
 import type { TaskView } from '../../src/index.js';
-import { ChaosRuntime, openCount, readStore, statsUntil } from './chaos-runtime.js';
+import { type Aftermath, ChaosRuntime, openCount, readStore, statsUntil } from './chaos-runtime.js';
 import { Checker, summaryLine, type Verdict } from './checker.js';
 import { prng } from './prng.js';
 import { Submitters, type SubmittersOptions } from './submitters.js';
@@ -30,6 +30,10 @@ export interface KillOutcome {
   inFlightAtKills: number;
   /** Runs in flight just before the kills, summed (from `stats`). */
   runningAtKills: number;
+  /** Processes of a killed runtime still alive ORPHAN_BOUND_MS after the kill. */
+  orphans: number[];
+  /** The longest a killed runtime's processes took to be gone. */
+  slowestGoneMs: number;
   seconds: number;
 }
 
@@ -54,14 +58,16 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
   const probe = await Client.connect({ data, reconnectWindowMs: 120_000 });
   let inFlightAtKills = 0;
   let runningAtKills = 0;
+  const aftermaths: Array<Promise<Aftermath>> = [];
   for (let k = 0; k < s.kills; k++) {
     // The kill moment is the test's random variable, not a wait for a state.
     await new Promise((r) => setTimeout(r, rng.int(...s.upMs)));
     runningAtKills += (await probe.stats()).states.running ?? 0;
     inFlightAtKills += submitters.inFlight;
-    await rt.kill();
+    aftermaths.push((await rt.kill()).aftermath);
     await rt.start();
   }
+  const after = await Promise.all(aftermaths);
   await submitters.stop();
   await statsUntil(probe, (stats) => openCount(stats) === 0);
   await probe.close();
@@ -81,7 +87,16 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
   await reader.close();
   await rt.stop();
   live.delete(rt);
-  return { verdict, store, inFlightAtKills, runningAtKills, seconds: Math.round((Date.now() - began) / 100) / 10 };
+  return {
+    verdict, store, inFlightAtKills, runningAtKills,
+    orphans: after.flatMap((a) => a.orphans), slowestGoneMs: Math.max(0, ...after.map((a) => a.goneMs)),
+    seconds: Math.round((Date.now() - began) / 100) / 10,
+  };
+}
+
+/** No process of a killed runtime outlived it by ORPHAN_BOUND_MS. */
+export function expectNoOrphans(o: KillOutcome, seed: number): void {
+  expect(o.orphans, `processes left by a killed runtime (replay with SPINDLE_CHAOS_SEED=${seed})`).toEqual([]);
 }
 
 /** What every chaos test asserts: nothing lost, nothing unexpected, duplicates only from kills. */
@@ -100,5 +115,5 @@ export function expectClean(v: Verdict, seed: number | null): void {
 }
 
 export function printSummary(name: string, seed: number, o: KillOutcome): void {
-  console.log(summaryLine(name, seed, o.verdict, { inFlightAtKills: o.inFlightAtKills, runningAtKills: o.runningAtKills, seconds: o.seconds }));
+  console.log(summaryLine(name, seed, o.verdict, { inFlightAtKills: o.inFlightAtKills, runningAtKills: o.runningAtKills, orphans: o.orphans.length, slowestGoneMs: o.slowestGoneMs, seconds: o.seconds }));
 }

@@ -36,8 +36,13 @@ export interface Verdict {
   /** In-doubt submitMany batches found partly stored: never allowed. */
   halfBatches: number;
   executions: number;
-  /** Executions cut short by a kill (no end line, a kill after their start). */
+  /** Executions cut short by a kill (no end line, a kill after their start), ghosts included. */
   interrupted: number;
+  /**
+   * Executions that returned after their runtime was killed: the worker process outlived it for a
+   * moment. Harmless unless it overlaps the rerun (counted in overlapping).
+   */
+  ghosts: number;
   /** New executions of a task after a kill interrupted its previous one: the allowed duplicates. */
   reruns: number;
   /**
@@ -102,7 +107,7 @@ export class Checker {
     const parsed = parseExecLog(log);
     const v: Verdict = {
       submitted: 0, acknowledged: 0, inDoubt: 0, refused: 0, recovered: 0, lost: [], unexpected: [], inDoubtBatches: 0, recoveredBatches: 0, halfBatches: 0,
-      executions: 0, interrupted: 0, reruns: 0, rerunsAfterUnrecordedEnd: [], overlapping: 0, afterFinished: 0,
+      executions: 0, interrupted: 0, ghosts: 0, reruns: 0, rerunsAfterUnrecordedEnd: [], overlapping: 0, afterFinished: 0,
       triesUnexplained: 0, triesMismatch: 0, unended: 0, tornLines: parsed.torn + parsed.unmatchedEnds, kills: parsed.kills.length,
     };
     const byId = new Map(store.map((t) => [t.id, t]));
@@ -144,7 +149,7 @@ export class Checker {
     for (const t of store) {
       if (t.state !== 'finished') continue;
       const last = parsed.byCid.get(cidOf(t))?.at(-1);
-      if (last === undefined || last.endAt === null || last.attempt !== t.tries) v.triesMismatch++;
+      if (last === undefined || last.endAt === null || last.ghost || last.attempt !== t.tries) v.triesMismatch++;
     }
     return v;
   }
@@ -154,7 +159,8 @@ export class Checker {
 function judgeExecutions(runs: readonly Execution[], parsed: ParsedLog, v: Verdict): void {
   runs.forEach((cur, i) => {
     v.executions++;
-    if (cur.endAt === null && cur.killedAt !== null) v.interrupted++;
+    if (cur.killedAt !== null) v.interrupted++;
+    if (cur.ghost) v.ghosts++;
     if (cur.endAt === null && cur.killedAt === null) v.unended++;
     if (i === 0) {
       // A try can be spent with no line: the run was written started, then a kill, before the handler began.
@@ -164,7 +170,7 @@ function judgeExecutions(runs: readonly Execution[], parsed: ParsedLog, v: Verdi
     const prev = runs[i - 1]!;
     const stillOn = runs.slice(0, i).some((ex) => (ex.endAt ?? ex.killedAt ?? Infinity) > cur.startAt);
     if (stillOn) v.overlapping++;
-    else if (prev.endAt === null) v.reruns++;
+    else if (prev.endAt === null || prev.ghost) v.reruns++;
     else if (killsBetween(parsed.kills, prev.endAt, cur.startAt) > 0) v.rerunsAfterUnrecordedEnd.push({ cid: cur.cid, attempt: prev.attempt });
     else v.afterFinished++;
     const spent = cur.attempt - prev.attempt;
@@ -182,7 +188,7 @@ export function summaryLine(name: string, seed: number | null, v: Verdict, extra
   const figures: Record<string, number | string> = {
     seed: seed ?? 'none', kills: v.kills, submitted: v.submitted, acknowledged: v.acknowledged, inDoubt: v.inDoubt, recovered: v.recovered,
     inDoubtBatches: v.inDoubtBatches, recoveredBatches: v.recoveredBatches, refused: v.refused, lost: v.lost.length, unexpected: v.unexpected.length, halfBatches: v.halfBatches,
-    executions: v.executions, interrupted: v.interrupted, reruns: v.reruns, rerunsAfterUnrecordedEnd: v.rerunsAfterUnrecordedEnd.length,
+    executions: v.executions, interrupted: v.interrupted, ghosts: v.ghosts, reruns: v.reruns, rerunsAfterUnrecordedEnd: v.rerunsAfterUnrecordedEnd.length,
     overlapping: v.overlapping, afterFinished: v.afterFinished, ...extra,
   };
   return `[chaos] ${name}: ${Object.entries(figures).map(([k, n]) => `${k}=${n}`).join(' ')}`;

@@ -2,8 +2,9 @@ import { appendFileSync } from 'node:fs';
 
 /**
  * The execution log the chaos fixtures write: one `cid attempt pid start|end` line per event,
- * appended O_APPEND, plus the `- 0 pid kill` lines the test appends once a killed runtime and all
- * its processes are gone. File order is the order things happened.
+ * appended O_APPEND, plus the `- 0 pid kill` line the test appends as soon as a killed runtime has
+ * exited (its worker processes may not be gone yet: an end line after the kill is a ghost). File
+ * order is the order things happened.
  */
 export interface Execution {
   cid: string;
@@ -13,6 +14,8 @@ export interface Execution {
   startAt: number;
   endAt: number | null;
   killedAt: number | null;
+  /** It returned after its runtime was killed: its process outlived the runtime. */
+  ghost: boolean;
 }
 
 export interface ParsedLog {
@@ -28,7 +31,7 @@ export interface ParsedLog {
 
 const LINE = /^(\S+) (\d+) (\d+) (start|end|kill)$/;
 
-/** Marks, in the log, the moment a killed runtime (and everything it ran) was seen gone. */
+/** Marks, in the log, the moment a killed runtime was seen gone. */
 export function appendKill(log: string, pid: number): void {
   appendFileSync(log, `- 0 ${pid} kill\n`);
 }
@@ -36,6 +39,7 @@ export function appendKill(log: string, pid: number): void {
 export function parseExecLog(text: string): ParsedLog {
   const byCid = new Map<string, Execution[]>();
   const open = new Map<string, Execution>();
+  const killed = new Map<string, Execution>();
   const kills: number[] = [];
   let torn = 0;
   let unmatchedEnds = 0;
@@ -50,13 +54,16 @@ export function parseExecLog(text: string): ParsedLog {
     const [, cid, attempt, pid, event] = m as unknown as [string, string, string, string, 'start' | 'end' | 'kill'];
     if (event === 'kill') {
       kills.push(at);
-      for (const ex of open.values()) ex.killedAt ??= at;
+      for (const [key, ex] of open) {
+        ex.killedAt = at;
+        killed.set(key, ex);
+      }
       open.clear();
       return;
     }
     const key = `${cid} ${attempt} ${pid}`;
     if (event === 'start') {
-      const ex: Execution = { cid, attempt: Number(attempt), pid: Number(pid), startAt: at, endAt: null, killedAt: null };
+      const ex: Execution = { cid, attempt: Number(attempt), pid: Number(pid), startAt: at, endAt: null, killedAt: null, ghost: false };
       open.set(key, ex);
       const list = byCid.get(cid);
       if (list === undefined) byCid.set(cid, [ex]);
@@ -64,11 +71,15 @@ export function parseExecLog(text: string): ParsedLog {
       return;
     }
     const ex = open.get(key);
-    if (ex === undefined) unmatchedEnds++;
-    else {
+    const ghost = killed.get(key);
+    if (ex !== undefined) {
       ex.endAt = at;
       open.delete(key);
-    }
+    } else if (ghost !== undefined) {
+      ghost.endAt = at;
+      ghost.ghost = true;
+      killed.delete(key);
+    } else unmatchedEnds++;
   });
   return { byCid, kills, torn, unmatchedEnds };
 }

@@ -15,6 +15,11 @@ export interface SubmittersOptions {
   pauseMs: [number, number];
   /** How long each handler awaits, [lo, hi] ms, so kills find runs in flight. */
   runMs: [number, number];
+  /**
+   * A share of runs that await longer, [lo, hi] ms: longer than a restart takes, so a worker
+   * that outlived its killed runtime would still be running when the rerun starts.
+   */
+  longRuns: { share: number; ms: [number, number] };
 }
 
 /**
@@ -61,7 +66,7 @@ export class Submitters {
       const n = rng.int(...o.batch);
       const tasks: SubmitOptions[] = Array.from({ length: n }, (_, j) => ({
         type: 'chaos-work',
-        params: { cid: `c${index}-${seq}-${j}`, log: o.log, ms: rng.int(...o.runMs) },
+        params: { cid: `c${index}-${seq}-${j}`, log: o.log, ms: rng.next() < o.longRuns.share ? rng.int(...o.longRuns.ms) : rng.int(...o.runMs) },
       }));
       const batch = this.#checker.begin(tasks.map((t) => (t.params as { cid: string }).cid));
       this.#inFlight++;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectClean, live, printSummary, runKillScenario } from '../helpers/chaos-scenario.js';
+import { expectClean, expectNoOrphans, live, printSummary, runKillScenario } from '../helpers/chaos-scenario.js';
 import { chaosSeed } from '../helpers/prng.js';
 import { removeTempDirs } from '../helpers/temp.js';
 
@@ -15,10 +15,11 @@ describe.each(['threads', 'processes'] as const)('C2 (smoke): 4 clients submitti
     const seed = chaosSeed();
     const outcome = await runKillScenario({
       mode, seed, kills: 3, upMs: [300, 1000], workers: 2, runsPerWorker: 16,
-      load: { clients: 4, batch: [1, 6], pauseMs: [10, 100], runMs: [0, 200] },
+      load: { clients: 4, batch: [1, 6], pauseMs: [10, 100], runMs: [0, 200], longRuns: { share: 0.01, ms: [6000, 8000] } },
     });
     printSummary(`C2 smoke ${mode}`, seed, outcome);
     expectClean(outcome.verdict, seed);
+    expectNoOrphans(outcome, seed);
     expect(outcome.verdict.kills).toBe(3);
     expect(outcome.verdict.acknowledged).toBeGreaterThan(0);
   }, 120_000);
