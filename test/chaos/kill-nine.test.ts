@@ -14,14 +14,14 @@ describe.each(['threads', 'processes'] as const)('C2: 20 clients submitting whil
     const seed = chaosSeed();
     console.log(`[chaos] C2 ${mode}: seed ${seed} (SPINDLE_CHAOS_SEED=${seed} replays its choices)`);
     const outcome = await runKillScenario({
-      mode, seed, kills: 20, upMs: [300, 2000], workers: 2, runsPerWorker: 32,
+      mode, seed, kills: 20, upMs: [300, 2000], startupKills: { share: 0.3, ms: [30, 800] }, workers: 2, runsPerWorker: 32,
       load: { clients: 20, batch: [1, 8], pauseMs: [20, 200], runMs: [0, 300], longRuns: { share: 0.003, ms: [8000, 12000] } },
     });
     printSummary(`C2 ${mode}`, seed, outcome);
     const v = outcome.verdict;
     expectClean(v, seed);
     expectNoOrphans(outcome, seed);
-    expect(v.kills).toBe(20);
+    expect(v.kills).toBe(20 + outcome.startupKills);
     // The kills must have found work to interrupt, or the test proved nothing about runs.
     expect(v.interrupted, `replay with SPINDLE_CHAOS_SEED=${seed}`).toBeGreaterThan(0);
     expect(v.acknowledged).toBeGreaterThan(1000);

@@ -50,7 +50,26 @@ export class ChaosRuntime {
   }
 
   /** Starts it and resolves once it serves its socket; `env` is added to its environment. */
-  async start(env: Record<string, string> = {}): Promise<void> {
+  start(env: Record<string, string> = {}): Promise<void> {
+    return this.#spawn(env);
+  }
+
+  /**
+   * Starts it and kills it `afterMs` later, serving or not: a kill during start-up, while it
+   * recovers the runs the last kill interrupted. Answers whether it was serving by then.
+   */
+  async startAndKill(afterMs: number): Promise<{ serving: boolean; aftermath: Promise<Aftermath> }> {
+    let serving = false;
+    let failed: unknown = null;
+    void this.#spawn({}).then(() => { serving = true; }, (err: unknown) => { failed = err; });
+    await new Promise((r) => setTimeout(r, afterMs));
+    // It exited on its own before the kill: a start-up failure (say, a store it cannot open).
+    if (failed !== null) throw failed;
+    const { aftermath } = await this.kill();
+    return { serving, aftermath };
+  }
+
+  #spawn(env: Record<string, string>): Promise<void> {
     const o = this.#o;
     const child = spawn(process.execPath, [CLI, 'start', '--data', o.data, '--tasks', o.tasks, '--mode', o.mode,
       '--workers', String(o.workers), '--runs-per-worker', String(o.runsPerWorker), '--log-level', 'info'], {
@@ -60,7 +79,7 @@ export class ChaosRuntime {
     this.#child = child;
     this.#exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     this.#tail = '';
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       let started = false;
       const onData = (c: Buffer): void => {
         this.#tail = (this.#tail + c.toString()).slice(-TAIL_CHARS);
@@ -113,10 +132,6 @@ export class ChaosRuntime {
     await this.#allGone(this.#generation);
   }
 
-  get running(): boolean {
-    return this.#child !== null;
-  }
-
   /** Live processes of one start (default: every start): the runtime, its workers, theirs. */
   markedPids(generation?: number): number[] {
     const needle = generation === undefined ? `SPINDLE_CHAOS_MARKER=${this.marker}-` : `SPINDLE_CHAOS_MARKER=${this.marker}-${generation}\0`;
@@ -153,11 +168,6 @@ export class ChaosRuntime {
       this.#child = null;
     }
     killAll(this.markedPids());
-  }
-
-  /** Its output so far (the last 20,000 characters), for a failure message. */
-  tail(): string {
-    return this.#tail;
   }
 }
 

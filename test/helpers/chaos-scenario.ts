@@ -18,6 +18,11 @@ export interface KillScenario {
   kills: number;
   /** Time from a (re)start to the next kill, [lo, hi] ms. */
   upMs: [number, number];
+  /**
+   * Before each restart, the chance of an extra kill during start-up (while it recovers what the
+   * last kill interrupted), [lo, hi] ms after spawning. Not counted in `kills`.
+   */
+  startupKills: { share: number; ms: [number, number] };
   workers: number;
   runsPerWorker: number;
   load: Omit<SubmittersOptions, 'data' | 'log' | 'seed'>;
@@ -30,6 +35,9 @@ export interface KillOutcome {
   inFlightAtKills: number;
   /** Runs in flight just before the kills, summed (from `stats`). */
   runningAtKills: number;
+  /** Extra kills during start-up, and how many of them found it already serving. */
+  startupKills: number;
+  startupKillsServing: number;
   /** Processes of a killed runtime still alive ORPHAN_BOUND_MS after the kill. */
   orphans: number[];
   /** The longest a killed runtime's processes took to be gone. */
@@ -58,6 +66,8 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
   const probe = await Client.connect({ data, reconnectWindowMs: 120_000 });
   let inFlightAtKills = 0;
   let runningAtKills = 0;
+  let startupKills = 0;
+  let startupKillsServing = 0;
   const aftermaths: Array<Promise<Aftermath>> = [];
   for (let k = 0; k < s.kills; k++) {
     // The kill moment is the test's random variable, not a wait for a state.
@@ -65,6 +75,12 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
     runningAtKills += (await probe.stats()).states.running ?? 0;
     inFlightAtKills += submitters.inFlight;
     aftermaths.push((await rt.kill()).aftermath);
+    if (rng.next() < s.startupKills.share) {
+      const { serving, aftermath } = await rt.startAndKill(rng.int(...s.startupKills.ms));
+      aftermaths.push(aftermath);
+      startupKills++;
+      if (serving) startupKillsServing++;
+    }
     await rt.start();
   }
   const after = await Promise.all(aftermaths);
@@ -88,7 +104,7 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
   await rt.stop();
   live.delete(rt);
   return {
-    verdict, store, inFlightAtKills, runningAtKills,
+    verdict, store, inFlightAtKills, runningAtKills, startupKills, startupKillsServing,
     orphans: after.flatMap((a) => a.orphans), slowestGoneMs: Math.max(0, ...after.map((a) => a.goneMs)),
     seconds: Math.round((Date.now() - began) / 100) / 10,
   };
@@ -115,5 +131,5 @@ export function expectClean(v: Verdict, seed: number | null): void {
 }
 
 export function printSummary(name: string, seed: number, o: KillOutcome): void {
-  console.log(summaryLine(name, seed, o.verdict, { inFlightAtKills: o.inFlightAtKills, runningAtKills: o.runningAtKills, orphans: o.orphans.length, slowestGoneMs: o.slowestGoneMs, seconds: o.seconds }));
+  console.log(summaryLine(name, seed, o.verdict, { inFlightAtKills: o.inFlightAtKills, runningAtKills: o.runningAtKills, startupKills: o.startupKills, startupKillsServing: o.startupKillsServing, orphans: o.orphans.length, slowestGoneMs: o.slowestGoneMs, seconds: o.seconds }));
 }
