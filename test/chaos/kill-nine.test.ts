@@ -14,7 +14,7 @@ describe.each(['threads', 'processes'] as const)('C2: 20 clients submitting whil
     const seed = chaosSeed();
     console.log(`[chaos] C2 ${mode}: seed ${seed} (SPINDLE_CHAOS_SEED=${seed} replays its choices)`);
     const outcome = await runKillScenario({
-      mode, seed, kills: 20, upMs: [300, 2000], startupKills: { share: 0.3, ms: [30, 800] }, workers: 2, runsPerWorker: 32,
+      mode, seed, kills: 20, upMs: [300, 2000], startupKills: { share: 0.3, ms: [20, 500] }, workers: 2, runsPerWorker: 32,
       load: { clients: 20, batch: [1, 8], pauseMs: [20, 200], runMs: [0, 300], longRuns: { share: 0.003, ms: [8000, 12000] } },
     });
     printSummary(`C2 ${mode}`, seed, outcome);

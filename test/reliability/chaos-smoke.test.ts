@@ -14,7 +14,7 @@ describe.each(['threads', 'processes'] as const)('C2 (smoke): 4 clients submitti
   it('loses nothing acknowledged and reruns only runs a kill interrupted', async () => {
     const seed = chaosSeed();
     const outcome = await runKillScenario({
-      mode, seed, kills: 3, upMs: [300, 1000], startupKills: { share: 0.5, ms: [30, 800] }, workers: 2, runsPerWorker: 16,
+      mode, seed, kills: 3, upMs: [300, 1000], startupKills: { share: 0.5, ms: [20, 500] }, workers: 2, runsPerWorker: 16,
       load: { clients: 4, batch: [1, 6], pauseMs: [10, 100], runMs: [0, 200], longRuns: { share: 0.01, ms: [6000, 8000] } },
     });
     printSummary(`C2 smoke ${mode}`, seed, outcome);
