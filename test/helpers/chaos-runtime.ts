@@ -14,6 +14,8 @@ export interface ChaosRuntimeOptions {
   runsPerWorker: number;
   /** The execution log, where kills are marked. */
   log: string;
+  /** Its working directory (default: the test's); where a heap snapshot would be written. */
+  cwd?: string;
 }
 
 const TAIL_CHARS = 20_000;
@@ -74,6 +76,7 @@ export class ChaosRuntime {
     const child = spawn(process.execPath, [CLI, 'start', '--data', o.data, '--tasks', o.tasks, '--mode', o.mode,
       '--workers', String(o.workers), '--runs-per-worker', String(o.runsPerWorker), '--log-level', 'info'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
       env: { ...process.env, NO_COLOR: '1', SPINDLE_CHAOS_MARKER: `${this.marker}-${++this.#generation}`, ...env },
     });
     this.#child = child;
