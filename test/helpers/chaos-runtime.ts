@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from '../../src/index.js';
 import type { Stats, TaskView } from '../../src/index.js';
 import { CLI } from './cli.js';
-import { appendKill } from './exec-log.js';
+import { appendGone, appendKill } from './exec-log.js';
 
 export interface ChaosRuntimeOptions {
   data: string;
@@ -106,20 +106,24 @@ export class ChaosRuntime {
   async kill(): Promise<{ aftermath: Promise<Aftermath> }> {
     const child = this.#child!;
     const generation = this.#generation;
+    const pids = [child.pid!, ...this.markedPids(generation).filter((pid) => pid !== child.pid)];
     const at = Date.now();
     child.kill('SIGKILL');
     await this.#exited;
-    appendKill(this.#o.log, child.pid!);
+    appendKill(this.#o.log, pids);
     this.#child = null;
     const aftermath = (async (): Promise<Aftermath> => {
       for (;;) {
         const left = this.markedPids(generation);
-        if (left.length === 0) return { goneMs: Date.now() - at, orphans: [] };
+        if (left.length === 0) {
+          appendGone(this.#o.log, pids);
+          return { goneMs: Date.now() - at, orphans: [] };
+        }
         if (Date.now() - at > ORPHAN_BOUND_MS) {
           killAll(left);
           return { goneMs: Date.now() - at, orphans: left };
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 10));
       }
     })();
     return { aftermath };

@@ -49,8 +49,8 @@ export interface KillOutcome {
 export const live = new Set<ChaosRuntime>();
 
 /**
- * Clients submit without pause while the runtime is SIGKILLed at seeded random moments and
- * started again; then a clean run drains everything, a clean restart reads the store, and the
+ * Clients keep submitting while the runtime is SIGKILLed at seeded random moments and started
+ * again at once; then a clean run drains everything, a clean restart reads the store, and the
  * checker compares.
  */
 export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
@@ -92,13 +92,15 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
   await rt.start();
   const reader = await Client.connect({ data });
   const store = await readStore(reader);
-  const verdict = checker.check(store, readFileSync(log, 'utf8'));
+  const text = readFileSync(log, 'utf8');
+  const verdict = checker.check(store, text);
+  if (verdict.overlapCids.length > 0) printOverlaps(text, verdict.overlapCids);
   const byCid = new Map(store.map((t) => [String((t.params as { cid: string }).cid), t]));
-  // A handler that returned just before a kill ran again: its run must be stored lost, not finished.
+  // A handler that returned just before a kill ran again: that is at least once only if its run
+  // was never recorded finished, i.e. the restart found it in flight and counted it lost.
   for (const { cid, attempt } of verdict.rerunsAfterUnrecordedEnd) {
     const runs = await reader.runs(byCid.get(cid)!.id);
-    const earlier = runs.find((r) => r.attempt === attempt);
-    if (earlier?.state === 'finished') verdict.afterFinished++;
+    if (runs.find((r) => r.attempt === attempt)?.state !== 'lost') verdict.afterFinished++;
   }
   await reader.close();
   await rt.stop();
@@ -108,6 +110,15 @@ export async function runKillScenario(s: KillScenario): Promise<KillOutcome> {
     orphans: after.flatMap((a) => a.orphans), slowestGoneMs: Math.max(0, ...after.map((a) => a.goneMs)),
     seconds: Math.round((Date.now() - began) / 100) / 10,
   };
+}
+
+/** The log lines of overlapping tasks, with the kill and gone lines among them, to read after a failure. */
+function printOverlaps(text: string, cids: readonly string[]): void {
+  const wanted = new Set(cids.slice(0, 5));
+  const lines = text.split('\n');
+  const first = Math.min(...lines.flatMap((l, i) => (wanted.has(l.split(' ')[0]!) ? [i] : [])));
+  const shown = lines.flatMap((l, i) => (i >= first && (wanted.has(l.split(' ')[0]!) || l.startsWith('- ')) ? [`${i}: ${l}`] : []));
+  console.log(`[chaos] overlapping executions of ${cids.join(' ')}:\n${shown.slice(0, 60).join('\n')}`);
 }
 
 /** No process of a killed runtime outlived it by ORPHAN_BOUND_MS. */

@@ -50,8 +50,15 @@ export interface Verdict {
    * earlier attempt of each, to confirm against the store's runs (it must be recorded lost).
    */
   rerunsAfterUnrecordedEnd: Array<{ cid: string; attempt: number }>;
-  /** Two executions of one task at once. */
+  /** Two executions of one task at once, both in live runtimes: a double dispatch. */
   overlapping: number;
+  /**
+   * A rerun that started before the worker holding the killed run was seen gone (its `gone`
+   * line): the dying worker may still have been running it.
+   */
+  ghostOverlaps: number;
+  /** The tasks of both kinds of overlap, to look up in the log. */
+  overlapCids: string[];
   /** An execution after the previous one returned with no kill in between: a finished task ran again. */
   afterFinished: number;
   /** Tries consumed that no kill explains: attempt numbers that go back or jump past the kills. */
@@ -107,7 +114,7 @@ export class Checker {
     const parsed = parseExecLog(log);
     const v: Verdict = {
       submitted: 0, acknowledged: 0, inDoubt: 0, refused: 0, recovered: 0, lost: [], unexpected: [], inDoubtBatches: 0, recoveredBatches: 0, halfBatches: 0,
-      executions: 0, interrupted: 0, ghosts: 0, reruns: 0, rerunsAfterUnrecordedEnd: [], overlapping: 0, afterFinished: 0,
+      executions: 0, interrupted: 0, ghosts: 0, reruns: 0, rerunsAfterUnrecordedEnd: [], overlapping: 0, ghostOverlaps: 0, overlapCids: [], afterFinished: 0,
       triesUnexplained: 0, triesMismatch: 0, unended: 0, tornLines: parsed.torn + parsed.unmatchedEnds, kills: parsed.kills.length,
     };
     const byId = new Map(store.map((t) => [t.id, t]));
@@ -157,6 +164,8 @@ export class Checker {
 
 /** Classifies one task's executions, in start order, into the verdict's counts. */
 function judgeExecutions(runs: readonly Execution[], parsed: ParsedLog, v: Verdict): void {
+  // A ghost that started after its runtime's kill line was dispatched before it: count from there.
+  const dispatchedAt = (ex: Execution): number => (ex.killedAt !== null && ex.killedAt < ex.startAt ? ex.killedAt - 0.5 : ex.startAt);
   runs.forEach((cur, i) => {
     v.executions++;
     if (cur.killedAt !== null) v.interrupted++;
@@ -164,17 +173,20 @@ function judgeExecutions(runs: readonly Execution[], parsed: ParsedLog, v: Verdi
     if (cur.endAt === null && cur.killedAt === null) v.unended++;
     if (i === 0) {
       // A try can be spent with no line: the run was written started, then a kill, before the handler began.
-      if (cur.attempt < 1 || cur.attempt - 1 > killsBetween(parsed.kills, -1, cur.startAt)) v.triesUnexplained++;
+      if (cur.attempt < 1 || cur.attempt - 1 > killsBetween(parsed.kills, -1, dispatchedAt(cur))) v.triesUnexplained++;
       return;
     }
     const prev = runs[i - 1]!;
-    const stillOn = runs.slice(0, i).some((ex) => (ex.endAt ?? ex.killedAt ?? Infinity) > cur.startAt);
-    if (stillOn) v.overlapping++;
-    else if (prev.endAt === null || prev.ghost) v.reruns++;
+    const still = runs.slice(0, i).filter((ex) => (ex.endAt ?? ex.goneAt ?? ex.killedAt ?? Infinity) > cur.startAt);
+    if (still.length > 0) {
+      v.overlapCids.push(cur.cid);
+      if (still.every((ex) => ex.killedAt !== null)) v.ghostOverlaps++;
+      else v.overlapping++;
+    } else if (prev.endAt === null || prev.ghost) v.reruns++;
     else if (killsBetween(parsed.kills, prev.endAt, cur.startAt) > 0) v.rerunsAfterUnrecordedEnd.push({ cid: cur.cid, attempt: prev.attempt });
     else v.afterFinished++;
     const spent = cur.attempt - prev.attempt;
-    if (spent < 1 || spent > killsBetween(parsed.kills, prev.startAt, cur.startAt)) v.triesUnexplained++;
+    if (spent < 1 || spent > killsBetween(parsed.kills, dispatchedAt(prev), dispatchedAt(cur))) v.triesUnexplained++;
   });
 }
 
@@ -189,7 +201,7 @@ export function summaryLine(name: string, seed: number | null, v: Verdict, extra
     seed: seed ?? 'none', kills: v.kills, submitted: v.submitted, acknowledged: v.acknowledged, inDoubt: v.inDoubt, recovered: v.recovered,
     inDoubtBatches: v.inDoubtBatches, recoveredBatches: v.recoveredBatches, refused: v.refused, lost: v.lost.length, unexpected: v.unexpected.length, halfBatches: v.halfBatches,
     executions: v.executions, interrupted: v.interrupted, ghosts: v.ghosts, reruns: v.reruns, rerunsAfterUnrecordedEnd: v.rerunsAfterUnrecordedEnd.length,
-    overlapping: v.overlapping, afterFinished: v.afterFinished, ...extra,
+    overlapping: v.overlapping, ghostOverlaps: v.ghostOverlaps, afterFinished: v.afterFinished, ...extra,
   };
   return `[chaos] ${name}: ${Object.entries(figures).map(([k, n]) => `${k}=${n}`).join(' ')}`;
 }

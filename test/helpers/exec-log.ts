@@ -2,19 +2,22 @@ import { appendFileSync } from 'node:fs';
 
 /**
  * The execution log the chaos fixtures write: one `cid attempt pid start|end` line per event,
- * appended O_APPEND, plus the `- 0 pid kill` line the test appends as soon as a killed runtime has
- * exited (its worker processes may not be gone yet: an end line after the kill is a ghost). File
- * order is the order things happened.
+ * appended O_APPEND. The test adds `- 0 pid,pid,… kill` as soon as a killed runtime has exited,
+ * naming the runtime and its workers, and `- 0 pid,pid,… gone` once all of those are gone. A
+ * worker may outlive its runtime for a moment: a line it writes between the two is a ghost's.
+ * File order is the order things happened.
  */
 export interface Execution {
   cid: string;
   attempt: number;
   pid: number;
-  /** Line index of its start, its end (null: never returned), the first kill after it started. */
+  /** Line indexes: its start, its end (null: never returned), the kill that cut it short. */
   startAt: number;
   endAt: number | null;
   killedAt: number | null;
-  /** It returned after its runtime was killed: its process outlived the runtime. */
+  /** The `gone` line of its process, if it was killed: the latest it can have been running. */
+  goneAt: number | null;
+  /** It started or returned after its runtime was killed: its worker outlived the runtime. */
   ghost: boolean;
 }
 
@@ -29,17 +32,24 @@ export interface ParsedLog {
   unmatchedEnds: number;
 }
 
-const LINE = /^(\S+) (\d+) (\d+) (start|end|kill)$/;
+const LINE = /^(\S+) (\d+) (\d+(?:,\d+)*) (start|end|kill|gone)$/;
 
-/** Marks, in the log, the moment a killed runtime was seen gone. */
-export function appendKill(log: string, pid: number): void {
-  appendFileSync(log, `- 0 ${pid} kill\n`);
+/** Marks, in the log, that a runtime was killed; `pids`: it and its workers. */
+export function appendKill(log: string, pids: readonly number[]): void {
+  appendFileSync(log, `- 0 ${pids.join(',')} kill\n`);
+}
+
+/** Marks, in the log, that every process of a killed runtime is gone. */
+export function appendGone(log: string, pids: readonly number[]): void {
+  appendFileSync(log, `- 0 ${pids.join(',')} gone\n`);
 }
 
 export function parseExecLog(text: string): ParsedLog {
   const byCid = new Map<string, Execution[]>();
+  /** Executions without an end yet, by `cid attempt pid`. */
   const open = new Map<string, Execution>();
-  const killed = new Map<string, Execution>();
+  /** The kill line of each killed process, until its gone line. */
+  const killedPids = new Map<number, number>();
   const kills: number[] = [];
   let torn = 0;
   let unmatchedEnds = 0;
@@ -51,19 +61,28 @@ export function parseExecLog(text: string): ParsedLog {
       torn++;
       return;
     }
-    const [, cid, attempt, pid, event] = m as unknown as [string, string, string, string, 'start' | 'end' | 'kill'];
+    const [, cid, attempt, pidField, event] = m as unknown as [string, string, string, string, 'start' | 'end' | 'kill' | 'gone'];
+    const pids = pidField.split(',').map(Number);
     if (event === 'kill') {
       kills.push(at);
-      for (const [key, ex] of open) {
-        ex.killedAt = at;
-        killed.set(key, ex);
-      }
-      open.clear();
+      for (const pid of pids) killedPids.set(pid, at);
+      for (const ex of open.values()) if (killedPids.has(ex.pid)) ex.killedAt ??= at;
       return;
     }
+    if (event === 'gone') {
+      for (const [key, ex] of open) {
+        if (!pids.includes(ex.pid)) continue;
+        ex.goneAt = at;
+        open.delete(key);
+      }
+      for (const pid of pids) killedPids.delete(pid);
+      return;
+    }
+    const pid = pids[0]!;
     const key = `${cid} ${attempt} ${pid}`;
+    const killedAt = killedPids.get(pid) ?? null;
     if (event === 'start') {
-      const ex: Execution = { cid, attempt: Number(attempt), pid: Number(pid), startAt: at, endAt: null, killedAt: null, ghost: false };
+      const ex: Execution = { cid, attempt: Number(attempt), pid, startAt: at, endAt: null, killedAt, goneAt: null, ghost: killedAt !== null };
       open.set(key, ex);
       const list = byCid.get(cid);
       if (list === undefined) byCid.set(cid, [ex]);
@@ -71,15 +90,13 @@ export function parseExecLog(text: string): ParsedLog {
       return;
     }
     const ex = open.get(key);
-    const ghost = killed.get(key);
-    if (ex !== undefined) {
-      ex.endAt = at;
-      open.delete(key);
-    } else if (ghost !== undefined) {
-      ghost.endAt = at;
-      ghost.ghost = true;
-      killed.delete(key);
-    } else unmatchedEnds++;
+    if (ex === undefined) {
+      unmatchedEnds++;
+      return;
+    }
+    ex.endAt = at;
+    if (killedAt !== null) ex.ghost = true;
+    open.delete(key);
   });
   return { byCid, kills, torn, unmatchedEnds };
 }

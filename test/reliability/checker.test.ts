@@ -61,6 +61,21 @@ describe('the chaos checker', () => {
     expect(v.afterFinished).toBe(0);
   });
 
+  it('tells a worker that outlived its killed runtime (a ghost) from a double dispatch', () => {
+    const c = new Checker();
+    c.ok(c.begin(['a', 'b', 'd']), ['1', '2', '4']);
+    const log = [
+      'a 1 20 start', '- 0 10,20 kill', 'b 1 20 start', // b dispatched before the kill, started after it
+      'a 2 21 start', '- 0 10,20 gone', // a's rerun began before the killed worker was seen gone
+      'a 2 21 end', 'b 2 21 start', 'b 2 21 end',
+      'd 1 21 start', 'd 2 21 start', 'd 1 21 end', 'd 2 21 end', // two live runs at once
+      '',
+    ].join('\n');
+    const v = c.check([task('1', 'a', 2), task('2', 'b', 2), task('4', 'd', 2)], log);
+    expect(v).toMatchObject({ ghosts: 1, ghostOverlaps: 1, overlapping: 1, reruns: 1, interrupted: 2 });
+    expect(v.overlapCids.sort()).toEqual(['a', 'd']);
+  });
+
   it('counts an execution that never ended and was never killed', () => {
     const c = new Checker();
     c.ok(c.begin(['a']), ['1']);
