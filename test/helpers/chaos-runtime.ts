@@ -121,6 +121,9 @@ export class ChaosRuntime {
         }
         if (Date.now() - at > ORPHAN_BOUND_MS) {
           killAll(left);
+          while (this.markedPids(generation).length > 0) await new Promise((r) => setTimeout(r, 10));
+          // Until now they may have been running their handlers: the log must say so.
+          appendGone(this.#o.log, pids);
           return { goneMs: Date.now() - at, orphans: left };
         }
         await new Promise((r) => setTimeout(r, 10));
