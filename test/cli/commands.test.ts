@@ -198,7 +198,9 @@ describe('spindle watch', () => {
     const byId = background(['watch', '--id', 'nobody', '--json', ...at()]);
     await Promise.all([byType.printed('watching'), byId.printed('watching')]);
     const task = await spindleJson<TaskView>(['submit', 'progress', ...at()]);
+    // The transition and the run's end are two events of one commit: wait for both lines.
     await byType.printed(`${task.id}  progress  running → finished`);
+    await byType.printed(`${task.id}  progress  run 1 finished in`);
     const out = byType.output();
     expect(out).toContain(`${task.id}  progress  none → spooled`);
     expect(out).toMatch(new RegExp(`${task.id}  progress  run 1 50%`));
