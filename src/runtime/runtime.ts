@@ -71,6 +71,8 @@ export class Runtime {
         sweepIntervalMs: RUNTIME_DEFAULTS.sweepIntervalMs,
         sweepBatch: RUNTIME_DEFAULTS.sweepBatch,
         maxParamsBytes: options.maxParamsBytes,
+        maxOutputBytes: options.maxOutputBytes,
+        maxReplyBytes: options.maxReplyBytes,
         random: Math.random,
       });
       await supervisor.start();
@@ -86,6 +88,10 @@ export class Runtime {
           socketPath: options.socketPath,
           maxFrameBytes: options.maxFrameBytes,
           maxConnections: options.maxConnections,
+          maxPendingWriteBytes: options.maxPendingWriteBytes,
+          maxReplyBytes: options.maxReplyBytes,
+          // About the largest task view: its params, its output and a capped error beside them.
+          maxTaskBytes: options.maxParamsBytes + options.maxOutputBytes + 32 * 1024,
           log,
         });
       } catch (err) {

@@ -22,6 +22,8 @@ import type { EventFilter, EventListener } from './events.js';
 import { EventBus } from './events.js';
 import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
+import { capOutcome } from './output-cap.js';
+import { checkEventFilter, checkTypeFilter, ViewPager } from './read-limits.js';
 import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
@@ -44,6 +46,10 @@ export interface SupervisorOptions {
   sweepIntervalMs: number;
   sweepBatch: number;
   maxParamsBytes: number;
+  /** Largest handler output stored, in bytes of JSON: past it the run fails with OUTPUT_TOO_LARGE. */
+  maxOutputBytes: number;
+  /** A list or pending page ends early once its JSON would pass this many bytes. */
+  maxReplyBytes: number;
   random: () => number;
 }
 
@@ -358,38 +364,46 @@ export class Supervisor {
     if (options.cursor !== undefined && (typeof options.cursor !== 'string' || !/^[0-9a-z]{1,64}$/.test(options.cursor))) {
       throw invalidArgument('cursor', 'must be the cursor a previous page returned');
     }
+    checkTypeFilter(options.type, this.#knownType);
     const ids = await this.#o.store.listIds({
       limit,
       ...(options.state !== undefined ? { state: options.state } : {}),
       ...(options.type !== undefined ? { type: options.type } : {}),
       ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
     });
-    const stored = await this.#o.store.getTasks(ids);
-    const tasks: TaskView[] = [];
-    ids.forEach((id, i) => {
-      const rec = this.#live.get(id)?.rec ?? stored[i];
-      if (rec !== undefined) tasks.push(taskView(rec));
-    });
-    return { tasks, cursor: ids.length === limit ? ids[ids.length - 1]! : null };
+    const page = this.#pager();
+    await page.collect(ids, limit);
+    return { tasks: page.views, cursor: page.full ? page.lastId : ids.length === limit ? ids[ids.length - 1]! : null };
   }
 
-  /** Queued, unpaused tasks in due order (the store's due index), `limit` at most. */
+  /** Queued, unpaused tasks in due order (the store's due index), `limit` at most (fewer past maxReplyBytes). */
   async pending(options: { type?: string; limit?: number } = {}): Promise<TaskView[]> {
     const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
-    const out: TaskView[] = [];
+    checkTypeFilter(options.type, this.#knownType);
+    const page = this.#pager();
+    const accept = options.type === undefined ? undefined : (v: TaskView): boolean => v.type === options.type;
     let after = null;
-    while (out.length < limit) {
-      const page = await this.#o.store.dueAfter(after, Math.min(LIST_MAX, limit * 2));
-      if (page.length === 0) break;
-      const recs = await this.#o.store.getTasks(page.map((e) => e.id));
-      page.forEach((e, i) => {
-        const rec = this.#live.get(e.id)?.rec ?? recs[i];
-        if (rec !== undefined && out.length < limit && (options.type === undefined || rec.type === options.type)) out.push(taskView(rec));
-      });
-      after = page[page.length - 1]!;
+    while (page.views.length < limit && !page.full) {
+      const due = await this.#o.store.dueAfter(after, Math.min(LIST_MAX, limit * 2));
+      if (due.length === 0) break;
+      await page.collect(due.map((e) => e.id), limit, accept);
+      after = due[due.length - 1]!;
     }
-    return out;
+    return page.views;
   }
+
+  /** Pages are cut at maxReplyBytes; a task changed in memory but not yet written reads as changed. */
+  #pager(): ViewPager {
+    return new ViewPager(this.#o.maxReplyBytes, async (ids) => {
+      const stored = await this.#o.store.getTasks(ids);
+      return ids.map((id, i) => {
+        const rec = this.#live.get(id)?.rec ?? stored[i];
+        return rec === undefined ? undefined : taskView(rec);
+      });
+    });
+  }
+
+  readonly #knownType = (type: string): boolean => this.#o.registry.types.has(type) || this.#counts.has(type);
 
   async runs(id: string): Promise<RunView[]> {
     const rec = await this.#read(id);
@@ -421,6 +435,7 @@ export class Supervisor {
   }
 
   subscribe(filter: EventFilter, listener: EventListener): () => void {
+    checkEventFilter(filter, this.#knownType);
     return this.#bus.subscribe(filter, listener);
   }
 
@@ -721,6 +736,7 @@ export class Supervisor {
     // runs `running` so the next start counts them as lost tries.
     if (rec.state !== 'running' || rec.lastRun?.run !== run) return;
     if (this.#stopping && !outcome.ok) return;
+    outcome = capOutcome(outcome, this.#o.maxOutputBytes);
     const now = this.#o.clock.now();
     const event = outcomeEvent(outcome);
     if (outcome.ok && rec.interval !== null) {
