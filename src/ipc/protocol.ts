@@ -1,4 +1,4 @@
-import { CLIENT_ERRORS, SpindleError } from '../errors.js';
+import { CLIENT_ERRORS, invalidArgument, SpindleError } from '../errors.js';
 import type { SpindleEvent } from '../supervisor/events.js';
 
 /**
@@ -109,6 +109,9 @@ export function parseLine(line: string): ParsedLine {
   if (hasId && id !== null && typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) {
     return { ok: false, response: envelopeError(RPC_INVALID_REQUEST, 'invalid request: id must be a string, a number or null') };
   }
+  if (typeof id === 'string' && id.length > MAX_RPC_ID_CHARS) {
+    return { ok: false, response: envelopeError(RPC_INVALID_REQUEST, `invalid request: a string id has at most ${MAX_RPC_ID_CHARS} characters`) };
+  }
   const replyId = hasId ? (id as RpcId) : null;
   const fail = (message: string): ParsedLine => ({ ok: false, response: { ...envelopeError(RPC_INVALID_REQUEST, message), id: replyId } });
   if (own(msg, 'jsonrpc') !== '2.0') return fail('invalid request: jsonrpc must be "2.0"');
@@ -155,15 +158,30 @@ function wrongType(field: string, expected: string, got: unknown): SpindleError 
   return new SpindleError('BAD_REQUEST', `${field} must be ${expected}, got ${shown}`, { field });
 }
 
-export function requiredString(params: Params, field: string): string {
+/**
+ * Longest string a client may put in a named field unless the field says less. Strings are
+ * checked here, before anything else reads them, so no client-supplied text of a megabyte reaches
+ * a cache, a store key or an error message.
+ */
+export const MAX_FIELD_CHARS = 256;
+/** Longest JSON-RPC id echoed back. */
+export const MAX_RPC_ID_CHARS = 256;
+
+function tooLong(field: string, length: number, maxLength: number): SpindleError {
+  return invalidArgument(field, `at most ${maxLength} characters, got ${length}`);
+}
+
+export function requiredString(params: Params, field: string, maxLength = MAX_FIELD_CHARS): string {
   const v = own(params, field);
   if (typeof v !== 'string') throw wrongType(field, 'a string', v);
+  if (v.length > maxLength) throw tooLong(field, v.length, maxLength);
   return v;
 }
 
-export function optionalString(params: Params, field: string): string | undefined {
+export function optionalString(params: Params, field: string, maxLength = MAX_FIELD_CHARS): string | undefined {
   const v = own(params, field);
   if (v !== undefined && typeof v !== 'string') throw wrongType(field, 'a string', v);
+  if (v !== undefined && v.length > maxLength) throw tooLong(field, v.length, maxLength);
   return v;
 }
 
@@ -180,9 +198,12 @@ export function requiredArray(params: Params, field: string, maxLength: number):
   return v;
 }
 
-export function optionalStringArray(params: Params, field: string): string[] | undefined {
+export function optionalStringArray(params: Params, field: string, maxItems: number, maxLength = MAX_FIELD_CHARS): string[] | undefined {
   const v = own(params, field);
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw wrongType(field, 'an array of strings', v);
+  if (v.length > maxItems) throw invalidArgument(field, `at most ${maxItems} entries, got ${v.length}`);
+  const long = (v as string[]).find((s) => s.length > maxLength);
+  if (long !== undefined) throw tooLong(field, long.length, maxLength);
   return v as string[];
 }
