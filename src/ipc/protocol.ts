@@ -76,9 +76,25 @@ export function resultResponse(id: RpcId, result: unknown): RpcResponse {
 export function errorResponse(id: RpcId, err: unknown): RpcResponse {
   if (err instanceof SpindleError) {
     const rpcCode = (CLIENT_ERRORS as Record<string, number>)[err.code] ?? RPC_INTERNAL_ERROR;
-    return { jsonrpc: '2.0', id, error: { code: rpcCode, message: err.message, data: { ...err.details, code: err.code } } };
+    return { jsonrpc: '2.0', id, error: { code: rpcCode, message: clip(err.message), data: { ...clipDetails(err.details), code: err.code } } };
   }
   return { jsonrpc: '2.0', id, error: { code: RPC_INTERNAL_ERROR, message: 'internal error; the runtime log has the details', data: { code: 'INTERNAL' } } };
+}
+
+/** An error names what went wrong; it never echoes a client's megabytes back (10^6 unknown fields, say). */
+const MAX_ERROR_MESSAGE_CHARS = 1024;
+const MAX_ERROR_LIST_ITEMS = 100;
+
+function clip(text: string): string {
+  return text.length <= MAX_ERROR_MESSAGE_CHARS ? text : `${text.slice(0, MAX_ERROR_MESSAGE_CHARS)}…`;
+}
+
+function clipDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    out[key] = typeof value === 'string' ? clip(value) : Array.isArray(value) && value.length > MAX_ERROR_LIST_ITEMS ? value.slice(0, MAX_ERROR_LIST_ITEMS) : value;
+  }
+  return out;
 }
 
 export function eventNotification(subscription: string, ev: SpindleEvent): RpcEventNotification {
@@ -114,6 +130,10 @@ export function parseLine(line: string): ParsedLine {
   }
   const replyId = hasId ? (id as RpcId) : null;
   const fail = (message: string): ParsedLine => ({ ok: false, response: { ...envelopeError(RPC_INVALID_REQUEST, message), id: replyId } });
+  // Raw bytes cannot carry a surrogate (the decoder turns bad UTF-8 into U+FFFD), only a \u escape can.
+  if (SURROGATE_ESCAPE.test(line) && hasLoneSurrogate(msg)) {
+    return fail('invalid request: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair); send well-formed Unicode');
+  }
   if (own(msg, 'jsonrpc') !== '2.0') return fail('invalid request: jsonrpc must be "2.0"');
   const method = own(msg, 'method');
   if (typeof method !== 'string') return fail('invalid request: method must be a string');
@@ -125,6 +145,32 @@ export function parseLine(line: string): ParsedLine {
   if (hasId) request.id = replyId;
   if (params !== undefined) request.params = params;
   return { ok: true, request };
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether any key or string in a parsed message is not well-formed UTF-16. Such a string cannot
+ * be stored as UTF-8 without being changed, so it is refused rather than silently altered. The
+ * walk uses its own stack: parsed JSON can be nested deeper than the call stack allows.
+ */
+function hasLoneSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const key of Object.keys(v)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        stack.push((v as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
 }
 
 export function isMethod(name: string): name is Method {
