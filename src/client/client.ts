@@ -162,8 +162,9 @@ export class Client {
     return this.call('task.runNow', { id });
   }
 
-  runs(id: string): Promise<RunView[]> {
-    return this.call('task.runs', { id });
+  /** Its runs in order, up to the runtime's reply cap; pass the last run number as `after` for the rest. */
+  runs(id: string, options: { after?: number } = {}): Promise<RunView[]> {
+    return this.call('task.runs', { id, ...options });
   }
 
   history(id: string): Promise<HistoryView[]> {

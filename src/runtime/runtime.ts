@@ -146,8 +146,9 @@ export class Runtime {
     return this.#supervisor.runNow(id);
   }
 
-  runs(id: string): Promise<RunView[]> {
-    return this.#read(() => this.#supervisor.runs(id));
+  /** A task's runs in order; a long history comes in parts: pass the last run number as `after`. */
+  runs(id: string, after?: number): Promise<RunView[]> {
+    return this.#read(() => this.#supervisor.runs(id, after));
   }
 
   history(id: string): Promise<HistoryView[]> {

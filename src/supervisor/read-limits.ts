@@ -75,6 +75,18 @@ export class ViewPager {
   }
 }
 
+/** The leading items whose JSON stays under `maxBytes`; the first always fits. */
+export function firstThatFit<T>(items: readonly T[], maxBytes: number): T[] {
+  let left = maxBytes;
+  let n = 0;
+  for (; n < items.length; n++) {
+    const bytes = Buffer.byteLength(JSON.stringify(items[n])) + 1;
+    if (n > 0 && bytes > left) break;
+    left -= bytes;
+  }
+  return items.slice(0, n);
+}
+
 /** Task ids are base 36 and about 19 characters; anything longer names no task. */
 export const MAX_ID_LENGTH = 64;
 

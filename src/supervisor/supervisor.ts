@@ -23,7 +23,7 @@ import { EventBus } from './events.js';
 import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
 import { capOutcome } from './output-cap.js';
-import { checkEventFilter, checkTypeFilter, ViewPager } from './read-limits.js';
+import { checkEventFilter, checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
 import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
@@ -405,14 +405,16 @@ export class Supervisor {
 
   readonly #knownType = (type: string): boolean => this.#o.registry.types.has(type) || this.#counts.has(type);
 
-  async runs(id: string): Promise<RunView[]> {
+  /** Runs in order, those after run number `after`, ending early before maxReplyBytes (ask again after the last). */
+  async runs(id: string, after = 0): Promise<RunView[]> {
+    const from = parseInteger(after, 'after', 0, Number.MAX_SAFE_INTEGER);
     const rec = await this.#read(id);
     if (rec === undefined) throw notFound(id);
     const stored = await this.#o.store.runs(id);
     const byRun = new Map(stored.map((r) => [r.run, r]));
     // The run in progress (or ended but not yet written) lives in the task record.
     if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
-    return [...byRun.values()].sort((a, b) => a.run - b.run).map(runView);
+    return firstThatFit([...byRun.values()].filter((r) => r.run > from).sort((a, b) => a.run - b.run).map(runView), this.#o.maxReplyBytes);
   }
 
   async history(id: string): Promise<HistoryView[]> {

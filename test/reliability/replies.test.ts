@@ -8,7 +8,7 @@ import { IpcServer } from '../../src/ipc/server.js';
 import pino from 'pino';
 import type { Runtime } from '../../src/index.js';
 import { spindle } from '../helpers/cli.js';
-import { removeTempDirs, startRuntime, tempDir, until } from '../helpers/runtime.js';
+import { removeTempDirs, startRuntime, tempDir, until, waitForState } from '../helpers/runtime.js';
 
 const TASKS = fileURLToPath(new URL('../fixtures/reply-tasks', import.meta.url));
 const KB = 1024;
@@ -206,6 +206,32 @@ describe('issue 14.2: replies are bounded by bytes, and a reading client is neve
     }
     expect(s.lines.every((l) => l.msg.result !== undefined)).toBe(true);
     expect(s.socket.destroyed).toBe(false);
+  });
+});
+
+describe('issue 14.2: a task\'s runs come in parts under the reply cap', () => {
+  it('answers the runs of a task whose outputs pass maxReplyBytes in order, in parts, every run once', async () => {
+    const rt = await startRuntime({ data: tempDir(), tasks: TASKS, socket: true, maxReplyBytes: 128 * KB });
+    try {
+      const task = await rt.submit({ type: 'big-output', params: { bytes: 40 * KB }, schedule: { every: '20ms', count: 10 } });
+      expect((await waitForState(rt, task.id)).runCount).toBe(10);
+      const c = await Client.connect({ socket: join(rt.options.data, 'spindle.sock'), reconnectWindowMs: 0 });
+      clients.push(c);
+      const seen: number[] = [];
+      let parts = 0;
+      for (let after = 0; seen.length < 10; parts++) {
+        const runs = await c.runs(task.id, { after });
+        expect(runs.length).toBeGreaterThan(0);
+        expect(Buffer.byteLength(JSON.stringify(runs))).toBeLessThanOrEqual(128 * KB);
+        seen.push(...runs.map((r) => r.run));
+        after = runs[runs.length - 1]!.run;
+      }
+      expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(parts).toBeGreaterThan(1);
+      expect(await c.runs(task.id, { after: 10 })).toEqual([]);
+    } finally {
+      await rt.stop(2000);
+    }
   });
 });
 
