@@ -167,8 +167,9 @@ export class Client {
     return this.call('task.runs', { id, ...options });
   }
 
-  history(id: string): Promise<HistoryView[]> {
-    return this.call('task.history', { id });
+  /** Its transitions in order, up to the runtime's reply cap; pass how many you have as `after` for the rest. */
+  history(id: string, options: { after?: number } = {}): Promise<HistoryView[]> {
+    return this.call('task.history', { id, ...options });
   }
 
   types(): Promise<TypeInfo[]> {

@@ -151,8 +151,9 @@ export class Runtime {
     return this.#read(() => this.#supervisor.runs(id, after));
   }
 
-  history(id: string): Promise<HistoryView[]> {
-    return this.#read(() => this.#supervisor.history(id));
+  /** A task's transitions in order; a long history comes in parts: pass how many you have as `after`. */
+  history(id: string, after?: number): Promise<HistoryView[]> {
+    return this.#read(() => this.#supervisor.history(id, after));
   }
 
   stats(): Stats {

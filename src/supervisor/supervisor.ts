@@ -417,11 +417,13 @@ export class Supervisor {
     return firstThatFit([...byRun.values()].filter((r) => r.run > from).sort((a, b) => a.run - b.run).map(runView), this.#o.maxReplyBytes);
   }
 
-  async history(id: string): Promise<HistoryView[]> {
+  /** Transitions in order, skipping the first `after`, ending early before maxReplyBytes (ask again with the count seen). */
+  async history(id: string, after = 0): Promise<HistoryView[]> {
+    const skip = parseInteger(after, 'after', 0, Number.MAX_SAFE_INTEGER);
     const rec = await this.#read(id);
     if (rec === undefined) throw notFound(id);
     const spilled = await this.#o.store.historyChunks(id, rec.historyChunks);
-    return [...spilled, ...rec.history].map(historyView);
+    return firstThatFit([...spilled, ...rec.history].slice(skip).map(historyView), this.#o.maxReplyBytes);
   }
 
   stats(): Stats {

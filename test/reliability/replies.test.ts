@@ -235,6 +235,34 @@ describe('issue 14.2: a task\'s runs come in parts under the reply cap', () => {
   });
 });
 
+describe('issue 14.2: a task\'s history comes in parts under the reply cap', () => {
+  it('answers a history longer than maxReplyBytes in order, in parts, every transition once', async () => {
+    const rt = await startRuntime({ data: tempDir(), tasks: TASKS, socket: true, maxReplyBytes: 64 * KB });
+    try {
+      // misfire 'all': every fire time runs, so 1,000 runs, about 170 KB of transitions.
+      const task = await rt.submit({ type: 'blob', schedule: { every: '2ms', count: 1000 }, misfire: 'all' });
+      const done = await waitForState(rt, task.id);
+      expect(done.runCount).toBe(1000);
+      const c = await Client.connect({ socket: join(rt.options.data, 'spindle.sock'), reconnectWindowMs: 0 });
+      clients.push(c);
+      const all: Array<{ from: string; to: string }> = [];
+      let parts = 0;
+      for (;; parts++) {
+        const part = await c.history(task.id, { after: all.length });
+        if (part.length === 0) break;
+        expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(64 * KB);
+        all.push(...part);
+      }
+      expect(parts).toBeGreaterThan(1);
+      expect(all[0]).toMatchObject({ from: 'none', to: 'spooled' });
+      expect(all[all.length - 1]).toMatchObject({ to: 'finished' });
+      expect(all.filter((h) => h.to === 'running')).toHaveLength(done.runCount);
+    } finally {
+      await rt.stop(2000);
+    }
+  });
+});
+
 describe('issue 14.2: a client never resends a read for ever', () => {
   it('rejects a read with CONNECTION_LOST after its connection dropped a few times, instead of resending it endlessly', async () => {
     // A peer that drops every connection as soon as a request arrives: what the runtime did to a reply over 8 MiB.
