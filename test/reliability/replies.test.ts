@@ -213,7 +213,7 @@ describe('issue 14.2: a task\'s runs come in parts under the reply cap', () => {
   it('answers the runs of a task whose outputs pass maxReplyBytes in order, in parts, every run once', async () => {
     const rt = await startRuntime({ data: tempDir(), tasks: TASKS, socket: true, maxReplyBytes: 128 * KB });
     try {
-      const task = await rt.submit({ type: 'big-output', params: { bytes: 40 * KB }, schedule: { every: '20ms', count: 10 } });
+      const task = await rt.submit({ type: 'big-output', params: { bytes: 40 * KB }, schedule: { every: '20ms', count: 10 }, misfire: 'all' });
       expect((await waitForState(rt, task.id)).runCount).toBe(10);
       const c = await Client.connect({ socket: join(rt.options.data, 'spindle.sock'), reconnectWindowMs: 0 });
       clients.push(c);
