@@ -130,16 +130,21 @@ export function parseLine(line: string): ParsedLine {
   }
   const replyId = hasId ? (id as RpcId) : null;
   const fail = (message: string): ParsedLine => ({ ok: false, response: { ...envelopeError(RPC_INVALID_REQUEST, message), id: replyId } });
-  // Raw bytes cannot carry a surrogate (the decoder turns bad UTF-8 into U+FFFD), only a \u escape can.
-  if (SURROGATE_ESCAPE.test(line) && hasLoneSurrogate(msg)) {
-    return fail('invalid request: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair); send well-formed Unicode');
-  }
   if (own(msg, 'jsonrpc') !== '2.0') return fail('invalid request: jsonrpc must be "2.0"');
   const method = own(msg, 'method');
   if (typeof method !== 'string') return fail('invalid request: method must be a string');
   const params = own(msg, 'params');
   if (params !== undefined && !isPlainObject(params)) {
     return { ok: false, response: errorResponse(replyId, new SpindleError('BAD_REQUEST', 'params must be an object of named parameters', { field: 'params' })) };
+  }
+  // Raw bytes cannot carry a surrogate (the decoder turns bad UTF-8 into U+FFFD), only a \u escape can.
+  if (SURROGATE_ESCAPE.test(line)) {
+    const field = params === undefined ? undefined : Object.keys(params).find((k) => hasLoneSurrogate(k) || hasLoneSurrogate(params[k]));
+    if (field !== undefined) {
+      const named = hasLoneSurrogate(field) ? 'params' : field;
+      return { ok: false, response: errorResponse(replyId, invalidArgument(named, `holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which UTF-8 cannot store; send well-formed Unicode`)) };
+    }
+    if (hasLoneSurrogate(msg)) return fail('invalid request: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair); send well-formed Unicode');
   }
   const request: RpcRequest = { jsonrpc: '2.0', method };
   if (hasId) request.id = replyId;
@@ -151,8 +156,9 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Whether any key or string in a parsed message is not well-formed UTF-16. Such a string cannot
- * be stored as UTF-8 without being changed, so it is refused rather than silently altered. The
+ * Whether any key or string in a parsed value is not well-formed UTF-16. Such a string cannot be
+ * stored as UTF-8 without being changed (two such keys would become one), so it is refused rather
+ * than silently altered. The
  * walk uses its own stack: parsed JSON can be nested deeper than the call stack allows.
  */
 function hasLoneSurrogate(value: unknown): boolean {

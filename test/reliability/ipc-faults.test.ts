@@ -202,13 +202,19 @@ describe('I4: hostile JSON', () => {
     expect((await c.request(3, 'runtime.stats')).result).toHaveProperty('states');
   });
 
-  it('refuses lone surrogates, in values and in keys, with -32600; a well-formed pair is fine', async () => {
+  it('refuses lone surrogates, in values and in keys, with INVALID_ARGUMENT naming the param (-32600 in the envelope); a well-formed pair is fine', async () => {
     const c = await open(await serve());
     const before = taskCount();
-    for (const [i, params] of ['{"type":"blob","params":{"s":"\\ud800"}}', '{"type":"blob","params":{"\\udc00":1}}', '{"type":"\\udfff"}', '{"type":"blob","key":"a\\ud800b"}'].entries()) {
+    const cases: Array<[string, string]> = [
+      ['{"type":"blob","params":{"s":"\\ud800"}}', 'params'], ['{"type":"blob","params":{"\\udc00":1}}', 'params'],
+      ['{"type":"\\udfff"}', 'type'], ['{"type":"blob","key":"a\\ud800b"}', 'key'], ['{"type":"blob","\\ud800":1}', 'params'],
+    ];
+    for (const [i, [params, field]] of cases.entries()) {
       c.write(`{"jsonrpc":"2.0","id":${i},"method":"task.submit","params":${params}}\n`);
-      expect((await c.next((m) => m.id === i)).error).toMatchObject({ code: -32600, data: { code: 'BAD_REQUEST' } });
+      expect((await c.next((m) => m.id === i)).error).toMatchObject({ code: -32602, data: { code: 'INVALID_ARGUMENT', field } });
     }
+    c.write('{"jsonrpc":"2.0","id":"\\ud800","method":"runtime.stats"}\n');
+    expect((await c.next()).error).toMatchObject({ code: -32600, data: { code: 'BAD_REQUEST' } });
     expect(taskCount()).toBe(before);
     c.write('{"jsonrpc":"2.0","id":"pair","method":"task.submit","params":{"type":"blob","schedule":{"in":"1h"},"params":{"s":"\\ud83d\\ude00"}}}\n');
     expect((await c.next((m) => m.id === 'pair')).result.params).toEqual({ s: '😀' });
