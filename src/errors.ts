@@ -36,6 +36,7 @@ export const RUN_ERRORS = [
   'WORKER_OOM',
   'HANDLER_LOAD_FAILED',
   'OUTPUT_NOT_SERIALIZABLE',
+  'OUTPUT_TOO_LARGE',
 ] as const;
 
 /** Start-up failures (SPEC §6), plus the runtime's own configuration errors. */

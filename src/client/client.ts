@@ -39,6 +39,8 @@ interface Call {
   id: number;
   method: Method;
   line: string;
+  /** Connections this call was sent on that dropped before answering it. */
+  lost: number;
   resolve: (result: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -57,6 +59,12 @@ const REPEATABLE: ReadonlySet<Method> = new Set<Method>([
   'events.subscribe',
 ]);
 
+/**
+ * A read whose connection dropped this many times while it waited is not sent again: a request
+ * that itself brings the connection down (a reply the runtime cannot deliver) would otherwise be
+ * resent for ever, each time costing the runtime the whole reply.
+ */
+const MAX_RESENDS = 3;
 const RECONNECT_FIRST_DELAY_MS = 50;
 const RECONNECT_MAX_DELAY_MS = 1000;
 /** Answers can be large (a submitMany of 10,000 tasks); the client trusts its runtime's framing. */
@@ -156,12 +164,14 @@ export class Client {
     return this.call('task.runNow', { id });
   }
 
-  runs(id: string): Promise<RunView[]> {
-    return this.call('task.runs', { id });
+  /** Its runs in order, up to the runtime's reply cap; pass the last run number as `after` for the rest. */
+  runs(id: string, options: { after?: number } = {}): Promise<RunView[]> {
+    return this.call('task.runs', { id, ...options });
   }
 
-  history(id: string): Promise<HistoryView[]> {
-    return this.call('task.history', { id });
+  /** Its transitions in order, up to the runtime's reply cap; pass how many you have as `after` for the rest. */
+  history(id: string, options: { after?: number } = {}): Promise<HistoryView[]> {
+    return this.call('task.history', { id, ...options });
   }
 
   types(): Promise<TypeInfo[]> {
@@ -265,7 +275,7 @@ export class Client {
         return;
       }
       const id = this.#nextId++;
-      const call: Call = { id, method, line: `${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`, resolve: resolve as (r: unknown) => void, reject };
+      const call: Call = { id, method, line: `${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`, lost: 0, resolve: resolve as (r: unknown) => void, reject };
       if (this.#state === 'connected') this.#send(call);
       else {
         this.#queued.push(call);
@@ -387,8 +397,11 @@ export class Client {
     const fault = this.#fault;
     const repeat: Call[] = [];
     for (const call of lost) {
-      if (fault === null && REPEATABLE.has(call.method)) repeat.push(call);
-      else {
+      call.lost++;
+      if (fault === null && REPEATABLE.has(call.method) && call.lost <= MAX_RESENDS) repeat.push(call);
+      else if (fault === null && REPEATABLE.has(call.method)) {
+        call.reject(new SpindleError('CONNECTION_LOST', `the connection to ${this.socketPath} dropped ${call.lost} times while ${call.method} waited for its answer; check the runtime's log, then retry`, { method: call.method, attempts: call.lost }));
+      } else {
         call.reject(fault ?? new SpindleError('CONNECTION_LOST', `the runtime at ${this.socketPath} went away before answering ${call.method}; it may or may not have taken effect`, { method: call.method }));
       }
     }

@@ -1,4 +1,4 @@
-import { CLIENT_ERRORS, SpindleError } from '../errors.js';
+import { CLIENT_ERRORS, invalidArgument, SpindleError } from '../errors.js';
 import type { SpindleEvent } from '../supervisor/events.js';
 
 /**
@@ -76,9 +76,25 @@ export function resultResponse(id: RpcId, result: unknown): RpcResponse {
 export function errorResponse(id: RpcId, err: unknown): RpcResponse {
   if (err instanceof SpindleError) {
     const rpcCode = (CLIENT_ERRORS as Record<string, number>)[err.code] ?? RPC_INTERNAL_ERROR;
-    return { jsonrpc: '2.0', id, error: { code: rpcCode, message: err.message, data: { ...err.details, code: err.code } } };
+    return { jsonrpc: '2.0', id, error: { code: rpcCode, message: clip(err.message), data: { ...clipDetails(err.details), code: err.code } } };
   }
   return { jsonrpc: '2.0', id, error: { code: RPC_INTERNAL_ERROR, message: 'internal error; the runtime log has the details', data: { code: 'INTERNAL' } } };
+}
+
+/** An error names what went wrong; it never echoes a client's megabytes back (10^6 unknown fields, say). */
+const MAX_ERROR_MESSAGE_CHARS = 1024;
+const MAX_ERROR_LIST_ITEMS = 100;
+
+function clip(text: string): string {
+  return text.length <= MAX_ERROR_MESSAGE_CHARS ? text : `${text.slice(0, MAX_ERROR_MESSAGE_CHARS)}…`;
+}
+
+function clipDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    out[key] = typeof value === 'string' ? clip(value) : Array.isArray(value) && value.length > MAX_ERROR_LIST_ITEMS ? value.slice(0, MAX_ERROR_LIST_ITEMS) : value;
+  }
+  return out;
 }
 
 export function eventNotification(subscription: string, ev: SpindleEvent): RpcEventNotification {
@@ -109,6 +125,9 @@ export function parseLine(line: string): ParsedLine {
   if (hasId && id !== null && typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) {
     return { ok: false, response: envelopeError(RPC_INVALID_REQUEST, 'invalid request: id must be a string, a number or null') };
   }
+  if (typeof id === 'string' && id.length > MAX_RPC_ID_CHARS) {
+    return { ok: false, response: envelopeError(RPC_INVALID_REQUEST, `invalid request: a string id has at most ${MAX_RPC_ID_CHARS} characters`) };
+  }
   const replyId = hasId ? (id as RpcId) : null;
   const fail = (message: string): ParsedLine => ({ ok: false, response: { ...envelopeError(RPC_INVALID_REQUEST, message), id: replyId } });
   if (own(msg, 'jsonrpc') !== '2.0') return fail('invalid request: jsonrpc must be "2.0"');
@@ -118,10 +137,46 @@ export function parseLine(line: string): ParsedLine {
   if (params !== undefined && !isPlainObject(params)) {
     return { ok: false, response: errorResponse(replyId, new SpindleError('BAD_REQUEST', 'params must be an object of named parameters', { field: 'params' })) };
   }
+  // Raw bytes cannot carry a surrogate (the decoder turns bad UTF-8 into U+FFFD), only a \u escape can.
+  if (SURROGATE_ESCAPE.test(line)) {
+    const field = params === undefined ? undefined : Object.keys(params).find((k) => hasLoneSurrogate(k) || hasLoneSurrogate(params[k]));
+    if (field !== undefined) {
+      const named = hasLoneSurrogate(field) ? 'params' : field;
+      return { ok: false, response: errorResponse(replyId, invalidArgument(named, `holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which UTF-8 cannot store; send well-formed Unicode`)) };
+    }
+    if (hasLoneSurrogate(msg)) return fail('invalid request: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair); send well-formed Unicode');
+  }
   const request: RpcRequest = { jsonrpc: '2.0', method };
   if (hasId) request.id = replyId;
   if (params !== undefined) request.params = params;
   return { ok: true, request };
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether any key or string in a parsed value is not well-formed UTF-16. Such a string cannot be
+ * stored as UTF-8 without being changed (two such keys would become one), so it is refused rather
+ * than silently altered. The
+ * walk uses its own stack: parsed JSON can be nested deeper than the call stack allows.
+ */
+function hasLoneSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const key of Object.keys(v)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        stack.push((v as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
 }
 
 export function isMethod(name: string): name is Method {
@@ -155,15 +210,30 @@ function wrongType(field: string, expected: string, got: unknown): SpindleError 
   return new SpindleError('BAD_REQUEST', `${field} must be ${expected}, got ${shown}`, { field });
 }
 
-export function requiredString(params: Params, field: string): string {
+/**
+ * Longest string a client may put in a named field unless the field says less. Strings are
+ * checked here, before anything else reads them, so no client-supplied text of a megabyte reaches
+ * a cache, a store key or an error message.
+ */
+export const MAX_FIELD_CHARS = 256;
+/** Longest JSON-RPC id echoed back. */
+export const MAX_RPC_ID_CHARS = 256;
+
+function tooLong(field: string, length: number, maxLength: number): SpindleError {
+  return invalidArgument(field, `at most ${maxLength} characters, got ${length}`);
+}
+
+export function requiredString(params: Params, field: string, maxLength = MAX_FIELD_CHARS): string {
   const v = own(params, field);
   if (typeof v !== 'string') throw wrongType(field, 'a string', v);
+  if (v.length > maxLength) throw tooLong(field, v.length, maxLength);
   return v;
 }
 
-export function optionalString(params: Params, field: string): string | undefined {
+export function optionalString(params: Params, field: string, maxLength = MAX_FIELD_CHARS): string | undefined {
   const v = own(params, field);
   if (v !== undefined && typeof v !== 'string') throw wrongType(field, 'a string', v);
+  if (v !== undefined && v.length > maxLength) throw tooLong(field, v.length, maxLength);
   return v;
 }
 
@@ -180,9 +250,12 @@ export function requiredArray(params: Params, field: string, maxLength: number):
   return v;
 }
 
-export function optionalStringArray(params: Params, field: string): string[] | undefined {
+export function optionalStringArray(params: Params, field: string, maxItems: number, maxLength = MAX_FIELD_CHARS): string[] | undefined {
   const v = own(params, field);
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw wrongType(field, 'an array of strings', v);
+  if (v.length > maxItems) throw invalidArgument(field, `at most ${maxItems} entries, got ${v.length}`);
+  const long = (v as string[]).find((s) => s.length > maxLength);
+  if (long !== undefined) throw tooLong(field, long.length, maxLength);
   return v as string[];
 }

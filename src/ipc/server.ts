@@ -1,17 +1,14 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { parseDuration } from '../duration.js';
-import { invalidArgument, SpindleError } from '../errors.js';
+import { SECOND } from '../duration.js';
+import { SpindleError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { previewSchedule } from '../schedule/index.js';
-import { EVENT_NAMES, type EventFilter, type EventName } from '../supervisor/events.js';
-import type { ListOptions } from '../supervisor/supervisor.js';
+import type { EventFilter } from '../supervisor/events.js';
 import { LINE_READER_DEFAULTS, LineReader } from './line-reader.js';
-import {
-  errorResponse, eventNotification, isMethod, MAX_SUBMIT_MANY, type Method, methodNotFound, optionalNumber, optionalString,
-  optionalStringArray, own, type Params, parseLine, requiredArray, requiredString, resultResponse, type RpcId,
-} from './protocol.js';
+import { HANDLERS, type MethodConnection, replyCost } from './methods.js';
+import { errorResponse, eventNotification, isMethod, methodNotFound, parseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
+import { ReplyBudget } from './reply-budget.js';
 
 export interface IpcServerOptions {
   socketPath: string;
@@ -21,8 +18,18 @@ export interface IpcServerOptions {
   frameTimeoutMs?: number;
   /** Open connections served at once (default 256); more are refused with TOO_MANY_CONNECTIONS. */
   maxConnections?: number;
-  /** Unsent bytes a connection may hold (default 8 MiB); past it the client is disconnected. */
+  /**
+   * Unsent bytes a connection may hold (default 8 MiB). Requests wait for room for their replies;
+   * a client that takes none of it for `writeTimeoutMs`, or whose unread events pass it, is
+   * disconnected.
+   */
   maxPendingWriteBytes?: number;
+  /** How long a client may leave a full buffer untouched before it is taken as not reading (default 10 s). */
+  writeTimeoutMs?: number;
+  /** The most a list or pending page can take (default 4 MiB): the room such a request waits for. */
+  maxReplyBytes?: number;
+  /** The most one task's view can take (default 1 MiB): the room a request answering a task waits for. */
+  maxTaskBytes?: number;
   log: Logger;
 }
 
@@ -30,6 +37,9 @@ export const IPC_DEFAULTS = {
   ...LINE_READER_DEFAULTS,
   maxConnections: 256,
   maxPendingWriteBytes: 8 * 1024 * 1024,
+  writeTimeoutMs: 10 * SECOND,
+  maxReplyBytes: 4 * 1024 * 1024,
+  maxTaskBytes: 1024 * 1024,
   /** Requests one connection may have running; past it the server stops reading that socket. */
   maxInFlight: 1024,
 } as const;
@@ -40,6 +50,9 @@ interface Context {
   maxFrameBytes: number;
   frameTimeoutMs: number;
   maxPendingWriteBytes: number;
+  writeTimeoutMs: number;
+  maxReplyBytes: number;
+  maxTaskBytes: number;
 }
 
 /**
@@ -69,6 +82,9 @@ export class IpcServer {
       maxFrameBytes: options.maxFrameBytes ?? IPC_DEFAULTS.maxFrameBytes,
       frameTimeoutMs: options.frameTimeoutMs ?? IPC_DEFAULTS.frameTimeoutMs,
       maxPendingWriteBytes: options.maxPendingWriteBytes ?? IPC_DEFAULTS.maxPendingWriteBytes,
+      writeTimeoutMs: options.writeTimeoutMs ?? IPC_DEFAULTS.writeTimeoutMs,
+      maxReplyBytes: options.maxReplyBytes ?? IPC_DEFAULTS.maxReplyBytes,
+      maxTaskBytes: options.maxTaskBytes ?? IPC_DEFAULTS.maxTaskBytes,
     };
     const maxConnections = options.maxConnections ?? IPC_DEFAULTS.maxConnections;
     await checkSocketPath(path);
@@ -120,11 +136,12 @@ export class IpcServer {
   }
 }
 
-class Connection {
+class Connection implements MethodConnection {
   readonly runtime: Runtime;
   readonly #socket: Socket;
   readonly #ctx: Context;
   readonly #reader: LineReader;
+  readonly #budget: ReplyBudget;
   readonly #subs = new Map<string, () => void>();
   #nextSub = 1;
   #open = true;
@@ -134,6 +151,14 @@ class Connection {
     this.runtime = ctx.runtime;
     this.#socket = socket;
     this.#ctx = ctx;
+    this.#budget = new ReplyBudget(socket, {
+      maxPendingBytes: ctx.maxPendingWriteBytes,
+      stallTimeoutMs: ctx.writeTimeoutMs,
+      onStall: () => {
+        ctx.log.warn({ pendingBytes: socket.writableLength, limit: ctx.maxPendingWriteBytes }, 'ipc client disconnected: it stopped reading its replies');
+        this.destroy();
+      },
+    });
     this.#reader = new LineReader(socket, {
       maxFrameBytes: ctx.maxFrameBytes,
       frameTimeoutMs: ctx.frameTimeoutMs,
@@ -153,7 +178,7 @@ class Connection {
 
   subscribe(filter: EventFilter): { subscription: string } {
     const subscription = `s${this.#nextSub++}`;
-    this.#subs.set(subscription, this.runtime.subscribe(filter, (ev) => this.#send(eventNotification(subscription, ev))));
+    this.#subs.set(subscription, this.runtime.subscribe(filter, (ev) => this.#push(eventNotification(subscription, ev))));
     return { subscription };
   }
 
@@ -168,48 +193,60 @@ class Connection {
   async #handle(line: string): Promise<void> {
     const parsed = parseLine(line);
     if (!parsed.ok) {
-      this.#send(parsed.response);
+      this.#push(parsed.response);
       return;
     }
     const { method, params = {} } = parsed.request;
     const answer = Object.hasOwn(parsed.request, 'id');
     const id: RpcId = parsed.request.id ?? null;
     if (!isMethod(method)) {
-      if (answer) this.#send(methodNotFound(id, method));
+      if (answer) this.#push(methodNotFound(id, method));
       return;
     }
     // Backpressure: a client pipelining requests faster than the runtime answers them waits in
     // its own socket buffer, not in the runtime's memory.
     if (++this.#inFlight === IPC_DEFAULTS.maxInFlight) this.#socket.pause();
+    const cost = replyCost(method, line.length, this.#ctx);
+    let reply: RpcResponse | null = null;
     try {
+      // Runs only once its reply has room, so replies wait for a client that reads slowly rather
+      // than piling up in memory or getting it disconnected.
+      await this.#budget.reserve(cost);
+      if (!this.#open) return;
       const result: unknown = await HANDLERS[method](this, params);
-      if (answer) this.#send(resultResponse(id, result));
+      if (answer) reply = resultResponse(id, result);
     } catch (err) {
       if (!(err instanceof SpindleError)) this.#ctx.log.error({ err, method }, 'ipc request failed');
-      if (answer) this.#send(errorResponse(id, err));
+      if (answer) reply = errorResponse(id, err);
     } finally {
+      this.#budget.release(cost, reply === null ? 0 : this.#write(reply));
       if (this.#inFlight-- === IPC_DEFAULTS.maxInFlight && this.#open) this.#socket.resume();
     }
   }
 
+  /** Writes an admitted reply; answers its length. */
+  #write(message: RpcResponse): number {
+    if (!this.#open) return 0;
+    const line = serialise(message, this.#ctx.log);
+    this.#socket.write(line);
+    return line.length;
+  }
+
   /**
-   * Writes one message. A client that lets unsent bytes pile past the cap (it does not read its
-   * replies or events) is disconnected: the runtime's memory must not depend on a client reading.
+   * Writes what no request reserved room for: an event, or the answer to a line that was no
+   * request. A client that lets these pile past the cap is not reading: it is disconnected, since
+   * the runtime's memory must not depend on a client reading.
    */
-  #send(message: object): void {
+  #push(message: object): void {
     if (!this.#open) return;
-    let line: string;
-    try {
-      line = `${JSON.stringify(message)}\n`;
-    } catch (err) {
-      this.#ctx.log.error({ err }, 'ipc reply not serialisable');
-      line = `${JSON.stringify(errorResponse((message as { id?: RpcId }).id ?? null, err))}\n`;
+    const line = serialise(message, this.#ctx.log);
+    if (this.#socket.writableLength + line.length > this.#ctx.maxPendingWriteBytes) {
+      this.#ctx.log.warn({ pendingBytes: this.#socket.writableLength, limit: this.#ctx.maxPendingWriteBytes }, 'ipc client disconnected: it is not reading its events');
+      this.destroy();
+      return;
     }
     this.#socket.write(line);
-    if (this.#socket.writableLength > this.#ctx.maxPendingWriteBytes) {
-      this.#ctx.log.warn({ pendingBytes: this.#socket.writableLength, limit: this.#ctx.maxPendingWriteBytes }, 'ipc client disconnected: it is not reading its replies');
-      this.destroy();
-    }
+    this.#budget.wrote(line.length);
   }
 
   #closeWith(message: object): void {
@@ -224,8 +261,18 @@ class Connection {
     if (!this.#open) return;
     this.#open = false;
     this.#reader.stop();
+    this.#budget.close();
     for (const unsubscribe of this.#subs.values()) unsubscribe();
     this.#subs.clear();
+  }
+}
+
+function serialise(message: object, log: Logger): string {
+  try {
+    return `${JSON.stringify(message)}\n`;
+  } catch (err) {
+    log.error({ err }, 'ipc reply not serialisable');
+    return `${JSON.stringify(errorResponse((message as { id?: RpcId }).id ?? null, err))}\n`;
   }
 }
 
@@ -238,61 +285,6 @@ function endWith(socket: Socket, line: string, graceMs: number): void {
     socket.destroy();
   });
 }
-
-type Handler = (conn: Connection, params: Params) => unknown;
-
-const byId = (call: (runtime: Runtime, id: string) => Promise<unknown>): Handler => (c, p) => call(c.runtime, requiredString(p, 'id'));
-
-/** Drops absent fields, so optional options stay absent rather than `undefined`. */
-function present<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
-}
-
-const HANDLERS: Record<Method, Handler> = {
-  'task.submit': (c, p) => c.runtime.submit(p),
-  'task.submitMany': (c, p) => c.runtime.submitMany(requiredArray(p, 'tasks', MAX_SUBMIT_MANY)),
-  'task.get': byId((r, id) => r.get(id)),
-  'task.list': (c, p) => c.runtime.list(present({
-    state: optionalString(p, 'state') as ListOptions['state'] | undefined,
-    type: optionalString(p, 'type'),
-    limit: optionalNumber(p, 'limit'),
-    cursor: optionalString(p, 'cursor'),
-  })),
-  'task.pending': (c, p) => c.runtime.pending(present({ type: optionalString(p, 'type'), limit: optionalNumber(p, 'limit') })),
-  'task.cancel': byId((r, id) => r.cancel(id)),
-  'task.pause': byId((r, id) => r.pause(id)),
-  'task.resume': byId((r, id) => r.resume(id)),
-  'task.runNow': byId((r, id) => r.runNow(id)),
-  'task.runs': byId((r, id) => r.runs(id)),
-  'task.history': byId((r, id) => r.history(id)),
-  'type.list': (c) => c.runtime.types(),
-  'schedule.preview': (c, p) => {
-    const count = own(p, 'count');
-    if (typeof count !== 'number') throw new SpindleError('BAD_REQUEST', 'count must be a number', { field: 'count' });
-    const now = c.runtime.options.clock.now();
-    const after = optionalString(p, 'after');
-    const afterMs = after === undefined ? now : Date.parse(after);
-    if (Number.isNaN(afterMs)) throw invalidArgument('after', 'must be an ISO-8601 instant such as "2026-01-01T00:00:00Z"');
-    return { times: previewSchedule(own(p, 'schedule'), count, afterMs, now).map((t) => new Date(t).toISOString()) };
-  },
-  'runtime.stats': (c) => c.runtime.stats(),
-  'runtime.stop': (c, p) => {
-    const grace = own(p, 'grace');
-    const graceMs = grace === undefined ? undefined : parseDuration(grace, 'grace');
-    // setImmediate runs after this reply is written: the client hears "ok" before the stop begins.
-    setImmediate(() => {
-      c.runtime.stop(graceMs).catch((err: unknown) => c.runtime.log.error({ err }, 'runtime stop failed'));
-    });
-    return { ok: true };
-  },
-  'events.subscribe': (c, p) => {
-    const types = optionalStringArray(p, 'types');
-    const unknown = types?.filter((t) => !(EVENT_NAMES as readonly string[]).includes(t)) ?? [];
-    if (unknown.length > 0) throw invalidArgument('types', `unknown event ${JSON.stringify(unknown[0])}; events are ${EVENT_NAMES.join(', ')}`);
-    return c.subscribe(present({ types: types as EventName[] | undefined, taskId: optionalString(p, 'taskId'), type: optionalString(p, 'type') }));
-  },
-  'events.unsubscribe': (c, p) => c.unsubscribe(requiredString(p, 'subscription')),
-};
 
 /**
  * A stale socket (nobody answers) is removed; a live one or anything that is not a socket (a file,

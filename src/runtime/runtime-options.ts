@@ -44,6 +44,12 @@ export interface RuntimeOptions {
   window?: number;
   /** Largest params accepted, in bytes of JSON (default 256 KiB). */
   maxParamsBytes?: number;
+  /** Largest handler output stored, in bytes of JSON (default 256 KiB); past it the run fails with OUTPUT_TOO_LARGE. */
+  maxOutputBytes?: number;
+  /** A `list` or `pending` page ends early, with a cursor, before its JSON passes this (default 4 MiB). */
+  maxReplyBytes?: number;
+  /** Unsent bytes one socket connection may hold (default 8 MiB): requests wait for room; a client that stops reading is cut off. */
+  maxPendingWriteBytes?: number;
   /**
    * Serve the IPC socket: `true` for `<data>/spindle.sock`, or a path. Default off in-process;
    * `spindle start` turns it on.
@@ -72,6 +78,9 @@ export interface ResolvedRuntimeOptions {
   readonly logger: Logger | undefined;
   readonly windowSize: number;
   readonly maxParamsBytes: number;
+  readonly maxOutputBytes: number;
+  readonly maxReplyBytes: number;
+  readonly maxPendingWriteBytes: number;
   readonly socketPath: string | null;
   readonly maxFrameBytes: number;
   readonly maxConnections: number;
@@ -90,6 +99,9 @@ export const RUNTIME_DEFAULTS = {
   logLevel: 'info',
   windowSize: 10_000,
   maxParamsBytes: 256 * 1024,
+  maxOutputBytes: 256 * 1024,
+  maxReplyBytes: IPC_DEFAULTS.maxReplyBytes,
+  maxPendingWriteBytes: IPC_DEFAULTS.maxPendingWriteBytes,
   sweepIntervalMs: 1 * MINUTE,
   sweepBatch: 256,
   maxFrameBytes: IPC_DEFAULTS.maxFrameBytes,
@@ -129,6 +141,9 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       logger: input.logger,
       windowSize: input.window === undefined ? d.windowSize : parseInteger(input.window, 'window', 10, 10_000_000),
       maxParamsBytes: input.maxParamsBytes === undefined ? d.maxParamsBytes : parseInteger(input.maxParamsBytes, 'maxParamsBytes', 1024, 64 * 1024 * 1024),
+      maxOutputBytes: input.maxOutputBytes === undefined ? d.maxOutputBytes : parseInteger(input.maxOutputBytes, 'maxOutputBytes', 1024, 64 * 1024 * 1024),
+      maxReplyBytes: input.maxReplyBytes === undefined ? d.maxReplyBytes : parseInteger(input.maxReplyBytes, 'maxReplyBytes', 64 * 1024, 1024 * 1024 * 1024),
+      maxPendingWriteBytes: input.maxPendingWriteBytes === undefined ? d.maxPendingWriteBytes : parseInteger(input.maxPendingWriteBytes, 'maxPendingWriteBytes', 64 * 1024, 1024 * 1024 * 1024),
       socketPath: socketPath(input.socket, data),
       maxFrameBytes: input.maxFrameBytes === undefined ? d.maxFrameBytes : parseInteger(input.maxFrameBytes, 'maxFrameBytes', 1024, 1024 * 1024 * 1024),
       maxConnections: input.maxConnections === undefined ? d.maxConnections : parseInteger(input.maxConnections, 'maxConnections', 1, 65_536),

@@ -78,6 +78,8 @@ export class Runtime {
         sweepIntervalMs: RUNTIME_DEFAULTS.sweepIntervalMs,
         sweepBatch: RUNTIME_DEFAULTS.sweepBatch,
         maxParamsBytes: options.maxParamsBytes,
+        maxOutputBytes: options.maxOutputBytes,
+        maxReplyBytes: options.maxReplyBytes,
         random: Math.random,
       });
       await supervisor.start();
@@ -97,6 +99,10 @@ export class Runtime {
           socketPath: options.socketPath,
           maxFrameBytes: options.maxFrameBytes,
           maxConnections: options.maxConnections,
+          maxPendingWriteBytes: options.maxPendingWriteBytes,
+          maxReplyBytes: options.maxReplyBytes,
+          // About the largest task view: its params, its output and a capped error beside them.
+          maxTaskBytes: options.maxParamsBytes + options.maxOutputBytes + 32 * 1024,
           log,
         });
       } catch (err) {
@@ -164,12 +170,14 @@ export class Runtime {
     return this.#supervisor.runNow(id);
   }
 
-  runs(id: string): Promise<RunView[]> {
-    return this.#read(() => this.#supervisor.runs(id));
+  /** A task's runs in order; a long history comes in parts: pass the last run number as `after`. */
+  runs(id: string, after?: number): Promise<RunView[]> {
+    return this.#read(() => this.#supervisor.runs(id, after));
   }
 
-  history(id: string): Promise<HistoryView[]> {
-    return this.#read(() => this.#supervisor.history(id));
+  /** A task's transitions in order; a long history comes in parts: pass how many you have as `after`. */
+  history(id: string, after?: number): Promise<HistoryView[]> {
+    return this.#read(() => this.#supervisor.history(id, after));
   }
 
   stats(): Stats {

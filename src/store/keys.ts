@@ -31,15 +31,25 @@ const TIME_WIDTH = 15;
 export const taskKey = (id: string): string => `t!${id}`;
 export const runKey = (id: string, run: number): string => `r!${id}!${pad(run, 9)}`;
 export const historyKey = (id: string, chunk: number): string => `h!${id}!${pad(chunk, 9)}`;
+/**
+ * Prefixes made once per type and state: every transition writes one or two of these keys. The
+ * cache holds at most MAX_CACHED_TYPES types (a runtime has as many as its tasks directory holds
+ * modules); past that a prefix is built each time, so no stream of names can grow it.
+ */
 const typeStatePrefixes = new Map<string, Map<TaskState, string>>();
-/** Made once per type and state: every transition writes one or two of these keys. */
+export const MAX_CACHED_TYPES = 1024;
 export function typeStatePrefix(type: string, state: TaskState): string {
   let byState = typeStatePrefixes.get(type);
-  if (byState === undefined) typeStatePrefixes.set(type, (byState = new Map()));
+  if (byState === undefined) {
+    if (typeStatePrefixes.size >= MAX_CACHED_TYPES) return `y!${type}!${state}!`;
+    typeStatePrefixes.set(type, (byState = new Map()));
+  }
   let prefix = byState.get(state);
   if (prefix === undefined) byState.set(state, (prefix = `y!${type}!${state}!`));
   return prefix;
 }
+/** Types in the prefix cache (for tests of its bound). */
+export const cachedPrefixTypes = (): number => typeStatePrefixes.size;
 export const typeStateKey = (type: string, state: TaskState, id: string): string => typeStatePrefix(type, state) + id;
 export const dueKey = (due: number, id: string): string => `d!${pad(due, TIME_WIDTH)}!${id}`;
 export const keyKey = (key: string): string => `k!${key}`;

@@ -51,6 +51,11 @@ export class StateCountTable {
     this.#live = new Map([...this.#committed].map(([t, c]) => [t, { ...c }]));
   }
 
+  /** Whether the store has ever counted a task of the type. */
+  has(type: string): boolean {
+    return this.#live.has(type);
+  }
+
   types(): string[] {
     return [...this.#live.keys()];
   }

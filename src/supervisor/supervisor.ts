@@ -24,6 +24,8 @@ import { EventBus } from './events.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
+import { capOutcome } from './output-cap.js';
+import { checkEventFilter, checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
 import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
@@ -48,6 +50,10 @@ export interface SupervisorOptions {
   sweepIntervalMs: number;
   sweepBatch: number;
   maxParamsBytes: number;
+  /** Largest handler output stored, in bytes of JSON: past it the run fails with OUTPUT_TOO_LARGE. */
+  maxOutputBytes: number;
+  /** A list or pending page ends early once its JSON would pass this many bytes. */
+  maxReplyBytes: number;
   random: () => number;
 }
 
@@ -346,55 +352,67 @@ export class Supervisor {
       throw invalidArgument('cursor', 'must be the cursor a previous page returned');
     }
     if (typeof options.type === 'string') wellFormed(options.type, 'type');
+    checkTypeFilter(options.type, this.#knownType);
     const ids = await this.#o.store.listIds({
       limit,
       ...(options.state !== undefined ? { state: options.state } : {}),
       ...(options.type !== undefined ? { type: options.type } : {}),
       ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
     });
-    const stored = await this.#o.store.getTasks(ids);
-    const tasks: TaskView[] = [];
-    ids.forEach((id, i) => {
-      const rec = this.#live.get(id)?.rec ?? stored[i];
-      if (rec !== undefined) tasks.push(taskView(rec));
-    });
-    return { tasks, cursor: ids.length === limit ? ids[ids.length - 1]! : null };
+    const page = this.#pager();
+    await page.collect(ids, limit);
+    return { tasks: page.views, cursor: page.full ? page.lastId : ids.length === limit ? ids[ids.length - 1]! : null };
   }
 
-  /** Queued, unpaused tasks in due order (the store's due index), `limit` at most. */
+  /** Queued, unpaused tasks in due order (the store's due index), `limit` at most (fewer past maxReplyBytes). */
   async pending(options: { type?: string; limit?: number } = {}): Promise<TaskView[]> {
     const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
     if (typeof options.type === 'string') wellFormed(options.type, 'type');
-    const out: TaskView[] = [];
+    checkTypeFilter(options.type, this.#knownType);
+    const page = this.#pager();
+    const accept = options.type === undefined ? undefined : (v: TaskView): boolean => v.type === options.type;
     let after = null;
-    while (out.length < limit) {
-      const page = await this.#o.store.dueAfter(after, Math.min(LIST_MAX, limit * 2));
-      if (page.length === 0) break;
-      const recs = await this.#o.store.getTasks(page.map((e) => e.id));
-      page.forEach((e, i) => {
-        const rec = this.#live.get(e.id)?.rec ?? recs[i];
-        if (rec !== undefined && out.length < limit && (options.type === undefined || rec.type === options.type)) out.push(taskView(rec));
-      });
-      after = page[page.length - 1]!;
+    while (page.views.length < limit && !page.full) {
+      const due = await this.#o.store.dueAfter(after, Math.min(LIST_MAX, limit * 2));
+      if (due.length === 0) break;
+      await page.collect(due.map((e) => e.id), limit, accept);
+      after = due[due.length - 1]!;
     }
-    return out;
+    return page.views;
   }
 
-  async runs(id: string): Promise<RunView[]> {
+  /** Pages are cut at maxReplyBytes; a task changed in memory but not yet written reads as changed. */
+  #pager(): ViewPager {
+    return new ViewPager(this.#o.maxReplyBytes, async (ids) => {
+      const stored = await this.#o.store.getTasks(ids);
+      return ids.map((id, i) => {
+        const rec = this.#live.get(id)?.rec ?? stored[i];
+        return rec === undefined ? undefined : taskView(rec);
+      });
+    });
+  }
+
+  readonly #knownType = (type: string): boolean => this.#o.registry.types.has(type) || this.#counts.has(type);
+
+  /** Runs in order, those after run number `after`, ending early before maxReplyBytes (ask again after the last). */
+  async runs(id: string, after = 0): Promise<RunView[]> {
+    const from = parseInteger(after, 'after', 0, Number.MAX_SAFE_INTEGER);
     const rec = await this.#read(id);
     if (rec === undefined) throw notFound(id);
     const stored = await this.#o.store.runs(id);
     const byRun = new Map(stored.map((r) => [r.run, r]));
     // The run in progress (or ended but not yet written) lives in the task record.
     if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
-    return [...byRun.values()].sort((a, b) => a.run - b.run).map(runView);
+    return firstThatFit([...byRun.values()].filter((r) => r.run > from).sort((a, b) => a.run - b.run).map(runView), this.#o.maxReplyBytes);
   }
 
-  async history(id: string): Promise<HistoryView[]> {
+  /** Transitions in order, skipping the first `after`, ending early before maxReplyBytes (ask again with the count seen). */
+  async history(id: string, after = 0): Promise<HistoryView[]> {
+    const skip = parseInteger(after, 'after', 0, Number.MAX_SAFE_INTEGER);
     const rec = await this.#read(id);
     if (rec === undefined) throw notFound(id);
     const spilled = await this.#o.store.historyChunks(id, rec.historyChunks);
-    return [...spilled, ...rec.history].map(historyView);
+    return firstThatFit([...spilled, ...rec.history].slice(skip).map(historyView), this.#o.maxReplyBytes);
   }
 
   stats(): Stats {
@@ -410,6 +428,7 @@ export class Supervisor {
   }
 
   subscribe(filter: EventFilter, listener: EventListener): () => void {
+    checkEventFilter(filter, this.#knownType);
     return this.#bus.subscribe(filter, listener);
   }
 
@@ -712,6 +731,7 @@ export class Supervisor {
     // runs `running` so the next start counts them as lost tries.
     if (rec.state !== 'running' || rec.lastRun?.run !== run) return;
     if (this.#stopping && !outcome.ok) return;
+    outcome = capOutcome(outcome, this.#o.maxOutputBytes);
     const now = this.#o.clock.now();
     const event = outcomeEvent(outcome);
     if (outcome.ok && rec.interval !== null) {

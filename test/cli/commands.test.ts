@@ -133,7 +133,11 @@ describe('spindle list, pending, show, runs, history', () => {
     expect(lines[0]).toMatch(/^id\s+type\s+state\s+next run\s+runs\s+updated$/);
     expect(lines[1]).toMatch(new RegExp(`^${tasks[2]!.id}\\s+noop\\s+queued\\s+in 2 h\\s+0\\s+(now|\\d+ s ago)$`));
     expect(lines[3]).toBe(`more: spindle list --cursor ${page.cursor} --limit 2`);
-    expect((await spindle(['list', '--type', 'nothing-of-this-type', ...at()])).stdout).toBe('no tasks\n');
+    expect((await spindle(['list', '--state', 'terminated', ...at()])).stdout).toBe('no tasks\n');
+    // A type the runtime has never known is refused rather than answered with an empty page (issue 14.4).
+    const unknown = await spindle(['list', '--type', 'nothing-of-this-type', ...at()]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^spindle: UNKNOWN_TYPE: /);
   });
 
   it('shows queued tasks in due order with pending, optionally for one type', async () => {

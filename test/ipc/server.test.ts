@@ -147,7 +147,7 @@ describe('IPC requests (SPEC §6)', () => {
     expect(await c.call('events.unsubscribe', { subscription })).toEqual({ ok: true });
   });
 
-  it('answers malformed JSON with -32700 and keeps the connection usable', async () => {
+  it('I4: answers malformed JSON with -32700 and keeps the connection usable', async () => {
     const c = await client(await serve());
     c.write('{"jsonrpc":"2.0","id":1,"method":\n');
     const reply = await c.next();
@@ -155,7 +155,7 @@ describe('IPC requests (SPEC §6)', () => {
     expect(await c.call('runtime.stats')).toHaveProperty('states');
   });
 
-  it('answers non-object envelopes with -32600 and bad params with BAD_REQUEST', async () => {
+  it('I4: answers non-object envelopes with -32600 and bad params with BAD_REQUEST', async () => {
     const c = await client(await serve());
     for (const line of ['[1,2]', '42', '"x"', 'null', '{"jsonrpc":"1.0","id":1,"method":"type.list"}', '{"jsonrpc":"2.0","id":{},"method":"type.list"}']) {
       c.write(`${line}\n`);
@@ -223,8 +223,8 @@ describe('IPC requests (SPEC §6)', () => {
   });
 });
 
-describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
-  it('accepts a line of exactly the frame limit', async () => {
+describe('IPC faults (RELIABILITY I1, I3, I4, L2; more in test/reliability/ipc-faults.test.ts)', () => {
+  it('I3: accepts a line of exactly the frame limit', async () => {
     const limit = 64 * 1024;
     const c = await client(await serve({ maxFrameBytes: limit }));
     const head = '{"jsonrpc":"2.0","id":1,"method":"task.submit","params":{"type":"echo","params":{"pad":"';
@@ -233,7 +233,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect((await c.next((m) => m.id === 1)).result).toMatchObject({ type: 'echo' });
   });
 
-  it('refuses a line over the frame limit with FRAME_TOO_LARGE, closes, and creates nothing', async () => {
+  it('I3: refuses a line over the frame limit with FRAME_TOO_LARGE, closes, and creates nothing', async () => {
     const c = await client(await serve({ maxFrameBytes: 64 * 1024 }));
     const before = taskCount();
     c.write(`{"jsonrpc":"2.0","id":1,"method":"task.submit","params":{"type":"noop","params":{"pad":"${'x'.repeat(100 * 1024)}"}}}\n`);
@@ -243,7 +243,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect(taskCount()).toBe(before);
   });
 
-  it('cuts off an endless line at the frame limit without reading the rest', async () => {
+  it('I3: cuts off an endless line at the frame limit without reading the rest', async () => {
     const c = await client(await serve({ maxFrameBytes: 64 * 1024 }));
     const chunk = Buffer.alloc(256 * 1024, 'x');
     let open = true;
@@ -258,7 +258,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     await c.closed;
   });
 
-  it('closes a connection that starts a line and goes silent with FRAME_TIMEOUT', async () => {
+  it('I1: closes a connection that starts a line and goes silent with FRAME_TIMEOUT', async () => {
     const server = await serve({ frameTimeoutMs: 300 });
     const c = await client(server);
     c.write('{"jsonrpc":"2.0","id":1,"method":"task.sub');
@@ -267,7 +267,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     await until(() => server.connections === 0);
   });
 
-  it('closes a connection that trickles a line byte by byte past the frame timeout', async () => {
+  it('I1: closes a connection that trickles a line byte by byte past the frame timeout', async () => {
     const c = await client(await serve({ frameTimeoutMs: 300 }));
     const trickle = setInterval(() => c.socket.write(' '), 20);
     c.write('{');
@@ -279,7 +279,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     }
   });
 
-  it('keeps an idle connection with no partial line open past the frame timeout', async () => {
+  it('I1: keeps an idle connection with no partial line open past the frame timeout', async () => {
     const server = await serve({ frameTimeoutMs: 300 });
     const idle = await client(server);
     // A partial line on a second connection times out: by then the idle one has waited as long.
@@ -289,7 +289,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect(await idle.call('runtime.stats')).toHaveProperty('states');
   });
 
-  it('drops half a frame when the client disconnects: no task, server still serving', async () => {
+  it('I1: drops half a frame when the client disconnects: no task, server still serving', async () => {
     const server = await serve();
     const before = taskCount();
     const c = await client(server);
@@ -301,7 +301,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect(taskCount()).toBe(before);
   });
 
-  it('treats __proto__ and constructor keys as plain data', async () => {
+  it('I4: treats __proto__ and constructor keys as plain data', async () => {
     const c = await client(await serve());
     const evil = '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}';
     c.write('{"jsonrpc":"2.0","id":1,"method":"task.submit","params":{"__proto__":{"polluted":1},"type":"echo"}}\n');
@@ -320,7 +320,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('answers 10,000-deep nesting and stays usable', async () => {
+  it('I4: answers 10,000-deep nesting and stays usable', async () => {
     const c = await client(await serve());
     const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
     const before = taskCount();
@@ -332,7 +332,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect(await c.call('runtime.stats')).toHaveProperty('states');
   });
 
-  it('refuses connections over the cap with TOO_MANY_CONNECTIONS and serves the rest', async () => {
+  it('I1: refuses connections over the cap with TOO_MANY_CONNECTIONS and serves the rest', async () => {
     const server = await serve({ maxConnections: 2 });
     const a = await client(server);
     const b = await client(server);
@@ -346,7 +346,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect(await again.call('runtime.stats')).toHaveProperty('states');
   });
 
-  it('disconnects a client that never reads while 5,000 events stream, and unsubscribes it', async () => {
+  it('L2: disconnects a client that never reads while 5,000 events stream, and unsubscribes it', async () => {
     const server = await serve({ maxPendingWriteBytes: 16 * 1024 });
     const c = await client(server);
     await c.call('events.subscribe', { type: 'noop' });
@@ -368,7 +368,7 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
     expect(c.received).toBeLessThan(5_000);
   });
 
-  it('serves 40 concurrent clients submitting 50 tasks each, every reply matching its request', async () => {
+  it('L2: serves 40 concurrent clients submitting 50 tasks each, every reply matching its request', async () => {
     const server = await serve();
     const cs = await Promise.all(Array.from({ length: 40 }, () => client(server)));
     const results = await Promise.all(cs.map(async (c, ci) => {
@@ -387,8 +387,8 @@ describe('IPC faults (RELIABILITY I1, I3, I4)', () => {
   });
 });
 
-describe('bad input under load', () => {
-  it('serves 40 clients submitting while other clients send every kind of bad input, and nobody else notices', async () => {
+describe('bad input under load (RELIABILITY I4, L2)', () => {
+  it('I4: serves 40 clients submitting while other clients send every kind of bad input, and nobody else notices', async () => {
     const server = await serve({ maxFrameBytes: 64 * 1024, frameTimeoutMs: 300 });
     const good = await Promise.all(Array.from({ length: 40 }, () => client(server)));
     const submits = good.map(async (c, ci) => {
@@ -434,7 +434,7 @@ describe('bad input under load', () => {
     expect(await again.call('runtime.stats')).toHaveProperty('states');
   });
 
-  it('answers every one of 5,000 requests pipelined on one connection (the server reads no further than 1,024 in flight)', async () => {
+  it('L2: answers every one of 5,000 requests pipelined on one connection (the server reads no further than 1,024 in flight)', async () => {
     const c = await client(await serve());
     const lines = Array.from({ length: 5_000 }, (_, i) => JSON.stringify({ jsonrpc: '2.0', id: i, method: 'task.submit', params: { type: 'noop', schedule: { in: '1h' } } }));
     c.write(`${lines.join('\n')}\n`);

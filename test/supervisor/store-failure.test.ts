@@ -48,7 +48,7 @@ beforeEach(async () => {
   supervisor = new Supervisor({
     store, registry: await loadRegistry({ tasksDir: FIXTURE_TASKS, logger: log }),
     executorFor: () => executor, executors: [executor], clock: systemClock, log, retentionMs: null, keyRetentionMs: 0,
-    windowSize: 1000, sweepIntervalMs: 60_000, sweepBatch: 100, maxParamsBytes: 1 << 20, random: Math.random,
+    windowSize: 1000, sweepIntervalMs: 60_000, sweepBatch: 100, maxParamsBytes: 1 << 20, maxOutputBytes: 1 << 20, maxReplyBytes: 4 << 20, random: Math.random,
   });
   await supervisor.start();
 });
