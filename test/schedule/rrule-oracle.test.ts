@@ -34,7 +34,10 @@ function theirs(rule: RecurrenceRule, start: number): number[] {
   const dtstart = new Date(start).toISOString().replace(/[-:]|\.\d+/g, '');
   const r = RRule.fromString(`DTSTART:${dtstart}\nRRULE:${formatRRule(rule)}`);
   // The package repeats an occurrence that several BYSETPOS positions pick; a set holds it once.
-  const times = r.between(new Date(start), new Date(start + WINDOW[rule.freq]), true, (_d, i) => i < 4 * N).map((d) => d.getTime());
+  // `between` with inc includes both ends; ours searches [start, end): an occurrence exactly at the
+  // window's end (fast-check found one) is outside it.
+  const end = start + WINDOW[rule.freq];
+  const times = r.between(new Date(start), new Date(end), true, (_d, i) => i < 4 * N).map((d) => d.getTime()).filter((t) => t < end);
   return [...new Set(times)].slice(0, N);
 }
 
