@@ -206,13 +206,15 @@ export class Supervisor {
         throw indexed ? atIndex(err, i) : err;
       }
     });
-    this.#checkQueueLimits(resolved.map(({ r }) => r.type));
     const keys = [...new Set(resolved.flatMap(({ r }) => (r.key === null ? [] : [r.key])))].sort();
     return this.#keys.withKeys(keys, async () => {
       const { at, existing } = await this.#keys.holders(keys, () => {
         this.#assertOpen();
         return this.#o.clock.now();
       });
+      // Checked after the awaits above and before any task is created, in one synchronous step, so
+      // submits waiting on the store together cannot each pass the check on the same count.
+      this.#checkQueueLimits(resolved.filter(({ r }) => r.key === null || !existing.has(r.key)).map(({ r }) => r.type));
       const out: LiveTask[] = resolved.map(({ r, schedule }, i) => {
         const holder = r.key === null ? undefined : existing.get(r.key);
         if (holder !== undefined) {
