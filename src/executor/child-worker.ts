@@ -60,7 +60,7 @@ export class ChildWorker {
   constructor(options: ChildWorkerOptions) {
     this.#o = options;
     const { entry, workerMemoryMb, logLevel } = options;
-    this.#proc = fork(entry.filename, [logLevel], {
+    this.#proc = fork(entry.filename, [logLevel, String(process.pid)], {
       // Only what the entry needs: a parent's --inspect or its own heap flag must not reach children.
       execArgv: [...(entry.execArgv ?? []), `--max-old-space-size=${workerMemoryMb}`],
       detached: true,
