@@ -79,6 +79,17 @@ async function childPids(ex: ProcessExecutor): Promise<number[]> {
   return pids;
 }
 
+/**
+ * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
+ * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
+ */
+function holdLoop(ms: number): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    resolve();
+  }));
+}
+
 describe('ProcessExecutor', () => {
   it('returns the handler output from a child process, with the same ctx as a thread', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
@@ -259,6 +270,16 @@ describe('ProcessExecutor', () => {
     await ex.close(300); // idempotent
     const late = start(ex, task('noop'));
     expect((await failed(late)).code).toBe('CANCELLED');
+  });
+
+  it('keeps a result its child sent before the deadline when the runtime\'s loop was held past it (issue 14 #8)', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const finishing = start(ex, task('sleep'), { ms: 1_000 }, { timeoutMs: 3_000 });
+    // The handler ends at 1 s and its result waits to be read; the 3 s timer expires meanwhile.
+    await holdLoop(5_000);
+    expect(await finishing.outcome).toMatchObject({ ok: true, output: '{"slept":1000}' });
+    await finishing.released;
+    expect(ex.busy()).toBe(0);
   });
 
   it.each([

@@ -54,6 +54,17 @@ async function failed(tracked: Tracked): Promise<RunError & { worker: string }> 
   return { ...outcome.error, worker: outcome.worker };
 }
 
+/**
+ * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
+ * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
+ */
+function holdLoop(ms: number): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    resolve();
+  }));
+}
+
 describe('ThreadExecutor', () => {
   it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
@@ -239,6 +250,16 @@ describe('ThreadExecutor', () => {
     const late = start(ex, task('noop'));
     expect((await failed(late)).code).toBe('CANCELLED');
     await late.released;
+  });
+
+  it('keeps a result its thread sent before the deadline when the runtime\'s loop was held past it (issue 14 #8)', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const finishing = start(ex, task('sleep'), { ms: 1_000 }, { timeoutMs: 3_000 });
+    // The handler ends at 1 s and its result waits to be read; the 3 s timer expires meanwhile.
+    await holdLoop(5_000);
+    expect(await finishing.outcome).toMatchObject({ ok: true, output: '{"slept":1000}' });
+    await finishing.released;
+    expect(ex.busy()).toBe(0);
   });
 
   it.each([
