@@ -18,17 +18,3 @@ export function groupMembers(pgid: number): number[] {
   return members;
 }
 
-/** Live processes on the machine: a count that must stay flat across repeated kills. */
-export function liveProcessCount(): number {
-  let count = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') count++;
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return count;
-}
