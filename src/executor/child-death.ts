@@ -8,7 +8,7 @@ export interface ChildDeath {
   readonly signal: NodeJS.Signals | null;
   /** The uncaught error the child reported just before it exited. */
   readonly crash: CrashMessage['error'] | null;
-  /** V8 reported heap exhaustion on the child's stderr before it aborted. */
+  /** V8 reported heap exhaustion, or the child's watchdog its resident memory over the cap, on stderr. */
   readonly outOfMemory: boolean;
   /** Why the executor killed it, when it did. */
   readonly killedFor: string | null;
