@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TaskView } from '../../src/index.js';
 import { type Background, spindleJson, startRuntime } from '../helpers/cli.js';
 import { groupMembers } from '../helpers/process-groups.js';
 import { removeTempDirs, tempDir, until } from '../helpers/runtime.js';
@@ -63,5 +64,29 @@ describe('kill -9 of the runtime in processes mode leaves no process of a busy c
     const tookMs = await goneWithin(child, GONE_WITHIN_MS);
     expect(groupMembers(child)).toEqual([]);
     console.log(`${type}: the child's group was gone ${Math.round(tookMs)} ms after the runtime's kill -9`);
+  });
+
+  it('the restarted runtime\'s retry never runs beside the killed attempt: attempt 1 never ends', { timeout: 90_000 }, async () => {
+    const data = tempDir();
+    const first = await startRuntime(data, FAULTS, ['--mode', 'processes']);
+    started.push(first);
+    const file = join(tempDir(), 'child.pid');
+    const log = join(tempDir(), 'runs.log');
+    const lines = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ')) : []);
+    const task = await spindleJson<TaskView>(['submit', 'exec-sleep', '--params', JSON.stringify({ file, log, seconds: 4 }), '--timeout', '1h', '--data', data]);
+    await until(() => lines().includes('start 1'));
+    groups.push(Number(readFileSync(file, 'utf8')));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await startRuntime(data, FAULTS, ['--mode', 'processes']);
+    started.push(second);
+    // Attempt 2 sleeps as long as attempt 1 did and started later: an orphaned attempt 1 would
+    // have written its end before attempt 2 writes its own.
+    const done = await until(async () => {
+      const view = await spindleJson<TaskView>(['show', task.id, '--data', data]);
+      return view.state === 'finished' && view;
+    });
+    expect(done).toMatchObject({ state: 'finished', tries: 2 });
+    expect(lines()).toEqual(['start 1', 'start 2', 'end 2']);
   });
 });
