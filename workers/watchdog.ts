@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { RESIDENT_LIMIT_MARK } from '../src/executor/wire.js';
 
 /** How often the watchdog looks: the bound on how long an orphan keeps running. */
-export const WATCHDOG_POLL_MS = 200;
+const WATCHDOG_POLL_MS = 200;
 
 export interface WatchdogOptions {
   /** The runtime's pid, as it forked this child. */
