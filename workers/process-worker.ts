@@ -1,12 +1,14 @@
 /**
  * Entry point of a child in the ProcessExecutor's pool, forked with an IPC channel and started in
  * its own process group. Runs arrive on the channel and results, progress and aborts share it, so
- * they keep their order. Argument: the pino level for handler logs.
+ * they keep their order. Arguments: the pino level for handler logs, the runtime's pid, the cap on
+ * the child's resident memory in MB.
  */
 import pino from 'pino';
 import { isProcessRequest, processWorkerName } from '../src/executor/wire.js';
 import type { ProcessReply, ResultMessage, TaskMessage } from '../src/executor/wire.js';
 import { abortReason, runTask } from './run-task.js';
+import { startWatchdog } from './watchdog.js';
 
 const send = process.send?.bind(process) ?? notForked();
 
@@ -58,6 +60,13 @@ process.on('message', (message: unknown) => {
 
 // The parent died without stopping us (a SIGKILL, a crash): take down this process group, what
 // handlers spawned included, rather than leave orphans behind. This process leads the group.
+// 'disconnect' is the quick path while the event loop turns; the watchdog thread covers a handler
+// that holds the loop, and caps the memory a heap limit does not (Buffers, native allocations).
+const parentPid = Number(process.argv[3]);
+const residentLimitMb = Number(process.argv[4]);
+if (Number.isSafeInteger(parentPid) && parentPid > 1 && Number.isSafeInteger(residentLimitMb) && residentLimitMb > 0) {
+  startWatchdog({ parentPid, residentLimitMb }, (err) => logger.error({ err, worker: self }, `the watchdog of ${self} failed: ${err.message}; a busy orphan may outlive the runtime`));
+}
 process.on('disconnect', () => {
   try {
     process.kill(-process.pid, 'SIGKILL');

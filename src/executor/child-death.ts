@@ -1,4 +1,5 @@
 import type { RunError } from './executor.js';
+import { residentLimitMb } from './wire.js';
 import type { CrashMessage } from './wire.js';
 
 /** How a child ended, as far as the parent could tell. */
@@ -7,7 +8,7 @@ export interface ChildDeath {
   readonly signal: NodeJS.Signals | null;
   /** The uncaught error the child reported just before it exited. */
   readonly crash: CrashMessage['error'] | null;
-  /** V8 reported heap exhaustion on the child's stderr before it aborted. */
+  /** V8 reported heap exhaustion, or the child's watchdog its resident memory over the cap, on stderr. */
   readonly outOfMemory: boolean;
   /** Why the executor killed it, when it did. */
   readonly killedFor: string | null;
@@ -28,7 +29,7 @@ export function lostRunError(death: ChildDeath, workerMemoryMb: number): RunErro
     ...(death.signal !== null ? { signal: death.signal } : {}),
   };
   if (death.outOfMemory) {
-    return { code: 'WORKER_OOM', message: `the handler's process reached its heap limit of ${workerMemoryMb} MB (workerMemoryMb) and was stopped`, ...recorded };
+    return { code: 'WORKER_OOM', message: `the handler's process reached its memory limit (heap ${workerMemoryMb} MB, resident ${residentLimitMb(workerMemoryMb)} MB; set by workerMemoryMb) and was stopped`, ...recorded };
   }
   if (death.killedFor !== null) {
     return { code: 'WORKER_CRASHED', message: `its process was killed (${describeDeath(death)}) because ${death.killedFor}`, ...recorded };

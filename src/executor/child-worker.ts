@@ -6,7 +6,7 @@ import { describeDeath } from './child-death.js';
 import type { ChildDeath } from './child-death.js';
 import { forwardOutput } from './child-output.js';
 import type { LineTags } from './child-output.js';
-import { isProcessReply, processWorkerName } from './wire.js';
+import { isProcessReply, processWorkerName, RESIDENT_LIMIT_MARK, residentLimitMb } from './wire.js';
 import type { CrashMessage, ProcessRequest, ProcessResultsMessage, ProgressMessage } from './wire.js';
 import type { WorkerEntry } from './worker-entry.js';
 
@@ -60,7 +60,7 @@ export class ChildWorker {
   constructor(options: ChildWorkerOptions) {
     this.#o = options;
     const { entry, workerMemoryMb, logLevel } = options;
-    this.#proc = fork(entry.filename, [logLevel], {
+    this.#proc = fork(entry.filename, [logLevel, String(process.pid), String(residentLimitMb(workerMemoryMb))], {
       // Only what the entry needs: a parent's --inspect or its own heap flag must not reach children.
       execArgv: [...(entry.execArgv ?? []), `--max-old-space-size=${workerMemoryMb}`],
       detached: true,
@@ -122,7 +122,7 @@ export class ChildWorker {
   }
 
   #onStderr(line: string): void {
-    if (line.includes(OOM_MARK)) this.#outOfMemory = true;
+    if (line.includes(OOM_MARK) || line.startsWith(RESIDENT_LIMIT_MARK)) this.#outOfMemory = true;
     if (!this.#isReady) {
       this.#stderrTail.push(line);
       if (this.#stderrTail.length > STDERR_KEPT) this.#stderrTail.shift();

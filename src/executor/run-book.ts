@@ -1,7 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { formatDuration, MAX_TIMER_MS } from '../duration.js';
+import { formatDuration, MAX_TIMER_MS, SECOND } from '../duration.js';
 import type { AbortReason, RunError, RunListener, RunOutcome, RunRequest } from './executor.js';
 import type { AbortCause } from './wire.js';
+
+/** A timer firing this late means the process itself was stalled (stopped, or its loop held). */
+const STALL_MS = 1 * SECOND;
+/** After a stall, what a run's worker gets to deliver a result it was finishing. */
+const STALL_GRACE_MS = 1 * SECOND;
 
 export type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
 
@@ -37,6 +42,8 @@ export interface RunBookHooks<R extends BookedRun> {
  */
 export class RunBook<R extends BookedRun> {
   readonly #runs = new Map<string, R>();
+  /** Runs whose timeout expired, waiting for the I/O that may bring their result; each with its cancel. */
+  readonly #judging = new Map<R, () => void>();
   readonly #hooks: RunBookHooks<R>;
   #onDrained: (() => void) | null = null;
 
@@ -67,8 +74,30 @@ export class RunBook<R extends BookedRun> {
     this.#runs.set(runId, run);
     run.timer = setTimeout(() => {
       run.timer = null;
-      this.#hooks.timedOut(run, { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` });
+      this.#judgeLater(run, () => this.#hooks.timedOut(run, { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }));
     }, timeoutMs);
+  }
+
+  /**
+   * A timeout is judged after the next I/O poll, not when its timer fires. After a stall (the
+   * runtime stopped, its loop held) Node runs expired timers before it reads its pipes and ports,
+   * so a result a worker sent in time would lose to the timer and the finished run would be rerun.
+   * A timer that fires over STALL_MS late means this whole process was stalled, its worker
+   * threads with it: they get STALL_GRACE_MS to deliver what they were finishing.
+   */
+  #judgeLater(run: R, timedOut: () => void): void {
+    const judge = (): void => {
+      this.#judging.delete(run);
+      if (this.holds(run) && !run.reported) timedOut();
+    };
+    const late = performance.now() - (run.startedAt + run.request.timeoutMs);
+    if (late > STALL_MS) {
+      const timer = setTimeout(judge, STALL_GRACE_MS);
+      this.#judging.set(run, () => clearTimeout(timer));
+    } else {
+      const immediate = setImmediate(judge);
+      this.#judging.set(run, () => clearImmediate(immediate));
+    }
   }
 
   /** Whether `run` is still the booked run with its id. */
@@ -107,6 +136,8 @@ export class RunBook<R extends BookedRun> {
     if (!this.holds(run)) return;
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
+    this.#judging.get(run)?.();
+    this.#judging.delete(run);
     this.#runs.delete(run.request.runId);
     this.#hooks.released(run);
     run.listener.onReleased();

@@ -149,6 +149,17 @@ export function isProcessRequest(value: unknown): value is ProcessRequest {
   return (type === 'runs' && Array.isArray(runs)) || (type === 'abort' && typeof runId === 'string');
 }
 
+/** Starts the line a child's watchdog writes on stderr before it kills a child over its memory cap. */
+export const RESIDENT_LIMIT_MARK = 'spindle-worker-memory-limit';
+
+/**
+ * The cap on a child process's resident memory, in MB: room for a full heap twice over (Buffers
+ * and native memory live outside it) plus Node's own footprint.
+ */
+export function residentLimitMb(workerMemoryMb: number): number {
+  return 2 * workerMemoryMb + 128;
+}
+
 /** The name a child process goes by in outcomes, logs and abort messages. */
 export function processWorkerName(pid: number): string {
   return `process-${pid}`;

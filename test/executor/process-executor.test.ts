@@ -79,6 +79,17 @@ async function childPids(ex: ProcessExecutor): Promise<number[]> {
   return pids;
 }
 
+/**
+ * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
+ * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
+ */
+function holdLoop(ms: number): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    resolve();
+  }));
+}
+
 describe('ProcessExecutor', () => {
   it('returns the handler output from a child process, with the same ctx as a thread', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
@@ -117,7 +128,7 @@ describe('ProcessExecutor', () => {
     expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
   });
 
-  it('escalates to SIGKILL when the child itself ignores SIGTERM', { timeout: TEST_TIMEOUT }, async () => {
+  it('W5: escalates to SIGKILL when the child itself ignores SIGTERM, and its grandchild goes with the group', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workers: 1 });
     const file = join(tempDir(), 'grandchild.pid');
     const spawner = start(ex, processTask('spawns-sleep'), { file, ignoreTerm: true });
@@ -128,7 +139,7 @@ describe('ProcessExecutor', () => {
     await until(() => isGone(grandchild));
   });
 
-  it.each([0, 7])('ends a run whose child calls process.exit(%i) as WORKER_EXITED with the code', { timeout: TEST_TIMEOUT }, async (code) => {
+  it.each([0, 1, 7])('W2: ends a run whose child calls process.exit(%i) as WORKER_EXITED with the code', { timeout: TEST_TIMEOUT }, async (code) => {
     const ex = await open();
     const exited = start(ex, task('exit'), { code });
     expect(await failed(exited)).toMatchObject({ code: 'WORKER_EXITED', exitCode: code });
@@ -136,7 +147,7 @@ describe('ProcessExecutor', () => {
     expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
   });
 
-  it('ends a run whose child is SIGKILLed from outside as WORKER_CRASHED with the signal', { timeout: TEST_TIMEOUT }, async () => {
+  it('W4: ends a run whose child is SIGKILLed from outside as WORKER_CRASHED with the signal', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const file = join(tempDir(), 'child.pid');
     const held = start(ex, processTask('hold'), { file });
@@ -146,7 +157,7 @@ describe('ProcessExecutor', () => {
     expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
   });
 
-  it('records an uncaught error thrown from a timer as WORKER_CRASHED with its message', { timeout: TEST_TIMEOUT }, async () => {
+  it('W4: records an uncaught error thrown from a timer as WORKER_CRASHED with its message', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const crash = start(ex, task('crash-later'));
     const error = await failed(crash);
@@ -155,7 +166,7 @@ describe('ProcessExecutor', () => {
     await crash.released;
   });
 
-  it('reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
+  it('W3: reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workerMemoryMb: 32 });
     const hog = start(ex, task('oom'));
     expect((await failed(hog)).code).toBe('WORKER_OOM');
@@ -163,7 +174,7 @@ describe('ProcessExecutor', () => {
     expect(await start(ex, task('echo'), { after: 'oom' }).outcome).toMatchObject({ ok: true, output: '{"after":"oom"}' });
   });
 
-  it('is back at full size after children were killed, with new processes', { timeout: TEST_TIMEOUT }, async () => {
+  it('W1: is back at full size after busy loops were killed at their timeout, with new processes', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workers: 2 });
     const before = await childPids(ex);
     expect(new Set(before).size).toBe(2);
@@ -259,6 +270,16 @@ describe('ProcessExecutor', () => {
     await ex.close(300); // idempotent
     const late = start(ex, task('noop'));
     expect((await failed(late)).code).toBe('CANCELLED');
+  });
+
+  it('keeps a result its child sent before the deadline when the runtime\'s loop was held past it (issue 14 #8)', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const finishing = start(ex, task('sleep'), { ms: 1_000 }, { timeoutMs: 3_000 });
+    // The handler ends at 1 s and its result waits to be read; the 3 s timer expires meanwhile.
+    await holdLoop(5_000);
+    expect(await finishing.outcome).toMatchObject({ ok: true, output: '{"slept":1000}' });
+    await finishing.released;
+    expect(ex.busy()).toBe(0);
   });
 
   it.each([

@@ -42,4 +42,21 @@ describe('RunBook', () => {
     await drained;
     expect({ released, releases: run.releases, size: book.size }).toEqual({ released: ['a'], releases: 1, size: 0 });
   });
+
+  it('judges an expired timeout only after the next I/O poll: a result handled in the same turn wins (issue 14 #8)', async () => {
+    const timedOut: string[] = [];
+    const book = new RunBook<BookedRun>({ owner: 'Test', workerName: () => 'w', timedOut: (run) => timedOut.push(run.request.runId), released: () => undefined });
+    const run = booked('a', 20);
+    book.add(run);
+    // Due in the same timers phase as the timeout, after it: as a result read late after a stall.
+    await new Promise<void>((resolve) => setTimeout(() => {
+      book.report(run, { ok: true, output: '1' });
+      book.release(run);
+      resolve();
+    }, 20));
+    // The deferred verdict was queued before this immediate, so it has run when this resolves.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(timedOut).toEqual([]);
+    expect(run.outcomes).toMatchObject([{ ok: true, output: '1' }]);
+  });
 });

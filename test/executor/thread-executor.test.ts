@@ -11,6 +11,7 @@ const TEST_TIMEOUT = 30_000;
 const SLACK_MS = 5_000;
 
 const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}.mjs`, import.meta.url));
+const faults = (name: string): string => fileURLToPath(new URL(`../fixtures/worker-faults/${name}.mjs`, import.meta.url));
 
 let executor: ThreadExecutor | null = null;
 
@@ -54,6 +55,17 @@ async function failed(tracked: Tracked): Promise<RunError & { worker: string }> 
   return { ...outcome.error, worker: outcome.worker };
 }
 
+/**
+ * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
+ * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
+ */
+function holdLoop(ms: number): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    resolve();
+  }));
+}
+
 describe('ThreadExecutor', () => {
   it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
@@ -84,7 +96,7 @@ describe('ThreadExecutor', () => {
     expect(await start(ex, task('flaky'), {}, { attempt: 2 }).outcome).toMatchObject({ ok: true, output: '{"attempt":2}' });
   });
 
-  it('kills a busy loop at its timeout and runs the next tasks on a new thread, the pool at full size', { timeout: TEST_TIMEOUT }, async () => {
+  it('W1: kills a busy loop at its timeout and runs the next tasks on a new thread, the pool at full size', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const began = performance.now();
     const loop = start(ex, task('busy-loop'), {}, { timeoutMs: 300 });
@@ -98,6 +110,25 @@ describe('ThreadExecutor', () => {
     expect(a).toMatchObject({ ok: true });
     expect(b).toMatchObject({ ok: true });
     expect(new Set([a!.worker, b!.worker, error.worker]).size).toBe(3);
+  });
+
+  it("W1: a handler blocked in execSync('sleep 5') is recorded TIMEOUT at its timeout, and its slot stays busy until the thread is really gone", { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1 });
+    const began = performance.now();
+    const blocked = start(ex, faults('exec-sleep'), { seconds: 5 }, { timeoutMs: 500 });
+    let releasedAt = 0;
+    void blocked.released.then(() => { releasedAt = performance.now(); });
+    const error = await failed(blocked);
+    expect(error.code).toBe('TIMEOUT');
+    expect(performance.now() - began).toBeLessThan(500 + SLACK_MS);
+    // terminate() cannot interrupt a synchronous spawn: the thread ends when the sleep does.
+    expect(ex.busy()).toBe(1);
+    await blocked.released;
+    expect(releasedAt - began).toBeGreaterThanOrEqual(4_900);
+    expect(ex.busy()).toBe(0);
+    const next = await start(ex, task('noop')).outcome;
+    expect(next).toMatchObject({ ok: true });
+    expect(next.worker).not.toBe(error.worker);
   });
 
   it('cancels a sleep that honours its signal without killing its thread', { timeout: TEST_TIMEOUT }, async () => {
@@ -136,7 +167,7 @@ describe('ThreadExecutor', () => {
     expect(next.worker).not.toBe(error.worker);
   });
 
-  it.each([0, 7])('reports process.exit(%i) mid-run as WORKER_EXITED with the code', { timeout: TEST_TIMEOUT }, async (code) => {
+  it.each([0, 1, 7])('W2: reports process.exit(%i) mid-run as WORKER_EXITED with the code', { timeout: TEST_TIMEOUT }, async (code) => {
     const ex = await open();
     const exited = start(ex, task('exit'), { code });
     expect(await failed(exited)).toMatchObject({ code: 'WORKER_EXITED', exitCode: code });
@@ -144,7 +175,7 @@ describe('ThreadExecutor', () => {
     expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
   });
 
-  it('reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
+  it('W3: reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workerMemoryMb: 32 });
     const hog = start(ex, task('oom'));
     expect((await failed(hog)).code).toBe('WORKER_OOM');
@@ -152,7 +183,7 @@ describe('ThreadExecutor', () => {
     expect(await start(ex, task('echo'), { after: 'oom' }).outcome).toMatchObject({ ok: true, output: '{"after":"oom"}' });
   });
 
-  it('reports an uncaught error thrown from a timer as WORKER_CRASHED', { timeout: TEST_TIMEOUT }, async () => {
+  it('W4: reports an uncaught error thrown from a timer after the handler returned as WORKER_CRASHED', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const crash = start(ex, task('crash-later'));
     const error = await failed(crash);
@@ -239,6 +270,16 @@ describe('ThreadExecutor', () => {
     const late = start(ex, task('noop'));
     expect((await failed(late)).code).toBe('CANCELLED');
     await late.released;
+  });
+
+  it('keeps a result its thread sent before the deadline when the runtime\'s loop was held past it (issue 14 #8)', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open();
+    const finishing = start(ex, task('sleep'), { ms: 1_000 }, { timeoutMs: 3_000 });
+    // The handler ends at 1 s and its result waits to be read; the 3 s timer expires meanwhile.
+    await holdLoop(5_000);
+    expect(await finishing.outcome).toMatchObject({ ok: true, output: '{"slept":1000}' });
+    await finishing.released;
+    expect(ex.busy()).toBe(0);
   });
 
   it.each([
