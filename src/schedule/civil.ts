@@ -1,4 +1,4 @@
-import { DAY, HOUR, MINUTE, SECOND } from '../duration.js';
+import { DAY } from '../duration.js';
 
 /**
  * Calendar arithmetic on wall time. A wall time is a local date and time written as if it were
@@ -71,5 +71,3 @@ export function floorTo(ms: number, unit: number): number {
 export function secondOfDay(h: number, mi: number, s: number): number {
   return h * 3600 + mi * 60 + s;
 }
-
-export const UNIT = { second: SECOND, minute: MINUTE, hour: HOUR, day: DAY } as const;

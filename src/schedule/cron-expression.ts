@@ -1,15 +1,20 @@
+import { CronExpressionParser, type CronFieldCollection } from 'cron-parser';
 import { daysInMonth, secondOfDay, wallOf, weekdayOf } from './civil.js';
 
 /**
  * A cron expression parsed into the sets it matches, and the search for its next match in wall
  * time. Time zones are not this file's business (see cron.ts).
  *
- * Syntax, per field: `*`, numbers, ranges `a-b`, steps `*∕n`, `a-b∕n`, `a∕n`, lists `x,y`, and
- * names (JAN–DEC, SUN–SAT, any case). Day of month also takes `L` (its last day) and `?`; day of
- * week takes 0–7 (0 and 7 are Sunday), `nL` (the month's last weekday n), `n#k` (its k-th weekday
- * n) and `?`. When both day fields are restricted (neither `*` nor `?`) a day matches if either
- * does, as in Vixie cron; otherwise both must. Macros: @yearly, @annually, @monthly, @weekly,
- * @daily, @midnight, @hourly.
+ * The syntax is cron-parser 5's (README "cron"), which reads and validates each field: `*`, `?`,
+ * numbers, ranges `a-b`, steps `*∕n`, `a-b∕n`, `a∕n`, lists `x,y`, names (JAN–DEC, SUN–SAT, any
+ * case); day of month also takes `L` (its last day); day of week takes 0–7 (0 and 7 are Sunday),
+ * `nL` (the month's last weekday n) and `n#k` (its k-th weekday n). cron-parser refuses a list
+ * that names a value twice (`0,7`, `1-5,3`) and an `n#k` inside a list, where Vixie cron and our
+ * earlier parser took them. Around it we keep our own rules: exactly 5 or 6 fields, the macros
+ * (any case), no `H`, and the field named in every refusal. When both day fields are restricted (neither `*` nor `?`) a day matches if either
+ * does, as in Vixie cron; otherwise both must. Only the parse is cron-parser's: its own iteration
+ * breaks SPEC §4 across daylight-saving changes (README "Why our own schedule search"), so the
+ * search below and cron.ts's are ours.
  */
 
 /** A refusal, with the cron field at fault in the message. */
@@ -33,71 +38,66 @@ export interface CronExpression {
   readonly nthWeekdays: ReadonlySet<number>;
   /** Both day fields restricted: a day matches when either matches. */
   readonly eitherDay: boolean;
-  /** The hour field is `*` or `*∕n`: the schedule follows real time through a repeated hour. */
+  /** The hour field is `*` or `*∕n` (or `?`, `?∕n`): the schedule follows real time through a repeated hour. */
   readonly followsRealTime: boolean;
 }
 
+/**
+ * Vixie cron's macros and cron-parser's, read in any case. Each expands to fields, so the field
+ * rules (the hour field's `*` for followsRealTime) apply to it as written here.
+ */
 const MACROS: Record<string, string> = {
   '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
   '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
+  '@minutely': '* * * * *', '@secondly': '* * * * * *', '@weekdays': '0 0 * * 1-5', '@weekends': '0 0 * * 0,6',
 };
-const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-
-interface FieldRule {
-  name: string;
-  min: number;
-  max: number;
-  names?: readonly string[];
-  /** Value of the first name. */
-  nameBase?: number;
-}
-const SECOND_F: FieldRule = { name: 'second', min: 0, max: 59 };
-const MINUTE_F: FieldRule = { name: 'minute', min: 0, max: 59 };
-const HOUR_F: FieldRule = { name: 'hour', min: 0, max: 23 };
-const DOM_F: FieldRule = { name: 'day-of-month', min: 1, max: 31 };
-const MONTH_F: FieldRule = { name: 'month', min: 1, max: 12, names: MONTH_NAMES, nameBase: 1 };
-const DOW_F: FieldRule = { name: 'day-of-week', min: 0, max: 7, names: DAY_NAMES, nameBase: 0 };
+const FIELD_NAMES = ['second', 'minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
+/** What each field takes besides `*`, `?`, ranges, steps and lists, for the refusal messages. */
+const FIELD_VALUES = ['0-59', '0-59', '0-23', '1-31 or L', '1-12 or JAN-DEC', '0-7 (0 and 7 are Sunday), SUN-SAT, nL, or one n#k alone'] as const;
+const MONTH = 4;
+const DAY_OF_WEEK = 5;
 
 export function parseCron(text: string): CronExpression {
   const trimmed = text.trim();
-  const expanded = MACROS[trimmed.toLowerCase()] ?? trimmed;
-  const fields = expanded.split(/\s+/);
-  if (fields.length !== 5 && fields.length !== 6) {
-    throw new CronSyntaxError(`has ${fields.length} field${fields.length === 1 ? '' : 's'}; use 5 (minute hour day-of-month month day-of-week) or 6 (second first)`);
+  const macro = trimmed.startsWith('@') ? MACROS[trimmed.toLowerCase()] : undefined;
+  if (trimmed.startsWith('@') && macro === undefined) {
+    throw new CronSyntaxError(`is not a known macro; use one of ${Object.keys(MACROS).join(', ')}, or fields`);
   }
-  const [sec, min, hour, dom, month, dow] = fields.length === 6 ? fields as [string, string, string, string, string, string] : ['0', ...fields] as [string, string, string, string, string, string];
+  const given = (macro ?? trimmed).split(/\s+/);
+  if (given.length !== 5 && given.length !== 6) {
+    throw new CronSyntaxError(`has ${given.length} field${given.length === 1 ? '' : 's'}; use 5 (minute hour day-of-month month day-of-week) or 6 (second first)`);
+  }
+  const fields = given.length === 6 ? given : ['0', ...given];
+  fields.forEach(refuseHashed);
+  const f = parseFields(fields);
 
   const monthDays = new Array<boolean>(32).fill(false);
   let lastMonthDay = false;
-  const domRestricted = !isWildcard(dom);
-  for (const item of items(dom, DOM_F)) {
-    if (item === 'L') lastMonthDay = true;
-    else if (item !== '?') for (const v of values(item, DOM_F)) monthDays[v] = true;
+  for (const v of f.dayOfMonth.values as readonly (number | string)[]) {
+    if (v === 'L') lastMonthDay = true;
+    else monthDays[Number(v)] = true;
   }
 
   const weekdays = new Array<boolean>(7).fill(false);
   const lastWeekdays = new Array<boolean>(7).fill(false);
   const nthWeekdays = new Set<number>();
-  const dowRestricted = !isWildcard(dow);
-  for (const item of items(dow, DOW_F)) {
-    const last = /^(\w+)L$/i.exec(item);
-    const nth = /^(\w+)#(\d+)$/.exec(item);
-    if (last) lastWeekdays[number(last[1]!, DOW_F) % 7] = true;
-    else if (nth) {
-      const k = Number(nth[2]);
-      if (k < 1 || k > 5) throw new CronSyntaxError(`day-of-week field: "${item}" asks for occurrence ${nth[2]} of a weekday; use 1 to 5`);
-      nthWeekdays.add((number(nth[1]!, DOW_F) % 7) * 8 + k);
-    } else if (item !== '?') for (const v of values(item, DOW_F)) weekdays[v % 7] = true;
+  const nth = f.dayOfWeek.nthDay;
+  for (const v of f.dayOfWeek.values as readonly (number | string)[]) {
+    // `nL` comes as the string "nL" (n from 0 to 7); numbers are 0..7.
+    if (typeof v === 'string') lastWeekdays[Number.parseInt(v, 10) % 7] = true;
+    else if (nth > 0) nthWeekdays.add((v % 7) * 8 + nth);
+    else weekdays[v % 7] = true;
   }
 
   const months = new Array<boolean>(13).fill(false);
-  for (const item of items(month, MONTH_F)) for (const v of values(item, MONTH_F)) months[v] = true;
+  for (const v of f.month.values) months[v] = true;
 
+  const domRestricted = !f.dayOfMonth.isWildcard;
+  const dowRestricted = !f.dayOfWeek.isWildcard;
   return {
-    seconds: sortedValues(sec, SECOND_F),
-    minutes: sortedValues(min, MINUTE_F),
-    hours: sortedValues(hour, HOUR_F),
+    seconds: [...f.second.values],
+    minutes: [...f.minute.values],
+    hours: [...f.hour.values],
     months,
     monthDays: domRestricted ? monthDays : monthDays.fill(true, 1),
     lastMonthDay,
@@ -105,8 +105,45 @@ export function parseCron(text: string): CronExpression {
     lastWeekdays,
     nthWeekdays,
     eitherDay: domRestricted && dowRestricted,
-    followsRealTime: /^\*(\/\d+)?$/.test(hour),
+    followsRealTime: /^[*?](\/\d+)?$/.test(fields[2]!),
   };
+}
+
+/**
+ * cron-parser's reading of six fields. Its messages do not always say which field is at fault, so
+ * on a refusal each field is parsed alone (the others `*`) to name it.
+ */
+function parseFields(fields: readonly string[]): CronFieldCollection {
+  try {
+    return CronExpressionParser.parse(fields.join(' ')).fields;
+  } catch (err) {
+    for (let i = 0; i < fields.length; i++) {
+      const alone = fields.map((v, j) => (j === i ? v : '*')).join(' ');
+      try {
+        CronExpressionParser.parse(alone);
+      } catch (fieldErr) {
+        throw new CronSyntaxError(`${FIELD_NAMES[i]} field "${fields[i]}": ${messageOf(fieldErr)}; the ${FIELD_NAMES[i]} field takes ${FIELD_VALUES[i]}, *, ?, ranges a-b, steps */n, a/n, a-b/n, and lists x,y whose items do not overlap`);
+      }
+    }
+    // Each field parses alone: cron-parser's one check across fields (outside its strict mode)
+    // refuses a day of month that none of the months has while the day of week is `*`.
+    throw new CronSyntaxError(`${messageOf(err)}: the day-of-month field "${fields[3]}" names no day the month field "${fields[4]}" has (like 30 February), so it never fires`);
+  }
+}
+
+/**
+ * cron-parser reads `H` as a random value (Jenkins' hashed cron), drawn again at each parse: a
+ * stored schedule would fire at other times after a restart. Names are stripped first (THU).
+ */
+function refuseHashed(field: string, i: number): void {
+  const bare = i === MONTH || i === DAY_OF_WEEK ? field.replace(/[a-z]{3}/gi, '') : field;
+  if (bare.includes('H')) {
+    throw new CronSyntaxError(`${FIELD_NAMES[i]} field "${field}": H (a random value) is not supported, since it would change at every restart; write the value`);
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Whether a day's date matches the day-of-month, month and day-of-week fields. */
@@ -171,53 +208,4 @@ function firstTimeOfDay(e: CronExpression, tod: number): number | null {
     }
   }
   return null;
-}
-
-function isWildcard(field: string): boolean {
-  return field === '*' || field === '?';
-}
-
-function items(field: string, rule: FieldRule): string[] {
-  const parts = field.split(',');
-  if (parts.some((p) => p === '')) throw new CronSyntaxError(`${rule.name} field "${field}" has an empty list item`);
-  return parts.map((p) => p.toUpperCase());
-}
-
-function sortedValues(field: string, rule: FieldRule): number[] {
-  const set = new Set<number>();
-  for (const item of items(field, rule)) for (const v of values(item, rule)) set.add(v);
-  return [...set].sort((a, b) => a - b);
-}
-
-/** The values of one list item: `*`, `n`, `a-b`, each with an optional `/step`. */
-function values(item: string, rule: FieldRule): number[] {
-  const m = /^([^/]+)(?:\/(\d+))?$/.exec(item);
-  if (!m) throw new CronSyntaxError(`${rule.name} field: "${item}" is not a value, range or step`);
-  const [, base, stepText] = m as unknown as [string, string, string | undefined];
-  let lo: number;
-  let hi: number;
-  if (base === '*') [lo, hi] = [rule.min, rule.max];
-  else if (base.includes('-')) {
-    const [a, b, ...rest] = base.split('-');
-    if (rest.length > 0 || a === undefined || b === undefined) throw new CronSyntaxError(`${rule.name} field: "${item}" is not a range`);
-    [lo, hi] = [number(a, rule), number(b, rule)];
-    if (lo > hi) throw new CronSyntaxError(`${rule.name} field: range "${base}" runs backwards; write it low-high`);
-  } else {
-    lo = number(base, rule);
-    hi = stepText === undefined ? lo : rule.max;
-  }
-  const step = stepText === undefined ? 1 : Number(stepText);
-  if (!Number.isSafeInteger(step) || step < 1) throw new CronSyntaxError(`${rule.name} field: step "/${stepText ?? ''}" must be a whole number of at least 1`);
-  const out: number[] = [];
-  for (let v = lo; v <= hi; v += step) out.push(v);
-  return out;
-}
-
-function number(text: string, rule: FieldRule): number {
-  const named = rule.names?.indexOf(text.toUpperCase()) ?? -1;
-  if (named >= 0) return named + rule.nameBase!;
-  if (!/^\d{1,2}$/.test(text)) throw new CronSyntaxError(`${rule.name} field: "${text}" is not a number${rule.names ? ' or a name' : ''}`);
-  const v = Number(text);
-  if (v < rule.min || v > rule.max) throw new CronSyntaxError(`${rule.name} field: ${v} is out of range ${rule.min}-${rule.max}`);
-  return v;
 }

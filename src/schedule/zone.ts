@@ -16,12 +16,14 @@ export type Resolution =
   | { kind: 'fold'; first: number; second: number; transition: Transition };
 
 /**
- * A zone's transitions are found one UTC year at a time, by sampling its offset daily and
- * bisecting each change to the second (about 400 Intl calls, under 1 ms, once per zone and year).
- * Sampling cannot miss a change as long as no zone changes its offset and back within one day,
- * which holds throughout the tz database.
+ * A zone's transitions are found one UTC year at a time, by sampling its offset every 3 days and
+ * bisecting each change to the second (about 160 Intl formatToParts calls, about 0.5 ms, once per
+ * zone and year). Sampling cannot miss a change as long as a zone's offset never changes twice
+ * within 3 days. In Node 20's tz data (2025c) the shortest stretch between two changes, over every
+ * zone from 1900 to 2100, is 167 h (Brazil in October 2000; Asia/Gaza and Asia/Hebron in 2040,
+ * 2054 and 2072), and sampling every 3 days finds exactly the 42,436 changes daily sampling finds.
  */
-const SAMPLE = DAY;
+const SAMPLE = 3 * DAY;
 /** Offsets lie within UTC−12…UTC+14; a little slack covers historical local mean times. */
 const MAX_EAST = 15 * HOUR;
 const MAX_WEST = 13 * HOUR;
@@ -128,11 +130,23 @@ export class Zone {
     return year;
   }
 
+  /** Wall time minus instant at `t`, read from Intl's parts (no text to parse, whatever the ICU version prints). */
   #rawOffset(t: number): number {
     const s = Math.floor(t / SECOND) * SECOND;
-    const m = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/.exec(this.#format.format(s));
-    if (!m) throw new Error(`unexpected Intl output for ${this.name}`);
-    const [mo, d, y, h, mi, sec] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+    let y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, found = 0;
+    for (const part of this.#format.formatToParts(s)) {
+      switch (part.type) {
+        case 'year': y = Number(part.value); break;
+        case 'month': mo = Number(part.value); break;
+        case 'day': d = Number(part.value); break;
+        case 'hour': h = Number(part.value); break;
+        case 'minute': mi = Number(part.value); break;
+        case 'second': sec = Number(part.value); break;
+        default: continue;
+      }
+      found++;
+    }
+    if (found !== 6) throw new Error(`unexpected Intl output for ${this.name}`);
     return Date.UTC(y, mo - 1, d, h, mi, sec) - s;
   }
 }

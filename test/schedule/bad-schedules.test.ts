@@ -46,6 +46,13 @@ const REFUSED: [string, unknown, string][] = [
   ['empty list item', { cron: '1,,2 * * * *' }, 'schedule.cron'],
   ['negative minute', { cron: '-1 * * * *' }, 'schedule.cron'],
   ['an unknown macro', { cron: '@reboot' }, 'schedule.cron'],
+  // cron-parser 5's syntax (README "cron"): these differ from Vixie cron or our earlier parser.
+  ['H, a random value drawn again at each parse (a restart would move it)', { cron: 'H 9 * * *' }, 'schedule.cron'],
+  ['a hashed range', { cron: '0 H(0-3) * * *' }, 'schedule.cron'],
+  ['a list naming a value twice (Sunday as 0 and 7; Vixie cron takes it, cron-parser does not)', { cron: '0 0 * * 0,7' }, 'schedule.cron'],
+  ['a list whose items overlap', { cron: '*/15,30 * * * *' }, 'schedule.cron'],
+  ['n#k inside a list (cron-parser takes one alone; use `any` for several)', { cron: '0 9 * * 1#1,1#3' }, 'schedule.cron'],
+  ['a standalone L as day of week', { cron: '0 0 * * L' }, 'schedule.cron'],
   ['empty', { cron: '' }, 'schedule.cron'],
   ['not a string', { cron: 5 }, 'schedule.cron'],
   ['too long', { cron: `${'0,'.repeat(200)}0 * * * *` }, 'schedule.cron'],

@@ -39,6 +39,7 @@ const DST: Row[] = [
   { name: 'a named hour is not fired again from inside its second pass', cron: '0 0,30 1 * * *', tz: NY, after: '2027-11-07T06:10Z', fires: ['2027-11-08T06:00Z'] },
   { name: '`*` hours follow real time through both passes of the repeated hour', cron: '30 * * * *', tz: NY, after: '2027-11-07T04:00Z', fires: ['2027-11-07T04:30Z', '2027-11-07T05:30Z', '2027-11-07T06:30Z', '2027-11-07T07:30Z'] },
   { name: '`*/n` hours follow real time too', cron: '0 */1 * * *', tz: NY, after: '2027-11-07T04:30Z', fires: ['2027-11-07T05:00Z', '2027-11-07T06:00Z', '2027-11-07T07:00Z'] },
+  { name: 'a `?` hour is a `*` hour: it follows real time through both passes', cron: '30 ? * * *', tz: NY, after: '2027-11-07T04:00Z', fires: ['2027-11-07T04:30Z', '2027-11-07T05:30Z', '2027-11-07T06:30Z', '2027-11-07T07:30Z'] },
   { name: 'a `*` hour picks up in the second pass when asked from inside it', cron: '45 * * * *', tz: NY, after: '2027-11-07T06:10Z', fires: ['2027-11-07T06:45Z', '2027-11-07T07:45Z'] },
   // Paris.
   { name: "a daily 02:30 fires at 03:00 CEST on Paris's spring-forward day", cron: '30 2 * * *', tz: PARIS, after: '2027-03-26T12:00Z', fires: ['2027-03-27T01:30Z', '2027-03-28T01:00Z', '2027-03-29T00:30Z'] },
@@ -67,6 +68,10 @@ const CALENDAR: Row[] = [
   { name: 'month and weekday names, any case', cron: '0 9 * jan-FEB Mon', after: '2027-01-30T00:00Z', fires: ['2027-02-01T09:00Z', '2027-02-08T09:00Z', '2027-02-15T09:00Z', '2027-02-22T09:00Z', '2028-01-03T09:00Z'] },
   { name: '7 is Sunday as well as 0', cron: '0 9 * * 7', after: '2027-01-01T00:00Z', fires: ['2027-01-03T09:00Z', '2027-01-10T09:00Z'] },
   { name: '@daily is midnight', cron: '@daily', after: '2027-01-01T00:00Z', fires: ['2027-01-02T00:00Z', '2027-01-03T00:00Z'] },
+  // Accepted since cron-parser 5 reads the fields (our earlier parser refused them).
+  { name: "cron-parser's @weekdays, any case", cron: '@WEEKDAYS', after: '2027-01-01T00:00Z', fires: ['2027-01-04T00:00Z', '2027-01-05T00:00Z'] },
+  { name: '`?` is `*` in any field, as cron-parser reads it', cron: '0 ? * * *', after: '2027-01-01T00:30Z', fires: ['2027-01-01T01:00Z', '2027-01-01T02:00Z'] },
+  { name: 'leading zeros are read as numbers', cron: '007 09 * * *', after: '2027-01-01T00:00Z', fires: ['2027-01-01T09:07Z', '2027-01-02T09:07Z'] },
   { name: 'a zone with a 45-minute offset', cron: '0 9 * * *', tz: 'Asia/Kathmandu', after: '2027-01-01T00:00Z', fires: ['2027-01-01T03:15Z', '2027-01-02T03:15Z'] },
 ];
 
