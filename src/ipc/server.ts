@@ -24,6 +24,8 @@ export interface IpcServerOptions {
   /** Unsent bytes a connection may hold (default 8 MiB); past it the client is disconnected. */
   maxPendingWriteBytes?: number;
   log: Logger;
+  /** Told of every request to a known method once answered: `code` is OK or the error's code (for metrics). */
+  onRequest?: ((method: Method, code: string) => void) | undefined;
 }
 
 export const IPC_DEFAULTS = {
@@ -40,6 +42,7 @@ interface Context {
   maxFrameBytes: number;
   frameTimeoutMs: number;
   maxPendingWriteBytes: number;
+  onRequest: ((method: Method, code: string) => void) | undefined;
 }
 
 /**
@@ -69,6 +72,7 @@ export class IpcServer {
       maxFrameBytes: options.maxFrameBytes ?? IPC_DEFAULTS.maxFrameBytes,
       frameTimeoutMs: options.frameTimeoutMs ?? IPC_DEFAULTS.frameTimeoutMs,
       maxPendingWriteBytes: options.maxPendingWriteBytes ?? IPC_DEFAULTS.maxPendingWriteBytes,
+      onRequest: options.onRequest,
     };
     const maxConnections = options.maxConnections ?? IPC_DEFAULTS.maxConnections;
     await checkSocketPath(path);
@@ -183,8 +187,10 @@ class Connection {
     if (++this.#inFlight === IPC_DEFAULTS.maxInFlight) this.#socket.pause();
     try {
       const result: unknown = await HANDLERS[method](this, params);
+      this.#ctx.onRequest?.(method, 'OK');
       if (answer) this.#send(resultResponse(id, result));
     } catch (err) {
+      this.#ctx.onRequest?.(method, err instanceof SpindleError ? err.code : 'INTERNAL');
       if (!(err instanceof SpindleError)) this.#ctx.log.error({ err, method }, 'ipc request failed');
       if (answer) this.#send(errorResponse(id, err));
     } finally {
