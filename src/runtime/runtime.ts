@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SpindleError } from '../errors.js';
+import { HttpServer } from '../http/http-server.js';
+import { RuntimeMetrics } from '../http/metrics.js';
+import { ensureToken } from '../http/token.js';
 import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
 import { LevelStore } from '../store/level-store.js';
@@ -32,6 +35,7 @@ export class Runtime {
   #stopped: Promise<void> | null = null;
   readonly #onStopped: Array<() => void> = [];
   #server: IpcServer | null = null;
+  #http: HttpServer | null = null;
   /** Set once the store starts closing: from then on even reads answer SHUTTING_DOWN. */
   #storeClosing = false;
 
@@ -49,11 +53,15 @@ export class Runtime {
     prepareDataDir(options.data, options.socketPath);
     // Before the store is touched: a live runtime on this socket is refused, a stale socket cleared.
     if (options.socketPath !== null) await checkSocketPath(options.socketPath);
+    const token = options.http === null ? null : ensureToken(options.data);
     const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
     const { executors, executorFor } = createExecutorPools(options, registry, log);
     const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync });
     await store.open();
     let runtime: Runtime;
+    // Metrics only when served: without --http the supervisor has no observer to call.
+    let supervisorOf: (() => Supervisor) | null = null;
+    const metrics = options.http === null ? null : new RuntimeMetrics({ stats: () => supervisorOf!().stats(), typeNames: () => registry.types.keys() });
     try {
       // In parallel: a process pool's children load while the thread pool's threads do.
       const started = await Promise.allSettled(executors.map((e) => e.start()));
@@ -73,7 +81,9 @@ export class Runtime {
         sweepBatch: RUNTIME_DEFAULTS.sweepBatch,
         maxParamsBytes: options.maxParamsBytes,
         random: Math.random,
+        observer: metrics?.observer,
       });
+      supervisorOf = () => supervisor;
       await supervisor.start();
       runtime = new Runtime(options, log, registry, store, supervisor);
     } catch (err) {
@@ -88,6 +98,23 @@ export class Runtime {
           maxFrameBytes: options.maxFrameBytes,
           maxConnections: options.maxConnections,
           log,
+          onRequest: metrics?.rpc,
+        });
+      } catch (err) {
+        await runtime.stop(0);
+        throw err;
+      }
+    }
+    if (options.http !== null && metrics !== null && token !== null) {
+      try {
+        runtime.#http = await HttpServer.listen(runtime, {
+          ...options.http,
+          token,
+          maxBodyBytes: options.maxFrameBytes,
+          maxConnections: options.maxConnections,
+          dataDir: options.data,
+          metrics,
+          log,
         });
       } catch (err) {
         await runtime.stop(0);
@@ -95,12 +122,17 @@ export class Runtime {
       }
     }
     const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
-    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
+    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, http: runtime.#http?.address.url ?? null, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
     return runtime;
   }
 
   get status(): Status {
     return this.#status;
+  }
+
+  /** The HTTP server (`http` option), or null when there is none. */
+  get http(): HttpServer | null {
+    return this.#http;
   }
 
   submit(input: unknown): Promise<TaskView> {
@@ -179,8 +211,9 @@ export class Runtime {
       this.#status = 'stopping';
       this.#stopped = (async () => {
         const failures: unknown[] = [];
-        // The socket stays up while runs wind down, so clients hear SHUTTING_DOWN rather than
-        // a refused connection; it goes (file included) only once the store is closed.
+        // The socket and the HTTP server stay up while runs wind down, so clients hear
+        // SHUTTING_DOWN rather than a refused connection; they go (files included) only once
+        // the store is closed.
         const steps = [
           () => this.#supervisor.stop(graceMs),
           () => {
@@ -188,6 +221,7 @@ export class Runtime {
             return this.#store.close();
           },
           () => this.#server?.close(),
+          () => this.#http?.close(),
         ];
         for (const step of steps) {
           try {
