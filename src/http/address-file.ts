@@ -28,7 +28,12 @@ export function writeAddressFile(dataDir: string, address: HttpAddress): void {
 export function removeAddressFile(dataDir: string, address: HttpAddress): void {
   const path = join(dataDir, ADDRESS_FILE);
   const found = readAddressFile(dataDir);
-  if (found !== null && found.pid === address.pid && found.port === address.port && lstatSync(path).isFile()) unlinkSync(path);
+  if (found === null || found.pid !== address.pid || found.port !== address.port) return;
+  try {
+    if (lstatSync(path).isFile()) unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** The address file, or null when there is none (no runtime serves HTTP here). */

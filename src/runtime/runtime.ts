@@ -91,20 +91,7 @@ export class Runtime {
       await store.close();
       throw err;
     }
-    if (options.socketPath !== null) {
-      try {
-        runtime.#server = await IpcServer.listen(runtime, {
-          socketPath: options.socketPath,
-          maxFrameBytes: options.maxFrameBytes,
-          maxConnections: options.maxConnections,
-          log,
-          onRequest: metrics?.rpc,
-        });
-      } catch (err) {
-        await runtime.stop(0);
-        throw err;
-      }
-    }
+    // HTTP before the socket: once the socket answers, <data>/http.json is there to read.
     if (options.http !== null && metrics !== null && token !== null) {
       try {
         runtime.#http = await HttpServer.listen(runtime, {
@@ -115,6 +102,20 @@ export class Runtime {
           dataDir: options.data,
           metrics,
           log,
+        });
+      } catch (err) {
+        await runtime.stop(0);
+        throw err;
+      }
+    }
+    if (options.socketPath !== null) {
+      try {
+        runtime.#server = await IpcServer.listen(runtime, {
+          socketPath: options.socketPath,
+          maxFrameBytes: options.maxFrameBytes,
+          maxConnections: options.maxConnections,
+          log,
+          onRequest: metrics?.rpc,
         });
       } catch (err) {
         await runtime.stop(0);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTempDirs } from '../helpers/runtime.js';
+import { removeTempDirs, startRuntime, tempDir } from '../helpers/runtime.js';
 import { type HttpRuntime, startHttpRuntime } from './http-helpers.js';
 
 let h: HttpRuntime;
@@ -136,5 +136,17 @@ describe('a read-only HTTP server', () => {
     expect((await ro.json('/api/preview', { body: { schedule: { every: '1m', start: '2027-01-01T00:00:00Z' }, count: 2, after: '2027-01-01T00:00:00Z' } })).body)
       .toEqual({ times: ['2027-01-01T00:01:00.000Z', '2027-01-01T00:02:00.000Z'] });
     expect((await ro.call('/metrics')).status).toBe(200);
+  });
+});
+
+describe('an HTTP address that cannot be listened on', () => {
+  it('fails the start with HTTP_LISTEN_FAILED and leaves nothing open: the data directory starts again', async () => {
+    const data = tempDir();
+    const port = h.runtime.http!.address.port;
+    const err = await startRuntime({ data, http: { port } }).then(() => null, (e: unknown) => e);
+    expect((err as { code?: string })?.code).toBe('HTTP_LISTEN_FAILED');
+    const again = await startRuntime({ data, http: { port: 0 } });
+    expect(again.http!.address.port).not.toBe(port);
+    await again.stop();
   });
 });
