@@ -41,7 +41,7 @@ export function resolveHttpOptions(input: boolean | number | string | HttpOption
   return Object.freeze({
     host,
     port: parseInteger(fields.port, 'http.port', 0, 65_535),
-    readOnly: fields.readOnly ?? false,
+    readOnly: readOnlyOf(fields.readOnly),
     maxPendingEventBytes: fields.maxPendingEventBytes === undefined ? HTTP_DEFAULTS.maxPendingEventBytes
       : parseInteger(fields.maxPendingEventBytes, 'http.maxPendingEventBytes', 64 * 1024, 1024 * 1024 * 1024),
   });
@@ -62,4 +62,10 @@ export function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+function readOnlyOf(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArgument('http.readOnly', `must be true or false, got ${typeof value}`);
+  return value;
 }

@@ -21,7 +21,7 @@ describe('the http option', () => {
 
   it('refuses anything else with INVALID_OPTION naming the field', () => {
     for (const [value, field] of [[true, 'http'], ['', 'http'], ['80x', 'http'], ['a:b:80', 'http'], [70_000, 'http.port'], [-1, 'http.port'], [1.5, 'http.port'],
-      ['bad_host!:80', 'http.host'], [{ port: 80, host: 'bad host' }, 'http.host'], [{ port: 80, maxPendingEventBytes: 10 }, 'http.maxPendingEventBytes']] as const) {
+      ['bad_host!:80', 'http.host'], [{ port: 80, host: 'bad host' }, 'http.host'], [{ port: 80, maxPendingEventBytes: 10 }, 'http.maxPendingEventBytes'], [{ port: 80, readOnly: 'yes' }, 'http.readOnly']] as const) {
       const err = errorOf(() => http(value));
       expect([err.code, err.details.field], JSON.stringify(value)).toEqual(['INVALID_OPTION', field]);
     }
