@@ -29,11 +29,13 @@ describe('POST /api/tasks', () => {
   });
 
   it('refuses an array with a bad entry whole, naming it (400 UNKNOWN_TYPE, details.index)', async () => {
-    const before = h.runtime.stats().states;
+    // Tasks of earlier tests may still be moving between states: their total does not change.
+    const total = (): number => Object.values(h.runtime.stats().states).reduce((a, b) => a + b, 0);
+    const before = total();
     const { status, body } = await h.json('/api/tasks', { body: [{ type: 'echo' }, { type: 'no-such-type' }] });
     expect(status).toBe(400);
     expect(body.error).toMatchObject({ code: 'UNKNOWN_TYPE', index: 1, field: 'tasks[1].type' });
-    expect(h.runtime.stats().states).toEqual(before);
+    expect(total()).toBe(before);
   });
 
   it('maps the protocol\'s codes to statuses: INVALID_ARGUMENT 400, BAD_REQUEST 400, KEY_CONFLICT 409', async () => {

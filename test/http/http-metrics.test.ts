@@ -103,7 +103,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts a recurring task\'s fire time that came due past its grace as a misfire, by policy', async () => {
-    const start = new Date(Date.now() + 500).toISOString();
+    const start = new Date(Date.now() + 1500).toISOString();
     const task = await h.runtime.submit({ type: 'noop', schedule: { every: '1h', start }, graceMs: 0, misfire: 'coalesce' });
     await h.runtime.pause(task.id);
     await until(() => Date.now() > Date.parse(start) + 50);
