@@ -48,6 +48,18 @@ export const STARTUP_ERRORS = [
   'INVALID_OPTION',
   'TASKS_DIR_INVALID',
   'DATA_DIR_UNSAFE',
+  /** `--http`: the address cannot be listened on (in use, not this machine's, a privileged port). */
+  'HTTP_LISTEN_FAILED',
+] as const;
+
+/** Answered by the HTTP server only (README, Dashboard and metrics); the socket never sees them. */
+export const HTTP_ERRORS = [
+  'UNAUTHORIZED',
+  'READ_ONLY',
+  'CROSS_SITE_REQUEST',
+  'BODY_TOO_LARGE',
+  'METHOD_NOT_ALLOWED',
+  'CONFIRMATION_INVALID',
 ] as const;
 
 /** Raised by the client proxy and the CLI, never by the runtime. */
@@ -65,7 +77,8 @@ export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
 export type RunErrorCode = (typeof RUN_ERRORS)[number];
 export type StartupErrorCode = (typeof STARTUP_ERRORS)[number];
 export type ConnectionErrorCode = (typeof CONNECTION_ERRORS)[number];
-export type ErrorCode = ClientErrorCode | RunErrorCode | StartupErrorCode | ConnectionErrorCode;
+export type HttpErrorCode = (typeof HTTP_ERRORS)[number];
+export type ErrorCode = ClientErrorCode | RunErrorCode | StartupErrorCode | ConnectionErrorCode | HttpErrorCode;
 
 export interface SpindleErrorDetails {
   /** The request field, option or schedule field at fault, e.g. `timeout` or `schedule.cron`. */

@@ -1,9 +1,10 @@
 export { Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions, ResolvedRuntimeOptions, Mode } from './runtime/runtime-options.js';
+export type { HttpOptions } from './http/http-options.js';
 export { defineTask } from './task/define-task.js';
 export type { TaskDefinition, TaskContext } from './task/define-task.js';
-export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS } from './errors.js';
-export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode } from './errors.js';
+export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS, HTTP_ERRORS } from './errors.js';
+export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode, HttpErrorCode } from './errors.js';
 export type { TaskView, RunView, HistoryView } from './supervisor/task-view.js';
 export type { Stats, ListOptions } from './supervisor/supervisor.js';
 export type { EventMap, EventName, EventFilter, SpindleEvent } from './supervisor/events.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerDashboard } from './dashboard-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { EXIT_USAGE, fromCommander, reportError } from './report-error.js';
 import { registerStart } from './start-command.js';
@@ -30,6 +31,7 @@ const program = new Command()
 registerStart(program);
 registerTaskCommands(program);
 registerRuntimeCommands(program);
+registerDashboard(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Mode, RuntimeOptions } from '../runtime/runtime-options.js';
+import { isSpindleError, SpindleError } from '../errors.js';
+import { parseHttpAddress } from '../http/http-options.js';
 import { numberOrText, wholeNumber } from './flag-values.js';
 import { fromCommandLine } from './report-error.js';
 
@@ -15,6 +17,8 @@ interface StartFlags {
   keyRetention?: string;
   sync?: boolean;
   logLevel?: string;
+  http?: string;
+  httpReadOnly?: boolean;
 }
 
 /** `spindle start`: the runtime in the foreground until SIGINT/SIGTERM (a second signal exits at once). */
@@ -33,6 +37,8 @@ export function registerStart(program: Command): void {
     .option('--key-retention <duration>', 'how long an ended task keeps its idempotency key (0: freed when it ends)', '24h')
     .option('--sync', 'fsync every group commit before acknowledging it', false)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--http <[host:]port>', 'serve the dashboard, JSON API, events and metrics over HTTP (host 127.0.0.1 unless given)')
+    .option('--http-read-only', 'HTTP answers reads only: every write is refused (403 READ_ONLY)', false)
     .action(async (flags: StartFlags) => {
       const options: RuntimeOptions = fromCommandLine(() => ({
         ...(flags.data !== undefined ? { data: flags.data } : {}),
@@ -46,6 +52,7 @@ export function registerStart(program: Command): void {
         ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
+        ...httpOption(flags),
       }));
       // Loaded here, not at the top: every other command is a client and must start fast (README, CLI).
       const { Runtime } = await import('../runtime/runtime.js');
@@ -71,4 +78,18 @@ export function registerStart(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     });
+}
+
+/** `--http [HOST:]PORT` (the runtime judges it, naming the field) and `--http-read-only`. */
+function httpOption(flags: StartFlags): Pick<RuntimeOptions, 'http'> {
+  if (flags.http === undefined) {
+    if (flags.httpReadOnly === true) throw new SpindleError('INVALID_OPTION', '--http-read-only: only with --http [HOST:]PORT', { field: '--http-read-only' });
+    return {};
+  }
+  if (flags.httpReadOnly !== true) return { http: flags.http };
+  try {
+    return { http: { ...parseHttpAddress(flags.http), readOnly: true } };
+  } catch (err) {
+    throw isSpindleError(err) ? new SpindleError('INVALID_OPTION', err.message, err.details) : err;
+  }
 }

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { EventFilter } from '../supervisor/events.js';
 import { LINE_READER_DEFAULTS, LineReader } from './line-reader.js';
 import { HANDLERS, type MethodConnection, replyCost } from './methods.js';
-import { errorResponse, eventNotification, isMethod, methodNotFound, parseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
+import { errorResponse, eventNotification, isMethod, type Method, methodNotFound, parseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
 import { ReplyBudget } from './reply-budget.js';
 
 export interface IpcServerOptions {
@@ -31,6 +31,8 @@ export interface IpcServerOptions {
   /** The most one task's view can take (default 1 MiB): the room a request answering a task waits for. */
   maxTaskBytes?: number;
   log: Logger;
+  /** Told of every request to a known method once answered: `code` is OK or the error's code (for metrics). */
+  onRequest?: ((method: Method, code: string) => void) | undefined;
 }
 
 export const IPC_DEFAULTS = {
@@ -53,6 +55,7 @@ interface Context {
   writeTimeoutMs: number;
   maxReplyBytes: number;
   maxTaskBytes: number;
+  onRequest: ((method: Method, code: string) => void) | undefined;
 }
 
 /**
@@ -85,6 +88,7 @@ export class IpcServer {
       writeTimeoutMs: options.writeTimeoutMs ?? IPC_DEFAULTS.writeTimeoutMs,
       maxReplyBytes: options.maxReplyBytes ?? IPC_DEFAULTS.maxReplyBytes,
       maxTaskBytes: options.maxTaskBytes ?? IPC_DEFAULTS.maxTaskBytes,
+      onRequest: options.onRequest,
     };
     const maxConnections = options.maxConnections ?? IPC_DEFAULTS.maxConnections;
     await checkSocketPath(path);
@@ -214,8 +218,10 @@ class Connection implements MethodConnection {
       await this.#budget.reserve(cost);
       if (!this.#open) return;
       const result: unknown = await HANDLERS[method](this, params);
+      this.#ctx.onRequest?.(method, 'OK');
       if (answer) reply = resultResponse(id, result);
     } catch (err) {
+      this.#ctx.onRequest?.(method, err instanceof SpindleError ? err.code : 'INTERNAL');
       if (!(err instanceof SpindleError)) this.#ctx.log.error({ err, method }, 'ipc request failed');
       if (answer) reply = errorResponse(id, err);
     } finally {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
 import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
+import { type HttpOptions, resolveHttpOptions, type ResolvedHttpOptions } from '../http/http-options.js';
 import { IPC_DEFAULTS } from '../ipc/server.js';
 import type { Clock } from '../supervisor/clock.js';
 import { systemClock } from '../supervisor/clock.js';
@@ -57,8 +58,13 @@ export interface RuntimeOptions {
   socket?: boolean | string;
   /** Longest protocol line accepted on the socket, in bytes (default 1 MiB). */
   maxFrameBytes?: number;
-  /** Socket connections served at once (default 256). */
+  /** Socket connections served at once (default 256; the HTTP server's limit too). */
   maxConnections?: number;
+  /**
+   * Serve HTTP (dashboard, JSON API, events, metrics): a port, `"HOST:PORT"` or `{ host?, port,
+   * readOnly?, maxPendingEventBytes? }`. Default off; host 127.0.0.1 unless given.
+   */
+  http?: boolean | number | string | HttpOptions;
   clock?: Clock;
 }
 
@@ -84,6 +90,7 @@ export interface ResolvedRuntimeOptions {
   readonly socketPath: string | null;
   readonly maxFrameBytes: number;
   readonly maxConnections: number;
+  readonly http: ResolvedHttpOptions | null;
   readonly clock: Clock;
 }
 
@@ -147,6 +154,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       socketPath: socketPath(input.socket, data),
       maxFrameBytes: input.maxFrameBytes === undefined ? d.maxFrameBytes : parseInteger(input.maxFrameBytes, 'maxFrameBytes', 1024, 1024 * 1024 * 1024),
       maxConnections: input.maxConnections === undefined ? d.maxConnections : parseInteger(input.maxConnections, 'maxConnections', 1, 65_536),
+      http: resolveHttpOptions(input.http),
       clock: input.clock ?? systemClock,
     });
   } catch (err) {

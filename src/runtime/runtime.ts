@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SpindleError } from '../errors.js';
+import { HttpServer } from '../http/http-server.js';
+import { RuntimeMetrics } from '../http/metrics.js';
+import { ensureToken } from '../http/token.js';
 import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
 import { LevelStore } from '../store/level-store.js';
@@ -32,6 +35,7 @@ export class Runtime {
   #stopped: Promise<void> | null = null;
   readonly #onStopped: Array<() => void> = [];
   #server: IpcServer | null = null;
+  #http: HttpServer | null = null;
   /** Set once the store starts closing: from then on even reads answer SHUTTING_DOWN. */
   #storeClosing = false;
   #failure: SpindleError | null = null;
@@ -50,6 +54,7 @@ export class Runtime {
     prepareDataDir(options.data, options.socketPath);
     // Before the store is touched: a live runtime on this socket is refused, a stale socket cleared.
     if (options.socketPath !== null) await checkSocketPath(options.socketPath);
+    const token = options.http === null ? null : ensureToken(options.data);
     const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
     const { executors, executorFor } = createExecutorPools(options, registry, log);
     let runtime: Runtime | undefined;
@@ -60,6 +65,8 @@ export class Runtime {
     const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync, onFatal });
     await store.open();
     let supervisor: Supervisor | undefined;
+    // Metrics only when served: without --http the supervisor has no observer to call.
+    const metrics = options.http === null ? null : new RuntimeMetrics({ stats: () => supervisor!.stats(), typeNames: () => registry.types.keys() });
     try {
       // In parallel: a process pool's children load while the thread pool's threads do.
       const started = await Promise.allSettled(executors.map((e) => e.start()));
@@ -81,6 +88,7 @@ export class Runtime {
         maxOutputBytes: options.maxOutputBytes,
         maxReplyBytes: options.maxReplyBytes,
         random: Math.random,
+        observer: metrics?.observer,
       });
       await supervisor.start();
       // Damage met while recovering (before there was a runtime to stop) fails the start.
@@ -93,6 +101,23 @@ export class Runtime {
       await store.close();
       throw err;
     }
+    // HTTP before the socket: once the socket answers, <data>/http.json is there to read.
+    if (options.http !== null && metrics !== null && token !== null) {
+      try {
+        runtime.#http = await HttpServer.listen(runtime, {
+          ...options.http,
+          token,
+          maxBodyBytes: options.maxFrameBytes,
+          maxConnections: options.maxConnections,
+          dataDir: options.data,
+          metrics,
+          log,
+        });
+      } catch (err) {
+        await runtime.stop(0);
+        throw err;
+      }
+    }
     if (options.socketPath !== null) {
       try {
         runtime.#server = await IpcServer.listen(runtime, {
@@ -104,6 +129,7 @@ export class Runtime {
           // About the largest task view: its params, its output and a capped error beside them.
           maxTaskBytes: options.maxParamsBytes + options.maxOutputBytes + 32 * 1024,
           log,
+          onRequest: metrics?.rpc,
         });
       } catch (err) {
         await runtime.stop(0);
@@ -111,7 +137,7 @@ export class Runtime {
       }
     }
     const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
-    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
+    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, http: runtime.#http?.address.url ?? null, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
     return runtime;
   }
 
@@ -130,6 +156,11 @@ export class Runtime {
       this.log.fatal({ err, code: err.code, path: err.details.path }, `stopping: ${err.message}`);
     }
     return this.stop();
+  }
+
+  /** The HTTP server (`http` option), or null when there is none. */
+  get http(): HttpServer | null {
+    return this.#http;
   }
 
   submit(input: unknown): Promise<TaskView> {
@@ -210,8 +241,9 @@ export class Runtime {
       this.#status = 'stopping';
       this.#stopped = (async () => {
         const failures: unknown[] = [];
-        // The socket stays up while runs wind down, so clients hear SHUTTING_DOWN rather than
-        // a refused connection; it goes (file included) only once the store is closed.
+        // The socket and the HTTP server stay up while runs wind down, so clients hear
+        // SHUTTING_DOWN rather than a refused connection; they go (files included) only once
+        // the store is closed.
         const steps = [
           () => this.#supervisor.stop(graceMs),
           () => {
@@ -219,6 +251,7 @@ export class Runtime {
             return this.#store.close();
           },
           () => this.#server?.close(),
+          () => this.#http?.close(),
         ];
         for (const step of steps) {
           try {

@@ -27,6 +27,7 @@ import { newLive } from './live-task.js';
 import { capOutcome } from './output-cap.js';
 import { checkEventFilter, checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
 import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
+import type { SupervisorObserver } from './observer.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
 import type { HistoryView, RunView, TaskView } from './task-view.js';
@@ -55,6 +56,8 @@ export interface SupervisorOptions {
   /** A list or pending page ends early once its JSON would pass this many bytes. */
   maxReplyBytes: number;
   random: () => number;
+  /** Told of run starts, run ends and misfires, in numbers (for metrics); none by default. */
+  observer?: SupervisorObserver | undefined;
 }
 
 export interface ListOptions {
@@ -657,6 +660,7 @@ export class Supervisor {
       return;
     }
     this.#retryDeadlines.delete(t);
+    if (rec.recurring && rec.tries === 0 && rec.nextRunAt !== null && now - rec.nextRunAt > rec.graceMs) this.#o.observer?.misfire(rec.type, rec.misfire);
     if (rec.recurring && this.#skipMisfire(t, now)) return;
     const newOccurrence = rec.tries === 0;
     const dueAt = rec.nextRunAt;
@@ -685,6 +689,7 @@ export class Supervisor {
         if (this.#bus.active) {
           this.#bus.emit({ event: 'run.started', data: { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, startedAt: new Date(now).toISOString() } });
         }
+        this.#o.observer?.runStarted(rec.type, dueAt ?? now, now, newOccurrence);
         executor.run(request, {
           onProgress: (p) => this.#progress(t, run.run, p),
           onOutcome: (outcome) => this.#outcome(t, run.run, outcome),
@@ -763,6 +768,7 @@ export class Supervisor {
   }
 
   #announceRunEnd(rec: TaskRecord, run: RunRecord): void {
+    this.#o.observer?.runEnded(rec.type, run.state, run.durationMs);
     if (!this.#bus.active) return;
     const data = {
       id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, state: run.state,
