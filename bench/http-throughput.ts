@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../src/index.js';
+import { connectWhenUp } from './socket-throughput.js';
 import { timedAfterWarmUp, WORKERS } from './spindle-throughput.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -60,17 +60,6 @@ async function throughput(n: number, http: boolean): Promise<Run> {
     clearInterval(timer);
     if (runtime.exitCode === null) runtime.kill('SIGKILL');
     rmSync(data, { recursive: true, force: true });
-  }
-}
-
-async function connectWhenUp(data: string): Promise<Client> {
-  for (let i = 0; ; i++) {
-    try {
-      return await Client.connect({ data, reconnectWindowMs: 0 });
-    } catch (err) {
-      if (i > 300) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
   }
 }
 

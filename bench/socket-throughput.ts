@@ -44,7 +44,7 @@ export async function socketThroughput(n: number, c: SocketCase): Promise<number
 }
 
 /** The runtime takes a moment to start; its socket answers once it is ready. */
-async function connectWhenUp(data: string): Promise<Client> {
+export async function connectWhenUp(data: string): Promise<Client> {
   for (let i = 0; ; i++) {
     try {
       return await Client.connect({ data, reconnectWindowMs: 0 });
