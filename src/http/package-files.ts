@@ -12,6 +12,7 @@ const PAGE_FILES: ReadonlyArray<{ route: string; file: string; contentType: stri
   { route: '/', file: 'index.html', contentType: 'text/html; charset=utf-8' },
   { route: '/assets/app.js', file: 'app.js', contentType: 'text/javascript; charset=utf-8' },
   { route: '/assets/app.css', file: 'app.css', contentType: 'text/css; charset=utf-8' },
+  { route: '/assets/favicon.svg', file: 'favicon.svg', contentType: 'image/svg+xml' },
 ];
 
 /**

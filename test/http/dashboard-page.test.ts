@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '../../src/index.js';
+import { type Background, spindleJson, startRuntime } from '../helpers/cli.js';
+import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
+import { launchBrowser } from './browser.js';
+
+// The page against a real `spindle start --http` process, in a real headless chromium.
+const WAIT = { timeout: 30_000 };
+
+let data: string;
+let runtime: Background;
+let client: Client;
+let browser: BrowserContext;
+let page: Page;
+let base: string;
+let token: string;
+/** What the page printed to its console as errors, and what it threw (a CSP refusal shows here). */
+const problems: string[] = [];
+
+beforeAll(async () => {
+  data = tempDir();
+  runtime = await startRuntime(data, FIXTURE_TASKS, ['--http', '127.0.0.1:0']);
+  base = (JSON.parse(readFileSync(join(data, 'http.json'), 'utf8')) as { url: string }).url.replace(/\/$/, '');
+  token = readFileSync(join(data, 'http.token'), 'utf8').trim();
+  client = await Client.connect({ data });
+  browser = await launchBrowser();
+  page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(e.message));
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await client?.close();
+  if (runtime !== undefined && runtime.child.exitCode === null) {
+    runtime.child.kill('SIGTERM');
+    await runtime.exited;
+  }
+  removeTempDirs();
+});
+
+describe('the dashboard page', () => {
+  it('opens from /?token=TOKEN: the cookie logs the browser in, the URL loses the token, the stream goes live', async () => {
+    await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
+    expect(new URL(page.url()).search).toBe('');
+    await page.locator('[data-connection="live"]').waitFor(WAIT);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor(WAIT);
+    await page.locator('.overview table.counts').waitFor(WAIT);
+    expect(problems).toEqual([]);
+  });
+
+  it('shows a task submitted through the Client in the list without a reload', async () => {
+    const task = await client.submit({ type: 'sleep', params: { ms: 3_600_000 } });
+    const row = page.locator(`tr[data-id="${task.id}"]`);
+    await row.waitFor(WAIT);
+    await row.locator('.badge', { hasText: 'running' }).waitFor(WAIT);
+    // The overview counts it too (same change, re-read from /api/stats).
+    await page.locator('.overview tbody tr', { hasText: 'sleep' }).locator('a.count.state-running', { hasText: '1' }).waitFor(WAIT);
+  });
+
+  it('cancels a task from its detail, and the CLI then shows it failed (cancelled)', async () => {
+    const task = await client.submit({ type: 'sleep', params: { ms: 3_600_000 }, key: 'to-cancel' });
+    await page.locator(`tr[data-id="${task.id}"]`).click(WAIT);
+    const detail = page.getByRole('complementary', { name: 'task detail' });
+    await detail.locator('.task-id', { hasText: task.id }).waitFor(WAIT);
+    await detail.getByRole('button', { name: 'Cancel' }).click(WAIT);
+    await detail.locator('.summary .badge', { hasText: 'failed (cancelled)' }).waitFor(WAIT);
+    await page.locator(`tr[data-id="${task.id}"] .badge`, { hasText: 'failed (cancelled)' }).waitFor(WAIT);
+    const shown = await spindleJson<{ state: string; reason: string }>(['show', task.id, '--data', data]);
+    expect(shown).toMatchObject({ state: 'failed', reason: 'cancelled' });
+    const shot = join(tempDir(), 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+    expect(problems).toEqual([]);
+  });
+});
