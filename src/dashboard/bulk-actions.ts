@@ -23,7 +23,7 @@ export function BulkActions({ filter }: { filter: BulkFilter }) {
     setBusy(true);
     api.bulkAct(p.action, p.filter, p.confirm).then((r) => { setResult(r); setPreview(null); }, (e: Error) => { setError(e.message); setPreview(null); }).finally(() => setBusy(false));
   };
-  const what = [filter.state ?? 'all open', filter.type !== undefined ? `${filter.type} tasks` : 'tasks'].join(' ');
+  const what = [filter.state ?? 'open', filter.type, 'tasks'].filter((w) => w !== undefined).join(' ');
 
   return html`<div class="bulk">
     <span class="muted">All ${what}:</span>

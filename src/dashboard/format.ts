@@ -9,9 +9,15 @@ export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
   if (ms < SECOND) return `${Math.round(ms)} ms`;
   if (ms < MINUTE) return `${(ms / SECOND).toFixed(ms < 10 * SECOND ? 2 : 1)} s`;
-  if (ms < HOUR) return `${Math.floor(ms / MINUTE)} min ${Math.round((ms % MINUTE) / SECOND)} s`;
-  if (ms < DAY) return `${Math.floor(ms / HOUR)} h ${Math.round((ms % HOUR) / MINUTE)} min`;
-  return `${Math.floor(ms / DAY)} d ${Math.round((ms % DAY) / HOUR)} h`;
+  if (ms < HOUR) return two(ms, MINUTE, 'min', SECOND, 's');
+  if (ms < DAY) return two(ms, HOUR, 'h', MINUTE, 'min');
+  return two(ms, DAY, 'd', HOUR, 'h');
+}
+
+/** `2 h 5 min`, `2 h`: the larger unit and the smaller one, truncated (never `1 h 60 min`). */
+function two(ms: number, big: number, bigName: string, small: number, smallName: string): string {
+  const rest = Math.floor((ms % big) / small);
+  return rest === 0 ? `${Math.floor(ms / big)} ${bigName}` : `${Math.floor(ms / big)} ${bigName} ${rest} ${smallName}`;
 }
 
 /** A local time, with the date only when it is not today. */
@@ -31,9 +37,4 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
 
 export function json(value: unknown): string {
   return value === undefined ? '' : JSON.stringify(value, null, 2);
-}
-
-/** Ids are long; lists show their start (the full id is in the title and the detail). */
-export function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 12)}…` : id;
 }

@@ -40,7 +40,7 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
     </header>
     ${error !== null ? html`<p class="error">${error}</p>` : null}
     ${detail === null ? (error === null ? html`<p class="muted">Loading…</p>` : null) : html`
-      <p class="summary"><${StateBadge} task=${detail.task} /> <b>${detail.task.type}</b>
+      <p class="summary"><${StateBadge} task=${detail.task} /> <b class="type">${detail.task.type}</b>
         <span class="muted">tries ${detail.task.tries} of ${detail.task.maxTries}, ${detail.task.runCount} runs, priority ${detail.task.priority}</span></p>
       ${readOnly ? null : html`<p class="actions">${controlsFor(detail.task).map((a) => html`<button type="button" class=${a === 'cancel' ? 'danger' : ''} disabled=${busy} onClick=${() => control(a)}>${LABEL[a]}</button>`)}</p>`}
       <dl class="facts">

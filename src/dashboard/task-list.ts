@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Task, TASK_STATES, type TaskState, type TypeInfo } from './api.js';
 import { BulkActions } from './bulk-actions.js';
-import { relative, shortId, time } from './format.js';
+import { relative, time } from './format.js';
 import { html } from './html.js';
 import type { Change } from './live.js';
 
@@ -78,7 +78,7 @@ export function TaskList({ filter, setFilter, types, change, selected, onSelect,
       <thead><tr><th>id</th><th>type</th><th>state</th><th class="num">tries</th><th>next run</th><th>updated</th></tr></thead>
       <tbody>
         ${shown.map((t) => html`<tr key=${t.id} data-id=${t.id} class=${t.id === selected ? 'selected' : ''} onClick=${() => onSelect(t.id)}>
-          <td class="id"><a href=${`#task/${encodeURIComponent(t.id)}`} title=${t.id}>${shortId(t.id)}</a></td>
+          <td class="id"><a href=${`#task/${encodeURIComponent(t.id)}`} title=${t.id}>${t.id}</a></td>
           <td>${t.type}</td>
           <td><${StateBadge} task=${t} /></td>
           <td class="num">${t.tries} / ${t.maxTries}</td>
