@@ -6,6 +6,7 @@ import { Client } from '../../src/index.js';
 import { type Background, spindleJson, startRuntime } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 import { launchBrowser } from './browser.js';
+import { type HttpRuntime, startHttpRuntime } from './http-helpers.js';
 
 // The page against a real `spindle start --http` process, in a real headless chromium.
 const WAIT = { timeout: 30_000 };
@@ -75,5 +76,48 @@ describe('the dashboard page', () => {
     await page.screenshot({ path: shot, fullPage: true });
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
     expect(problems).toEqual([]);
+  });
+
+  it('cancels every queued task of a type in two steps: the count, then the confirmed action', async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const tasks = await Promise.all([1, 2, 3].map((n) => client.submit({ type: 'noop', params: { n }, schedule: { at: later } })));
+    await page.locator('select[name="type"] option', { hasText: /^noop$/ }).waitFor({ state: 'attached', ...WAIT });
+    await page.locator('select[name="type"]').selectOption('noop');
+    await page.locator('select[name="state"]').selectOption('queued');
+    for (const t of tasks) await page.locator(`tr[data-id="${t.id}"]`).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Cancel…' }).click(WAIT);
+    const confirm = page.getByRole('alertdialog');
+    await confirm.getByText('Cancel 3 tasks?').waitFor(WAIT);
+    await confirm.getByRole('button', { name: 'Cancel 3' }).click(WAIT);
+    await page.locator('.bulk .done', { hasText: 'Cancel: 3 done, 0 skipped' }).waitFor(WAIT);
+    // The list, filtered on queued, empties as the events come in.
+    for (const t of tasks) await page.locator(`tr[data-id="${t.id}"]`).waitFor({ state: 'detached', ...WAIT });
+    for (const t of tasks) expect(await spindleJson(['show', t.id, '--data', data])).toMatchObject({ state: 'failed', reason: 'cancelled' });
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the dashboard page of a read-only server', () => {
+  let ro: HttpRuntime;
+
+  beforeAll(async () => {
+    ro = await startHttpRuntime({ readOnly: true });
+  });
+
+  afterAll(async () => {
+    await ro?.runtime.stop();
+  });
+
+  it('shows tasks without any button that writes', async () => {
+    const task = await ro.runtime.submit({ type: 'sleep', params: { ms: 3_600_000 } });
+    const roPage = await browser.newPage();
+    await roPage.goto(`${ro.base}/?token=${encodeURIComponent(ro.token)}`);
+    await roPage.locator('.badge.read-only').waitFor(WAIT);
+    await roPage.locator(`tr[data-id="${task.id}"]`).click(WAIT);
+    await roPage.locator('.detail .summary .badge', { hasText: 'running' }).waitFor(WAIT);
+    expect(await roPage.locator('.detail .actions').count()).toBe(0);
+    expect(await roPage.locator('.bulk').count()).toBe(0);
+    expect(await roPage.getByRole('button').filter({ hasText: /Cancel|Pause|Resume|Run now/ }).count()).toBe(0);
+    await roPage.close();
   });
 });
