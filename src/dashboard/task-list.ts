@@ -25,8 +25,12 @@ export const PAGE_SIZE = 50;
  * to ids starting with what is typed; Enter opens the task with exactly that id.
  */
 export function TaskList({ filter, setFilter, types, change, selected, onSelect, readOnly }: Props) {
-  // cursors[i] is the cursor that reads page i (null for the first).
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  // cursors[i] is the cursor that reads page i (null for the first), kept with the filter it
+  // pages through: another filter starts again at its first page, with no read of a stale cursor.
+  const key = `${filter.state ?? ''}\n${filter.type ?? ''}`;
+  const [paging, setPaging] = useState<{ key: string; cursors: Array<string | null> }>({ key, cursors: [null] });
+  const cursors = paging.key === key ? paging.cursors : [null];
+  const setCursors = (c: Array<string | null>) => setPaging({ key, cursors: c });
   const [page, setPage] = useState<{ tasks: Task[]; cursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [search, setSearch] = useState('');
@@ -34,13 +38,12 @@ export function TaskList({ filter, setFilter, types, change, selected, onSelect,
   const [reads, setReads] = useState(0);
   const at = cursors.length - 1;
 
-  useEffect(() => { setCursors([null]); }, [filter.state, filter.type]);
   useEffect(() => {
     let current = true;
     api.list({ state: filter.state, type: filter.type, cursor: cursors[at] ?? null, limit: PAGE_SIZE })
       .then((p) => { if (current) { setPage(p); setError(null); } }, (e: Error) => { if (current) setError(e.message); });
     return () => { current = false; };
-  }, [filter.state, filter.type, cursors, reads]);
+  }, [key, at, cursors[at], reads]);
   // Live: the first page is re-read on any change (new tasks show at its top); a later page only
   // when a task on it changed (what moved away is gone at the next read, nothing is inserted).
   useEffect(() => {

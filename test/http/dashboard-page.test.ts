@@ -97,6 +97,35 @@ describe('the dashboard page', () => {
   });
 });
 
+describe('the task list', () => {
+  it('pages through 120 tasks 50 at a time with the store\'s cursor, and reads nothing but pages', async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const tasks = await client.submitMany(Array.from({ length: 120 }, (_, n) => ({ type: 'echo', params: { n }, schedule: { at: later } })));
+    const reads: URL[] = [];
+    const onRequest = (r: { url(): string }) => { const u = new URL(r.url()); if (u.pathname === '/api/tasks') reads.push(u); };
+    page.on('request', onRequest);
+    await page.locator('select[name="type"]').selectOption('echo');
+    await page.locator('select[name="state"]').selectOption('queued');
+    const rows = page.locator('table.list tbody tr');
+    // Newest first: the last submitted heads the first page.
+    await page.locator(`tr[data-id="${tasks[119]!.id}"]`).waitFor(WAIT);
+    expect(await rows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Older →' }).click(WAIT);
+    await page.locator(`tr[data-id="${tasks[69]!.id}"]`).waitFor(WAIT);
+    expect(await rows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Older →' }).click(WAIT);
+    await page.locator(`tr[data-id="${tasks[0]!.id}"]`).waitFor(WAIT);
+    expect(await rows.count()).toBe(20);
+    expect(await page.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: '← Newer' }).click(WAIT);
+    await page.locator(`tr[data-id="${tasks[69]!.id}"]`).waitFor(WAIT);
+    page.off('request', onRequest);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const u of reads) expect(u.searchParams.get('limit')).toBe('50');
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('the dashboard page of a read-only server', () => {
   let ro: HttpRuntime;
 
