@@ -29,9 +29,13 @@ export interface LiveOptions {
 
 interface TaskEventData { id?: unknown; type?: unknown; from?: unknown }
 
+/** EventSource retries by itself after a dropped connection, but gives up on an HTTP error (a 503 while the runtime stops): then the page opens a new one after this. */
+const REOPEN_MS = 5000;
+
 export class Live {
   readonly #o: LiveOptions;
-  readonly #source: EventSource;
+  #source: EventSource;
+  #reopen: ReturnType<typeof setTimeout> | null = null;
   #ids = new Set<string>();
   #types = new Set<string>();
   #created = false;
@@ -43,21 +47,32 @@ export class Live {
   constructor(options: LiveOptions) {
     this.#o = options;
     options.onConnection('connecting');
-    this.#source = new EventSource(options.url);
-    this.#source.addEventListener('ready', () => {
-      options.onConnection('live');
-      this.#mark(true);
-    });
-    this.#source.addEventListener('dropped', () => this.#mark(true));
-    this.#source.addEventListener('error', () => options.onConnection('reconnecting'));
-    for (const name of ['task.state', 'run.ended']) {
-      this.#source.addEventListener(name, (e) => this.#onEvent(e as MessageEvent<string>));
-    }
+    this.#source = this.#open();
   }
 
   close(): void {
     this.#source.close();
     if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#reopen !== null) clearTimeout(this.#reopen);
+  }
+
+  #open(): EventSource {
+    const source = new EventSource(this.#o.url);
+    source.addEventListener('ready', () => {
+      this.#o.onConnection('live');
+      this.#mark(true);
+    });
+    source.addEventListener('dropped', () => this.#mark(true));
+    source.addEventListener('error', () => {
+      this.#o.onConnection('reconnecting');
+      if (source.readyState === EventSource.CLOSED && this.#reopen === null) {
+        this.#reopen = setTimeout(() => { this.#reopen = null; this.#source = this.#open(); }, REOPEN_MS);
+      }
+    });
+    for (const name of ['task.state', 'run.ended']) {
+      source.addEventListener(name, (e) => this.#onEvent(e as MessageEvent<string>));
+    }
+    return source;
   }
 
   #onEvent(e: MessageEvent<string>): void {

@@ -126,6 +126,24 @@ describe('the task list', () => {
   });
 });
 
+describe('the live stream', () => {
+  it('comes back by itself after the runtime restarts on the same port, and shows what happened since', async () => {
+    const port = (JSON.parse(readFileSync(join(data, 'http.json'), 'utf8')) as { port: number }).port;
+    // Another filter: the list is back on its first page, where new tasks show.
+    await page.locator('select[name="state"]').selectOption('');
+    await page.getByRole('button', { name: '← Newer' }).and(page.locator(':disabled')).waitFor(WAIT);
+    await client.close();
+    runtime.child.kill('SIGTERM');
+    await runtime.exited;
+    await page.locator('[data-connection="reconnecting"]').waitFor(WAIT);
+    runtime = await startRuntime(data, FIXTURE_TASKS, ['--http', `127.0.0.1:${port}`]);
+    client = await Client.connect({ data });
+    await page.locator('[data-connection="live"]').waitFor({ timeout: 60_000 });
+    const task = await client.submit({ type: 'echo', params: { after: 'restart' }, schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } });
+    await page.locator(`tr[data-id="${task.id}"]`).waitFor(WAIT);
+  });
+});
+
 describe('the dashboard page of a read-only server', () => {
   let ro: HttpRuntime;
 
