@@ -12,6 +12,7 @@ import { BulkActions } from './bulk.js';
 import { EventStream } from './event-stream.js';
 import { urlHost } from './http-options.js';
 import type { RuntimeMetrics } from './metrics.js';
+import { loadPageFiles, packageVersion, type StaticFile } from './package-files.js';
 import { COMMON_HEADERS, sendError, sendJson } from './status.js';
 
 export interface HttpServerOptions {
@@ -75,7 +76,7 @@ export class HttpServer {
     const port = (server.address() as AddressInfo).port;
     const address: HttpAddress = { url: `http://${urlHost(options.host)}:${port}/`, host: options.host, port, readOnly: options.readOnly, pid: process.pid };
     const http = new HttpServer(server, address, { ...options, log, port });
-    const ctx: Context = { runtime, auth: new HttpAuth(options.token, port), bulk: new BulkActions(runtime), http, o: { ...options, log, port } };
+    const ctx: Context = { runtime, auth: new HttpAuth(options.token, port), bulk: new BulkActions(runtime), http, page: loadPageFiles(), version: packageVersion(), o: { ...options, log, port } };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       handle(ctx, req, res).catch((err: unknown) => {
         log.error({ err }, 'http request failed');
@@ -129,6 +130,9 @@ interface Context {
   auth: HttpAuth;
   bulk: BulkActions;
   http: HttpServer;
+  /** The dashboard page's files by route (`/`, `/assets/…`). */
+  page: ReadonlyMap<string, StaticFile>;
+  version: string;
   o: HttpServerOptions;
 }
 
@@ -145,9 +149,17 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   if (!ctx.auth.allows(req)) {
     return sendError(res, new SpindleError('UNAUTHORIZED', 'this needs the token: `Authorization: Bearer TOKEN` (the token is in <data>/http.token), or open the URL `spindle dashboard` prints'));
   }
-  if (path === '/') {
+  const file = ctx.page.get(path);
+  if (file !== undefined) {
     if (method !== 'GET') return sendError(res, notAllowed(['GET']), { allow: 'GET' });
-    return page(res);
+    res.writeHead(200, { ...COMMON_HEADERS, 'content-type': file.contentType, 'content-length': file.body.length });
+    res.end(file.body);
+    return;
+  }
+  if (path === '/api/info') {
+    if (method !== 'GET') return sendError(res, notAllowed(['GET']), { allow: 'GET' });
+    if (url.search !== '') return sendError(res, new SpindleError('BAD_REQUEST', 'this route takes no query parameters', { field: 'query' }));
+    return sendJson(res, 200, { version: ctx.version, readOnly: ctx.o.readOnly });
   }
   if (path === '/metrics') {
     if (method !== 'GET') return sendError(res, notAllowed(['GET']), { allow: 'GET' });
@@ -174,13 +186,6 @@ function login(ctx: Context, url: URL, res: ServerResponse): void {
   const rest = url.searchParams.toString();
   res.writeHead(303, { ...COMMON_HEADERS, location: rest === '' ? '/' : `/?${rest}`, 'set-cookie': ctx.auth.setCookie(), 'content-length': 0 });
   res.end();
-}
-
-/** Stands where the dashboard page will be served; the page itself comes in a later step. */
-function page(res: ServerResponse): void {
-  const html = '<!doctype html><meta charset="utf-8"><title>Spindle</title><h1>Spindle</h1><p>The dashboard page is not built yet. This server already answers <code>/api/</code>, <code>/events</code> and <code>/metrics</code>.</p>\n';
-  res.writeHead(200, { ...COMMON_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
-  res.end(html);
 }
 
 function events(ctx: Context, url: URL, res: ServerResponse): void {

@@ -1,0 +1,112 @@
+/** The runtime's JSON API as the page uses it (README, Dashboard and metrics). Same-origin, cookie-authenticated. */
+
+export const TASK_STATES = ['spooled', 'queued', 'running', 'finished', 'failed', 'terminated'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+export const OPEN_STATES: readonly TaskState[] = ['spooled', 'queued', 'running'];
+
+export interface Task {
+  id: string;
+  type: string;
+  params: unknown;
+  state: TaskState;
+  reason: string | null;
+  schedule: unknown;
+  recurring: boolean;
+  priority: number;
+  maxTries: number;
+  timeoutMs: number | null;
+  tries: number;
+  runCount: number;
+  occurrences: number;
+  nextRunAt: string | null;
+  paused: boolean;
+  key: string | null;
+  createdAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+  lastRun: unknown;
+}
+
+export interface RunError { name?: string; message?: string; code?: string; stack?: string; [k: string]: unknown }
+
+export interface Run {
+  run: number;
+  attempt: number;
+  state: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  worker: string | null;
+  output: unknown;
+  error: RunError | null;
+}
+
+export interface Transition { from: string; to: string; event: string; at: string; reason: string | null }
+
+export interface Stats {
+  states: Record<string, number>;
+  types: Record<string, Record<string, number>>;
+  workers: { mode: string; size: number; busy: number };
+  pools: Array<{ mode: string; size: number; busy: number }>;
+  uptimeMs: number;
+}
+
+export interface TypeInfo { name: string; description: string | null; concurrency: number | null }
+export interface Info { version: string; readOnly: boolean }
+export interface Page { tasks: Task[]; cursor: string | null }
+export type Control = 'cancel' | 'pause' | 'resume' | 'run-now';
+export interface BulkFilter { state?: TaskState; type?: string }
+export interface BulkPreview { action: Control; filter: BulkFilter; count: number; confirm: string; expiresAt: string }
+export interface BulkResult { action: Control; filter: BulkFilter; limit: number; done: number; skipped: number; errors: Array<{ id: string; code: string }> }
+
+/** A refusal from the API: its stable `code` and its message (which says what to do next). */
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const answer = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  if (!res.ok) {
+    throw new ApiError(answer?.error?.code ?? 'INTERNAL', answer?.error?.message ?? `HTTP ${res.status}`, res.status);
+  }
+  return answer as T;
+}
+
+const id = (taskId: string): string => encodeURIComponent(taskId);
+
+export const api = {
+  info: () => call<Info>('GET', '/api/info'),
+  stats: () => call<Stats>('GET', '/api/stats'),
+  types: () => call<TypeInfo[]>('GET', '/api/types'),
+  list(filter: { state?: TaskState | undefined; type?: string | undefined; cursor?: string | null; limit: number }): Promise<Page> {
+    const q = new URLSearchParams({ limit: String(filter.limit) });
+    if (filter.state !== undefined) q.set('state', filter.state);
+    if (filter.type !== undefined) q.set('type', filter.type);
+    if (filter.cursor !== undefined && filter.cursor !== null) q.set('cursor', filter.cursor);
+    return call<Page>('GET', `/api/tasks?${q.toString()}`);
+  },
+  task: (taskId: string) => call<Task>('GET', `/api/tasks/${id(taskId)}`),
+  runs: (taskId: string) => call<Run[]>('GET', `/api/tasks/${id(taskId)}/runs`),
+  history: (taskId: string) => call<Transition[]>('GET', `/api/tasks/${id(taskId)}/history`),
+  control: (taskId: string, action: Control) => call<Task>('POST', `/api/tasks/${id(taskId)}/${action}`, {}),
+  preview: (schedule: unknown, count: number) => call<{ times: string[] }>('POST', '/api/preview', { schedule, count }),
+  bulkPreview: (action: Control, filter: BulkFilter) => call<BulkPreview>('POST', `/api/bulk/${action}`, filter),
+  bulkAct: (action: Control, filter: BulkFilter, confirm: string) => call<BulkResult>('POST', `/api/bulk/${action}`, { ...filter, confirm }),
+};
+
+/** The controls a task takes in its state (README, Lifecycle); the API refuses the rest with INVALID_STATE. */
+export function controlsFor(task: Task): Control[] {
+  if (!OPEN_STATES.includes(task.state)) return [];
+  const out: Control[] = ['cancel'];
+  out.push(task.paused ? 'resume' : 'pause');
+  if (task.state === 'queued' && !task.paused) out.push('run-now');
+  return out;
+}
