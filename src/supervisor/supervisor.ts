@@ -30,7 +30,7 @@ import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './o
 import type { SupervisorObserver } from './observer.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
-import type { HistoryView, RunView, TaskView } from './task-view.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from './task-view.js';
 import { historyView, runView, taskView } from './task-view.js';
 
 export interface SupervisorOptions {
@@ -192,13 +192,13 @@ export class Supervisor {
 
   // ── submit ─────────────────────────────────────────────────────────────────────────────────
 
-  async submit(input: unknown): Promise<TaskView> {
+  async submit(input: unknown): Promise<SubmittedView> {
     const [view] = await this.submitMany([input], false);
     return view!;
   }
 
   /** Submits all or none: every task is validated first and all are written in one batch. */
-  async submitMany(inputs: readonly unknown[], indexed = true): Promise<TaskView[]> {
+  async submitMany(inputs: readonly unknown[], indexed = true): Promise<SubmittedView[]> {
     this.#assertOpen();
     const now = this.#o.clock.now();
     const resolved = inputs.map((input, i) => {
@@ -218,6 +218,8 @@ export class Supervisor {
       // Checked after the awaits above and before any task is created, in one synchronous step, so
       // submits waiting on the store together cannot each pass the check on the same count.
       this.#checkQueueLimits(resolved.filter(({ r }) => r.key === null || !existing.has(r.key)).map(({ r }) => r.type));
+      // Per entry: whether its key returned a task it did not create (a holder, or an earlier entry).
+      const found: boolean[] = [];
       const out: LiveTask[] = resolved.map(({ r, schedule }, i) => {
         const holder = r.key === null ? undefined : existing.get(r.key);
         if (holder !== undefined) {
@@ -225,15 +227,17 @@ export class Supervisor {
             const err = keyConflict(r.key!, holder.rec);
             throw indexed ? atIndex(err, i) : err;
           }
+          found[i] = true;
           return holder;
         }
+        found[i] = false;
         const t = this.#create(r, schedule, at);
         if (r.key !== null) existing.set(r.key, t);
         return t;
       });
       this.#pump();
       await this.#written(out);
-      return out.map((t) => taskView(t.rec));
+      return out.map((t, i) => ({ ...taskView(t.rec), existing: found[i]! }));
     });
   }
 
