@@ -28,6 +28,7 @@ import { capOutcome } from './output-cap.js';
 import { checkEventFilter, checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
 import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
+import { runEndLog } from './run-log.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from './task-view.js';
@@ -765,8 +766,9 @@ export class Supervisor {
     if (res?.actions.includes('nextOccurrence')) rec.firedAt = null;
     this.#reindex(t, now);
     this.#announceRunEnd(rec, ended);
+    const logLine = res === null ? undefined : runEndLog(this.#o.log, rec, ended, res);
     // If this write fails the task is back to `running` in memory: apply the outcome again later.
-    this.#commit.onCommit(() => undefined, () => {
+    this.#commit.onCommit(() => logLine?.(), () => {
       this.#o.clock.setTimer(() => this.#outcome(t, run, outcome), 250);
     });
   }
@@ -889,8 +891,10 @@ export class Supervisor {
       rec.lastRun = lost;
     }
     const next = rec.recurring ? nextOccurrence(rec, this.#schedule(t), now) : null;
-    this.#apply(t, 'LOSE', next !== null, now, next === null ? null : next.due);
+    const res = this.#apply(t, 'LOSE', next !== null, now, next === null ? null : next.due);
     this.#reindex(t, now);
+    const logLine = res === null || rec.lastRun === run || rec.lastRun === null ? undefined : runEndLog(this.#o.log, rec, rec.lastRun, res);
+    if (logLine !== undefined) this.#commit.onCommit(logLine);
   }
 
   // ── retention ──────────────────────────────────────────────────────────────────────────────
