@@ -116,6 +116,21 @@ export class RunBook<R extends BookedRun> {
     run.listener.onOutcome(this.outcome(run, result));
   }
 
+  /**
+   * The worker's reply for a run: its outcome when none was reported yet; else, for a run a
+   * shutdown aborted, word that its handler settled on the signal in time (onInterrupted).
+   */
+  settled(run: R, result: Result): void {
+    if (!run.reported) this.report(run, result);
+    else if (run.abortedBy === 'shutdown') run.listener.onInterrupted?.();
+  }
+
+  /** Releases a run no worker took; one a shutdown aborted never ran, so it too is interrupted, not lost. */
+  releaseUnstarted(run: R): void {
+    if (run.abortedBy === 'shutdown' && this.holds(run)) run.listener.onInterrupted?.();
+    this.release(run);
+  }
+
   outcome(run: R, result: Result): RunOutcome {
     const durationMs = Math.round(performance.now() - run.startedAt);
     const worker = this.#hooks.workerName(run);

@@ -65,6 +65,7 @@ function what(run: RunRecord): string {
     case 'failed': return `failed${because}`;
     case 'timeout': return `timed out${because}`;
     case 'lost': return `was lost${because}`;
+    case 'interrupted': return 'was interrupted by a graceful stop';
     default: return `ended ${run.state}${because}`;
   }
 }

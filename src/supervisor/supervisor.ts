@@ -172,7 +172,8 @@ export class Supervisor {
 
   /**
    * Graceful stop (SPEC §5): refuse new work, abort running handlers, wait up to `graceMs`, kill
-   * the rest. Runs cut short stay `running` in the store and count as lost tries at next start.
+   * the rest. Runs whose handler settled on the signal go back to the queue with their try given
+   * back (#interrupted); runs killed stay `running` in the store and count as lost tries at next start.
    */
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
@@ -411,7 +412,8 @@ export class Supervisor {
     if (rec === undefined) throw notFound(id);
     const stored = await this.#o.store.runs(id);
     const byRun = new Map(stored.map((r) => [r.run, r]));
-    // The run in progress (or ended but not yet written) lives in the task record.
+    // Runs replaced by a later one whose write has not landed yet, and the run in the record.
+    for (const r of this.#commit.unwrittenRuns(id)) byRun.set(r.run, r);
     if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
     return firstThatFit([...byRun.values()].filter((r) => r.run > from).sort((a, b) => a.run - b.run).map(runView), this.#o.maxReplyBytes);
   }
@@ -503,6 +505,17 @@ export class Supervisor {
         }
         case 'nextOccurrence': rec.nextRunAt = nextDue; break;
         case 'forceDue': rec.nextRunAt = now; break;
+        case 'refundTry': {
+          rec.tries = Math.max(0, rec.tries - 1);
+          rec.nextRunAt = now;
+          // The occurrence's first try given back: it has not been consumed, and stays due at its fire time.
+          if (rec.tries === 0) {
+            rec.occurrences = Math.max(0, rec.occurrences - 1);
+            rec.nextRunAt = rec.firedAt ?? now;
+            rec.firedAt = null;
+          }
+          break;
+        }
       }
     }
     rec.updatedAt = now;
@@ -698,6 +711,7 @@ export class Supervisor {
         executor.run(request, {
           onProgress: (p) => this.#progress(t, run.run, p),
           onOutcome: (outcome) => this.#outcome(t, run.run, outcome),
+          onInterrupted: () => this.#interrupted(t, run.run),
           onReleased: () => {
             this.#reserve(executor, type.name, -1);
             this.#pumpSoon();
@@ -771,6 +785,32 @@ export class Supervisor {
     this.#commit.onCommit(() => logLine?.(), () => {
       this.#o.clock.setTimer(() => this.#outcome(t, run, outcome), 250);
     });
+  }
+
+  /**
+   * A graceful stop aborted the run and its handler settled on the signal: the run ends
+   * `interrupted` and the task goes back to the queue with its try given back (INTERRUPT). Written
+   * before the store closes; if that write fails the run stays `running`, a lost try at next start.
+   */
+  #interrupted(t: LiveTask, run: number): void {
+    const rec = t.rec;
+    if (!this.#stopping || rec.state !== 'running' || rec.lastRun?.run !== run) return;
+    const now = this.#o.clock.now();
+    const before = rec.lastRun;
+    const ended: RunRecord = {
+      ...before, state: 'interrupted', endedAt: now, durationMs: now - before.startedAt,
+      error: { code: 'CANCELLED', message: 'a graceful stop aborted the run and its handler returned on its signal; the try was given back' },
+    };
+    rec.lastRun = ended;
+    const res = this.#apply(t, 'INTERRUPT', false, now);
+    if (res === null) {
+      rec.lastRun = before;
+      return;
+    }
+    this.#reindex(t, now);
+    this.#announceRunEnd(rec, ended);
+    const logLine = runEndLog(this.#o.log, rec, ended, res);
+    if (logLine !== undefined) this.#commit.onCommit(logLine);
   }
 
   #announceRunEnd(rec: TaskRecord, run: RunRecord): void {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/index.js';
@@ -98,5 +99,18 @@ describe('a run that does not succeed leaves one log line', () => {
     const [line] = await until(() => { const l = runLines(lines, task.id); return l.length >= 1 && l; });
     expect(line).toMatchObject({ level: 40, taskId: task.id, attempt: 1, run: 1, outcome: 'lost', code: 'WORKER_EXITED', state: 'queued' });
     expect(line!.retryAt).toBeTypeOf('string');
+  });
+
+  it('warns when a graceful stop interrupts a run whose handler returned on its signal, giving the try back', async () => {
+    const { logger, lines } = capture('info');
+    const first = await startRuntime({ logger });
+    const task = await first.submit({ type: 'await-abort', params: { marker: join(tempDir(), 'marker') }, maxTries: 1 });
+    await waitForState(first, task.id, ['running']);
+    await first.stop(5000);
+    const [line] = runLines(lines, task.id);
+    expect(line).toMatchObject({
+      level: 40, type: 'await-abort', taskId: task.id, attempt: 1, run: 1, outcome: 'interrupted',
+      code: 'CANCELLED', state: 'queued', reason: 'interrupted',
+    });
   });
 });
