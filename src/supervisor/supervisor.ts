@@ -26,7 +26,7 @@ import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
 import { capOutcome } from './output-cap.js';
 import { checkEventFilter, checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
-import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
+import { giveBackTry, nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
 import { runEndLog } from './run-log.js';
 import { stableJson } from './stable-json.js';
@@ -505,17 +505,7 @@ export class Supervisor {
         }
         case 'nextOccurrence': rec.nextRunAt = nextDue; break;
         case 'forceDue': rec.nextRunAt = now; break;
-        case 'refundTry': {
-          rec.tries = Math.max(0, rec.tries - 1);
-          rec.nextRunAt = now;
-          // The occurrence's first try given back: it has not been consumed, and stays due at its fire time.
-          if (rec.tries === 0) {
-            rec.occurrences = Math.max(0, rec.occurrences - 1);
-            rec.nextRunAt = rec.firedAt ?? now;
-            rec.firedAt = null;
-          }
-          break;
-        }
+        case 'refundTry': giveBackTry(rec, now); break;
       }
     }
     rec.updatedAt = now;

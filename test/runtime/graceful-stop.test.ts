@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Mode, Runtime } from '../../src/index.js';
-import { removeTempDirs, startRuntime, tempDir, waitForState } from '../helpers/runtime.js';
+import { removeTempDirs, startRuntime, tempDir, until, waitForState } from '../helpers/runtime.js';
 
 let runtime: Runtime | undefined;
 
@@ -32,6 +32,30 @@ describe.each<Mode>(['threads', 'processes'])('a graceful stop in %s mode', (mod
       'running>queued:interrupt:interrupted',
       'queued>running:start:-', 'running>finished:succeed:-',
     ]);
+  });
+});
+
+describe('a graceful stop of a recurring task', () => {
+  it('gives back the occurrence with the try: it runs again at the restart and the schedule goes on from its fire time', async () => {
+    const data = tempDir();
+    const marker = join(tempDir(), 'ran-once');
+    // On the grid of `start`, the first fire time is within the next second.
+    const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000 - 3_600_000).toISOString();
+    const first = await startRuntime({ data });
+    const task = await first.submit({ type: 'await-abort', params: { marker }, schedule: { every: '1h', start }, maxTries: 1 });
+    const firstFire = Date.parse(task.nextRunAt!);
+    await waitForState(first, task.id, ['running']);
+    await first.stop(5000);
+
+    runtime = await startRuntime({ data });
+    const r = runtime;
+    const after = await until(async () => {
+      const v = await r.get(task.id);
+      return v.state === 'queued' && v.runCount === 2 ? v : undefined;
+    });
+    expect(after).toMatchObject({ occurrences: 1, tries: 0, reason: null });
+    expect(Date.parse(after.nextRunAt!)).toBe(firstFire + 3_600_000);
+    expect((await r.runs(task.id)).map((x) => [x.attempt, x.state])).toEqual([[1, 'interrupted'], [1, 'finished']]);
   });
 });
 
