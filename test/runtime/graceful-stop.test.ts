@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Mode, Runtime } from '../../src/index.js';
@@ -17,7 +18,8 @@ describe.each<Mode>(['threads', 'processes'])('a graceful stop in %s mode', (mod
     const marker = join(tempDir(), 'ran-once');
     const first = await startRuntime({ data, mode });
     const task = await first.submit({ type: 'await-abort', params: { marker }, maxTries: 1 });
-    await waitForState(first, task.id, ['running']);
+    // The handler has started (and waits for its signal): not merely the task `running`.
+    await until(() => existsSync(marker));
     await first.stop(5000);
 
     runtime = await startRuntime({ data, mode });
@@ -44,7 +46,8 @@ describe('a graceful stop of a recurring task', () => {
     const first = await startRuntime({ data });
     const task = await first.submit({ type: 'await-abort', params: { marker }, schedule: { every: '1h', start }, maxTries: 1 });
     const firstFire = Date.parse(task.nextRunAt!);
-    await waitForState(first, task.id, ['running']);
+    // The handler has started (and waits for its signal): not merely the task `running`.
+    await until(() => existsSync(marker));
     await first.stop(5000);
 
     runtime = await startRuntime({ data });

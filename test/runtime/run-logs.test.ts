@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,8 +105,9 @@ describe('a run that does not succeed leaves one log line', () => {
   it('warns when a graceful stop interrupts a run whose handler returned on its signal, giving the try back', async () => {
     const { logger, lines } = capture('info');
     const first = await startRuntime({ logger });
-    const task = await first.submit({ type: 'await-abort', params: { marker: join(tempDir(), 'marker') }, maxTries: 1 });
-    await waitForState(first, task.id, ['running']);
+    const marker = join(tempDir(), 'marker');
+    const task = await first.submit({ type: 'await-abort', params: { marker }, maxTries: 1 });
+    await until(() => existsSync(marker));
     await first.stop(5000);
     const [line] = runLines(lines, task.id);
     expect(line).toMatchObject({
