@@ -5,7 +5,7 @@ export { defineTask } from './task/define-task.js';
 export type { TaskDefinition, TaskContext } from './task/define-task.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS, HTTP_ERRORS } from './errors.js';
 export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode, HttpErrorCode } from './errors.js';
-export type { TaskView, RunView, HistoryView } from './supervisor/task-view.js';
+export type { TaskView, SubmittedView, RunView, HistoryView } from './supervisor/task-view.js';
 export type { Stats, ListOptions } from './supervisor/supervisor.js';
 export type { EventMap, EventName, EventFilter, SpindleEvent } from './supervisor/events.js';
 export type { TaskState, TaskReason } from './task/state.js';

@@ -5,6 +5,7 @@
  * the child's resident memory in MB.
  */
 import pino from 'pino';
+import { boundFields } from '../src/log-fields.js';
 import { isProcessRequest, processWorkerName } from '../src/executor/wire.js';
 import type { ProcessReply, ResultMessage, TaskMessage } from '../src/executor/wire.js';
 import { abortReason, runTask } from './run-task.js';
@@ -14,7 +15,7 @@ const send = process.send?.bind(process) ?? notForked();
 
 const self = processWorkerName(process.pid);
 // Synchronous writes to the stdout pipe: a handler's last lines survive the process being killed.
-const logger = pino({ level: process.argv[2] ?? 'info' }, pino.destination({ fd: 1, sync: true }));
+const logger = pino({ level: process.argv[2] ?? 'info', mixin: boundFields }, pino.destination({ fd: 1, sync: true }));
 const running = new Map<string, AbortController>();
 let crashing = false;
 

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { RunErrorCode } from '../src/errors.js';
 import { isProgress } from '../src/executor/wire.js';
+import { withFields } from '../src/log-fields.js';
 import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
 
 /** What a handler receives as its second argument (SPEC §2). */
@@ -24,7 +25,7 @@ interface RunnableTask {
 /** What the entry point provides for one run. */
 export interface RunEnvironment {
   signal: AbortSignal;
-  /** The worker's logger; the handler gets a child bound to { taskId, attempt, worker }. */
+  /** The worker's logger (made with the boundFields mixin); the handler gets a child writing { taskId, attempt, worker }. */
   logger: Logger;
   /** This worker's name, e.g. `thread-3`. */
   worker: string;
@@ -96,7 +97,8 @@ function createContext(task: TaskMessage, env: RunEnvironment, report: (progress
     attempt: task.attempt,
     // Most handlers never log: bind the child logger only when one does.
     get log() {
-      log ??= env.logger.child({ taskId: task.taskId, attempt: task.attempt, worker: env.worker });
+      // Fields, not child bindings: a handler passing `attempt` itself must not write it twice.
+      log ??= withFields(env.logger, { taskId: task.taskId, attempt: task.attempt, worker: env.worker });
       return log;
     },
     progress(progress: number) {

@@ -6,6 +6,7 @@
  */
 import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import pino from 'pino';
+import { boundFields } from '../src/log-fields.js';
 import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
 import type { AbortCause, BatchMessage, BatchReply, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
 import { abortReason, runTask } from './run-task.js';
@@ -21,7 +22,7 @@ const EARLY_ABORTS_KEPT = 1024;
 const { channel: channelName, logLevel } = workerData as ThreadWorkerData;
 const self = threadWorkerName(threadId);
 // Synchronous writes: a handler's last lines survive the thread being terminated right after.
-const logger = pino({ level: logLevel }, pino.destination({ fd: 1, sync: true }));
+const logger = pino({ level: logLevel, mixin: boundFields }, pino.destination({ fd: 1, sync: true }));
 const running = new Map<string, AbortController>();
 const earlyAborts = new Map<string, AbortCause>();
 

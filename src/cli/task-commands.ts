@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Client, SubmitOptions } from '../client/client.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument } from '../errors.js';
-import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { brief, dim, duration, relative, state, table } from './format.js';
 import { numberOrText, paramsFrom, parseJsonObject, readTextFile, wholeNumber } from './flag-values.js';
@@ -125,7 +125,8 @@ async function submit(type: string | undefined, flags: SubmitFlags): Promise<voi
     if (flags.wait !== true) {
       if (out.json) return out.printJson(task);
       const next = task.nextRunAt === null ? '' : `, next run ${relative(task.nextRunAt, Date.now())}`;
-      out.print(`submitted ${task.id} (${task.type}, ${stateText(task, out)}${next})`);
+      // A key that returned a task already holding it stored nothing new: say so.
+      out.print(`${task.existing ? 'existing' : 'submitted'} ${task.id} (${task.type}, ${stateText(task, out)}${next})`);
       return;
     }
     const done = await client.wait(task.id);
@@ -174,7 +175,7 @@ function fileSubmits(flags: SubmitFlags, type: string | undefined): { source: st
 async function submitFile(type: string | undefined, flags: SubmitFlags, out: Output): Promise<void> {
   const { source, tasks } = fromCommandLine(() => fileSubmits(flags, type));
   await withClient(flags, async (client) => {
-    const stored: TaskView[] = [];
+    const stored: SubmittedView[] = [];
     for (let i = 0; i < tasks.length; i += FILE_BATCH) {
       const batch = tasks.slice(i, i + FILE_BATCH);
       try {
@@ -188,7 +189,9 @@ async function submitFile(type: string | undefined, flags: SubmitFlags, out: Out
       }
     }
     if (out.json) return out.printJson(stored);
-    out.print(`submitted ${stored.length} task${stored.length === 1 ? '' : 's'} from ${source}`);
+    const existing = stored.filter((t) => t.existing).length;
+    const created = stored.length - existing;
+    out.print(`submitted ${created} task${created === 1 ? '' : 's'} from ${source}${existing > 0 ? `, ${existing} existing (by key)` : ''}`);
   });
 }
 

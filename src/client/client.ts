@@ -4,7 +4,7 @@ import { LineReader } from '../ipc/line-reader.js';
 import type { Method } from '../ipc/protocol.js';
 import type { Stats } from '../supervisor/supervisor.js';
 import type { EventFilter } from '../supervisor/events.js';
-import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
 import type { TypeInfo } from '../runtime/type-info.js';
 import { TERMINAL_STATES } from '../task/state.js';
 import { type ClientEvent, EventStream } from './event-stream.js';
@@ -115,17 +115,17 @@ export class Client {
     return client;
   }
 
-  submit(options: SubmitOptions): Promise<TaskView> {
+  submit(options: SubmitOptions): Promise<SubmittedView> {
     return this.call('task.submit', { ...options });
   }
 
   /** Alias of `submit`. */
-  enqueue(options: SubmitOptions): Promise<TaskView> {
+  enqueue(options: SubmitOptions): Promise<SubmittedView> {
     return this.submit(options);
   }
 
   /** All stored in one atomic write, or none; answers the tasks in order. */
-  submitMany(tasks: readonly SubmitOptions[]): Promise<TaskView[]> {
+  submitMany(tasks: readonly SubmitOptions[]): Promise<SubmittedView[]> {
     return this.call('task.submitMany', { tasks });
   }
 

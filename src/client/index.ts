@@ -9,7 +9,7 @@ export type { ClientEvent, EventStream } from './event-stream.js';
 export type { RuntimeAddress } from './socket-path.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS } from '../errors.js';
 export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode } from '../errors.js';
-export type { TaskView, RunView, HistoryView } from '../supervisor/task-view.js';
+export type { TaskView, SubmittedView, RunView, HistoryView } from '../supervisor/task-view.js';
 export type { Stats, ListOptions } from '../supervisor/supervisor.js';
 export type { EventMap, EventName, EventFilter, SpindleEvent } from '../supervisor/events.js';
 export type { TaskState, TaskReason } from '../task/state.js';

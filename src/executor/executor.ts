@@ -43,6 +43,12 @@ export interface RunListener {
   onOutcome(outcome: RunOutcome): void;
   /** The run's slot is free again (after onOutcome; later than it when a worker had to be killed). */
   onReleased(): void;
+  /**
+   * A run a shutdown aborted (its outcome, CANCELLED, already reported) settled on its signal:
+   * its handler returned or threw before the grace ran out, rather than being killed. Called at
+   * most once, before onReleased. Optional: a listener that does not care leaves it out.
+   */
+  onInterrupted?(): void;
 }
 
 export type AbortReason = 'cancel' | 'shutdown';

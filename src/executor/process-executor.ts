@@ -218,10 +218,8 @@ export class ProcessExecutor implements Executor {
   #onResult(child: Child, message: ResultMessage): void {
     const run = this.#book.get(message.runId);
     if (run === undefined || run.child !== child) return;
-    if (!run.reported) {
-      if (message.progress !== undefined && isProgress(message.progress)) this.#book.progress(run, message.progress);
-      this.#book.report(run, message.ok ? { ok: true, output: message.output } : { ok: false, error: message.error });
-    }
+    if (!run.reported && message.progress !== undefined && isProgress(message.progress)) this.#book.progress(run, message.progress);
+    this.#book.settled(run, message.ok ? { ok: true, output: message.output } : { ok: false, error: message.error });
     this.#book.release(run);
   }
 
@@ -275,7 +273,7 @@ export class ProcessExecutor implements Executor {
       // Never sent: nothing to stop.
       const queued = this.#queue.indexOf(run);
       if (queued >= 0) this.#queue.splice(queued, 1);
-      this.#book.release(run);
+      this.#book.releaseUnstarted(run);
       return;
     }
     child.worker.send({ type: 'abort', runId: run.request.runId, worker: child.worker.name, cause });

@@ -46,6 +46,8 @@ export class RunBook<R extends BookedRun> {
   readonly #judging = new Map<R, () => void>();
   readonly #hooks: RunBookHooks<R>;
   #onDrained: (() => void) | null = null;
+  /** The shutdown's grace is over: a run settling now was not stopped in time, it is being killed. */
+  #graceOver = false;
 
   constructor(hooks: RunBookHooks<R>) {
     this.#hooks = hooks;
@@ -116,6 +118,21 @@ export class RunBook<R extends BookedRun> {
     run.listener.onOutcome(this.outcome(run, result));
   }
 
+  /**
+   * The worker's reply for a run: its outcome when none was reported yet; else, for a run a
+   * shutdown aborted, word that its handler settled on the signal in time (onInterrupted).
+   */
+  settled(run: R, result: Result): void {
+    if (!run.reported) this.report(run, result);
+    else if (run.abortedBy === 'shutdown' && !this.#graceOver) run.listener.onInterrupted?.();
+  }
+
+  /** Releases a run no worker took; one a shutdown aborted never ran, so it too is interrupted, not lost. */
+  releaseUnstarted(run: R): void {
+    if (run.abortedBy === 'shutdown' && this.holds(run)) run.listener.onInterrupted?.();
+    this.release(run);
+  }
+
   outcome(run: R, result: Result): RunOutcome {
     const durationMs = Math.round(performance.now() - run.startedAt);
     const worker = this.#hooks.workerName(run);
@@ -144,17 +161,27 @@ export class RunBook<R extends BookedRun> {
     if (this.#runs.size === 0) this.#onDrained?.();
   }
 
-  /** Resolves when every run is released, or after `graceMs`. */
+  /**
+   * Resolves when every run is released, or after `graceMs`. Runs that settle after the grace
+   * (while their workers are being killed) are not reported interrupted: the grace decides.
+   */
   drain(graceMs: number): Promise<void> {
     const ms = Number.isFinite(graceMs) ? Math.min(Math.max(graceMs, 0), MAX_TIMER_MS) : 0;
-    if (this.#runs.size === 0 || ms === 0) return Promise.resolve();
+    if (this.#runs.size === 0) return Promise.resolve();
+    if (ms === 0) {
+      this.#graceOver = true;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.#onDrained = null;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => {
+        this.#graceOver = true;
+        done();
+      }, ms);
       this.#onDrained = done;
     });
   }

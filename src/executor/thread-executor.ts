@@ -227,7 +227,7 @@ export class ThreadExecutor implements Executor {
     // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
     for (const run of this.#book.all()) this.#abort(run, 'shutdown', cancelled('shutdown'), null);
     // Runs no thread has taken yet never started: nothing to wait for.
-    for (const run of this.#queued.splice(0)) this.#book.release(run);
+    for (const run of this.#queued.splice(0)) this.#book.releaseUnstarted(run);
     await this.#book.drain(graceMs);
     // Terminates every thread still busy and waits for each to exit.
     await this.#pool?.destroy();
@@ -311,9 +311,9 @@ export class ThreadExecutor implements Executor {
   }
 
   #finished(run: Run, reply: WorkerReply): void {
-    if (reply.type === 'result' && !run.reported) {
-      if (reply.progress !== undefined) this.#book.progress(run, reply.progress);
-      this.#book.report(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
+    if (reply.type === 'result') {
+      if (!run.reported && reply.progress !== undefined) this.#book.progress(run, reply.progress);
+      this.#book.settled(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
     }
     this.#book.release(run);
   }

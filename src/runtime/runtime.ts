@@ -10,7 +10,7 @@ import { LevelStore } from '../store/level-store.js';
 import type { EventFilter, EventListener } from '../supervisor/events.js';
 import type { ListOptions, Stats } from '../supervisor/supervisor.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import type { HistoryView, RunView, TaskView } from '../supervisor/task-view.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import { loadRegistry } from '../task/registry.js';
 import { prepareDataDir } from './data-dir.js';
@@ -163,12 +163,12 @@ export class Runtime {
     return this.#http;
   }
 
-  submit(input: unknown): Promise<TaskView> {
+  submit(input: unknown): Promise<SubmittedView> {
     return this.#supervisor.submit(input);
   }
 
   /** Submits all or none, in one atomic write. */
-  submitMany(inputs: readonly unknown[]): Promise<TaskView[]> {
+  submitMany(inputs: readonly unknown[]): Promise<SubmittedView[]> {
     if (!Array.isArray(inputs)) return Promise.reject(new SpindleError('BAD_REQUEST', 'tasks must be an array of submit options', { field: 'tasks' }));
     return this.#supervisor.submitMany(inputs);
   }

@@ -86,6 +86,16 @@ export class CommitQueue {
     this.#schedule();
   }
 
+  /** A task's runs added but not yet written (being written or waiting for the next batch). */
+  unwrittenRuns(taskId: string): RunRecord[] {
+    const out: RunRecord[] = [];
+    for (const batch of [this.#writing, this.#open]) {
+      if (batch === null) continue;
+      for (const run of batch.runs) if (run.taskId === taskId) out.push(run);
+    }
+    return out;
+  }
+
   /** Runs `done` once everything changed so far is written, or `failed` if that write fails. */
   onCommit(done: () => void, failed?: (err: SpindleError) => void): void {
     this.#open.done.push(done);

@@ -80,3 +80,19 @@ export function nextInterval(rec: TaskRecord, adaptive: AdaptiveInterval, output
   const eventful = typeof value === 'object' && value !== null ? (value as { eventful?: unknown }).eventful : undefined;
   return typeof eventful === 'boolean' ? adaptInterval(current, eventful, adaptive) : current;
 }
+
+/**
+ * Gives back the try of a run a graceful stop interrupted (the machine's `refundTry`): `tries` − 1
+ * and due again at once. When that was the occurrence's first try, the occurrence was not
+ * consumed either: `occurrences` − 1, and it is due again at its own fire time (which #start
+ * records again), so a recurring task's `count` and its next fire times are what they would have
+ * been had the run never started.
+ */
+export function giveBackTry(rec: TaskRecord, now: number): void {
+  rec.tries = Math.max(0, rec.tries - 1);
+  rec.nextRunAt = now;
+  if (rec.tries > 0) return;
+  rec.occurrences = Math.max(0, rec.occurrences - 1);
+  rec.nextRunAt = rec.firedAt ?? now;
+  rec.firedAt = null;
+}

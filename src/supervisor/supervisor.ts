@@ -26,11 +26,12 @@ import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
 import { capOutcome } from './output-cap.js';
 import { checkEventFilter, checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
-import { nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
+import { giveBackTry, nextInterval, nextOccurrence, type ScheduleState, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
+import { runEndLog } from './run-log.js';
 import { stableJson } from './stable-json.js';
 import { StateCountTable } from './state-counts.js';
-import type { HistoryView, RunView, TaskView } from './task-view.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from './task-view.js';
 import { historyView, runView, taskView } from './task-view.js';
 
 export interface SupervisorOptions {
@@ -171,7 +172,8 @@ export class Supervisor {
 
   /**
    * Graceful stop (SPEC §5): refuse new work, abort running handlers, wait up to `graceMs`, kill
-   * the rest. Runs cut short stay `running` in the store and count as lost tries at next start.
+   * the rest. Runs whose handler settled on the signal go back to the queue with their try given
+   * back (#interrupted); runs killed stay `running` in the store and count as lost tries at next start.
    */
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
@@ -192,13 +194,13 @@ export class Supervisor {
 
   // ── submit ─────────────────────────────────────────────────────────────────────────────────
 
-  async submit(input: unknown): Promise<TaskView> {
+  async submit(input: unknown): Promise<SubmittedView> {
     const [view] = await this.submitMany([input], false);
     return view!;
   }
 
   /** Submits all or none: every task is validated first and all are written in one batch. */
-  async submitMany(inputs: readonly unknown[], indexed = true): Promise<TaskView[]> {
+  async submitMany(inputs: readonly unknown[], indexed = true): Promise<SubmittedView[]> {
     this.#assertOpen();
     const now = this.#o.clock.now();
     const resolved = inputs.map((input, i) => {
@@ -218,6 +220,8 @@ export class Supervisor {
       // Checked after the awaits above and before any task is created, in one synchronous step, so
       // submits waiting on the store together cannot each pass the check on the same count.
       this.#checkQueueLimits(resolved.filter(({ r }) => r.key === null || !existing.has(r.key)).map(({ r }) => r.type));
+      // Per entry: whether its key returned a task it did not create (a holder, or an earlier entry).
+      const found: boolean[] = [];
       const out: LiveTask[] = resolved.map(({ r, schedule }, i) => {
         const holder = r.key === null ? undefined : existing.get(r.key);
         if (holder !== undefined) {
@@ -225,15 +229,17 @@ export class Supervisor {
             const err = keyConflict(r.key!, holder.rec);
             throw indexed ? atIndex(err, i) : err;
           }
+          found[i] = true;
           return holder;
         }
+        found[i] = false;
         const t = this.#create(r, schedule, at);
         if (r.key !== null) existing.set(r.key, t);
         return t;
       });
       this.#pump();
       await this.#written(out);
-      return out.map((t) => taskView(t.rec));
+      return out.map((t, i) => ({ ...taskView(t.rec), existing: found[i]! }));
     });
   }
 
@@ -406,7 +412,8 @@ export class Supervisor {
     if (rec === undefined) throw notFound(id);
     const stored = await this.#o.store.runs(id);
     const byRun = new Map(stored.map((r) => [r.run, r]));
-    // The run in progress (or ended but not yet written) lives in the task record.
+    // Runs replaced by a later one whose write has not landed yet, and the run in the record.
+    for (const r of this.#commit.unwrittenRuns(id)) byRun.set(r.run, r);
     if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
     return firstThatFit([...byRun.values()].filter((r) => r.run > from).sort((a, b) => a.run - b.run).map(runView), this.#o.maxReplyBytes);
   }
@@ -498,6 +505,7 @@ export class Supervisor {
         }
         case 'nextOccurrence': rec.nextRunAt = nextDue; break;
         case 'forceDue': rec.nextRunAt = now; break;
+        case 'refundTry': giveBackTry(rec, now); break;
       }
     }
     rec.updatedAt = now;
@@ -693,6 +701,7 @@ export class Supervisor {
         executor.run(request, {
           onProgress: (p) => this.#progress(t, run.run, p),
           onOutcome: (outcome) => this.#outcome(t, run.run, outcome),
+          onInterrupted: () => this.#interrupted(t, run.run),
           onReleased: () => {
             this.#reserve(executor, type.name, -1);
             this.#pumpSoon();
@@ -761,10 +770,37 @@ export class Supervisor {
     if (res?.actions.includes('nextOccurrence')) rec.firedAt = null;
     this.#reindex(t, now);
     this.#announceRunEnd(rec, ended);
+    const logLine = res === null ? undefined : runEndLog(this.#o.log, rec, ended, res);
     // If this write fails the task is back to `running` in memory: apply the outcome again later.
-    this.#commit.onCommit(() => undefined, () => {
+    this.#commit.onCommit(() => logLine?.(), () => {
       this.#o.clock.setTimer(() => this.#outcome(t, run, outcome), 250);
     });
+  }
+
+  /**
+   * A graceful stop aborted the run and its handler settled on the signal: the run ends
+   * `interrupted` and the task goes back to the queue with its try given back (INTERRUPT). Written
+   * before the store closes; if that write fails the run stays `running`, a lost try at next start.
+   */
+  #interrupted(t: LiveTask, run: number): void {
+    const rec = t.rec;
+    if (!this.#stopping || rec.state !== 'running' || rec.lastRun?.run !== run) return;
+    const now = this.#o.clock.now();
+    const before = rec.lastRun;
+    const ended: RunRecord = {
+      ...before, state: 'interrupted', endedAt: now, durationMs: now - before.startedAt,
+      error: { code: 'CANCELLED', message: 'a graceful stop aborted the run and its handler returned on its signal; the try was given back' },
+    };
+    rec.lastRun = ended;
+    const res = this.#apply(t, 'INTERRUPT', false, now);
+    if (res === null) {
+      rec.lastRun = before;
+      return;
+    }
+    this.#reindex(t, now);
+    this.#announceRunEnd(rec, ended);
+    const logLine = runEndLog(this.#o.log, rec, ended, res);
+    if (logLine !== undefined) this.#commit.onCommit(logLine);
   }
 
   #announceRunEnd(rec: TaskRecord, run: RunRecord): void {
@@ -885,8 +921,10 @@ export class Supervisor {
       rec.lastRun = lost;
     }
     const next = rec.recurring ? nextOccurrence(rec, this.#schedule(t), now) : null;
-    this.#apply(t, 'LOSE', next !== null, now, next === null ? null : next.due);
+    const res = this.#apply(t, 'LOSE', next !== null, now, next === null ? null : next.due);
     this.#reindex(t, now);
+    const logLine = res === null || rec.lastRun === run || rec.lastRun === null ? undefined : runEndLog(this.#o.log, rec, rec.lastRun, res);
+    if (logLine !== undefined) this.#commit.onCommit(logLine);
   }
 
   // ── retention ──────────────────────────────────────────────────────────────────────────────

@@ -33,6 +33,15 @@ export interface TaskView {
   lastRun: RunView | null;
 }
 
+/**
+ * A submit's answer: the task, and whether its idempotency key returned a task that already held
+ * it (`true`: nothing new was stored) or the submit created it (`false`). Always present here,
+ * never on other answers.
+ */
+export interface SubmittedView extends TaskView {
+  existing: boolean;
+}
+
 export interface RunView {
   taskId: string;
   run: number;

@@ -97,6 +97,7 @@ export const taskMachine = setup({
     [SET_REASON]: assign((_, params: { reason: TaskReason | null }) => ({ reason: params.reason })),
     incrementTries: assign({ tries: ({ context }) => context.tries + 1 }),
     resetTries: assign({ tries: 0 }),
+    refundTry: assign({ tries: ({ context }) => Math.max(0, context.tries - 1) }),
     setPaused: assign({ paused: true }),
     clearPaused: assign({ paused: false }),
     // Scheduling markers: the supervisor computes the due time, the machine only says which kind.
@@ -136,6 +137,8 @@ export const taskMachine = setup({
         FAIL: runEnded('failed', 'error'),
         LOSE: runEnded('failed', 'lost'),
         TIME_OUT: runEnded('terminated', 'timeout'),
+        // A graceful stop, honoured by the handler: back to the queue, the try given back.
+        INTERRUPT: moveTo('queued', 'interrupted', 'refundTry'),
         ...control,
       },
     },

@@ -14,7 +14,8 @@ export interface HistoryEntry {
   reason: TaskReason | null;
 }
 
-export type RunState = 'running' | 'finished' | 'failed' | 'timeout' | 'cancelled' | 'lost';
+/** `interrupted`: a graceful stop aborted it and its handler settled on the signal; the try was given back. */
+export type RunState = 'running' | 'finished' | 'failed' | 'timeout' | 'cancelled' | 'lost' | 'interrupted';
 
 /** One execution attempt. `run` numbers a task's runs from 1 across all occurrences. */
 export interface RunRecord {

@@ -5,7 +5,7 @@ export type TaskState = (typeof TASK_STATES)[number];
 
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['finished', 'failed', 'terminated']);
 
-export const TASK_REASONS = ['invalid', 'error', 'lost', 'timeout', 'cancelled', 'exhausted'] as const;
+export const TASK_REASONS = ['invalid', 'error', 'lost', 'timeout', 'cancelled', 'exhausted', 'interrupted'] as const;
 export type TaskReason = (typeof TASK_REASONS)[number];
 
 /**
@@ -17,10 +17,13 @@ export type TaskReason = (typeof TASK_REASONS)[number];
  * - SUCCEED / FAIL / LOSE / TIME_OUT: the run returned / threw / lost its worker / overran.
  * - CANCEL, PAUSE, RESUME, RUN_NOW: client control.
  * - EXHAUST: a queued recurring task has no further fire time.
+ * - INTERRUPT: a graceful stop aborted the run and its handler settled on the signal in time
+ *   (running → queued, `interrupted`; the try is given back). A run killed at the end of the grace
+ *   period gets no INTERRUPT: it stays `running` and is a lost try at the next start.
  */
 export const TASK_EVENTS = [
   'SUBMIT', 'PLACE', 'REJECT', 'START', 'SUCCEED', 'FAIL', 'LOSE', 'TIME_OUT',
-  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'EXHAUST',
+  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'EXHAUST', 'INTERRUPT',
 ] as const;
 export type TaskEventType = (typeof TASK_EVENTS)[number];
 
@@ -42,9 +45,11 @@ export interface GuardInput {
  * - retry: due again after the retry delay (same occurrence).
  * - nextOccurrence: due at the schedule's next fire time.
  * - forceDue: due now, once, schedule unchanged.
+ * - refundTry: `tries` − 1, the run did not count; due again at once (at the occurrence's fire
+ *   time when it was the occurrence's first try, so the occurrence is not consumed twice).
  */
 export const TRANSITION_ACTIONS = [
-  'incrementTries', 'resetTries', 'setPaused', 'clearPaused', 'retry', 'nextOccurrence', 'forceDue',
+  'incrementTries', 'resetTries', 'setPaused', 'clearPaused', 'retry', 'nextOccurrence', 'forceDue', 'refundTry',
 ] as const;
 export type TransitionAction = (typeof TRANSITION_ACTIONS)[number];
 

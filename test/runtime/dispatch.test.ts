@@ -68,14 +68,16 @@ describe('dispatch', () => {
 });
 
 describe('graceful stop', () => {
-  it('aborts running handlers and counts their runs as lost tries at the next start', async () => {
+  it('aborts running handlers; a run whose handler settled on its signal is queued again without spending a try', async () => {
     const first = await startRuntime({ tasks: TASKS, retention: 'forever' });
     const t = await first.submit({ type: 'gate', params: { ms: 60_000 }, maxTries: 3 });
     await waitForState(first, t.id, ['running']);
     await first.stop(200);
     runtime = await startRuntime({ tasks: TASKS, data: first.options.data });
     const runs = await runtime.runs(t.id);
-    expect(runs[0]).toMatchObject({ run: 1, state: 'lost' });
+    expect(runs[0]).toMatchObject({ run: 1, attempt: 1, state: 'interrupted' });
+    // Restarted as attempt 1 again: the interrupted try was given back.
+    expect(runs[1]).toMatchObject({ run: 2, attempt: 1 });
     expect((await runtime.get(t.id)).state).toMatch(/queued|running/);
     await runtime.cancel(t.id);
   });

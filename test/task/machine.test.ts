@@ -42,6 +42,7 @@ function apply(m: Mirror, res: TransitionResult): void {
     else if (a === 'resetTries') m.tries = 0;
     else if (a === 'setPaused') m.paused = true;
     else if (a === 'clearPaused') m.paused = false;
+    else if (a === 'refundTry') m.tries = Math.max(0, m.tries - 1);
   }
 }
 
@@ -86,6 +87,9 @@ const ROWS: Row[] = [
   ['running', 'RESUME', { paused: true }, 'running', null, ['clearPaused']],
   ['queued', 'RUN_NOW', {}, 'queued', null, ['forceDue']],
   ['queued', 'EXHAUST', {}, 'finished', 'exhausted', []],
+  // A graceful stop the handler honoured: queued again, the try given back, whatever tries are left.
+  ['running', 'INTERRUPT', { tries: 1, maxTries: 1 }, 'queued', 'interrupted', ['refundTry']],
+  ['running', 'INTERRUPT', { tries: 2, maxTries: 3, recurring: true, hasNext: true }, 'queued', 'interrupted', ['refundTry']],
 ];
 
 describe('the derived transition table', () => {
@@ -122,6 +126,8 @@ describe('the derived transition table', () => {
     ['running', 'REJECT', {}],
     ['running', 'RUN_NOW', {}],
     ['running', 'EXHAUST', {}],
+    ['spooled', 'INTERRUPT', {}],
+    ['queued', 'INTERRUPT', {}],
     ['spooled', 'PAUSE', { paused: true }],
     ['queued', 'PAUSE', { paused: true }],
     ['running', 'PAUSE', { paused: true }],
