@@ -58,7 +58,7 @@ export class RuntimeMetrics {
         }
       },
     });
-    const runs = new Counter({ name: 'spindle_runs_total', help: 'Runs ended, by type and outcome (finished, failed, timeout, lost, cancelled).', labelNames: ['type', 'outcome'], registers });
+    const runs = new Counter({ name: 'spindle_runs_total', help: 'Runs ended, by type and outcome (finished, failed, timeout, lost, cancelled, interrupted).', labelNames: ['type', 'outcome'], registers });
     const duration = new Histogram({ name: 'spindle_run_duration_seconds', help: 'How long runs took, by type and outcome.', labelNames: ['type', 'outcome'], buckets: DURATION_BUCKETS, registers });
     const wait = new Histogram({ name: 'spindle_task_wait_seconds', help: 'From due (fire time, retry time or run-now) to start, for every run, by type.', labelNames: ['type'], buckets: WAIT_BUCKETS, registers });
     const lag = new Histogram({ name: 'spindle_schedule_lag_seconds', help: 'From fire time to start, for the first run of each occurrence.', buckets: WAIT_BUCKETS, registers });
