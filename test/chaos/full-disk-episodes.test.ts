@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/index.js';
-import { type Background, startRuntime } from '../helpers/cli.js';
+import { type Background, startRuntime, killBackground } from '../helpers/cli.js';
 import { removeTempDirs, tempDir, until } from '../helpers/runtime.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
@@ -14,10 +14,7 @@ const CLIENTS = 8;
 let mount: Tmpfs | undefined;
 let runtime: Background | undefined;
 afterEach(async () => {
-  if (runtime !== undefined && runtime.child.exitCode === null) {
-    runtime.child.kill('SIGKILL');
-    await runtime.exited;
-  }
+  await killBackground(runtime);
   runtime = undefined;
   mount?.unmount();
   mount = undefined;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../src/index.js';
-import { background, type Background, CLI, spindle, spindleJson, startRuntime } from '../helpers/cli.js';
+import { background, type Background, CLI, spindle, spindleJson, startRuntime, killBackground } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 
 // One runtime, started by the real CLI, serves every command below; each test makes its own tasks.
@@ -17,10 +17,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (runtime.child.exitCode === null) {
-    runtime.child.kill('SIGKILL');
-    await runtime.exited;
-  }
+  await killBackground(runtime);
   removeTempDirs();
 });
 

@@ -1,14 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Background, spindle, startRuntime } from '../helpers/cli.js';
+import { type Background, spindle, startRuntime, killBackground } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 
 let runtime: Background | undefined;
 
 afterEach(async () => {
-  if (runtime !== undefined && runtime.child.exitCode === null) {
-    runtime.child.kill('SIGKILL');
-    await runtime.exited;
-  }
+  await killBackground(runtime);
   runtime = undefined;
   removeTempDirs();
 });

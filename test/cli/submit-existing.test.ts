@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubmittedView } from '../../src/index.js';
-import { type Background, spindle, spindleJson, startRuntime } from '../helpers/cli.js';
+import { type Background, spindle, spindleJson, startRuntime, killBackground } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 
 // One runtime, started by the real CLI; each test uses its own keys.
@@ -14,10 +14,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (runtime.child.exitCode === null) {
-    runtime.child.kill('SIGKILL');
-    await runtime.exited;
-  }
+  await killBackground(runtime);
   removeTempDirs();
 });
 

@@ -41,6 +41,13 @@ export interface Background {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** SIGKILLs a background process that is still running and waits until it is gone (test clean-up). */
+export async function killBackground(b: Background | undefined): Promise<void> {
+  if (b === undefined || b.child.exitCode !== null) return;
+  b.child.kill('SIGKILL');
+  await b.exited;
+}
+
 /** Starts `spindle ARGS` in the background (e.g. `start`, `watch`), under `umask` when given. */
 export function background(args: readonly string[], options: { umask?: string } = {}): Background {
   const child = options.umask === undefined

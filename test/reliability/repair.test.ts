@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/index.js';
 import { LevelStore } from '../../src/store/level-store.js';
 import { repairStore } from '../../src/store/repair.js';
-import { type Background, spindle, startRuntime } from '../helpers/cli.js';
+import { type Background, spindle, startRuntime, killBackground } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/runtime.js';
 import { storeDir } from '../helpers/seed-store.js';
 
@@ -15,10 +15,7 @@ const MARKER = 'REPAIRING';
 
 let runtime: Background | undefined;
 afterEach(async () => {
-  if (runtime !== undefined && runtime.child.exitCode === null) {
-    runtime.child.kill('SIGKILL');
-    await runtime.exited;
-  }
+  await killBackground(runtime);
   runtime = undefined;
   removeTempDirs();
 });
