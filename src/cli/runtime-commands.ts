@@ -61,6 +61,8 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--events <names>', `only these events, comma-separated: ${EVENT_NAMES.join(', ')}`)
     .action((flags: ClientFlags & { type?: string; id?: string; events?: string }) => withClient(flags, async (client) => {
       const out = output(flags);
+      // A task that does not exist would never send an event: say so (NOT_FOUND) instead of waiting forever.
+      if (flags.id !== undefined) await client.get(flags.id);
       const events = flags.events?.split(',').map((e) => e.trim()) as EventName[] | undefined;
       const stream = client.events({
         ...(flags.type !== undefined ? { type: flags.type } : {}),

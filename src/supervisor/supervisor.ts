@@ -12,7 +12,7 @@ import type { TaskEventType, TransitionResult } from '../task/state.js';
 import { TASK_EVENTS, TASK_STATES, TERMINAL_STATES } from '../task/state.js';
 import type { ResolvedSubmit } from '../task/submit-options.js';
 import { resolveSubmitOptions } from '../task/submit-options.js';
-import { TaskIdGenerator } from '../task/task-id.js';
+import { TASK_ID_PATTERN, TaskIdGenerator } from '../task/task-id.js';
 import { wellFormed } from '../task/well-formed.js';
 import { retryDelay } from '../task/task-options.js';
 import { transitionTable } from '../task/transition-table.js';
@@ -359,7 +359,8 @@ export class Supervisor {
     if (options.state !== undefined && !(TASK_STATES as readonly unknown[]).includes(options.state)) {
       throw invalidArgument('state', `must be one of ${TASK_STATES.join(', ')}`);
     }
-    if (options.cursor !== undefined && (typeof options.cursor !== 'string' || !/^[0-9a-z]{1,64}$/.test(options.cursor))) {
+    // A cursor is the id a page ended with: anything else would silently give the first page.
+    if (options.cursor !== undefined && (typeof options.cursor !== 'string' || !TASK_ID_PATTERN.test(options.cursor))) {
       throw invalidArgument('cursor', 'must be the cursor a previous page returned');
     }
     if (typeof options.type === 'string') wellFormed(options.type, 'type');

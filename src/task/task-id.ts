@@ -34,3 +34,6 @@ export class TaskIdGenerator {
 }
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** The shape of every id `next` makes (9 + 4 + 6 characters of ALPHABET). */
+export const TASK_ID_PATTERN = /^[0-9a-z]{19}$/;

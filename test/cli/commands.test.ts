@@ -117,6 +117,12 @@ describe('spindle submit', () => {
 });
 
 describe('spindle list, pending, show, runs, history', () => {
+  it('refuses a cursor that is not a task id with INVALID_ARGUMENT rather than giving the first page', async () => {
+    const ran = await spindle(['list', '--cursor', 'garbage', '--json', ...at()]);
+    expect(ran.code).toBe(1);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ error: { code: 'INVALID_ARGUMENT', field: 'cursor' } });
+  });
+
   it('lists newest first with filters and pages, as a table or as JSON', async () => {
     const tasks: TaskView[] = [];
     for (const n of [1, 2, 3]) tasks.push(await spindleJson<TaskView>(['submit', 'noop', '--in', `${n}h`, ...at()]));
@@ -194,9 +200,16 @@ describe('spindle cancel, pause, resume, run-now', () => {
 });
 
 describe('spindle watch', () => {
+  it('refuses a task id that does not exist with NOT_FOUND rather than waiting forever', async () => {
+    const ran = await spindle(['watch', '--id', '0000000000000nosuch', ...at()]);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toMatch(/^spindle: NOT_FOUND: /);
+  });
+
   it('streams events as lines, filtered by type and by task', async () => {
+    const other = await spindleJson<TaskView>(['submit', 'echo', '--in', '1h', ...at()]);
     const byType = background(['watch', '--type', 'progress', ...at()]);
-    const byId = background(['watch', '--id', 'nobody', '--json', ...at()]);
+    const byId = background(['watch', '--id', other.id, '--json', ...at()]);
     await Promise.all([byType.printed('watching'), byId.printed('watching')]);
     const task = await spindleJson<TaskView>(['submit', 'progress', ...at()]);
     // The transition and the run's end are two events of one commit: wait for both lines.
