@@ -114,3 +114,9 @@ export function isSpindleError(err: unknown, code?: ErrorCode): err is SpindleEr
 export function invalidArgument(field: string, message: string): SpindleError {
   return new SpindleError('INVALID_ARGUMENT', `${field}: ${message}`, { field });
 }
+
+/** No task with this id (never was, or removed after its retention). */
+export function taskNotFound(id: unknown): SpindleError {
+  const shown = String(id).slice(0, 64);
+  return new SpindleError('NOT_FOUND', `no task with id ${JSON.stringify(shown)}; it may have been removed after its retention`, { taskId: shown });
+}

@@ -10,7 +10,7 @@ export type { Stats, ListOptions } from './supervisor/supervisor.js';
 export type { EventMap, EventName, EventFilter, SpindleEvent } from './supervisor/events.js';
 export type { TaskState, TaskReason } from './task/state.js';
 export type { TypeInfo } from './runtime/type-info.js';
-export type { Clock } from './supervisor/clock.js';
+export type { Clock } from './clock.js';
 export { previewSchedule, MAX_PREVIEW } from './schedule/index.js';
 export { Client } from './client/client.js';
 export type { ClientOptions, SubmitOptions } from './client/client.js';

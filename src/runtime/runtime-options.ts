@@ -6,8 +6,8 @@ import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { type HttpOptions, resolveHttpOptions, type ResolvedHttpOptions } from '../http/http-options.js';
 import { IPC_DEFAULTS } from '../ipc/server.js';
-import type { Clock } from '../supervisor/clock.js';
-import { systemClock } from '../supervisor/clock.js';
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
 import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
 
 export type Mode = 'threads' | 'processes';

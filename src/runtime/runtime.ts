@@ -7,6 +7,7 @@ import { ensureToken } from '../http/token.js';
 import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
 import { LevelStore } from '../store/level-store.js';
+import { LevelSource } from '../store/level-source/level-source.js';
 import type { EventFilter, EventListener } from '../supervisor/events.js';
 import type { ListOptions, Stats } from '../supervisor/supervisor.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -72,8 +73,9 @@ export class Runtime {
       const started = await Promise.allSettled(executors.map((e) => e.start()));
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
+      const source = new LevelSource({ store, clock: options.clock, log, windowSize: options.windowSize });
       supervisor = new Supervisor({
-        store,
+        source,
         registry,
         executorFor,
         executors,
@@ -81,7 +83,6 @@ export class Runtime {
         log,
         retentionMs: options.retentionMs,
         keyRetentionMs: options.keyRetentionMs,
-        windowSize: options.windowSize,
         sweepIntervalMs: RUNTIME_DEFAULTS.sweepIntervalMs,
         sweepBatch: RUNTIME_DEFAULTS.sweepBatch,
         maxParamsBytes: options.maxParamsBytes,

@@ -75,6 +75,8 @@ export class LevelStore implements TaskStore {
   #writes = 0;
   #failedWrite: number | null = null;
   readonly #writer = new RecordWriter();
+  /** The count rows as last written (loaded at open): batches carry deltas to add to them. */
+  #counts = new Map<string, StateCounts>();
 
   constructor(options: LevelStoreOptions) {
     this.#path = options.path;
@@ -111,6 +113,7 @@ export class LevelStore implements TaskStore {
         }
       }
       this.#writes = Number(await this.#db.get<string, string>(WRITE_MARK_KEY, AS_TEXT) ?? 0);
+      await this.#loadCounts();
     } catch (err) {
       await this.#db.close();
       throw openError(err, this.#path);
@@ -247,12 +250,14 @@ export class LevelStore implements TaskStore {
     }
     for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), w.run(run));
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
-    for (const [type, counts] of changes.counters) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
+    const rows = this.#addCounts(changes.counters);
+    for (const [type, counts] of rows) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
     const number = this.#writes + 1;
     batch.put(WRITE_MARK_KEY, Buffer.from(String(number)));
     try {
       await batch.write(this.#sync ? { sync: true } : {});
       this.#writes = number;
+      for (const [type, counts] of rows) this.#counts.set(type, counts);
     } catch (err) {
       const error = runTimeError(this.#path, err, 'write');
       if (error.code === 'STORE_CORRUPT') throw this.#fatalError(error);
@@ -335,8 +340,27 @@ export class LevelStore implements TaskStore {
   }
 
   async counters(): Promise<Map<string, StateCounts>> {
+    return new Map([...this.#counts].map(([type, c]) => [type, { ...c }]));
+  }
+
+  async #loadCounts(): Promise<void> {
     const entries = await this.#read((db) => db.iterator<string, string>({ gte: 'c!', lt: 'c!\xff', ...AS_TEXT }).all());
-    return new Map(entries.map(([k, v]) => [k.slice(2), this.#decode((text) => JSON.parse(text) as StateCounts, v, k)]));
+    this.#counts = new Map(entries.map(([k, v]) => [k.slice(2), this.#decode((text) => JSON.parse(text) as StateCounts, v, k)]));
+  }
+
+  /** The rows a batch's count deltas give, from the rows last written (this process is the only writer). */
+  #addCounts(deltas: Map<string, StateCounts>): Map<string, StateCounts> {
+    const rows = new Map<string, StateCounts>();
+    for (const [type, delta] of deltas) {
+      const row: StateCounts = { ...this.#counts.get(type) };
+      for (const [state, n] of Object.entries(delta) as Array<[TaskState, number]>) {
+        const count = (row[state] ?? 0) + n;
+        if (count === 0) delete row[state];
+        else row[state] = count;
+      }
+      rows.set(type, row);
+    }
+    return rows;
   }
 
   async expired(now: number, limit: number): Promise<string[]> {

@@ -25,7 +25,7 @@ export interface ChangeSet {
   tasks: TaskChange[];
   runs: RunRecord[];
   history: HistoryChunk[];
-  /** The full counts of every type whose counts changed. */
+  /** Per type, how the counts of each state changed (deltas, added to the stored rows). */
   counters: Map<string, StateCounts>;
 }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/index.js';
 import type { RuntimeOptions } from '../../src/index.js';
 import { RUNTIME_DEFAULTS } from '../../src/runtime/runtime-options.js';
-import { type Clock, systemClock } from '../../src/supervisor/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir, until, waitForState } from '../helpers/runtime.js';
 
 let runtime: Runtime | undefined;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime, TaskView } from '../../src/index.js';
-import { type Clock, systemClock } from '../../src/supervisor/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { removeTempDirs, startRuntime, until, waitForState } from '../helpers/runtime.js';
 
 const SECOND = 1000;

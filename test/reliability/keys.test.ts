@@ -4,7 +4,7 @@ import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/index.js';
 import type { Runtime, RuntimeOptions } from '../../src/index.js';
-import { type Clock, systemClock } from '../../src/supervisor/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { spindle, spindleJson, startRuntime as startCli } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, startRuntime, tempDir, waitForState } from '../helpers/runtime.js';
 

@@ -41,9 +41,10 @@ describe('a graceful stop of a recurring task', () => {
   it('gives back the occurrence with the try: it runs again at the restart and the schedule goes on from its fire time', async () => {
     const data = tempDir();
     const marker = join(tempDir(), 'ran-once');
-    // On the grid of `start`, the first fire time is within the next second.
-    const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000 - 3_600_000).toISOString();
     const first = await startRuntime({ data });
+    // On the grid of `start`, the first fire time is 1–2 s ahead: read after the start-up, which
+    // can take seconds on a loaded machine (a fire time already past would move the task an hour on).
+    const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 2000 - 3_600_000).toISOString();
     const task = await first.submit({ type: 'await-abort', params: { marker }, schedule: { every: '1h', start }, maxTries: 1 });
     const firstFire = Date.parse(task.nextRunAt!);
     // The handler has started (and waits for its signal): not merely the task `running`.

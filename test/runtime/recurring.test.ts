@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime, TaskView } from '../../src/index.js';
 import { MAX_TIMER_MS } from '../../src/duration.js';
-import { type Clock, systemClock } from '../../src/supervisor/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { removeTempDirs, startRuntime, tempDir, until, waitForState } from '../helpers/runtime.js';
 
 const HOUR = 3_600_000;

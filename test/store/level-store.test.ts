@@ -54,7 +54,7 @@ describe('LevelStore', () => {
     expect(await store.findKey('k')).toBe('a');
 
     const done = rec('a', { key: 'k', state: 'finished', nextRunAt: null, endedAt: 5, expiresAt: 50 });
-    await store.commit({ tasks: [{ before: a, after: done }], runs: [], history: [], counters: new Map([['noop', { finished: 1 }]]) });
+    await store.commit({ tasks: [{ before: a, after: done }], runs: [], history: [], counters: new Map([['noop', { queued: -1, finished: 1 }]]) });
     expect(await store.listIds({ state: 'queued', limit: 10 })).toEqual([]);
     expect(await store.listIds({ state: 'finished', type: 'noop', limit: 10 })).toEqual(['a']);
     expect(await store.dueAfter(null, 10)).toEqual([]);

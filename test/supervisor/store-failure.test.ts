@@ -4,8 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SpindleError } from '../../src/errors.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import { LevelStore } from '../../src/store/level-store.js';
+import { LevelSource } from '../../src/store/level-source/level-source.js';
 import type { ChangeSet } from '../../src/store/store.js';
-import { systemClock } from '../../src/supervisor/clock.js';
+import { systemClock } from '../../src/clock.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { loadRegistry } from '../../src/task/registry.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir, waitForState } from '../helpers/runtime.js';
@@ -46,9 +47,9 @@ beforeEach(async () => {
   executor = new ThreadExecutor({ workers: 1, logLevel: 'silent' });
   await executor.start();
   supervisor = new Supervisor({
-    store, registry: await loadRegistry({ tasksDir: FIXTURE_TASKS, logger: log }),
+    source: new LevelSource({ store, clock: systemClock, log, windowSize: 1000 }), registry: await loadRegistry({ tasksDir: FIXTURE_TASKS, logger: log }),
     executorFor: () => executor, executors: [executor], clock: systemClock, log, retentionMs: null, keyRetentionMs: 0,
-    windowSize: 1000, sweepIntervalMs: 60_000, sweepBatch: 100, maxParamsBytes: 1 << 20, maxOutputBytes: 1 << 20, maxReplyBytes: 4 << 20, random: Math.random,
+    sweepIntervalMs: 60_000, sweepBatch: 100, maxParamsBytes: 1 << 20, maxOutputBytes: 1 << 20, maxReplyBytes: 4 << 20, random: Math.random,
   });
   await supervisor.start();
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Heap } from '../../src/supervisor/heap.js';
+import { Heap } from '../../src/store/level-source/heap.js';
 
 describe('Heap', () => {
   it('pops in order whatever the pushes and pops between them', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DueWindow } from '../../src/supervisor/due-window.js';
-import { newLive } from '../../src/supervisor/live-task.js';
+import { DueWindow } from '../../src/store/level-source/due-window.js';
+import { newLive } from '../../src/store/level-source/live-task.js';
 import type { TaskRecord } from '../../src/task/record.js';
 
 const task = (id: string, type: string, priority: number, due: number) =>
-  newLive({ id, type, priority, nextRunAt: due, state: 'queued', paused: false } as TaskRecord, false);
+  newLive({ id, type, priority, nextRunAt: due, state: 'queued', paused: false } as TaskRecord, { stored: false });
 
 describe('DueWindow', () => {
   it('takes due tasks by priority, then due time, skipping types that cannot run', () => {

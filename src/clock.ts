@@ -1,7 +1,7 @@
-import { MAX_TIMER_MS } from '../duration.js';
+import { MAX_TIMER_MS } from './duration.js';
 
 /**
- * Time as the supervisor sees it, injectable so tests can move the wall clock. `now` is wall time
+ * Time as the supervisor and the store see it, injectable so tests can move the wall clock. `now` is wall time
  * (due times are wall instants); timers and `monotonic` never jump with the wall clock.
  */
 export interface Clock {

@@ -1,17 +1,15 @@
 import type { Logger } from 'pino';
-import { SpindleError } from '../errors.js';
-import type { ChangeSet, HistoryChunk, StateCounts, TaskStore } from '../store/store.js';
-import type { RunRecord, TaskRecord } from '../task/record.js';
+import { SpindleError } from '../../errors.js';
+import type { ChangeSet, HistoryChunk, StateCounts, TaskStore } from '../store.js';
+import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { LiveTask } from './live-task.js';
 import { copyRecord } from './live-task.js';
 
 export interface CommitHooks {
   /** Called once per failed write with every task whose uncommitted changes were undone. */
   rolledBack(tasks: LiveTask[]): void;
-  /** The counts to write for a type (the supervisor's current ones). */
-  counts(type: string): StateCounts;
-  /** The counts were written; the supervisor keeps them as the committed copy. */
-  countsCommitted(type: string, counts: StateCounts): void;
+  /** A batch carrying these count deltas was written. */
+  countsCommitted(deltas: Map<string, StateCounts>): void;
   /** Undo every uncommitted count change. */
   countsRolledBack(): void;
 }
@@ -21,12 +19,12 @@ interface OpenBatch {
   deletes: TaskRecord[];
   runs: RunRecord[];
   history: HistoryChunk[];
-  types: Set<string>;
+  counts: Map<string, StateCounts>;
   done: Array<() => void>;
   failed: Array<(err: SpindleError) => void>;
 }
 
-const newBatch = (): OpenBatch => ({ tasks: [], deletes: [], runs: [], history: [], types: new Set(), done: [], failed: [] });
+const newBatch = (): OpenBatch => ({ tasks: [], deletes: [], runs: [], history: [], counts: new Map(), done: [], failed: [] });
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
@@ -60,14 +58,13 @@ export class CommitQueue {
       task.dirty = true;
       this.#open.tasks.push(task);
     }
-    this.#open.types.add(task.rec.type);
     this.#schedule();
   }
 
-  /** A type's counts changed without a task record change of that type (e.g. the sweep). */
-  touchCounts(type: string): void {
-    this.#open.types.add(type);
+  /** The count deltas of the batch being built (changes of state add to them). */
+  get countDeltas(): Map<string, StateCounts> {
     this.#schedule();
+    return this.#open.counts;
   }
 
   /** Deletes a stored task that is not in memory, with its runs and history (retention). */
@@ -115,12 +112,8 @@ export class CommitQueue {
     this.#closed = true;
   }
 
-  get pending(): boolean {
-    return this.#writing !== null || !this.#isEmpty(this.#open);
-  }
-
   #isEmpty(b: OpenBatch): boolean {
-    return b.tasks.length === 0 && b.deletes.length === 0 && b.runs.length === 0 && b.history.length === 0 && b.done.length === 0 && b.types.size === 0;
+    return b.tasks.length === 0 && b.deletes.length === 0 && b.runs.length === 0 && b.history.length === 0 && b.done.length === 0 && b.counts.size === 0;
   }
 
   #schedule(): void {
@@ -138,7 +131,7 @@ export class CommitQueue {
     if (this.#isEmpty(batch)) return;
     this.#open = newBatch();
     this.#writing = batch;
-    const changes: ChangeSet = { tasks: [], runs: batch.runs, history: batch.history, counters: new Map() };
+    const changes: ChangeSet = { tasks: [], runs: batch.runs, history: batch.history, counters: batch.counts };
     for (const t of batch.tasks) {
       const after = copyRecord(t.rec);
       changes.tasks.push({ before: t.base, after });
@@ -147,7 +140,6 @@ export class CommitQueue {
       t.inFlight++;
     }
     for (const rec of batch.deletes) changes.tasks.push({ before: rec, after: null });
-    for (const type of batch.types) changes.counters.set(type, { ...this.#hooks.counts(type) });
     let error: SpindleError | null = null;
     try {
       await this.#store.commit(changes);
@@ -163,7 +155,7 @@ export class CommitQueue {
         t.inFlight--;
         t.committed = changes.tasks[i]!.after;
       }
-      for (const [type, counts] of changes.counters) this.#hooks.countsCommitted(type, counts);
+      this.#hooks.countsCommitted(batch.counts);
       for (const fn of batch.done) fn();
     } else {
       this.#retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.#retryDelay * 2));

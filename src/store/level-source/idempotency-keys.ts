@@ -1,18 +1,15 @@
-import type { TaskStore } from '../store/store.js';
-import type { TaskRecord } from '../task/record.js';
-import { TERMINAL_STATES } from '../task/state.js';
+import type { TaskStore } from '../store.js';
+import { TERMINAL_STATES } from '../../task/state.js';
 import type { LiveTask } from './live-task.js';
 
 export interface KeyHost {
   store: TaskStore;
   /** Brings a stored task into memory for a change (one object per id). */
   load(id: string): Promise<LiveTask | undefined>;
-  /** Queues a changed task for the next batch (it leaves memory once written). */
-  changed(t: LiveTask): void;
+  /** Frees the task's key in the next batch (it leaves memory once written). */
+  release(t: LiveTask, now: number): void;
   /** A task loaded but not changed: it may leave memory. */
   idle(t: LiveTask): void;
-  /** The hold after the end for a task whose submit did not set its own. */
-  retentionMs: number;
 }
 
 /**
@@ -115,24 +112,11 @@ export class IdempotencyKeys {
     if (t.rec.key !== null && this.#held.get(t.rec.key) === t) this.#held.delete(t.rec.key);
   }
 
-  /**
-   * When an ending task's hold on its key runs out: `now` plus its key retention, but never after
-   * the task itself is deleted (`expiresAt`), since a resubmit in the window must get the task back.
-   * Null when it has no key or no hold (retention 0): the key is free at once.
-   */
-  expiryOf(rec: TaskRecord, now: number): number | null {
-    if (rec.key === null) return null;
-    const until = now + (rec.keyRetentionMs ?? this.#host.retentionMs);
-    const capped = rec.expiresAt === null ? until : Math.min(until, rec.expiresAt);
-    return capped > now ? capped : null;
-  }
-
   /** Frees the key of an ended task whose hold ran out by `now`. True when it did. */
   release(t: LiveTask, now: number): boolean {
     const rec = t.rec;
     if (!TERMINAL_STATES.has(rec.state) || rec.keyExpiresAt === null || rec.keyExpiresAt > now) return false;
-    rec.keyExpiresAt = null;
-    this.#host.changed(t);
+    this.#host.release(t, now);
     return true;
   }
 

@@ -1,4 +1,4 @@
-import type { DueEntry } from '../store/store.js';
+import type { DueEntry } from '../store.js';
 import { Heap } from './heap.js';
 import type { LiveTask } from './live-task.js';
 
@@ -103,12 +103,6 @@ export class DueWindow {
     bestHeap.pop();
     this.remove(best.task);
     return best.task;
-  }
-
-  /** Whether some due task waits (for any type). */
-  hasReady(): boolean {
-    for (const heap of this.#ready.values()) if (this.#peekValid(heap) !== undefined) return true;
-    return false;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { TaskRecord } from '../task/record.js';
+import type { TaskRecord } from '../../task/record.js';
 
 /**
  * A task the supervisor holds in memory: one that is running, in the due window, or changed and
@@ -21,7 +21,7 @@ export interface LiveTask {
 }
 
 /** `stored`: the record came from the store, so its copy is both the base and the committed version. */
-export function newLive(rec: TaskRecord, stored: boolean): LiveTask {
+export function newLive(rec: TaskRecord, { stored }: { stored: boolean }): LiveTask {
   // A copy, never `rec` itself: `rec` is changed in place, the committed image must not move with it.
   const image = stored ? copyRecord(rec) : null;
   return { rec, base: image, committed: image, dirty: false, inFlight: 0, dueToken: 0, pins: 0 };

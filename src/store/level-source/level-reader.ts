@@ -1,0 +1,70 @@
+import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
+import type { DueEntry, ListQuery, StateCounts, TaskStore } from '../store.js';
+import type { TaskReader } from '../task-source.js';
+import type { CommitQueue } from './commit-queue.js';
+import type { DueDispatch } from './due-dispatch.js';
+import type { StateCountTable } from './state-counts.js';
+import type { TaskCache } from './task-cache.js';
+
+export interface LevelReaderParts {
+  store: TaskStore;
+  cache: TaskCache;
+  commit: CommitQueue;
+  counts: StateCountTable;
+  due: DueDispatch;
+}
+
+/** Reads of the LevelDB source: the store's, with the tasks in memory (changed, not yet written) read as they are now. */
+export class LevelReader implements TaskReader {
+  readonly #p: LevelReaderParts;
+
+  constructor(parts: LevelReaderParts) {
+    this.#p = parts;
+  }
+
+  get(id: string): Promise<TaskRecord | undefined> {
+    return this.#p.cache.read(id);
+  }
+
+  getMany(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    return this.#p.cache.readMany(ids);
+  }
+
+  listIds(query: ListQuery): Promise<string[]> {
+    return this.#p.store.listIds(query);
+  }
+
+  dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
+    return this.#p.store.dueAfter(after, limit);
+  }
+
+  async runs(rec: TaskRecord): Promise<RunRecord[]> {
+    const stored = await this.#p.store.runs(rec.id);
+    const byRun = new Map(stored.map((r) => [r.run, r]));
+    // Runs replaced by a later one whose write has not landed yet, and the run in the record.
+    for (const r of this.#p.commit.unwrittenRuns(rec.id)) byRun.set(r.run, r);
+    if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
+    return [...byRun.values()];
+  }
+
+  async history(rec: TaskRecord): Promise<HistoryEntry[]> {
+    const spilled = await this.#p.store.historyChunks(rec.id, rec.historyChunks);
+    return [...spilled, ...rec.history];
+  }
+
+  counts(): ReadonlyMap<string, StateCounts> {
+    return this.#p.counts.all();
+  }
+
+  open(type: string): number {
+    return this.#p.counts.open(type);
+  }
+
+  knows(type: string): boolean {
+    return this.#p.counts.has(type);
+  }
+
+  window(): { size: number; complete: boolean } {
+    return { size: this.#p.due.size, complete: this.#p.due.complete };
+  }
+}

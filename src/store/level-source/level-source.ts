@@ -1,0 +1,304 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import { SpindleError, taskNotFound } from '../../errors.js';
+import type { RunRecord, TaskRecord } from '../../task/record.js';
+import type { TaskState } from '../../task/state.js';
+import { TERMINAL_STATES } from '../../task/state.js';
+import { heldKeyOf } from '../keys.js';
+import type { TaskStore } from '../store.js';
+import type {
+  Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader,
+  TaskSource, WriteContext,
+} from '../task-source.js';
+import { CommitQueue } from './commit-queue.js';
+import { DueDispatch } from './due-dispatch.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
+import type { LiveTask } from './live-task.js';
+import { newLive } from './live-task.js';
+import { LevelReader } from './level-reader.js';
+import { StateCountTable } from './state-counts.js';
+import { TaskCache } from './task-cache.js';
+
+const HISTORY_SPILL_AT = 64;
+const HISTORY_CHUNK = 32;
+const RECOVERY_PAGE = 500;
+
+export interface LevelSourceOptions {
+  store: TaskStore;
+  clock: Clock;
+  log: Logger;
+  /** Dispatchable tasks held in memory at most (the rest are paged from the store's due index). */
+  windowSize: number;
+}
+
+/** What a decision changed, to store it: the state it left and the run it replaced. */
+interface Before {
+  state: TaskState;
+  run: RunRecord | null;
+}
+
+/**
+ * The task source over the embedded LevelDB store. This process is the only one on the store
+ * (LevelDB's lock is the lease), so fences hold by construction and every decision is applied to
+ * the task in memory and written by group commit: one batch carries every change of a busy moment,
+ * and nothing is answered, started or announced before its batch is written. Only running tasks,
+ * the due window and unwritten changes are held in memory.
+ */
+export class LevelSource implements TaskSource {
+  readonly reader: TaskReader;
+  readonly #o: LevelSourceOptions;
+  readonly #cache: TaskCache;
+  readonly #counts = new StateCountTable();
+  readonly #commit: CommitQueue;
+  readonly #keys: IdempotencyKeys;
+  readonly #due: DueDispatch;
+  #signals: SourceSignals | null = null;
+  #closed = false;
+
+  constructor(options: LevelSourceOptions) {
+    this.#o = options;
+    this.#cache = new TaskCache(options.store, (t) => {
+      this.#keys.forget(t);
+      this.#due.forget(t);
+    });
+    this.#commit = new CommitQueue(options.store, {
+      countsCommitted: (deltas) => this.#counts.committed(deltas),
+      countsRolledBack: () => this.#counts.rollBack(),
+      rolledBack: (tasks) => this.#rolledBack(tasks),
+    }, options.log);
+    this.#keys = new IdempotencyKeys({
+      store: options.store,
+      load: (id) => this.#cache.load(id),
+      release: (t, now) => this.#apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = now; }, now),
+      idle: (t) => this.#cache.evictIfIdle(t),
+    });
+    this.#due = new DueDispatch({
+      store: options.store, cache: this.#cache, commit: this.#commit, clock: options.clock, log: options.log,
+      windowSize: options.windowSize, apply: (t, decide, now) => this.#apply(t, decide, now),
+    });
+    this.reader = new LevelReader({ store: options.store, cache: this.#cache, commit: this.#commit, counts: this.#counts, due: this.#due });
+  }
+
+  async start(options: SourceStart, signals: SourceSignals): Promise<void> {
+    this.#signals = signals;
+    this.#counts.load(await this.#o.store.counters());
+    await this.#recover('running', options.abandoned);
+    await this.#recover('spooled', options.place);
+    for (const type of this.#counts.types()) {
+      if (options.types.has(type) || this.#counts.open(type) === 0) continue;
+      this.#o.log.warn({ type }, 'task type no longer has a module; its open tasks fail as invalid');
+      // Interrupted runs of such a type were lost above; the rest can never be claimed.
+      for (const state of ['spooled', 'queued'] as const) await this.#recover(state, options.orphaned, type);
+    }
+    await this.#commit.flushed();
+    await this.#due.start(() => this.#signals?.wake());
+  }
+
+  async submit(request: SubmitRequest): Promise<Submitted[]> {
+    this.#assertOpen();
+    const keys = [...new Set(request.tasks.flatMap((t) => (t.key === null ? [] : [t.key])))].sort();
+    return this.#keys.withKeys(keys, async () => {
+      const { at, existing } = await this.#keys.holders(keys, () => {
+        this.#assertOpen();
+        return this.#o.clock.now();
+      });
+      // Checked after the awaits above and before any task is created, in one synchronous step, so
+      // submits waiting on the store together cannot each pass the check on the same count.
+      this.#checkQueueLimits(request, existing);
+      const out: Submitted[] = [];
+      const created: LiveTask[] = [];
+      for (const task of request.tasks) {
+        const holder = task.key === null ? undefined : existing.get(task.key);
+        if (holder !== undefined) {
+          const err = task.conflict(holder.rec);
+          if (err !== null) throw err;
+          out.push({ rec: holder.rec, existing: true });
+          created.push(holder);
+          continue;
+        }
+        const t = newLive(task.create(this.#context(null, at)), { stored: false });
+        this.#cache.hold(t);
+        this.#keys.taken(t);
+        this.#stored(t, { state: 'none', run: null }, at);
+        if (task.key !== null) existing.set(task.key, t);
+        out.push({ rec: t.rec, existing: false });
+        created.push(t);
+      }
+      await this.#written(created);
+      return out;
+    });
+  }
+
+  #checkQueueLimits(request: SubmitRequest, existing: Map<string, LiveTask>): void {
+    const adding = new Map<string, number>();
+    for (const t of request.tasks) {
+      if (t.key === null || !existing.has(t.key)) adding.set(t.type, (adding.get(t.type) ?? 0) + 1);
+    }
+    for (const [type, n] of adding) {
+      const max = request.maxQueued.get(type);
+      const open = this.#counts.open(type);
+      if (max !== undefined && open + n > max) {
+        throw new SpindleError('QUEUE_FULL', `type ${type} already has ${open} open tasks (maxQueued ${max}); retry later`, { type });
+      }
+    }
+  }
+
+  claim(request: ClaimRequest): Promise<Claim[]> {
+    if (this.#closed) return Promise.resolve([]);
+    const claims = this.#due.claim(request);
+    if (claims.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => this.#commit.onCommit(() => resolve(claims), reject));
+  }
+
+  async complete(items: readonly Completion[]): Promise<CompletionResult[]> {
+    this.#assertOpen();
+    const tasks = items.map((i) => this.#cache.get(i.taskId));
+    // A claimed run's task stays in memory while it runs; a load only for one that was not (a retry after a failed write).
+    for (let i = 0; i < items.length; i++) tasks[i] ??= await this.#cache.load(items[i]!.taskId);
+    const now = this.#o.clock.now();
+    const results = items.map((item, i): CompletionResult => {
+      const t = tasks[i];
+      const rec = t?.rec;
+      if (t === undefined || rec === undefined || rec.state !== 'running' || rec.lastRun?.run !== item.run) {
+        if (t !== undefined) this.#cache.evictIfIdle(t);
+        return 'lost';
+      }
+      this.#apply(t, item.decide, now);
+      return 'ok';
+    });
+    await this.#written(tasks.filter((t): t is LiveTask => t !== undefined));
+    return results;
+  }
+
+  async update(id: string, decide: Decide): Promise<TaskRecord> {
+    this.#assertOpen();
+    const t = await this.#cache.load(id);
+    if (t === undefined) throw taskNotFound(id);
+    const now = this.#o.clock.now();
+    const running = t.rec.state === 'running' ? t.rec.lastRun : null;
+    try {
+      this.#apply(t, decide, now);
+    } catch (err) {
+      this.#cache.evictIfIdle(t);
+      throw err;
+    }
+    if (running !== null && t.rec.state !== 'running') {
+      const signals = this.#signals;
+      this.#commit.onCommit(() => signals?.abort(t.rec.id, running.run, 'cancel'));
+    }
+    await this.#written([t]);
+    return t.rec;
+  }
+
+  async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
+    if (this.#closed) return { removed: 0, more: false };
+    const now = this.#o.clock.now();
+    const keys = await this.#keys.sweep(now, limit);
+    const ids = await this.#o.store.expired(now, limit);
+    const recs = await this.#o.store.getTasks(ids.filter((id) => !this.#cache.has(id)));
+    let removed = 0;
+    for (const rec of recs) {
+      // A task in memory may be changing (its key being released): it goes at a later sweep. So
+      // does one still holding its key: its delete must not race a new task taking the key.
+      if (rec === undefined || !TERMINAL_STATES.has(rec.state) || this.#cache.has(rec.id) || heldKeyOf(rec) !== null) continue;
+      this.#commit.deleteTask(rec);
+      this.#counts.add(rec.type, rec.state, -1, this.#commit.countDeltas);
+      removed++;
+    }
+    await new Promise<void>((resolve, reject) => this.#commit.onCommit(resolve, reject));
+    return { removed, more: (ids.length === limit && removed > 0) || (keys.read === limit && keys.released > 0) };
+  }
+
+  flushed(): Promise<void> {
+    return this.#commit.flushed();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#due.close();
+    await this.#commit.close();
+  }
+
+  /**
+   * Applies a decision to a task in memory and queues the result for the next batch: the counts
+   * move with its state, a replaced run is kept under its own key, history past the record's
+   * share spills to the store, and the due window follows the new due time.
+   */
+  #apply<T>(t: LiveTask, decide: Decide<T>, now: number): T {
+    const before: Before = { state: t.rec.state, run: t.rec.lastRun };
+    const out = decide(t.rec, this.#context(t, now));
+    this.#stored(t, before, now);
+    return out;
+  }
+
+  /** `t` null: a task being created (it cannot be retrying yet). */
+  #context(t: LiveTask | null, now: number): WriteContext {
+    return {
+      now,
+      afterWrite: (fn) => this.#commit.onCommit(fn),
+      retrying: (delayMs) => {
+        if (t !== null) this.#due.retrying(t, delayMs);
+      },
+    };
+  }
+
+  #stored(t: LiveTask, before: Before, now: number): void {
+    const rec = t.rec;
+    this.#counts.move(rec.type, before.state, rec.state, this.#commit.countDeltas);
+    if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#commit.addRun(before.run);
+    if (rec.history.length >= HISTORY_SPILL_AT) {
+      this.#commit.addHistory({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.splice(0, HISTORY_CHUNK) });
+      rec.historyChunks++;
+    }
+    this.#commit.touch(t);
+    this.#due.reindex(t, now);
+    this.#commit.onCommit(() => this.#cache.evictIfIdle(t));
+  }
+
+  /** Resolves once the tasks' current changes are written; rejects with STORE_UNAVAILABLE if not. */
+  #written(tasks: readonly LiveTask[]): Promise<void> {
+    for (const t of tasks) t.pins++;
+    return new Promise<void>((resolve, reject) => {
+      const unpin = (): void => {
+        for (const t of tasks) {
+          t.pins--;
+          this.#cache.evictIfIdle(t);
+        }
+      };
+      this.#commit.onCommit(() => { unpin(); resolve(); }, (err) => { unpin(); reject(err); });
+    });
+  }
+
+  /** A failed write undid these tasks' unwritten changes: bring memory back in step. */
+  #rolledBack(tasks: LiveTask[]): void {
+    const now = this.#o.clock.now();
+    for (const t of tasks) {
+      if (t.committed === null) {
+        // Never written: the task does not exist.
+        this.#due.forget(t);
+        this.#cache.drop(t);
+        continue;
+      }
+      this.#due.reindex(t, now);
+      this.#commit.onCommit(() => this.#cache.evictIfIdle(t));
+    }
+  }
+
+  async #recover(state: 'running' | 'spooled' | 'queued', decide: Decide, type?: string): Promise<void> {
+    let cursor: string | undefined;
+    for (;;) {
+      const ids = await this.#o.store.idsInState(state, RECOVERY_PAGE, cursor, type);
+      if (ids.length === 0) return;
+      cursor = ids[ids.length - 1];
+      const recs = await this.#o.store.getTasks(ids);
+      const now = this.#o.clock.now();
+      for (const rec of recs) if (rec !== undefined) this.#apply(this.#cache.adopt(rec), decide, now);
+      await this.#commit.flushed();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down; retry once it is back');
+  }
+}

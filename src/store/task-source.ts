@@ -1,0 +1,143 @@
+import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
+import type { DueEntry, ListQuery, StateCounts } from './store.js';
+
+/**
+ * What one decision may ask of the write that carries it. A decision runs inside the source's
+ * write (for LevelDB: the group commit it joins; for a shared store: its transaction), so the
+ * record it sees is the one the write replaces, wherever the task runs.
+ */
+export interface WriteContext {
+  /** The instant of the write, in ms since the epoch. */
+  readonly now: number;
+  /** Runs `fn` once the write is durable (never if it fails). */
+  afterWrite(fn: () => void): void;
+  /** The decision made the task wait `delayMs` for a retry: a promise on the monotonic clock. */
+  retrying(delayMs: number): void;
+}
+
+/**
+ * A decision: a function of the record, applied by the source to the version it is about to
+ * replace. It changes `rec` in place through the lifecycle (src/supervisor/transitions.ts), which
+ * stays the one place that knows what a transition does, or throws to refuse (nothing is written).
+ */
+export type Decide<T = void> = (rec: TaskRecord, w: WriteContext) => T;
+
+export interface NewTask {
+  type: string;
+  key: string | null;
+  /** Builds the task, already submitted and placed, when no holder of its key returns one. */
+  create(w: WriteContext): TaskRecord;
+  /** The error to refuse the submit with when the key's holder is another task (other type or params); null: the same task. */
+  conflict(holder: TaskRecord): Error | null;
+}
+
+export interface SubmitRequest {
+  tasks: readonly NewTask[];
+  /** Per type: open (non-terminal) tasks allowed at most, checked in the same write as the inserts. */
+  maxQueued: ReadonlyMap<string, number>;
+}
+
+export interface Submitted {
+  rec: TaskRecord;
+  /** The key returned a task this submit did not create. */
+  existing: boolean;
+}
+
+/** One pool of workers: how many runs it can take now, and per type how many of those at most. */
+export interface ClaimPool {
+  free: number;
+  types: ReadonlyMap<string, number>;
+}
+
+export interface ClaimRequest {
+  pools: readonly ClaimPool[];
+  /**
+   * Applied to each due task picked, in the claiming write: starts the run (returns its run
+   * record, now the record's lastRun) or leaves the task waiting (null: a misfire skipped ahead).
+   */
+  start: Decide<RunRecord | null>;
+}
+
+export interface Claim {
+  rec: TaskRecord;
+  run: RunRecord;
+}
+
+/** The end of a claimed run: applied only while the claim's fence (this owner, this run number) holds. */
+export interface Completion {
+  taskId: string;
+  run: number;
+  decide: Decide;
+}
+
+/** `lost`: the fence no longer held (cancelled, or claimed again elsewhere); the outcome was dropped. */
+export type CompletionResult = 'ok' | 'lost';
+
+/** What the source tells the supervisor without being asked. */
+export interface SourceSignals {
+  /** Due times changed, or one came: claim again. */
+  wake(): void;
+  /** A run of this runtime may not go on: cancelled (here or elsewhere), or the source cannot vouch for it any more. */
+  abort(taskId: string, run: number, reason: 'cancel' | 'lease'): void;
+}
+
+export interface SourceStart {
+  /** The types this runtime has modules for. */
+  types: ReadonlySet<string>;
+  /** A run whose runtime is gone (crashed, killed, stopped without settling it): a lost try. */
+  abandoned: Decide;
+  /** A spooled task whose placing was interrupted: place it. */
+  place: Decide;
+  /**
+   * An open task of a type that no runtime has a module for. Only a source that is the sole
+   * runtime on its tasks (LevelDB: the lock) can know that; a shared store leaves them be.
+   */
+  orphaned: Decide;
+}
+
+/** Reads, with changes not yet written already visible (a task reads as its latest decision). */
+export interface TaskReader {
+  get(id: string): Promise<TaskRecord | undefined>;
+  getMany(ids: readonly string[]): Promise<Array<TaskRecord | undefined>>;
+  /** Task ids newest first. */
+  listIds(query: ListQuery): Promise<string[]>;
+  /** Dispatchable tasks in due order, strictly after (due, id) of `after`. */
+  dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]>;
+  /** Every run of the task, in no particular order (the record's own last run included). */
+  runs(rec: TaskRecord): Promise<RunRecord[]>;
+  /** Every transition of the task, in order. */
+  history(rec: TaskRecord): Promise<HistoryEntry[]>;
+  /** Tasks per type and state. */
+  counts(): ReadonlyMap<string, StateCounts>;
+  /** Tasks of the type that are not terminal yet. */
+  open(type: string): number;
+  /** Whether the source has ever counted a task of the type. */
+  knows(type: string): boolean;
+  /** The dispatch cache's state, for stats: tasks held, and whether it holds every due task. */
+  window(): { size: number; complete: boolean };
+}
+
+/**
+ * The seam between the supervisor and a store (SPEC §9): the supervisor decides, the source
+ * applies decisions durably, fenced and in batches, and says when to look again. The LevelDB
+ * source is one implementation (src/store/level-source/); a shared store is another.
+ */
+export interface TaskSource {
+  readonly reader: TaskReader;
+  /** Recovers what a crash or stop left, then starts announcing due work. */
+  start(options: SourceStart, signals: SourceSignals): Promise<void>;
+  /** All or none: keys and maxQueued are decided inside the write. */
+  submit(request: SubmitRequest): Promise<Submitted[]>;
+  /** Claims due tasks of the pools' types within their limits; resolves once the starts are written. */
+  claim(request: ClaimRequest): Promise<Claim[]>;
+  /** Ends runs, one answer per item, in the order given. */
+  complete(items: readonly Completion[]): Promise<CompletionResult[]>;
+  /** Changes one task wherever it runs; resolves with the written record. NOT_FOUND when there is none. */
+  update(id: string, decide: Decide): Promise<TaskRecord>;
+  /** Deletes up to `limit` tasks past their retention and frees keys whose hold ran out; `more` when a full batch went. */
+  sweep(limit: number): Promise<{ removed: number; more: boolean }>;
+  /** Resolves once every decision taken so far is written (or failed). */
+  flushed(): Promise<void>;
+  /** Writes what is pending and takes no more. The store underneath is closed by its owner. */
+  close(): Promise<void>;
+}

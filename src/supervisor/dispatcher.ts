@@ -1,0 +1,308 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Executor, RunOutcome } from '../executor/executor.js';
+import type { Claim, Completion, Decide, TaskSource } from '../store/task-source.js';
+import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
+import { RECORD_VERSION } from '../task/record.js';
+import type { Registry, TaskType } from '../task/registry.js';
+import type { TaskEventType } from '../task/state.js';
+import type { EventBus } from './events.js';
+import { nextInterval, nextOccurrence, skippedTo } from './occurrence.js';
+import type { SupervisorObserver } from './observer.js';
+import { capOutcome } from './output-cap.js';
+import { runEndLog } from './run-log.js';
+import type { ScheduleCache } from './schedules.js';
+import { Slots } from './slots.js';
+import type { Transitions } from './transitions.js';
+
+export interface DispatcherOptions {
+  source: TaskSource;
+  registry: Registry;
+  executorFor(type: TaskType): Executor;
+  transitions: Transitions;
+  schedules: ScheduleCache;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  maxOutputBytes: number;
+  observer?: SupervisorObserver | undefined;
+}
+
+/** A run handed to an executor, until its worker is free again. */
+interface Dispatched {
+  rec: TaskRecord;
+  executor: Executor;
+}
+
+/** How long a completion whose write failed waits before it is applied again. */
+const COMPLETE_RETRY_MS = 250;
+
+/**
+ * Runs due tasks: claims them from the source as slots free up, hands each claimed run to its
+ * executor once its start is written, and gives the source each run's end (in batches) as a
+ * decision of the lifecycle. The source says when to claim again (wake) and which run to stop.
+ */
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #slots: Slots;
+  readonly #running = new Map<string, Dispatched>();
+  #pending: Array<{ item: Completion; retry: boolean }> = [];
+  #claims = 0;
+  #wokeMeanwhile = false;
+  #pumpQueued = false;
+  #stopping = false;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#slots = new Slots(options.registry, options.executorFor);
+  }
+
+  /** From now on failed outcomes are left to the next start (their runs stay `running`). */
+  stopping(): void {
+    this.#stopping = true;
+  }
+
+  /** Claims what is due with the slots free now. */
+  pump(): void {
+    if (this.#stopping) return;
+    if (this.#claims > 0) this.#wokeMeanwhile = true;
+    const hold = this.#slots.hold();
+    const started = new Map<string, { dueAt: number | null; occurrence: boolean }>();
+    const start: Decide<RunRecord | null> = (rec, w) => {
+      const dueAt = rec.nextRunAt;
+      const run = this.#startRun(rec, w);
+      if (run !== null) started.set(rec.id, { dueAt, occurrence: run.attempt === 1 });
+      return run;
+    };
+    this.#claims++;
+    this.#o.source.claim({ pools: hold.pools, start }).then(
+      (claims) => {
+        this.#claims--;
+        this.#slots.settle(hold, claims);
+        for (const claim of claims) this.#dispatch(claim, started.get(claim.rec.id)!);
+        this.#again();
+      },
+      (err: unknown) => {
+        this.#claims--;
+        this.#slots.giveBack(hold);
+        this.#o.log.error({ err }, 'claiming due tasks failed');
+        this.#again();
+      },
+    );
+  }
+
+  /** The source asks to stop a run of ours: cancelled, or it can no longer vouch for the claim. */
+  abort(taskId: string, run: number, reason: 'cancel' | 'lease'): void {
+    const runId = runIdOf(taskId, run);
+    this.#running.get(runId)?.executor.abort(runId, 'cancel');
+    if (reason === 'lease') this.#o.log.warn({ taskId, run }, 'the store no longer vouches for this run; aborting it');
+  }
+
+  /** A wake that came while a claim held every slot gets its claim now. */
+  #again(): void {
+    if (this.#claims > 0 || !this.#wokeMeanwhile) return;
+    this.#wokeMeanwhile = false;
+    this.#pumpSoon();
+  }
+
+  /** One pump for a burst of releases (a worker returns many results in one message). */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * The claim's decision for one due task: START with a new run record, or, for a `skip` task
+   * whose due time fell more than graceMs behind, move it to its first fire time within grace and
+   * leave it waiting while that is ahead (null). When no fire time is left, the stale one runs as
+   * the last occurrence (the machine ends a recurring task only after a run).
+   */
+  #startRun(rec: TaskRecord, w: Parameters<Decide>[1]): RunRecord | null {
+    const now = w.now;
+    if (rec.recurring && rec.tries === 0 && rec.nextRunAt !== null && now - rec.nextRunAt > rec.graceMs) this.#o.observer?.misfire(rec.type, rec.misfire);
+    if (rec.recurring) {
+      const skip = skippedTo(rec, this.#o.schedules.of(rec), now);
+      if (skip !== undefined && skip.due !== null) {
+        rec.nextRunAt = skip.due;
+        if (skip.due > now) {
+          rec.updatedAt = now;
+          return null;
+        }
+      }
+    }
+    const newOccurrence = rec.tries === 0;
+    const dueAt = rec.nextRunAt;
+    if (this.#o.transitions.change(rec, 'START', w) === null) return null;
+    if (newOccurrence) {
+      rec.firedAt = dueAt;
+      rec.occurrences++;
+    }
+    rec.nextRunAt = null;
+    rec.runCount++;
+    const run: RunRecord = {
+      v: RECORD_VERSION, taskId: rec.id, run: rec.runCount, attempt: rec.tries, state: 'running',
+      startedAt: now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
+    };
+    rec.lastRun = run;
+    return run;
+  }
+
+  #dispatch({ rec, run }: Claim, started: { dueAt: number | null; occurrence: boolean }): void {
+    const type = this.#o.registry.types.get(rec.type)!;
+    const executor = this.#o.executorFor(type);
+    const runId = runIdOf(rec.id, run.run);
+    this.#running.set(runId, { rec, executor });
+    const bus = this.#o.bus;
+    if (bus.active) {
+      bus.emit({ event: 'run.started', data: { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, startedAt: new Date(run.startedAt).toISOString() } });
+    }
+    this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, run.startedAt, started.occurrence);
+    executor.run({
+      runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
+    }, {
+      onProgress: (p) => this.#progress(rec, run.run, p),
+      onOutcome: (outcome) => this.#outcome(rec.id, run.run, outcome),
+      onInterrupted: () => this.#interrupted(rec.id, run.run),
+      onReleased: () => {
+        this.#running.delete(runId);
+        this.#slots.release(executor, type.name);
+        this.#pumpSoon();
+      },
+    });
+  }
+
+  /** Progress is shown, not persisted on its own: it is written with the next change of the task. */
+  #progress(rec: TaskRecord, run: number, progress: number): void {
+    if (rec.lastRun?.run !== run || rec.lastRun.state !== 'running') return;
+    rec.lastRun = { ...rec.lastRun, progress };
+    const bus = this.#o.bus;
+    if (bus.active) bus.emit({ event: 'run.progress', data: { id: rec.id, type: rec.type, attempt: rec.lastRun.attempt, run, progress } });
+  }
+
+  #outcome(taskId: string, run: number, outcome: RunOutcome): void {
+    // A stopping runtime leaves failed runs `running`, so the next start counts them as lost tries.
+    if (this.#stopping && !outcome.ok) return;
+    const capped = capOutcome(outcome, this.#o.maxOutputBytes);
+    this.#complete({ taskId, run, decide: (rec, w) => this.#ended(rec, w, capped) });
+  }
+
+  /** The lifecycle's decision for a run's end. */
+  #ended(rec: TaskRecord, w: Parameters<Decide>[1], outcome: RunOutcome): void {
+    const now = w.now;
+    const event = outcomeEvent(outcome);
+    const schedules = this.#o.schedules;
+    if (outcome.ok && rec.interval !== null) {
+      const { adaptive } = schedules.of(rec);
+      if (adaptive !== null) rec.interval = nextInterval(rec, adaptive, outcome.output ?? null);
+    }
+    const next = rec.recurring ? nextOccurrence(rec, schedules.of(rec), now) : null;
+    const ended: RunRecord = {
+      ...rec.lastRun!,
+      state: runStateOf(event),
+      endedAt: now,
+      durationMs: outcome.durationMs,
+      worker: outcome.worker,
+      output: outcome.ok ? (outcome.output ?? null) : null,
+      error: outcome.ok ? null : outcome.error,
+    };
+    rec.lastRun = ended;
+    const res = this.#o.transitions.change(rec, event, w, { hasNext: next !== null, nextDue: next === null ? null : next.due });
+    if (res?.actions.includes('nextOccurrence')) rec.firedAt = null;
+    announceRunEnd(this.#o, rec, ended, w);
+    const logLine = res === null ? undefined : runEndLog(this.#o.log, rec, ended, res);
+    if (logLine !== undefined) w.afterWrite(logLine);
+  }
+
+  /**
+   * A graceful stop aborted the run and its handler settled on the signal: the run ends
+   * `interrupted` and the task goes back to the queue with its try given back (INTERRUPT). Written
+   * before the store closes; if that write fails the run stays `running`, a lost try at next start.
+   */
+  #interrupted(taskId: string, run: number): void {
+    if (!this.#stopping) return;
+    this.#complete({
+      taskId, run, decide: (rec, w) => {
+        const before = rec.lastRun!;
+        const ended: RunRecord = {
+          ...before, state: 'interrupted', endedAt: w.now, durationMs: w.now - before.startedAt,
+          error: { code: 'CANCELLED', message: 'a graceful stop aborted the run and its handler returned on its signal; the try was given back' },
+        };
+        rec.lastRun = ended;
+        const res = this.#o.transitions.change(rec, 'INTERRUPT', w);
+        if (res === null) {
+          rec.lastRun = before;
+          return;
+        }
+        announceRunEnd(this.#o, rec, ended, w);
+        const logLine = runEndLog(this.#o.log, rec, ended, res);
+        if (logLine !== undefined) w.afterWrite(logLine);
+      },
+    }, { retry: false });
+  }
+
+  /** Run ends of one turn go to the source together. `retry`: apply it again if its write fails. */
+  #complete(item: Completion, { retry = true }: { retry?: boolean } = {}): void {
+    if (this.#pending.length === 0) queueMicrotask(() => this.#flushCompletions());
+    this.#pending.push({ item, retry });
+  }
+
+  #flushCompletions(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#o.source.complete(pending.map((p) => p.item)).then(
+      (results) => results.forEach((r, i) => {
+        const { taskId, run } = pending[i]!.item;
+        if (r === 'lost') this.#o.log.debug({ taskId, run }, 'run outcome dropped: the task changed meanwhile (cancelled, or its claim no longer held)');
+      }),
+      (err: unknown) => {
+        // The source undid them (the tasks are `running` again there): apply them again later,
+        // unless the source is closing (they stay `running`, lost tries at the next start).
+        if ((err as { code?: string }).code === 'SHUTTING_DOWN') return;
+        this.#o.log.debug({ err }, 'recording run ends failed; will try again');
+        this.#o.clock.setTimer(() => {
+          for (const p of pending) if (p.retry) this.#complete(p.item);
+        }, COMPLETE_RETRY_MS);
+      },
+    );
+  }
+}
+
+/** run.ended for subscribers and the observer, once the end is written. */
+export function announceRunEnd(o: { bus: EventBus; observer?: SupervisorObserver | undefined }, rec: TaskRecord, run: RunRecord, w: Parameters<Decide>[1]): void {
+  o.observer?.runEnded(rec.type, run.state, run.durationMs);
+  if (!o.bus.active) return;
+  const data = {
+    id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, state: run.state,
+    ...(run.output !== null ? { output: JSON.parse(run.output) as unknown } : {}),
+    ...(run.error !== null ? { error: run.error } : {}),
+    startedAt: new Date(run.startedAt).toISOString(), endedAt: new Date(run.endedAt ?? run.startedAt).toISOString(),
+    durationMs: run.durationMs, worker: run.worker,
+  };
+  w.afterWrite(() => o.bus.emit({ event: 'run.ended', data }));
+}
+
+function outcomeEvent(outcome: RunOutcome): TaskEventType {
+  if (outcome.ok) return 'SUCCEED';
+  switch (outcome.error.code) {
+    case 'TIMEOUT': return 'TIME_OUT';
+    case 'WORKER_EXITED':
+    case 'WORKER_CRASHED':
+    case 'WORKER_OOM': return 'LOSE';
+    default: return 'FAIL';
+  }
+}
+
+function runStateOf(event: TaskEventType): RunState {
+  switch (event) {
+    case 'SUCCEED': return 'finished';
+    case 'TIME_OUT': return 'timeout';
+    case 'LOSE': return 'lost';
+    default: return 'failed';
+  }
+}
+
+export const runIdOf = (taskId: string, run: number): string => `${taskId}:${run}`;
