@@ -312,6 +312,6 @@ export class RunBook<R extends BookedRun> {
 }
 
 /** The error a run aborted by a client or a shutdown ends with. */
-export function cancelled(reason: AbortReason): RunError {
+function cancelled(reason: AbortReason): RunError {
   return { code: 'CANCELLED', message: reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown' };
 }
