@@ -2,7 +2,10 @@ import type { RunErrorCode } from '../errors.js';
 
 /** What the supervisor asks an executor to run. Everything here crosses to the worker. */
 export interface RunRequest {
-  /** Unique per run (task id + attempt counter); used to abort it. */
+  /**
+   * Unique per run: `${taskId}:${run}`, the task's id and its run number, which counts every run
+   * of the task (across occurrences and retries), so an id is never reused. Used to abort it.
+   */
   runId: string;
   taskId: string;
   type: string;
@@ -37,8 +40,9 @@ export interface RunListener {
   /** The handler called ctx.progress(p), 0 <= p <= 1. */
   onProgress(progress: number): void;
   /**
-   * The run's outcome, exactly once. For a timeout or an abort this is called when the limit is
-   * reached or the abort is asked for, not when the worker is finally gone.
+   * The run's outcome, exactly once. For an abort this is called when the abort is asked for, for
+   * a timeout just after the limit (after the next I/O poll, so a result already sent still wins);
+   * in both cases before the worker is stopped or gone.
    */
   onOutcome(outcome: RunOutcome): void;
   /** The run's slot is free again (after onOutcome; later than it when a worker had to be killed). */
@@ -64,11 +68,14 @@ export interface Executor {
   /** Starts a run. Never throws for a handler's fault: every failure arrives as an outcome. */
   run(request: RunRequest, listener: RunListener): void;
   /**
-   * Aborts a run: its ctx.signal is aborted; if the handler has not settled within the kill grace
-   * period its worker is killed and replaced. The outcome is CANCELLED (reason 'cancel') or
-   * WORKER_EXITED-like loss for 'shutdown' (see implementations).
+   * Aborts a run: its outcome, unless it has one, is CANCELLED at once and its ctx.signal is
+   * aborted; if the handler has not settled within the kill grace period its worker is killed and
+   * replaced. An id not in flight is ignored.
    */
   abort(runId: string, reason: AbortReason): void;
-  /** Aborts what runs, waits up to graceMs for handlers to settle, then kills the rest. Idempotent. */
+  /**
+   * Aborts what runs (CANCELLED; onInterrupted for a handler that settles within the grace), waits
+   * up to graceMs for handlers to settle, then kills the rest. Later calls return the first's promise.
+   */
   close(graceMs: number): Promise<void>;
 }

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { formatDuration, MAX_TIMER_MS, SECOND } from '../duration.js';
@@ -6,12 +5,12 @@ import { describeDeath, lostRunError } from './child-death.js';
 import type { ChildDeath } from './child-death.js';
 import { ChildWorker } from './child-worker.js';
 import type { LineTags } from './child-output.js';
-import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
+import type { AbortReason, Executor, RunListener, RunRequest } from './executor.js';
 import { integerOption, resolvePoolOptions } from './pool-options.js';
-import { type BookedRun, cancelled, RunBook } from './run-book.js';
+import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isProgress } from './wire.js';
-import type { AbortCause, ProcessResultsMessage, ProgressMessage, ResultMessage } from './wire.js';
+import type { ProcessResultsMessage, ProgressMessage, ResultMessage } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import type { WorkerEntry } from './worker-entry.js';
 
@@ -60,31 +59,34 @@ export class ProcessExecutor implements Executor {
   readonly mode = 'processes';
   readonly options: ResolvedProcessExecutorOptions;
   readonly capacity: number;
-  readonly #book = new RunBook<Run>({
-    owner: 'ProcessExecutor',
-    workerName: (run) => run.child?.worker.name ?? 'process-pending',
-    timedOut: (run, error) => this.#abort(run, 'timeout', error, this.options.killGraceMs),
-    released: (run) => {
-      run.child?.runs.delete(run);
-      // A freed slot takes a run that waited for one.
-      this.#pump();
-    },
-  });
+  readonly #book: RunBook<Run>;
   readonly #children = new Set<Child>();
-  /** Runs waiting for a slot: while children start or are replaced. */
-  readonly #queue: Run[] = [];
-  #pumpScheduled = false;
   readonly #respawns = new Set<NodeJS.Timeout>();
   #logger: Logger | undefined;
   #entry: WorkerEntry | null = null;
   #started = false;
-  #closing: Promise<void> | null = null;
   #onChildrenGone: (() => void) | null = null;
 
   constructor(options: ProcessExecutorOptions = {}) {
     this.options = resolveProcessExecutorOptions(options);
     this.capacity = this.options.workers * this.options.runsPerWorker;
     this.#logger = options.logger;
+    this.#book = new RunBook<Run>({
+      owner: 'ProcessExecutor',
+      killGraceMs: this.options.killGraceMs,
+      // A run still waiting (while children start or are replaced) was never sent: nothing to stop.
+      abortedWhileWaiting: 'drop',
+      workerName: (run) => run.child?.worker.name ?? 'process-pending',
+      dispatch: (waiting) => this.#pump(waiting),
+      signal: ({ child, abortedBy, request }) => {
+        // On a closed channel the child is dying: its exit ends the run.
+        if (child !== null && abortedBy !== null) child.worker.send({ type: 'abort', runId: request.runId, worker: child.worker.name, cause: abortedBy });
+      },
+      kill: (run, why) => this.#kill(run, why),
+      released: (run) => {
+        run.child?.runs.delete(run);
+      },
+    });
   }
 
   busy(): number {
@@ -93,7 +95,7 @@ export class ProcessExecutor implements Executor {
 
   /** Forks every child at once and waits until each has loaded the worker entry. */
   async start(): Promise<void> {
-    if (this.#closing !== null) throw new Error('ProcessExecutor: start() after close()');
+    if (this.#book.closed) throw new Error('ProcessExecutor: start() after close()');
     if (this.#entry !== null) return;
     const entry = resolveWorkerEntry('process-worker');
     this.#entry = entry;
@@ -108,42 +110,21 @@ export class ProcessExecutor implements Executor {
   }
 
   run(request: RunRequest, listener: RunListener): void {
-    const run: Run = { request, listener, startedAt: performance.now(), child: null, timer: null, abortedBy: null, progress: null, reported: false };
-    if (this.#closing !== null) {
-      this.#book.refuseClosed(run);
-      return;
-    }
-    if (!this.#started) throw new Error('ProcessExecutor: run() before start()');
-    this.#book.add(run);
-    // Runs started in one turn (a group commit starts many) travel together: one message per child.
-    this.#queue.push(run);
-    if (!this.#pumpScheduled) {
-      this.#pumpScheduled = true;
-      queueMicrotask(() => this.#pump());
-    }
+    // After close() the book refuses the run as CANCELLED: that is no programming error.
+    if (!this.#started && !this.#book.closed) throw new Error('ProcessExecutor: run() before start()');
+    this.#book.add({ ...bookedRun(request, listener), child: null });
   }
 
   abort(runId: string, reason: AbortReason): void {
-    // A run handed over in this turn is sent first, so its abort reaches its child.
-    if (this.#pumpScheduled) this.#pump();
-    const run = this.#book.get(runId);
-    if (run === undefined) return;
-    this.#abort(run, reason, cancelled(reason), this.options.killGraceMs);
+    this.#book.abort(runId, reason);
   }
 
   close(graceMs: number): Promise<void> {
-    this.#closing ??= this.#shutdown(graceMs);
-    return this.#closing;
-  }
-
-  async #shutdown(graceMs: number): Promise<void> {
-    // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
-    for (const run of this.#book.all()) this.#abort(run, 'shutdown', cancelled('shutdown'), null);
-    await this.#book.drain(graceMs);
-    for (const timer of this.#respawns) clearTimeout(timer);
-    this.#respawns.clear();
-    await this.#stopChildren();
-    for (const run of this.#book.all()) this.#book.release(run);
+    return this.#book.close(graceMs, () => {
+      for (const timer of this.#respawns) clearTimeout(timer);
+      this.#respawns.clear();
+      return this.#stopChildren();
+    });
   }
 
   /** SIGTERM to every child's group (SIGKILL after the term grace); resolves when all are gone. */
@@ -168,7 +149,7 @@ export class ProcessExecutor implements Executor {
     child = { worker, runs: new Set(), last: null };
     this.#children.add(child);
     worker.ready.then(
-      () => this.#pump(),
+      () => this.#book.dispatch(),
       // A failure during start() is thrown from it; later ones are logged when the child is gone.
       () => undefined,
     );
@@ -187,12 +168,11 @@ export class ProcessExecutor implements Executor {
   }
 
   /** Sends waiting runs to the least busy children, as many per message as each can take. */
-  #pump(): void {
-    this.#pumpScheduled = false;
-    while (this.#queue.length > 0 && this.#closing === null) {
+  #pump(waiting: Run[]): void {
+    while (waiting.length > 0) {
       const child = this.#freeChild();
       if (child === null) return;
-      this.#send(child, this.#queue.splice(0, this.options.runsPerWorker - child.runs.size));
+      this.#send(child, waiting.splice(0, this.options.runsPerWorker - child.runs.size));
     }
   }
 
@@ -227,7 +207,7 @@ export class ProcessExecutor implements Executor {
     this.#children.delete(child);
     const { name } = child.worker;
     // Before start() has resolved, a child's death is reported by start() itself.
-    if (child.runs.size === 0 && death.killedFor === null && this.#closing === null && this.#started) {
+    if (child.runs.size === 0 && death.killedFor === null && !this.#book.closed && this.#started) {
       this.#log().error({ worker: name, exitCode: death.exitCode, signal: death.signal }, child.worker.loaded
         ? `worker process ${name} ended while it held no run (${describeDeath(death)}); it is replaced`
         : `worker process ${name} ended before it was ready (${describeDeath(death)}); retrying in ${formatDuration(RESPAWN_DELAY_MS)}`);
@@ -236,7 +216,7 @@ export class ProcessExecutor implements Executor {
       if (!run.reported) this.#book.report(run, { ok: false, error: lostRunError(death, this.options.workerMemoryMb) });
       this.#book.release(run);
     }
-    if (this.#closing !== null) {
+    if (this.#book.closed) {
       if (this.#children.size === 0) this.#onChildrenGone?.();
       return;
     }
@@ -257,37 +237,20 @@ export class ProcessExecutor implements Executor {
   #replaceLater(): void {
     const timer = setTimeout(() => {
       this.#respawns.delete(timer);
-      if (this.#closing === null) this.#replace();
+      if (!this.#book.closed) this.#replace();
     }, RESPAWN_DELAY_MS);
     this.#respawns.add(timer);
   }
 
-  #abort(run: Run, cause: AbortCause, error: RunError, killAfterMs: number | null): void {
-    if (run.abortedBy !== null || run.reported) return;
-    run.abortedBy = cause;
-    this.#book.report(run, { ok: false, error });
-    if (run.timer !== null) clearTimeout(run.timer);
-    run.timer = null;
-    const child = run.child;
-    if (child === null) {
-      // Never sent: nothing to stop.
-      const queued = this.#queue.indexOf(run);
-      if (queued >= 0) this.#queue.splice(queued, 1);
-      this.#book.releaseUnstarted(run);
-      return;
-    }
-    child.worker.send({ type: 'abort', runId: run.request.runId, worker: child.worker.name, cause });
-    if (killAfterMs !== null) run.timer = setTimeout(() => this.#kill(run), killAfterMs);
-  }
-
-  #kill(run: Run): void {
-    run.timer = null;
+  /** Kills the run's child and its process group; false when the run was never sent to one. */
+  #kill(run: Run, why: string): boolean {
     const worker = run.child?.worker;
-    if (worker === undefined || worker.dying) return;
-    const what = run.abortedBy === 'timeout' ? 'timed out' : 'was aborted';
-    const why = `run ${run.request.runId} ${what} and its handler ignored the signal for ${formatDuration(this.options.killGraceMs)}`;
+    if (worker === undefined) return false;
+    // Dying already (another run's kill, or it crashed): its exit ends the run.
+    if (worker.dying) return true;
     this.#log().warn({ worker: worker.name, taskId: run.request.taskId, attempt: run.request.attempt }, `killing ${worker.name} and its process group: ${why}`);
     worker.kill(why);
+    return true;
   }
 
   #log(): Logger {

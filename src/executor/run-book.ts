@@ -22,32 +22,60 @@ export interface BookedRun {
   progress: number | null;
   /** onOutcome was called: at a timeout or abort this comes before the worker is gone. */
   reported: boolean;
+  /** The kill grace ran out before a worker took the run: it gets a whole new one there (see placed). */
+  killDue: boolean;
+}
+
+/** What a run starts with; an executor adds where the run is. */
+export function bookedRun(request: RunRequest, listener: RunListener): BookedRun {
+  return { request, listener, startedAt: performance.now(), timer: null, abortedBy: null, progress: null, reported: false, killDue: false };
 }
 
 export interface RunBookHooks<R extends BookedRun> {
   /** Used in programming-error messages, e.g. "ThreadExecutor". */
   readonly owner: string;
+  /** Between aborting a run's signal and killing its worker. */
+  readonly killGraceMs: number;
+  /**
+   * What a cancel or timeout does to a run still waiting for a slot: 'drop' releases it unstarted;
+   * 'send' leaves it waiting, to start with its signal already aborted. A shutdown drops it either way.
+   */
+  readonly abortedWhileWaiting: 'drop' | 'send';
   /** The worker a run is on, as outcomes name it. */
   workerName(run: R): string;
-  /** The run's timeout expired (its timer is already cleared). */
-  timedOut(run: R, error: RunError): void;
+  /** Takes from the front of `waiting` the runs it sends to workers with room; the rest wait for a release. */
+  dispatch(waiting: R[]): void;
+  /** The run was aborted (run.abortedBy says why): tell the worker holding it, if one does yet. */
+  signal(run: R): void;
+  /**
+   * The run's handler ignored its aborted signal for the kill grace: kill its worker. False when
+   * no worker holds the run yet: the kill waits for one (see placed).
+   */
+  kill(run: R, why: string): boolean;
   /** The run left the book: free its slot on its worker. */
   released(run: R): void;
 }
 
 /**
  * The runs an executor has in flight, and what is the same whatever runs them: the checks on a
- * request, its timeout, progress and outcome reports (each once), the release of its slot, and
- * waiting for every run to be released at shutdown.
+ * request, the runs waiting for a slot, timeouts, aborts and the kill after their grace, progress
+ * and outcome reports (each once), the release of a slot, and close(): abort, drain, stop the
+ * workers. An executor keeps only where runs go and how its workers are signalled and killed.
  */
 export class RunBook<R extends BookedRun> {
   readonly #runs = new Map<string, R>();
+  /** Runs not yet sent: those handed over in this turn, and any no worker has room for yet. */
+  readonly #waiting: R[] = [];
+  #dispatchScheduled = false;
   /** Runs whose timeout expired, waiting for the I/O that may bring their result; each with its cancel. */
   readonly #judging = new Map<R, () => void>();
   readonly #hooks: RunBookHooks<R>;
   #onDrained: (() => void) | null = null;
   /** The shutdown's grace is over: a run settling now was not stopped in time, it is being killed. */
   #graceOver = false;
+  /** Set before close() aborts anything, so that no release during it sends a waiting run. */
+  #closed = false;
+  #closing: Promise<void> | null = null;
 
   constructor(hooks: RunBookHooks<R>) {
     this.#hooks = hooks;
@@ -55,6 +83,11 @@ export class RunBook<R extends BookedRun> {
 
   get size(): number {
     return this.#runs.size;
+  }
+
+  /** close() was called: runs are refused. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   get(runId: string): R | undefined {
@@ -66,8 +99,15 @@ export class RunBook<R extends BookedRun> {
     return [...this.#runs.values()];
   }
 
-  /** Books a run and starts its timeout. Throws on a programming error (a duplicate id, a bad timeout). */
+  /**
+   * Books a run, starts its timeout and queues it for a worker. After close() the run is refused
+   * instead. Throws on a programming error (a duplicate id, a bad timeout).
+   */
   add(run: R): void {
+    if (this.#closed) {
+      this.#refuseClosed(run);
+      return;
+    }
     const { runId, timeoutMs } = run.request;
     if (this.#runs.has(runId)) throw new Error(`${this.#hooks.owner}: run ${runId} is already in flight`);
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
@@ -76,8 +116,20 @@ export class RunBook<R extends BookedRun> {
     this.#runs.set(runId, run);
     run.timer = setTimeout(() => {
       run.timer = null;
-      this.#judgeLater(run, () => this.#hooks.timedOut(run, { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }));
+      this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
     }, timeoutMs);
+    // Runs started in one turn (a group commit starts many) travel together: one message per worker.
+    this.#waiting.push(run);
+    if (!this.#dispatchScheduled) {
+      this.#dispatchScheduled = true;
+      queueMicrotask(() => this.dispatch());
+    }
+  }
+
+  /** Offers the waiting runs to the executor; called again whenever a slot may have come free. */
+  dispatch(): void {
+    this.#dispatchScheduled = false;
+    if (!this.#closed && this.#waiting.length > 0) this.#hooks.dispatch(this.#waiting);
   }
 
   /**
@@ -107,6 +159,51 @@ export class RunBook<R extends BookedRun> {
     return this.#runs.get(run.request.runId) === run;
   }
 
+  /** Aborts a run by id, reporting it CANCELLED; its worker is killed if it ignores the signal for the kill grace. */
+  abort(runId: string, reason: AbortReason): void {
+    // A run handed over in this turn is sent first, so its abort reaches its worker.
+    if (this.#dispatchScheduled) this.dispatch();
+    const run = this.#runs.get(runId);
+    if (run !== undefined) this.#abort(run, reason, cancelled(reason), { killAfterGrace: true });
+  }
+
+  #abort(run: R, cause: AbortCause, error: RunError, { killAfterGrace }: { killAfterGrace: boolean }): void {
+    if (run.abortedBy !== null || run.reported) return;
+    run.abortedBy = cause;
+    this.report(run, { ok: false, error });
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = null;
+    if (this.#hooks.abortedWhileWaiting === 'drop' && this.#waiting.includes(run)) {
+      this.releaseUnstarted(run);
+      return;
+    }
+    this.#hooks.signal(run);
+    if (killAfterGrace) this.#killAfterGrace(run);
+  }
+
+  #killAfterGrace(run: R): void {
+    const graceMs = this.#hooks.killGraceMs;
+    run.timer = setTimeout(() => {
+      run.timer = null;
+      const what = run.abortedBy === 'timeout' ? 'timed out' : 'was aborted';
+      const why = `run ${run.request.runId} ${what} and its handler ignored the signal for ${formatDuration(graceMs)}`;
+      if (!this.#hooks.kill(run, why)) run.killDue = true;
+    }, graceMs);
+  }
+
+  /**
+   * A run aborted before a worker took it has reached one: the worker gets the abort, so the
+   * handler starts with its signal aborted, and a whole kill grace to notice if the first ran out.
+   */
+  placed(run: R): void {
+    if (!this.holds(run) || run.abortedBy === null) return;
+    this.#hooks.signal(run);
+    if (run.killDue) {
+      run.killDue = false;
+      this.#killAfterGrace(run);
+    }
+  }
+
   progress(run: R, progress: number): void {
     if (run.reported || run.progress === progress) return;
     run.progress = progress;
@@ -115,7 +212,7 @@ export class RunBook<R extends BookedRun> {
 
   report(run: R, result: Result): void {
     run.reported = true;
-    run.listener.onOutcome(this.outcome(run, result));
+    run.listener.onOutcome(this.#outcome(run, result));
   }
 
   /**
@@ -133,15 +230,15 @@ export class RunBook<R extends BookedRun> {
     this.release(run);
   }
 
-  outcome(run: R, result: Result): RunOutcome {
+  #outcome(run: R, result: Result): RunOutcome {
     const durationMs = Math.round(performance.now() - run.startedAt);
     const worker = this.#hooks.workerName(run);
     return result.ok ? { ok: true, output: result.output, durationMs, worker } : { ok: false, error: result.error, durationMs, worker };
   }
 
   /** A run asked for after the executor closed: it fails as CANCELLED without starting, a turn later. */
-  refuseClosed(run: R): void {
-    const outcome = this.outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } });
+  #refuseClosed(run: R): void {
+    const outcome = this.#outcome(run, { ok: false, error: { code: 'CANCELLED', message: 'the executor is closed; the run was not started' } });
     queueMicrotask(() => {
       run.listener.onOutcome(outcome);
       run.listener.onReleased();
@@ -156,9 +253,36 @@ export class RunBook<R extends BookedRun> {
     this.#judging.get(run)?.();
     this.#judging.delete(run);
     this.#runs.delete(run.request.runId);
+    const waiting = this.#waiting.indexOf(run);
+    if (waiting >= 0) this.#waiting.splice(waiting, 1);
     this.#hooks.released(run);
+    // A freed slot takes a run that waited for one.
+    this.dispatch();
     run.listener.onReleased();
     if (this.#runs.size === 0) this.#onDrained?.();
+  }
+
+  /**
+   * Aborts every run (reported CANCELLED; close's grace replaces the kill grace), drops those no
+   * worker took, waits up to `graceMs` for the rest to be released, then has `stopWorkers` end the
+   * workers and releases what they held. Later calls return the first call's promise.
+   */
+  close(graceMs: number, stopWorkers: () => Promise<void>): Promise<void> {
+    if (this.#closing === null) {
+      this.#closed = true;
+      this.#closing = this.#shutdown(graceMs, stopWorkers);
+    }
+    return this.#closing;
+  }
+
+  async #shutdown(graceMs: number, stopWorkers: () => Promise<void>): Promise<void> {
+    for (const run of this.all()) this.#abort(run, 'shutdown', cancelled('shutdown'), { killAfterGrace: false });
+    // Runs no worker has taken yet never started: nothing to wait for.
+    for (const run of this.#waiting.splice(0)) this.releaseUnstarted(run);
+    await this.drain(graceMs);
+    await stopWorkers();
+    // Runs whose worker went without word of them (a crashed thread piscina no longer tracks).
+    for (const run of this.all()) this.release(run);
   }
 
   /**
@@ -188,6 +312,6 @@ export class RunBook<R extends BookedRun> {
 }
 
 /** The error a run aborted by a client or a shutdown ends with. */
-export function cancelled(reason: AbortReason): RunError {
+function cancelled(reason: AbortReason): RunError {
   return { code: 'CANCELLED', message: reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown' };
 }

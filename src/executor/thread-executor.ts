@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { formatDuration } from '../duration.js';
 import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
 import { resolvePoolOptions } from './pool-options.js';
-import { type BookedRun, cancelled, RunBook } from './run-book.js';
+import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
-import type { AbortCause, AbortMessage, BatchMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import type { AbortMessage, BatchMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 
 export type ThreadExecutorOptions = PoolOptions;
@@ -22,8 +20,6 @@ type PoolThread = Parameters<Balancer>[1][number];
 interface Run extends BookedRun {
   /** Set when piscina hands the run to a thread. */
   thread: Thread | null;
-  /** The kill grace ran out before piscina handed the run to a thread: it restarts there. */
-  killDue: boolean;
 }
 
 interface Thread {
@@ -58,30 +54,35 @@ export class ThreadExecutor implements Executor {
   readonly options: ResolvedThreadExecutorOptions;
   readonly capacity: number;
   readonly #channelName = `spindle-threads-${randomUUID()}`;
-  readonly #book = new RunBook<Run>({
-    owner: 'ThreadExecutor',
-    workerName: (run) => run.thread?.name ?? 'thread-pending',
-    timedOut: (run, error) => this.#abort(run, 'timeout', error, this.options.killGraceMs),
-    released: (run) => {
-      if (run.thread !== null) run.thread.load--;
-      else if (this.#queued.includes(run)) this.#queued.splice(this.#queued.indexOf(run), 1);
-      // A freed slot takes a run that waited for one.
-      if (this.#queued.length > 0 && this.#closing === null) this.#dispatch();
-    },
-  });
+  readonly #book: RunBook<Run>;
   readonly #threads = new Map<number, Thread>();
   #logger: Logger | undefined;
   #pool: Piscina | null = null;
   #channel: BroadcastChannel | null = null;
-  #closing: Promise<void> | null = null;
-  /** Runs not yet sent: those handed over in this turn, and any no thread has room for yet. */
-  #queued: Run[] = [];
-  #dispatchScheduled = false;
 
   constructor(options: ThreadExecutorOptions = {}) {
     this.options = resolvePoolOptions(options);
     this.capacity = this.options.workers * this.options.runsPerWorker;
     this.#logger = options.logger;
+    this.#book = new RunBook<Run>({
+      owner: 'ThreadExecutor',
+      killGraceMs: this.options.killGraceMs,
+      // Kept from when such runs waited in piscina's queue, out of reach: one a cancel or timeout
+      // finds waiting for a thread still goes to one, to start with its signal aborted.
+      abortedWhileWaiting: 'send',
+      workerName: (run) => run.thread?.name ?? 'thread-pending',
+      dispatch: (waiting) => this.#dispatch(waiting),
+      signal: (run) => this.#sendAbort(run),
+      kill: (run, why) => {
+        // Not on a thread yet: the balancer places it, then the book starts a new grace (placed).
+        if (run.thread === null) return false;
+        this.#terminate(run.thread, why);
+        return true;
+      },
+      released: (run) => {
+        if (run.thread !== null) run.thread.load--;
+      },
+    });
   }
 
   busy(): number {
@@ -90,7 +91,7 @@ export class ThreadExecutor implements Executor {
 
   /** Creates the pool and waits until every thread has loaded the worker entry. */
   async start(): Promise<void> {
-    if (this.#closing !== null) throw new Error('ThreadExecutor: start() after close()');
+    if (this.#book.closed) throw new Error('ThreadExecutor: start() after close()');
     if (this.#pool !== null) return;
     const { workers, runsPerWorker, workerMemoryMb, logLevel } = this.options;
     const entry = resolveWorkerEntry('thread-worker');
@@ -133,36 +134,25 @@ export class ThreadExecutor implements Executor {
   }
 
   run(request: RunRequest, listener: RunListener): void {
-    const run: Run = { request, listener, startedAt: performance.now(), thread: null, timer: null, abortedBy: null, progress: null, reported: false, killDue: false };
-    if (this.#closing !== null) {
-      this.#book.refuseClosed(run);
-      return;
-    }
-    if (this.#pool === null) throw new Error('ThreadExecutor: run() before start()');
-    this.#book.add(run);
-    // Runs started in one turn (a group commit starts many) travel together: one message per thread.
-    this.#queued.push(run);
-    if (!this.#dispatchScheduled) {
-      this.#dispatchScheduled = true;
-      queueMicrotask(() => this.#dispatch());
-    }
+    // After close() the book refuses the run as CANCELLED: that is no programming error.
+    if (this.#pool === null && !this.#book.closed) throw new Error('ThreadExecutor: run() before start()');
+    this.#book.add({ ...bookedRun(request, listener), thread: null });
   }
 
   /**
    * Sends waiting runs to the threads with room, as many per message as each can take. When every
-   * thread is full they wait here for a release; when a thread is being replaced they go to
+   * thread is full they stay in the book until a release; when a thread is being replaced they go to
    * piscina's queue, which places them once the new thread is ready.
    */
-  #dispatch(): void {
-    this.#dispatchScheduled = false;
-    while (this.#queued.length > 0) {
+  #dispatch(waiting: Run[]): void {
+    while (waiting.length > 0) {
       const target = this.#roomiest();
       if (target === null) {
         if (this.#allThreadsLive()) return;
-        this.#send(this.#queued.splice(0, 1), null);
+        this.#send(waiting.splice(0, 1), null);
         continue;
       }
-      this.#send(this.#queued.splice(0, this.options.runsPerWorker - target.load), target);
+      this.#send(waiting.splice(0, this.options.runsPerWorker - target.load), target);
     }
   }
 
@@ -211,29 +201,15 @@ export class ThreadExecutor implements Executor {
   }
 
   abort(runId: string, reason: AbortReason): void {
-    // A run handed over in this turn is placed first, so its abort reaches its thread.
-    if (this.#dispatchScheduled) this.#dispatch();
-    const run = this.#book.get(runId);
-    if (run === undefined) return;
-    this.#abort(run, reason, cancelled(reason), this.options.killGraceMs);
+    this.#book.abort(runId, reason);
   }
 
   close(graceMs: number): Promise<void> {
-    this.#closing ??= this.#shutdown(graceMs);
-    return this.#closing;
-  }
-
-  async #shutdown(graceMs: number): Promise<void> {
-    // Close's own grace replaces the per-run kill grace: no kill timers for these aborts.
-    for (const run of this.#book.all()) this.#abort(run, 'shutdown', cancelled('shutdown'), null);
-    // Runs no thread has taken yet never started: nothing to wait for.
-    for (const run of this.#queued.splice(0)) this.#book.releaseUnstarted(run);
-    await this.#book.drain(graceMs);
-    // Terminates every thread still busy and waits for each to exit.
-    await this.#pool?.destroy();
-    this.#channel?.close();
-    // Runs lost with a crashed thread piscina no longer tracks; it is exiting too.
-    for (const run of this.#book.all()) this.#book.release(run);
+    return this.#book.close(graceMs, async () => {
+      // Terminates every thread still busy and waits for each to exit.
+      await this.#pool?.destroy();
+      this.#channel?.close();
+    });
   }
 
   /**
@@ -268,17 +244,8 @@ export class ThreadExecutor implements Executor {
     }
     for (const run of placement.runs) {
       run.thread = thread;
-      if (run.abortedBy !== null) {
-        // Aborted while queued: act once piscina has posted the task to the thread. The handler
-        // starts with its signal aborted and gets a whole kill grace to notice.
-        queueMicrotask(() => {
-          this.#sendAbort(run);
-          if (run.killDue) {
-            run.killDue = false;
-            run.timer = setTimeout(() => this.#kill(run), this.options.killGraceMs);
-          }
-        });
-      }
+      // Aborted while queued: act once piscina has posted the task to the thread.
+      if (run.abortedBy !== null) queueMicrotask(() => this.#book.placed(run));
     }
     return best;
   };
@@ -326,28 +293,9 @@ export class ThreadExecutor implements Executor {
     else this.#book.release(run);
   }
 
-  #abort(run: Run, cause: AbortCause, error: RunError, killAfterMs: number | null): void {
-    if (run.abortedBy !== null || run.reported) return;
-    run.abortedBy = cause;
-    this.#book.report(run, { ok: false, error });
-    if (run.timer !== null) clearTimeout(run.timer);
-    run.timer = killAfterMs === null ? null : setTimeout(() => this.#kill(run), killAfterMs);
-    this.#sendAbort(run);
-  }
-
   #sendAbort(run: Run): void {
     if (run.thread === null || run.abortedBy === null) return;
     this.#channel?.postMessage({ type: 'abort', runId: run.request.runId, worker: run.thread.name, cause: run.abortedBy } satisfies AbortMessage);
-  }
-
-  #kill(run: Run): void {
-    run.timer = null;
-    if (run.thread === null) {
-      run.killDue = true;
-      return;
-    }
-    const what = run.abortedBy === 'timeout' ? 'timed out' : 'was aborted';
-    this.#terminate(run.thread, `run ${run.request.runId} ${what} and its handler ignored the signal for ${formatDuration(this.options.killGraceMs)}`);
   }
 
   #terminate(thread: Thread, why: string): void {
