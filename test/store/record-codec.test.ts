@@ -98,7 +98,7 @@ describe('the record codec, on any record', () => {
 
 /**
  * The stored layout, pinned: these bytes were written by the codec before its field order became
- * one table (commit c6c4133's record-codec.ts). Stores hold such bytes, so a change to the tables
+ * one table (record-codec.ts as of 9249963). Stores hold such bytes, so a change to the tables
  * that moves, drops or retypes a field must fail here, not in a user's store.
  */
 describe('the stored layout', () => {
