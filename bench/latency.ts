@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Runtime } from '../src/index.js';
-import { type Lateness, percentiles } from './precision.js';
+import { type Lateness, percentiles, rounded } from './precision.js';
 
 const RATE = 2000;
 const SECONDS = 5;
@@ -67,9 +67,3 @@ export async function spindleLatency(tasks: string, workers: number, runsPerWork
   rmSync(data, { recursive: true, force: true });
   return rounded(percentiles([...submittedAt].map(([id, t0]) => startedAt.get(id)! - t0)));
 }
-
-function rounded(l: Lateness): Lateness {
-  return { p50: round(l.p50), p99: round(l.p99), max: round(l.max) };
-}
-
-const round = (ms: number): number => Math.round(ms * 10) / 10;

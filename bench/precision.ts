@@ -26,6 +26,12 @@ export function percentiles(samples: number[]): Lateness {
   return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1]! };
 }
 
+/** Lateness rounded to `decimals` places of a ms, for the tables. */
+export function rounded(l: Lateness, decimals = 1): Lateness {
+  const round = (ms: number): number => Math.round(ms * 10 ** decimals) / 10 ** decimals;
+  return { p50: round(l.p50), p99: round(l.p99), max: round(l.max) };
+}
+
 /** The baseline: plain setTimeout for the same instants. */
 export async function setTimeoutLateness(): Promise<Lateness> {
   const due = dueTimes();

@@ -9,6 +9,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { cliLatency, printLatency } from './cli-latency.js';
+import { HANDLER_COUNT, setTimeoutHandlerLateness, spindleHandlerLateness } from './handler-lateness.js';
 import { piscinaLatency, spindleLatency } from './latency.js';
 import { setTimeoutLateness, spindleLateness } from './precision.js';
 import { rawIpc } from './processes.js';
@@ -70,7 +71,7 @@ const socket = {
 const inProcess256 = await spindleThroughput(N, { mode: 'threads', runsPerWorker: 256, sync: false });
 const throughput: Array<[string, number, string, string]> = [
   ['raw piscina, same no-op (baseline, median)', piscina, '1.00', ''],
-  ['threads, 1 run per thread', socket.threads1, ratio(socket.threads1, piscina), ''],
+  ['threads, 1 run per thread (the default config)', socket.threads1, ratio(socket.threads1, piscina), ''],
   ['threads, 16 runs per thread', socket.threads16, ratio(socket.threads16, piscina), ''],
   ['threads, 256 runs per thread', headline.value, headline.ratio.toFixed(2), `≥ 20,000/s and ≥ 0.6×; ${spread(headline)}`],
   ['threads, 256 runs per thread, `--sync`', socket.sync256, ratio(socket.sync256, piscina), `≥ 0.5× default: ${ratio(socket.sync256, headline.value)}×`],
@@ -103,6 +104,17 @@ const precision = { 'plain setTimeout (baseline)': await setTimeoutLateness(), s
 console.log('\n| case | p50 ms | p99 ms | max ms | target |\n|---|---:|---:|---:|---|');
 for (const [name, l] of Object.entries(precision)) console.log(`| ${name} | ${l.p50} | ${l.p99} | ${l.max} | ${name === 'spindle' ? 'p99 ≤ 3 ms' : ''} |`);
 
+console.log(`\nhandler lateness: ${fmt(HANDLER_COUNT)} one-shot tasks due at distinct instants over 4 s (in-process, threads, 1 run per thread); lateness = the handler's first line − due, sub-ms clock`);
+const setTimeoutHandler = await setTimeoutHandlerLateness();
+const spindleHandler = await spindleHandlerLateness(TASKS, WORKERS);
+const handler = { 'plain setTimeout, same due times (baseline)': setTimeoutHandler, 'spindle, in the handler': spindleHandler };
+const times = (x: number, base: number): string => (base > 0 ? `${(x / base).toFixed(1)}` : '–');
+console.log('\n| case | p50 ms | p99 ms | max ms | × setTimeout p50 / p99 / max |\n|---|---:|---:|---:|---|');
+for (const [name, l] of Object.entries(handler)) {
+  const r = [times(l.p50, setTimeoutHandler.p50), times(l.p99, setTimeoutHandler.p99), times(l.max, setTimeoutHandler.max)].join(' / ');
+  console.log(`| ${name} | ${l.p50} | ${l.p99} | ${l.max} | ${r} |`);
+}
+
 console.log(`\nscale: queued one-shot tasks due in 30 days; the runtime restarted in a fresh process${FULL ? '' : ' (1,000,000 with --full)'}`);
 const scales = [await scale(100_000, TASKS), ...(FULL ? [await scale(1_000_000, TASKS)] : [])];
 console.log('\n| queued | fill (submits/s) | store on disk | start to ready | RSS | `list --state queued --limit 100` | `pending --limit 100` |\n|---:|---:|---:|---:|---:|---:|---:|');
@@ -116,5 +128,5 @@ printLatency(cli, 'bare node');
 const seconds = Math.round((performance.now() - began) / 1000);
 console.log(`\nthe suite took ${seconds} s`);
 writeFileSync(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), JSON.stringify({
-  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, scale: scales, cli,
+  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, handler, scale: scales, cli,
 }, null, 2));
