@@ -2,7 +2,7 @@ export { Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions, ResolvedRuntimeOptions, Mode } from './runtime/runtime-options.js';
 export type { HttpOptions } from './http/http-options.js';
 export { defineTask } from './task/define-task.js';
-export type { TaskDefinition, TaskContext } from './task/define-task.js';
+export type { TaskDefinition, TaskContext, JsonSchema, ParamsOf } from './task/define-task.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS, HTTP_ERRORS } from './errors.js';
 export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode, HttpErrorCode } from './errors.js';
 export type { TaskView, SubmittedView, RunView, HistoryView } from './supervisor/task-view.js';
