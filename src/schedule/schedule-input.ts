@@ -12,15 +12,17 @@ export type Schedule =
   | { any: readonly Schedule[] }
   | { all: readonly Schedule[] };
 
-interface BoundsFields {
+// Type literals, not interfaces: those are assignable to Record<string, unknown>, so a typed
+// submit's options can be handed on to anything taking plain SubmitOptions.
+type BoundsFields = {
   start?: number | string;
   end?: number | string;
   count?: number;
-}
+};
 
 /** All three or none: an adaptive `every`. */
-interface AdaptiveFields {
+type AdaptiveFields = {
   minEvery?: number | string;
   maxEvery?: number | string;
   backoff?: number;
-}
+};

@@ -1,7 +1,7 @@
 // Type tests: checked by `tsc -p test` (an unused @ts-expect-error fails it too); vitest does not
 // run *.test-d.ts files (`vitest --typecheck` would).
 import { describe, expectTypeOf, it } from 'vitest';
-import { Client, type SubmitOptions, type TaskMap, type TaskTypes } from '../../src/client/index.js';
+import { Client, type SubmitOptions, type TaskMap, type TaskTypes, type TypedSubmitOptions } from '../../src/client/index.js';
 import type greet from '../fixtures/typed-tasks/greet.js';
 
 type Tasks = TaskMap<typeof import('../fixtures/typed-tasks/greet.js') | typeof import('../fixtures/typed-tasks/tick.js')>;
@@ -27,9 +27,19 @@ describe('TaskMap', () => {
 });
 
 describe('a typed Client', () => {
+  it('can be passed where any Client is taken (as Client<any>: a plain Client is a different type)', () => {
+    const anyClient = (c: Client<any>): Promise<unknown> => c.submit({ type: 'whatever', params: 1 });
+    void anyClient(typed);
+    void anyClient(untyped);
+  });
+
   it('is what connect answers when given the map', () => {
     expectTypeOf(Client.connect<Tasks>).returns.resolves.toEqualTypeOf<Client<Tasks>>();
     expectTypeOf(Client.connect).returns.resolves.toEqualTypeOf<Client<TaskTypes>>();
+  });
+
+  it('gives options that plain SubmitOptions also take', () => {
+    expectTypeOf<TypedSubmitOptions<Tasks>>().toExtend<SubmitOptions>();
   });
 
   it('accepts a known type with its params, and leaves out params the schema does not require', () => {
