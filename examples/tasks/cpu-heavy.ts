@@ -1,20 +1,17 @@
-import { defineTask, type TaskContext } from 'spindle';
-
-interface Params {
-  n?: number;
-}
+import { defineTask } from 'spindle';
 
 /** Counts primes below `n` on a worker thread, keeping the runtime's own thread free. */
 export default defineTask({
   name: 'cpu-heavy',
   description: 'Counts primes below n (default 2,000,000); a TypeScript module',
+  // `n` is typed `number | undefined` in run from this schema: no separate interface to keep in step.
   params: {
     type: 'object',
     properties: { n: { type: 'integer', minimum: 2, maximum: 100000000 } },
     additionalProperties: false,
   },
   timeout: '1m',
-  async run({ n = 2_000_000 }: Params, ctx: TaskContext) {
+  async run({ n = 2_000_000 }, ctx) {
     const sieve = new Uint8Array(n);
     let count = 0;
     for (let i = 2; i < n; i++) {

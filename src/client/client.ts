@@ -6,9 +6,11 @@ import type { Stats } from '../supervisor/supervisor.js';
 import type { EventFilter } from '../supervisor/events.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
 import type { TypeInfo } from '../runtime/type-info.js';
+import type { Schedule } from '../schedule/schedule-input.js';
 import { TERMINAL_STATES } from '../task/state.js';
 import { type ClientEvent, EventStream } from './event-stream.js';
 import { assertTrustedSocket, socketPathOf, type RuntimeAddress } from './socket-path.js';
+import type { IsUntyped, ParamsField, TaskTypes, TypeName } from './task-map.js';
 
 /** What `submit` takes (SPEC §6); durations are ms or strings like "30s". */
 export interface SubmitOptions {
@@ -24,6 +26,14 @@ export interface SubmitOptions {
   /** How long the task keeps `key` after it ends (default: the runtime's `keyRetention`). */
   keyRetention?: number | string;
 }
+
+/** A submit to a typed client: `type` is one of its task map's names and picks the params it takes. */
+export type TypedSubmitOptions<Tasks extends TaskTypes> = {
+  [N in keyof Tasks & string]: Omit<SubmitOptions, 'type' | 'params' | 'schedule'> & { type: N; schedule?: Schedule } & ParamsField<Tasks[N]['params']>;
+}[keyof Tasks & string];
+
+/** What `submit` takes: SubmitOptions on an untyped client, TypedSubmitOptions on a typed one. */
+export type SubmitOptionsFor<Tasks extends TaskTypes> = IsUntyped<Tasks> extends true ? SubmitOptions : TypedSubmitOptions<Tasks>;
 
 export type ClientOptions = RuntimeAddress & {
   /**
@@ -78,8 +88,12 @@ type State = 'connected' | 'reconnecting' | 'down' | 'closed';
  * runtime restarts; calls made meanwhile wait for it. A call already sent when the connection
  * dropped is sent again if it only reads, and otherwise fails with CONNECTION_LOST, because it may
  * or may not have taken effect (give submits a `key` to retry them safely).
+ *
+ * `Tasks` (optional, types only) is the task types the client may submit, usually a TaskMap of
+ * the task modules: `Client.connect<TaskMap<typeof import('./tasks/email.js')>>()`. Then a wrong
+ * type name, params or schedule key is a compile error. Without it any name and params compile.
  */
-export class Client {
+export class Client<Tasks extends TaskTypes = TaskTypes> {
   readonly socketPath: string;
   readonly #reconnectWindowMs: number;
   readonly #maxBufferedEvents: number;
@@ -109,23 +123,23 @@ export class Client {
   }
 
   /** Connects once; fails at once with RUNTIME_UNREACHABLE when nothing answers. */
-  static async connect(options: ClientOptions = {}): Promise<Client> {
-    const client = new Client(socketPathOf(options), options);
+  static async connect<Tasks extends TaskTypes = TaskTypes>(options: ClientOptions = {}): Promise<Client<Tasks>> {
+    const client = new Client<Tasks>(socketPathOf(options), options);
     await client.#open();
     return client;
   }
 
-  submit(options: SubmitOptions): Promise<SubmittedView> {
+  submit(options: SubmitOptionsFor<Tasks>): Promise<SubmittedView> {
     return this.call('task.submit', { ...options });
   }
 
   /** Alias of `submit`. */
-  enqueue(options: SubmitOptions): Promise<SubmittedView> {
+  enqueue(options: SubmitOptionsFor<Tasks>): Promise<SubmittedView> {
     return this.submit(options);
   }
 
   /** All stored in one atomic write, or none; answers the tasks in order. */
-  submitMany(tasks: readonly SubmitOptions[]): Promise<SubmittedView[]> {
+  submitMany(tasks: readonly SubmitOptionsFor<Tasks>[]): Promise<SubmittedView[]> {
     return this.call('task.submitMany', { tasks });
   }
 
@@ -134,12 +148,12 @@ export class Client {
   }
 
   /** Newest first; pass the answer's `cursor` back for the next page. */
-  list(options: { state?: string; type?: string; limit?: number; cursor?: string } = {}): Promise<{ tasks: TaskView[]; cursor: string | null }> {
+  list(options: { state?: string; type?: TypeName<Tasks>; limit?: number; cursor?: string } = {}): Promise<{ tasks: TaskView[]; cursor: string | null }> {
     return this.call('task.list', { ...options });
   }
 
   /** Queued tasks in due order. */
-  pending(options: { type?: string; limit?: number } = {}): Promise<TaskView[]> {
+  pending(options: { type?: TypeName<Tasks>; limit?: number } = {}): Promise<TaskView[]> {
     return this.call('task.pending', { ...options });
   }
 

@@ -4,7 +4,9 @@
  * runtime (no LevelDB addon, worker pool, state machines, TypeScript loader or logger).
  */
 export { Client } from './client.js';
-export type { ClientOptions, SubmitOptions } from './client.js';
+export type { ClientOptions, SubmitOptions, TypedSubmitOptions } from './client.js';
+export type { TaskMap, TaskTypes } from './task-map.js';
+export type { Schedule } from '../schedule/schedule-input.js';
 export type { ClientEvent, EventStream } from './event-stream.js';
 export type { RuntimeAddress } from './socket-path.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS } from '../errors.js';

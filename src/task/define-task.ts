@@ -1,3 +1,4 @@
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { Logger } from 'pino';
 
 /** Milliseconds, or a string such as `500ms`, `30s`, `5m`, `2h`, `1d`, `1w`. */
@@ -29,10 +30,14 @@ export interface TaskContext {
   progress(p: number): Promise<void>;
 }
 
-/** A task module's default export (SPEC §2). Defaults and ranges: src/task/task-options.ts. */
-export interface TaskDefinition<P = unknown, O = unknown> {
+/**
+ * A task module's default export (SPEC §2). Defaults and ranges: src/task/task-options.ts.
+ * `P` is what `run` takes, `O` what it returns and `N` the type name: `defineTask` infers all
+ * three, and a typed Client reads them back (see TaskMap).
+ */
+export interface TaskDefinition<P = unknown, O = unknown, N extends string = string> {
   /** Unique type name: [a-z0-9][a-z0-9._-]*, at most 100 characters. */
-  name: string;
+  name: N;
   description?: string;
   /** JSON Schema the params must satisfy; without one any JSON value is accepted. */
   params?: JsonSchema;
@@ -55,7 +60,31 @@ export interface TaskDefinition<P = unknown, O = unknown> {
   run(params: P, ctx: TaskContext): O | Promise<O>;
 }
 
-/** Returns its argument unchanged: it exists only so TypeScript checks and infers the definition. */
-export function defineTask<P = unknown, O = unknown>(definition: TaskDefinition<P, O>): TaskDefinition<P, O> {
+/**
+ * The params type a schema declares, by json-schema-to-ts: `unknown` without a schema, for
+ * `true`/`false`, and for a schema whose literal form TypeScript cannot see (one typed as a
+ * plain JsonSchema, say), so such a task types exactly as it did before schemas were read.
+ */
+export type ParamsOf<S> = S extends undefined | boolean ? unknown
+  : JSONSchema extends S ? unknown
+  : S extends JSONSchema ? FromSchema<S>
+  : unknown;
+
+declare const PARAMS_FROM_SCHEMA: unique symbol;
+/** The default of defineTask's `P`: "not given", so the params type comes from the schema. */
+type FromTheSchema = typeof PARAMS_FROM_SCHEMA;
+
+/**
+ * Returns its argument unchanged: it exists only so TypeScript checks and infers the definition.
+ * The params `run` receives are typed from the `params` schema (written inline, or a constant
+ * declared `as const`); the output type is what `run` returns; the name is kept as a literal.
+ * Annotating `run`'s params, or passing `P` explicitly, still wins over the schema, as before.
+ */
+export function defineTask<
+  P = FromTheSchema,
+  O = unknown,
+  const S extends JsonSchema | undefined = JsonSchema | undefined,
+  const N extends string = string,
+>(definition: TaskDefinition<[P] extends [FromTheSchema] ? ParamsOf<S> : P, O, N> & { params?: S }): TaskDefinition<[P] extends [FromTheSchema] ? ParamsOf<S> : P, O, N> {
   return definition;
 }

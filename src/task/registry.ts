@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,6 +62,19 @@ export const TYPE_NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const MAX_TYPE_NAME_LENGTH = 100;
 
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.ts']);
+/**
+ * Files that configure how the modules beside them load or typecheck (`"type": "module"`, say):
+ * skipped without a warning, since a folder that needs one would otherwise warn at every start.
+ */
+const CONFIG_FILES = new Set(['package.json', 'tsconfig.json']);
+/** What to do with a file whose extension is close to a module's but is not loaded. */
+const EXTENSION_HINTS: Readonly<Record<string, string>> = {
+  '.cjs': 'a task module is an ES module with `export default`: rename it to .mjs and export its definition',
+  '.mts': 'rename it to .ts',
+  '.cts': 'a task module is an ES module with `export default`: rename it to .ts and export its definition',
+  '.jsx': 'rename it to .js',
+  '.tsx': 'rename it to .ts',
+};
 const DEFINITION_FIELDS = new Set([
   'name', 'description', 'params', 'timeout', 'maxTries', 'retry', 'concurrency', 'priority', 'maxQueued',
   'isolation', 'retention', 'run',
@@ -76,17 +90,20 @@ export function isTypeName(name: unknown): name is string {
 /**
  * Loads every task module directly in `tasksDir` (`.js`, `.mjs`, `.ts`; not `.d.ts`, dotfiles or
  * subdirectories), in file-name order. A module that cannot be loaded or whose definition is
- * invalid is logged and recorded in `problems`, and the others still load. Throws
- * TASKS_DIR_INVALID when the directory itself cannot be read.
+ * invalid is logged and recorded in `problems`, and the others still load. Anything else in the
+ * folder (but dotfiles and `package.json`/`tsconfig.json`) is logged as a warning saying why it
+ * was skipped, and so is a folder with no modules at all: a task that silently never loads is
+ * otherwise only found when its submits are refused. Throws TASKS_DIR_INVALID when the directory
+ * itself cannot be read.
  */
 export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): Promise<Registry> {
   const dir = resolve(tasksDir);
   let realDir: string;
-  let names: string[];
+  let entries: Dirent[];
   try {
     realDir = await realpath(dir);
     if (!(await stat(realDir)).isDirectory()) throw new Error('not a directory');
-    names = (await readdir(realDir)).sort();
+    entries = (await readdir(realDir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (err) {
     throw new SpindleError('TASKS_DIR_INVALID', `tasks directory ${dir} cannot be read (${(err as Error).message}); create it or pass --tasks DIR`, { path: dir }, err);
   }
@@ -99,9 +116,17 @@ export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): P
   };
   const compiler = new SchemaCompiler(logger);
 
-  for (const name of names) {
-    if (name.startsWith('.') || name.endsWith('.d.ts') || !MODULE_EXTENSIONS.has(extname(name))) continue;
+  let modules = 0;
+  for (const entry of entries) {
+    const { name } = entry;
+    if (name.startsWith('.') || CONFIG_FILES.has(name)) continue;
     const file = join(dir, name);
+    const skipped = whySkipped(entry);
+    if (skipped !== null) {
+      logger.warn({ file, reason: skipped }, `${file} skipped, not loaded as a task module: ${skipped}`);
+      continue;
+    }
+    modules++;
     let real: string;
     try {
       real = await realpath(file);
@@ -136,6 +161,9 @@ export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): P
     }
     types.set(type.name, type);
   }
+  if (modules === 0) {
+    logger.warn({ tasksDir: dir }, `tasks folder ${dir} holds no task modules (.js, .mjs or .ts files): every submit will be refused as UNKNOWN_TYPE until one is added and the runtime restarted`);
+  }
   return Object.freeze({ types, problems: Object.freeze(problems) });
 }
 
@@ -150,6 +178,17 @@ export function lookupType(registry: Registry, name: string): TaskType {
     throw new SpindleError('UNKNOWN_TYPE', `unknown task type ${describe(name)}; known types: ${known.length === 0 ? '(none)' : known.join(', ')}`, { field: 'type', known });
   }
   return type;
+}
+
+/** Why an entry of the tasks folder is not a module to load, or null when it is one. */
+function whySkipped(entry: Dirent): string | null {
+  const ext = extname(entry.name);
+  // A folder named like a module is tried, and reported as a problem when it fails to load.
+  if (entry.name.endsWith('.d.ts')) return 'a TypeScript declaration file, not a module';
+  if (MODULE_EXTENSIONS.has(ext)) return null;
+  if (entry.isDirectory()) return 'a subfolder; only modules directly in the tasks folder are loaded (a module there may import from it)';
+  const hint = EXTENSION_HINTS[ext];
+  return `only .js, .mjs and .ts files are task modules${hint === undefined ? '' : `; ${hint}`}`;
 }
 
 function isInside(dir: string, file: string): boolean {

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Background, spindle, startRuntime, killBackground } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
@@ -45,5 +47,18 @@ describe('spindle start logs', () => {
     const raw = jsonLines(runtime.output()).find((l) => l.includes('log-fields line'))!;
     expect(duplicateKeys(raw)).toEqual([]);
     expect(JSON.parse(raw)).toMatchObject({ attempt: 99, taskId: 'from-the-handler', worker: expect.any(String) });
+  });
+
+  it('warns about a tasks folder holding no modules, and about each file it skipped, and still starts', async () => {
+    const data = tempDir();
+    const tasks = tempDir();
+    writeFileSync(join(tasks, 'old.cjs'), 'module.exports = {};\n');
+    mkdirSync(join(tasks, 'lib'));
+    runtime = await startRuntime(data, tasks);
+    const lines = jsonLines(runtime.output()).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const warnings = lines.filter((l) => l.level === 40);
+    expect(warnings.map((l) => l.file ?? l.tasksDir)).toEqual([join(tasks, 'lib'), join(tasks, 'old.cjs'), tasks]);
+    const types = await spindle(['types', '--data', data]);
+    expect(types.code).toBe(0);
   });
 });

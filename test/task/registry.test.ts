@@ -195,6 +195,56 @@ describe('loadRegistry', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('warns once for each entry it skips, naming it and why; dotfiles and package.json are skipped quietly', async () => {
+    const dir = tasksDir({
+      'ok.mjs': mjs('ok'),
+      '.gitkeep': '',
+      'package.json': '{ "type": "module" }',
+      'types.d.ts': 'export {};',
+      'notes.txt': 'hello',
+      'legacy.cjs': 'module.exports = {};',
+      'module.mts': 'export default {};',
+    });
+    mkdirSync(join(dir, 'nested'));
+    const { logger, lines } = collectingLogger();
+    const reg = await loadRegistry({ tasksDir: dir, logger });
+    expect([...reg.types.keys()]).toEqual(['ok']);
+    expect(reg.problems).toEqual([]);
+    const warned = lines.filter((l) => l.level === 40);
+    expect(warned.map((l) => l.file)).toEqual(['legacy.cjs', 'module.mts', 'nested', 'notes.txt', 'types.d.ts'].map((n) => join(dir, n)));
+    for (const line of warned) {
+      expect(line.reason).toBeTypeOf('string');
+      expect(line.msg).toContain(line.file as string);
+      expect(line.msg).toContain(line.reason as string);
+    }
+    const reasonOf = (name: string): string => warned.find((l) => l.file === join(dir, name))!.reason as string;
+    expect(reasonOf('legacy.cjs')).toContain('.mjs');
+    expect(reasonOf('nested')).toContain('subfolder');
+    expect(reasonOf('types.d.ts')).toContain('declaration');
+  });
+
+  it('warns that a tasks folder without modules has no types, and still answers an empty registry', async () => {
+    const dir = tasksDir({ '.gitkeep': '', 'README.md': '# tasks' });
+    const { logger, lines } = collectingLogger();
+    const reg = await loadRegistry({ tasksDir: dir, logger });
+    expect(reg.types.size).toBe(0);
+    expect(reg.problems).toEqual([]);
+    expect(lines.filter((l) => l.level === 40).map((l) => [l.file, l.tasksDir])).toEqual([[join(dir, 'README.md'), undefined], [undefined, dir]]);
+  });
+
+  it('does not call a folder whose modules all failed empty: each failure is its own error line', async () => {
+    const dir = tasksDir({ 'broken.mjs': `throw new Error('boom');\n` });
+    const { logger, lines } = collectingLogger();
+    await loadRegistry({ tasksDir: dir, logger });
+    expect(lines.map((l) => [l.level, l.file])).toEqual([[50, join(dir, 'broken.mjs')]]);
+  });
+
+  it('logs nothing at warn or above for a folder of good modules', async () => {
+    const { logger, lines } = collectingLogger();
+    await loadRegistry({ tasksDir: tasksDir({ 'a.mjs': mjs('a'), 'b.js': mjs('b') }), logger });
+    expect(lines).toEqual([]);
+  });
+
   it('loads through a tasks dir that is itself a symlink', async () => {
     const real = tasksDir({ 'ok.mjs': mjs('ok') });
     const link = join(tempDir('spindle-link-'), 'tasks');
