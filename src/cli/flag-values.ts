@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { dataDirOf } from '../client/socket-path.js';
 import { invalidArgument, isSpindleError, SpindleError } from '../errors.js';
-import { parseStoreSpec, type StoreSpec } from '../store/store-spec.js';
+import { parseStoreSpec, type StoreSpec } from '../store-spec.js';
 
 /** Turning command-line text into the values the protocol takes; a bad value names its flag. */
 

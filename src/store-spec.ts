@@ -1,9 +1,10 @@
 import { join, resolve } from 'node:path';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from './errors.js';
 
 /**
- * Which store a runtime uses, as `--store` names it. Only LevelDB is built; the spec is a
- * string so a shared store (`postgres://…`) can come with scale-out without a new flag.
+ * Which store a runtime uses, as `--store` names it. Only LevelDB is built; the spec is a string
+ * so a shared store (`postgres://…`) can come with scale-out without a new flag. The CLI reads it
+ * before anything loads, so it lives outside store/ and imports nothing of LevelDB.
  */
 export interface StoreSpec {
   readonly kind: 'level';
