@@ -1,7 +1,7 @@
 import type { SpindleError } from '../errors.js';
+import type { StoreSpec } from '../store-spec.js';
 import { LevelStore } from '../store/level-store.js';
 import type { RepairReport } from '../store/repair.js';
-import type { StoreSpec } from '../store-spec.js';
 import type { TaskStore } from '../store/store.js';
 import { assertDataDirSafe, assertStoreDirSafe, prepareStoreDir } from './data-dir.js';
 
