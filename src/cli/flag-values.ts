@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { invalidArgument, SpindleError } from '../errors.js';
+import { resolve } from 'node:path';
+import { dataDirOf } from '../client/socket-path.js';
+import { invalidArgument, isSpindleError, SpindleError } from '../errors.js';
+import { parseStoreSpec, type StoreSpec } from '../store-spec.js';
 
 /** Turning command-line text into the values the protocol takes; a bad value names its flag. */
 
@@ -28,6 +31,18 @@ export function wholeNumber(text: string, flag: string, options: { signed?: bool
     throw new SpindleError(options.code ?? 'INVALID_ARGUMENT', `${flag}: must be a whole number, got ${JSON.stringify(text)}`, { field: flag });
   }
   return Number(text);
+}
+
+/**
+ * `--store SPEC` with the `--data` beside it (start, repair). Like start's other flags it is a
+ * start-up option: refused as INVALID_OPTION, on the command line (exit 2).
+ */
+export function storeSpec(flags: { store?: string; data?: string }): StoreSpec {
+  try {
+    return parseStoreSpec(flags.store, resolve(dataDirOf(flags)), '--store');
+  } catch (err) {
+    throw isSpindleError(err, 'INVALID_ARGUMENT') ? new SpindleError('INVALID_OPTION', err.message, err.details) : err;
+  }
 }
 
 /**

@@ -1,14 +1,12 @@
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ClientEvent } from '../client/event-stream.js';
-import { dataDirOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
 import type { RepairReport } from '../store/repair.js';
 import type { StateCounts } from '../store/store.js';
 import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
 import { TASK_STATES, type TaskState } from '../task/state.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
-import { wholeNumber } from './flag-values.js';
+import { storeSpec, wholeNumber } from './flag-values.js';
 import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';
 import { fromCommandLine } from './report-error.js';
 import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
@@ -108,14 +106,13 @@ export function registerRuntimeCommands(program: Command): void {
   program.command('repair')
     .description('repair a damaged store (LevelDB repair, then the indexes and counts rebuilt from the tasks) while no runtime holds it')
     .option('--data <dir>', 'the data directory (default $SPINDLE_DATA or ./.spindle)')
+    .option('--store <spec>', 'the store to repair: level:DIR for LevelDB in DIR (default <data>/store)')
     .option('--json', 'print the report as JSON', false)
-    .action(async (flags: { data?: string; json: boolean }) => {
-      const data = resolve(dataDirOf(flags));
-      // Loaded here: LevelDB and the data-dir checks are for this command alone; the others are light clients.
-      const [{ assertDataDirSafe }, { repairStore }] = await Promise.all([import('../runtime/data-dir.js'), import('../store/repair.js')]);
-      // Repair rewrites the manifest by name: never in a directory another user could have laid out.
-      assertDataDirSafe(data);
-      const report = await repairStore(join(data, 'store'));
+    .action(async (flags: { data?: string; store?: string; json: boolean }) => {
+      const spec = fromCommandLine(() => storeSpec(flags));
+      // Loaded here: LevelDB and the directory checks are for this command alone; the others are light clients.
+      const { repairStore } = await import('../runtime/open-store.js');
+      const report = await repairStore(spec);
       if (flags.json) return void process.stdout.write(`${JSON.stringify(report)}\n`);
       process.stdout.write(`${repairSummary(report)}\n`);
     });

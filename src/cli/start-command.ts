@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import type { Mode, RuntimeOptions } from '../runtime/runtime-options.js';
 import { isSpindleError, SpindleError } from '../errors.js';
 import { parseHttpAddress } from '../http/http-options.js';
-import { numberOrText, wholeNumber } from './flag-values.js';
+import { numberOrText, storeSpec, wholeNumber } from './flag-values.js';
 import { fromCommandLine } from './report-error.js';
 
 interface StartFlags {
   data?: string;
+  store?: string;
   socket?: string;
   tasks?: string;
   mode?: string;
@@ -27,6 +28,7 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('run the runtime in the foreground')
     .option('--data <dir>', 'data directory (store and socket); env SPINDLE_DATA', undefined)
+    .option('--store <spec>', 'where the tasks are kept: level:DIR for LevelDB in DIR (default LevelDB in <data>/store)')
     .option('--socket <path>', 'where to listen (default <data>/spindle.sock)')
     .option('--tasks <dir>', 'task modules directory', 'tasks')
     .option('--mode <mode>', 'threads | processes', 'threads')
@@ -42,6 +44,7 @@ export function registerStart(program: Command): void {
     .action(async (flags: StartFlags) => {
       const options: RuntimeOptions = fromCommandLine(() => ({
         ...(flags.data !== undefined ? { data: flags.data } : {}),
+        ...storeOption(flags),
         socket: flags.socket ?? true,
         ...(flags.tasks !== undefined ? { tasks: flags.tasks } : {}),
         mode: flags.mode as Mode,
@@ -78,6 +81,13 @@ export function registerStart(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     });
+}
+
+/** `--store SPEC`, refused here when bad (exit 2, before anything loads); the runtime reads it again. */
+function storeOption(flags: StartFlags): Pick<RuntimeOptions, 'store'> {
+  if (flags.store === undefined) return {};
+  storeSpec(flags);
+  return { store: flags.store };
 }
 
 /** `--http [HOST:]PORT` (the runtime judges it, naming the field) and `--http-read-only`. */

@@ -18,40 +18,73 @@ import { currentUid, describeUntrusted, untrustedComponent } from '../trusted-pa
  * directory), STORE_READONLY (it cannot be created).
  */
 export function prepareDataDir(dir: string, socketPath: string | null = null): void {
+  prepareOwnDir(dir, DATA_DIR, socketPath);
+  const uid = currentUid();
+  if (uid !== null) assertStoreHasNoLinks(join(dir, 'store'), uid);
+}
+
+/**
+ * A store kept outside the data directory (`--store level:DIR`) gets the data directory's rules
+ * (this user's, private, nothing above it that another user can change) and the store's (no
+ * symlink, itself or in it): there is no data directory around it to vouch for it.
+ */
+export function prepareStoreDir(dir: string): void {
+  prepareOwnDir(dir, STORE_DIR, null);
+  const uid = currentUid();
+  if (uid !== null) assertStoreHasNoLinks(dir, uid);
+}
+
+/** The same rules for an existing data directory, changing nothing (for `spindle repair`). */
+export function assertDataDirSafe(dir: string): void {
+  assertOwnDirSafe(dir, DATA_DIR, join(dir, 'store'));
+}
+
+/** The same rules for an existing store directory of its own, changing nothing (for `spindle repair --store`). */
+export function assertStoreDirSafe(dir: string): void {
+  assertOwnDirSafe(dir, STORE_DIR, dir);
+}
+
+/** How the messages name the directory being prepared. */
+interface DirRole {
+  dir: string;
+  path: string;
+}
+const DATA_DIR: DirRole = { dir: 'data directory', path: 'data path' };
+const STORE_DIR: DirRole = { dir: 'store directory', path: 'store path' };
+
+function prepareOwnDir(dir: string, role: DirRole, socketPath: string | null): void {
   const uid = currentUid();
   const st = statSync(dir, { throwIfNoEntry: false });
   if (st !== undefined && !st.isDirectory()) {
-    throw new SpindleError('STORE_INVALID', `the data path ${dir} exists and is not a directory`, { path: dir });
+    throw new SpindleError('STORE_INVALID', `the ${role.path} ${dir} exists and is not a directory`, { path: dir });
   }
   // Nothing is created under a directory someone else controls.
   if (uid !== null) {
-    assertTrusted(dir, uid, 'data directory');
+    assertTrusted(dir, uid, role.dir);
     if (socketPath !== null && dirname(socketPath) !== dir) assertTrusted(dirname(socketPath), uid, 'socket directory');
   }
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new SpindleError('STORE_READONLY', `cannot create the data directory ${dir}: ${(err as Error).message}`, { path: dir }, err);
+    throw new SpindleError('STORE_READONLY', `cannot create the ${role.dir} ${dir}: ${(err as Error).message}`, { path: dir }, err);
   }
   if (uid !== null) {
-    assertTrusted(dir, uid, 'data directory');
-    assertOwnAndPrivate(realpathSync(dir), uid);
+    assertTrusted(dir, uid, role.dir);
+    assertOwnAndPrivate(realpathSync(dir), uid, role);
   }
   try {
     chmodSync(dir, 0o700);
   } catch (err) {
-    throw new SpindleError('STORE_READONLY', `cannot make the data directory ${dir} private (chmod 700): ${(err as Error).message}`, { path: dir }, err);
+    throw new SpindleError('STORE_READONLY', `cannot make the ${role.dir} ${dir} private (chmod 700): ${(err as Error).message}`, { path: dir }, err);
   }
-  if (uid !== null) assertStoreHasNoLinks(join(dir, 'store'), uid);
 }
 
-/** The same rules for an existing data directory, changing nothing (for `spindle repair`). */
-export function assertDataDirSafe(dir: string): void {
+function assertOwnDirSafe(dir: string, role: DirRole, store: string): void {
   const uid = currentUid();
   if (uid === null || statSync(dir, { throwIfNoEntry: false }) === undefined) return;
-  assertTrusted(dir, uid, 'data directory');
-  assertOwnAndPrivate(realpathSync(dir), uid);
-  assertStoreHasNoLinks(join(dir, 'store'), uid);
+  assertTrusted(dir, uid, role.dir);
+  assertOwnAndPrivate(realpathSync(dir), uid, role);
+  assertStoreHasNoLinks(store, uid);
 }
 
 function unsafe(path: string, message: string): SpindleError {
@@ -65,14 +98,14 @@ function assertTrusted(path: string, uid: number, what: string): void {
   throw unsafe(found.path, `refusing the ${what}${where}: ${describeUntrusted(found, uid)}`);
 }
 
-/** Root's own directories are not enough here: the data directory must be this user's. */
-function assertOwnAndPrivate(dir: string, uid: number): void {
+/** Root's own directories are not enough here: the data (or store) directory must be this user's. */
+function assertOwnAndPrivate(dir: string, uid: number, role: DirRole): void {
   const st = lstatSync(dir);
   if (st.uid !== uid) {
-    throw unsafe(dir, `refusing the data directory ${dir}: it belongs to uid ${st.uid}, not to you (uid ${uid}); use a directory of your own, or if it is yours check what is in it and \`chown -R ${uid} ${dir}\``);
+    throw unsafe(dir, `refusing the ${role.dir} ${dir}: it belongs to uid ${st.uid}, not to you (uid ${uid}); use a directory of your own, or if it is yours check what is in it and \`chown -R ${uid} ${dir}\``);
   }
   if ((st.mode & 0o022) !== 0) {
-    throw unsafe(dir, `refusing the data directory ${dir}: it is writable by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); check what is in it, then \`chmod 700 ${dir}\``);
+    throw unsafe(dir, `refusing the ${role.dir} ${dir}: it is writable by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); check what is in it, then \`chmod 700 ${dir}\``);
   }
 }
 

@@ -6,6 +6,7 @@ import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { type HttpOptions, resolveHttpOptions, type ResolvedHttpOptions } from '../http/http-options.js';
 import { IPC_DEFAULTS } from '../ipc/server.js';
+import { parseStoreSpec, type StoreSpec } from '../store-spec.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
@@ -16,6 +17,8 @@ export type Mode = 'threads' | 'processes';
 export interface RuntimeOptions {
   /** Data directory: the store and the socket (default ./.spindle, env SPINDLE_DATA). */
   data?: string;
+  /** Where the tasks are kept: `level:DIR` (LevelDB in DIR). Default: LevelDB in `<data>/store`. */
+  store?: string;
   /** Task modules directory (default ./tasks). */
   tasks?: string;
   mode?: Mode;
@@ -70,6 +73,7 @@ export interface RuntimeOptions {
 
 export interface ResolvedRuntimeOptions {
   readonly data: string;
+  readonly store: StoreSpec;
   readonly tasks: string;
   readonly mode: Mode;
   readonly workers: number;
@@ -132,6 +136,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     const data = resolve(dataDirOf(input, env));
     return Object.freeze({
       data,
+      store: parseStoreSpec(input.store, data),
       tasks: resolve(input.tasks ?? d.tasks),
       mode,
       workers: input.workers === undefined ? availableParallelism() : parseInteger(input.workers, 'workers', 1, 1024),

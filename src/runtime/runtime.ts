@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SpindleError } from '../errors.js';
 import { HttpServer } from '../http/http-server.js';
@@ -6,8 +5,6 @@ import { RuntimeMetrics } from '../http/metrics.js';
 import { ensureToken } from '../http/token.js';
 import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
-import { LevelStore } from '../store/level-store.js';
-import { LevelSource } from '../store/level-source/level-source.js';
 import type { EventFilter, EventListener } from '../supervisor/events.js';
 import type { ListOptions, Stats } from '../supervisor/supervisor.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -16,6 +13,7 @@ import type { Registry, TaskType } from '../task/registry.js';
 import { loadRegistry } from '../task/registry.js';
 import { prepareDataDir } from './data-dir.js';
 import { createExecutorPools } from './executor-pools.js';
+import { openStore, type RuntimeStore } from './open-store.js';
 import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
 import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
 import { typeInfo, type TypeInfo } from './type-info.js';
@@ -30,7 +28,7 @@ export class Runtime {
   readonly options: ResolvedRuntimeOptions;
   readonly log: Logger;
   readonly registry: Registry;
-  readonly #store: LevelStore;
+  readonly #store: RuntimeStore;
   readonly #supervisor: Supervisor;
   #status: Status = 'running';
   #stopped: Promise<void> | null = null;
@@ -41,7 +39,7 @@ export class Runtime {
   #storeClosing = false;
   #failure: SpindleError | null = null;
 
-  private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: LevelStore, supervisor: Supervisor) {
+  private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: RuntimeStore, supervisor: Supervisor) {
     this.options = options;
     this.log = log;
     this.registry = registry;
@@ -63,8 +61,7 @@ export class Runtime {
     const onFatal = (err: SpindleError): void => {
       if (runtime !== undefined) void runtime.#fail(err);
     };
-    const store = new LevelStore({ path: join(options.data, 'store'), sync: options.sync, onFatal });
-    await store.open();
+    const store = await openStore(options.store, { sync: options.sync, onFatal, clock: options.clock, log, windowSize: options.windowSize });
     let supervisor: Supervisor | undefined;
     // Metrics only when served: without --http the supervisor has no observer to call.
     const metrics = options.http === null ? null : new RuntimeMetrics({ stats: () => supervisor!.stats(), typeNames: () => registry.types.keys() });
@@ -73,9 +70,8 @@ export class Runtime {
       const started = await Promise.allSettled(executors.map((e) => e.start()));
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      const source = new LevelSource({ store, clock: options.clock, log, windowSize: options.windowSize });
       supervisor = new Supervisor({
-        source,
+        source: store.source,
         registry,
         executorFor,
         executors,

@@ -11,6 +11,7 @@ import {
 } from './keys.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
+import { type RepairReport, repairStore } from './repair.js';
 import { assertNoRepair, assertStoreComplete } from './store-files.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
 
@@ -83,6 +84,11 @@ export class LevelStore implements TaskStore {
     this.#sync = options.sync;
     this.#onFatal = options.onFatal;
     this.#db = this.#newDb();
+  }
+
+  /** LevelDB's repair, then the indexes and counts rebuilt from the tasks (repair.ts); ALREADY_RUNNING while the store is open. */
+  static repair(path: string): Promise<RepairReport> {
+    return repairStore(path);
   }
 
   #newDb(): Db {

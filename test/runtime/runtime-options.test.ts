@@ -34,3 +34,35 @@ describe('runtime options: the key retention', () => {
     }
   });
 });
+
+describe('runtime options: the store', () => {
+  it('defaults to LevelDB in <data>/store; level:DIR is LevelDB in DIR, a relative DIR resolved against the working directory', () => {
+    expect(resolveRuntimeOptions({ data: '/srv/spindle' }).store).toEqual({ kind: 'level', path: '/srv/spindle/store', dataDir: '/srv/spindle' });
+    expect(resolveRuntimeOptions({ data: '/srv/spindle', store: 'level:/var/lib/tasks' }).store).toEqual({ kind: 'level', path: '/var/lib/tasks', dataDir: null });
+    expect(resolveRuntimeOptions({ data: '/srv/spindle', store: 'level:state/tasks' }).store).toEqual({ kind: 'level', path: join(process.cwd(), 'state/tasks'), dataDir: null });
+  });
+
+  it('refuses an unknown kind, a bare path, an empty directory and the data directory itself, naming the option', () => {
+    const refusals: Array<[string, RegExp]> = [
+      ['foo:bar', /^store: unknown kind of store "foo:"; use level:DIR/],
+      ['/var/lib/tasks', /^store: "\/var\/lib\/tasks" names no kind of store; for LevelDB in that directory, use level:\/var\/lib\/tasks$/],
+      ['level:', /^store: level: needs a directory/],
+      ['level:/srv/spindle', /^store: \/srv\/spindle is the data directory itself/],
+      ['', /names no kind of store/],
+    ];
+    for (const [store, message] of refusals) {
+      const err = errorOf(() => resolveRuntimeOptions({ data: '/srv/spindle', store }));
+      expect(err, store).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'store' } });
+      expect(err.message, store).toMatch(message);
+    }
+  });
+
+  it('refuses PostgreSQL as not supported by this version, without repeating the URL (it may hold a password)', () => {
+    for (const store of ['postgres://spindle:s3cret@db.example/spindle', 'postgresql://spindle:s3cret@db.example/spindle', 'POSTGRES://x']) {
+      const err = errorOf(() => resolveRuntimeOptions({ store }));
+      expect(err, store).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'store' } });
+      expect(err.message).toMatch(/^store: PostgreSQL stores are not supported by this version of Spindle/);
+      expect(err.message).not.toContain('s3cret');
+    }
+  });
+});
