@@ -1,12 +1,11 @@
 import { connect, type Socket } from 'node:net';
+import type { EventFilter } from '../api/events.js';
+import { LineReader } from '../api/line-reader.js';
+import type { Method } from '../api/methods.js';
+import type { Stats, TypeInfo } from '../api/runtime-api.js';
+import { TERMINAL_STATES } from '../api/states.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { SpindleError, type ErrorCode } from '../errors.js';
-import { LineReader } from '../ipc/line-reader.js';
-import type { Method } from '../ipc/protocol.js';
-import type { Stats } from '../supervisor/supervisor.js';
-import type { EventFilter } from '../supervisor/events.js';
-import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
-import type { TypeInfo } from '../runtime/type-info.js';
-import { TERMINAL_STATES } from '../task/state.js';
 import { type ClientEvent, EventStream } from './event-stream.js';
 import { assertTrustedSocket, socketPathOf, type RuntimeAddress } from './socket-path.js';
 
