@@ -1,7 +1,7 @@
 import type { RunErrorCode } from '../errors.js';
 import type { RunState, TaskReason, TaskState } from './states.js';
 
-/** Why a run failed, as recorded on the run and sent with `run.ended`. */
+/** Why a run failed, as recorded on the run and sent with `run.ended`: `{ name, message, code, stack }` plus what a dead worker left. */
 export interface RunError {
   code: RunErrorCode;
   message: string;

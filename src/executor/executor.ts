@@ -17,8 +17,6 @@ export interface RunRequest {
   timeoutMs: number;
 }
 
-/** A run error as it is recorded: `{ name, message, code, stack }` plus what a dead worker left. */
-
 export type RunOutcome =
   | { ok: true; /** JSON text of the handler's output; undefined when it returned undefined. */ output: string | undefined; durationMs: number; worker: string }
   | { ok: false; error: RunError; durationMs: number; worker: string };
