@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readAddressFile } from '../api/address-file.js';
+import { currentUid, describeUntrusted, untrustedComponent } from '../api/trusted-path.js';
 import { dataDirOf } from '../client/socket-path.js';
 import { SpindleError } from '../errors.js';
-import { readAddressFile } from '../http/address-file.js';
-import { currentUid, describeUntrusted, untrustedComponent } from '../trusted-path.js';
 
 /**
  * `spindle dashboard`: the URL that logs a browser in (`http://HOST:PORT/?token=…`), from the

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
+import { EVENT_NAMES, type EventName } from '../api/events.js';
+import type { RepairReport, StateCounts } from '../api/runtime-api.js';
+import { TASK_STATES, type TaskState } from '../api/states.js';
 import type { ClientEvent } from '../client/event-stream.js';
 import { SpindleError } from '../errors.js';
-import type { RepairReport } from '../store/repair.js';
-import type { StateCounts } from '../store/store.js';
-import { EVENT_NAMES, type EventName } from '../supervisor/events.js';
-import { TASK_STATES, type TaskState } from '../task/state.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { storeSpec, wholeNumber } from './flag-values.js';
 import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { Mode, RuntimeOptions } from '../runtime/runtime-options.js';
 import { isSpindleError, SpindleError } from '../errors.js';
-import { parseHttpAddress } from '../http/http-options.js';
+import type { Mode, RuntimeOptions } from '../runtime/runtime-options.js';
 import { numberOrText, storeSpec, wholeNumber } from './flag-values.js';
 import { fromCommandLine } from './report-error.js';
 
@@ -42,6 +41,8 @@ export function registerStart(program: Command): void {
     .option('--http <[host:]port>', 'serve the dashboard, JSON API, events and metrics over HTTP (host 127.0.0.1 unless given)')
     .option('--http-read-only', 'HTTP answers reads only: every write is refused (403 READ_ONLY)', false)
     .action(async (flags: StartFlags) => {
+      // Loaded here, not at the top: every other command is a client and must start fast (README, CLI).
+      const [{ Runtime }, { parseHttpAddress }] = await Promise.all([import('../runtime/runtime.js'), import('../http/http-options.js')]);
       const options: RuntimeOptions = fromCommandLine(() => ({
         ...(flags.data !== undefined ? { data: flags.data } : {}),
         ...storeOption(flags),
@@ -55,10 +56,8 @@ export function registerStart(program: Command): void {
         ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
-        ...httpOption(flags),
+        ...httpOption(flags, parseHttpAddress),
       }));
-      // Loaded here, not at the top: every other command is a client and must start fast (README, CLI).
-      const { Runtime } = await import('../runtime/runtime.js');
       const runtime = await Runtime.start(options);
       // The pool's threads and the runtime's timers do not hold the event loop: this does, until stop.
       const alive = setInterval(() => undefined, 1 << 30);
@@ -91,7 +90,7 @@ function storeOption(flags: StartFlags): Pick<RuntimeOptions, 'store'> {
 }
 
 /** `--http [HOST:]PORT` (the runtime judges it, naming the field) and `--http-read-only`. */
-function httpOption(flags: StartFlags): Pick<RuntimeOptions, 'http'> {
+function httpOption(flags: StartFlags, parseHttpAddress: (value: string) => { host?: string; port: number }): Pick<RuntimeOptions, 'http'> {
   if (flags.http === undefined) {
     if (flags.httpReadOnly === true) throw new SpindleError('INVALID_OPTION', '--http-read-only: only with --http [HOST:]PORT', { field: '--http-read-only' });
     return {};

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import type { Client, SubmitOptions } from '../client/client.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument } from '../errors.js';
-import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
 import { clientOptions, type ClientFlags, output, type Output, withClient } from './connect.js';
 import { brief, dim, duration, relative, state, table } from './format.js';
 import { numberOrText, paramsFrom, parseJsonObject, readTextFile, wholeNumber } from './flag-values.js';

@@ -1,4 +1,4 @@
-import type { SpindleEvent } from '../supervisor/events.js';
+import type { SpindleEvent } from '../api/events.js';
 
 /**
  * What `client.events()` yields: the runtime's events, plus two notices of its own so a consumer

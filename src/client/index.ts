@@ -6,13 +6,12 @@
 export { Client } from './client.js';
 export type { ClientOptions, SubmitOptions, TypedSubmitOptions } from './client.js';
 export type { TaskMap, TaskTypes } from './task-map.js';
-export type { Schedule } from '../schedule/schedule-input.js';
+export type { Schedule } from '../api/schedule-input.js';
 export type { ClientEvent, EventStream } from './event-stream.js';
 export type { RuntimeAddress } from './socket-path.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS } from '../errors.js';
 export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode } from '../errors.js';
-export type { TaskView, SubmittedView, RunView, HistoryView } from '../supervisor/task-view.js';
-export type { Stats, ListOptions } from '../supervisor/supervisor.js';
-export type { EventMap, EventName, EventFilter, SpindleEvent } from '../supervisor/events.js';
-export type { TaskState, TaskReason } from '../task/state.js';
-export type { TypeInfo } from '../runtime/type-info.js';
+export type { TaskView, SubmittedView, RunView, HistoryView } from '../api/views.js';
+export type { Stats, ListOptions, TypeInfo } from '../api/runtime-api.js';
+export type { EventMap, EventName, EventFilter, SpindleEvent } from '../api/events.js';
+export type { TaskState, TaskReason } from '../api/states.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import { currentUid, describeUntrusted, untrustedComponent } from '../api/trusted-path.js';
 import { SpindleError } from '../errors.js';
-import { currentUid, describeUntrusted, untrustedComponent } from '../trusted-path.js';
 
 /** Where a runtime listens: its data directory, or its socket's path. */
 export interface RuntimeAddress {

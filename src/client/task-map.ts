@@ -1,5 +1,3 @@
-import type { TaskDefinition } from '../task/define-task.js';
-
 /** What a typed Client knows of each task type, by name. */
 export type TaskTypes = Record<string, { params: unknown; output: unknown }>;
 
@@ -11,9 +9,18 @@ export type TaskTypes = Record<string, { params: unknown; output: unknown }>;
  * out: a map with it would accept any name.
  */
 export type TaskMap<T> = {
-  [D in DefinitionIn<T> as D extends TaskDefinition<never, unknown, infer N> ? (string extends N ? never : N) : never]:
-    D extends TaskDefinition<infer P, infer O, string> ? { params: P; output: Awaited<O> } : never;
+  [D in DefinitionIn<T> as D extends DefinitionShape<never, unknown, infer N> ? (string extends N ? never : N) : never]:
+    D extends DefinitionShape<infer P, infer O, string> ? { params: P; output: Awaited<O> } : never;
 };
+
+/**
+ * What a task map reads of a task definition (src/task/define-task.ts): its name, and what its run
+ * takes and returns. Written out here because the client imports nothing of the runtime's side.
+ */
+interface DefinitionShape<P, O, N extends string> {
+  name: N;
+  run(params: P, ...rest: never[]): O;
+}
 
 type DefinitionIn<T> = T extends readonly unknown[] ? DefinitionIn<T[number]> : T extends { default: infer D } ? D : T;
 

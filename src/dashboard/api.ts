@@ -1,59 +1,15 @@
 /** The runtime's JSON API as the page uses it (README, Dashboard and metrics). Same-origin, cookie-authenticated. */
 
-export const TASK_STATES = ['spooled', 'queued', 'running', 'finished', 'failed', 'terminated'] as const;
-export type TaskState = (typeof TASK_STATES)[number];
+import type { Stats, TypeInfo } from '../api/runtime-api.js';
+import { TASK_STATES, type TaskState } from '../api/states.js';
+import type { HistoryView, RunView, TaskView } from '../api/views.js';
+
+/** The states a stored task can be in: the page's columns and filter ('none' is before a submit is stored). */
+export const SHOWN_STATES: readonly TaskState[] = TASK_STATES.filter((s) => s !== 'none');
 export const OPEN_STATES: readonly TaskState[] = ['spooled', 'queued', 'running'];
 
-export interface Task {
-  id: string;
-  type: string;
-  params: unknown;
-  state: TaskState;
-  reason: string | null;
-  schedule: unknown;
-  recurring: boolean;
-  priority: number;
-  maxTries: number;
-  timeoutMs: number | null;
-  tries: number;
-  runCount: number;
-  occurrences: number;
-  nextRunAt: string | null;
-  paused: boolean;
-  key: string | null;
-  createdAt: string;
-  updatedAt: string;
-  endedAt: string | null;
-  lastRun: unknown;
-}
-
-export interface RunError { name?: string; message?: string; code?: string; stack?: string; [k: string]: unknown }
-
-export interface Run {
-  run: number;
-  attempt: number;
-  state: string;
-  startedAt: string;
-  endedAt: string | null;
-  durationMs: number | null;
-  worker: string | null;
-  output: unknown;
-  error: RunError | null;
-}
-
-export interface Transition { from: string; to: string; event: string; at: string; reason: string | null }
-
-export interface Stats {
-  states: Record<string, number>;
-  types: Record<string, Record<string, number>>;
-  workers: { mode: string; size: number; busy: number };
-  pools: Array<{ mode: string; size: number; busy: number }>;
-  uptimeMs: number;
-}
-
-export interface TypeInfo { name: string; description: string | null; concurrency: number | null }
 export interface Info { version: string; readOnly: boolean }
-export interface Page { tasks: Task[]; cursor: string | null }
+export interface Page { tasks: TaskView[]; cursor: string | null }
 export type Control = 'cancel' | 'pause' | 'resume' | 'run-now';
 export interface BulkFilter { state?: TaskState; type?: string }
 export interface BulkPreview { action: Control; filter: BulkFilter; count: number; confirm: string; expiresAt: string }
@@ -93,17 +49,17 @@ export const api = {
     if (filter.cursor !== undefined && filter.cursor !== null) q.set('cursor', filter.cursor);
     return call<Page>('GET', `/api/tasks?${q.toString()}`);
   },
-  task: (taskId: string) => call<Task>('GET', `/api/tasks/${id(taskId)}`),
-  runs: (taskId: string) => call<Run[]>('GET', `/api/tasks/${id(taskId)}/runs`),
-  history: (taskId: string) => call<Transition[]>('GET', `/api/tasks/${id(taskId)}/history`),
-  control: (taskId: string, action: Control) => call<Task>('POST', `/api/tasks/${id(taskId)}/${action}`, {}),
+  task: (taskId: string) => call<TaskView>('GET', `/api/tasks/${id(taskId)}`),
+  runs: (taskId: string) => call<RunView[]>('GET', `/api/tasks/${id(taskId)}/runs`),
+  history: (taskId: string) => call<HistoryView[]>('GET', `/api/tasks/${id(taskId)}/history`),
+  control: (taskId: string, action: Control) => call<TaskView>('POST', `/api/tasks/${id(taskId)}/${action}`, {}),
   preview: (schedule: unknown, count: number) => call<{ times: string[] }>('POST', '/api/preview', { schedule, count }),
   bulkPreview: (action: Control, filter: BulkFilter) => call<BulkPreview>('POST', `/api/bulk/${action}`, filter),
   bulkAct: (action: Control, filter: BulkFilter, confirm: string) => call<BulkResult>('POST', `/api/bulk/${action}`, { ...filter, confirm }),
 };
 
 /** The controls a task takes in its state (README, Lifecycle); the API refuses the rest with INVALID_STATE. */
-export function controlsFor(task: Task): Control[] {
+export function controlsFor(task: TaskView): Control[] {
   if (!OPEN_STATES.includes(task.state)) return [];
   const out: Control[] = ['cancel'];
   out.push(task.paused ? 'resume' : 'pause');

@@ -1,6 +1,8 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Info, type TaskState, type TypeInfo } from './api.js';
+import type { TypeInfo } from '../api/runtime-api.js';
+import type { TaskState } from '../api/states.js';
+import { api, type Info } from './api.js';
 import { html } from './html.js';
 import { type Change, type ConnectionState, Live } from './live.js';
 import { Overview } from './overview.js';

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Stats, TASK_STATES, type TaskState, type TypeInfo } from './api.js';
+import type { Stats, TypeInfo } from '../api/runtime-api.js';
+import type { TaskState } from '../api/states.js';
+import { api, SHOWN_STATES } from './api.js';
 import { duration } from './format.js';
 import { html } from './html.js';
 import type { Change } from './live.js';
@@ -34,7 +36,7 @@ export function Overview({ types, change, onPick }: Props) {
       ${error !== null ? html`<span class="error">${error}</span>` : null}
     </p>
     <table class="counts">
-      <thead><tr><th>type</th>${TASK_STATES.map((s) => html`<th class="num">${s}</th>`)}<th>running / concurrency</th></tr></thead>
+      <thead><tr><th>type</th>${SHOWN_STATES.map((s) => html`<th class="num">${s}</th>`)}<th>running / concurrency</th></tr></thead>
       <tbody>
         ${names.map((name) => {
           const row = stats.types[name] ?? {};
@@ -42,12 +44,12 @@ export function Overview({ types, change, onPick }: Props) {
           const running = row['running'] ?? 0;
           return html`<tr>
             <th><a href="#" onClick=${(e: Event) => { e.preventDefault(); onPick({ type: name }); }}>${name}</a></th>
-            ${TASK_STATES.map((s) => html`<td class="num">${count(row[s], name, s)}</td>`)}
+            ${SHOWN_STATES.map((s) => html`<td class="num">${count(row[s], name, s)}</td>`)}
             <td>${limit === null ? html`${running} <span class="muted">(no limit)</span>` : html`${running} / ${limit} <meter min="0" max=${limit} value=${running}></meter>`}</td>
           </tr>`;
         })}
       </tbody>
-      <tfoot><tr><th>all</th>${TASK_STATES.map((s) => html`<td class="num">${count(stats.states[s], undefined, s)}</td>`)}<td></td></tr></tfoot>
+      <tfoot><tr><th>all</th>${SHOWN_STATES.map((s) => html`<td class="num">${count(stats.states[s], undefined, s)}</td>`)}<td></td></tr></tfoot>
     </table>
   </section>`;
 }

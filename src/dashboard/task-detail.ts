@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Control, controlsFor, OPEN_STATES, type Run, type Task, type Transition } from './api.js';
+import type { HistoryView, RunView, TaskView } from '../api/views.js';
+import { api, type Control, controlsFor, OPEN_STATES } from './api.js';
 import { duration, json, relative, time } from './format.js';
 import { html } from './html.js';
 import type { Change } from './live.js';
@@ -8,7 +9,7 @@ import { StateBadge } from './task-list.js';
 const LABEL: Record<Control, string> = { cancel: 'Cancel', pause: 'Pause', resume: 'Resume', 'run-now': 'Run now' };
 const NEXT_FIRE_TIMES = 5;
 
-interface Detail { task: Task; runs: Run[]; history: Transition[]; next: string[] | null }
+interface Detail { task: TaskView; runs: RunView[]; history: HistoryView[]; next: string[] | null }
 
 /** One task: what it was given, what it did, when it fires next; and its controls. */
 export function TaskDetail({ id, change, readOnly, onClose }: { id: string; change: Change | null; readOnly: boolean; onClose(): void }) {
@@ -49,7 +50,7 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
         ${detail.task.endedAt !== null ? html`<dt>ended</dt><dd>${time(detail.task.endedAt)}</dd>` : null}
         ${detail.task.nextRunAt !== null ? html`<dt>next run</dt><dd>${time(detail.task.nextRunAt)} <span class="muted">${relative(detail.task.nextRunAt)}</span></dd>` : null}
         ${detail.task.key !== null ? html`<dt>key</dt><dd><code>${detail.task.key}</code></dd>` : null}
-        ${detail.task.timeoutMs !== null ? html`<dt>timeout</dt><dd>${duration(detail.task.timeoutMs)}</dd>` : null}
+        <dt>timeout</dt><dd>${duration(detail.task.timeoutMs)}</dd>
       </dl>
       <h3>Params</h3>
       <pre class="json">${json(detail.task.params)}</pre>
@@ -72,14 +73,14 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
   </aside>`;
 }
 
-function RunErrorView({ run }: { run: Run }) {
+function RunErrorView({ run }: { run: RunView }) {
   const e = run.error!;
   return html`<h3>Error <span class="muted">(run ${run.run})</span></h3>
     <p class="error-line"><b>${e.name ?? 'Error'}</b>${e.code !== undefined ? html` <code>${e.code}</code>` : null}: ${e.message ?? ''}</p>
     ${typeof e.stack === 'string' ? html`<pre class="stack">${e.stack}</pre>` : null}`;
 }
 
-function lastWith(runs: Run[], field: 'output' | 'error'): Run | undefined {
+function lastWith(runs: RunView[], field: 'output' | 'error'): RunView | undefined {
   for (let i = runs.length - 1; i >= 0; i--) {
     const v = runs[i]![field];
     if (v !== null && v !== undefined) return runs[i];

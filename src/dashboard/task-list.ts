@@ -1,5 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, type Task, TASK_STATES, type TaskState, type TypeInfo } from './api.js';
+import type { TypeInfo } from '../api/runtime-api.js';
+import type { TaskState } from '../api/states.js';
+import type { TaskView } from '../api/views.js';
+import { ApiError, api, SHOWN_STATES } from './api.js';
 import { BulkActions } from './bulk-actions.js';
 import { relative, time } from './format.js';
 import { html } from './html.js';
@@ -31,7 +34,7 @@ export function TaskList({ filter, setFilter, types, change, selected, onSelect,
   const [paging, setPaging] = useState<{ key: string; cursors: Array<string | null> }>({ key, cursors: [null] });
   const cursors = paging.key === key ? paging.cursors : [null];
   const setCursors = (c: Array<string | null>) => setPaging({ key, cursors: c });
-  const [page, setPage] = useState<{ tasks: Task[]; cursor: string | null } | null>(null);
+  const [page, setPage] = useState<{ tasks: TaskView[]; cursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [search, setSearch] = useState('');
   const [searchError, setSearchError] = useState<string | null>(null);
@@ -66,7 +69,7 @@ export function TaskList({ filter, setFilter, types, change, selected, onSelect,
     <form class="filters" onSubmit=${lookUp}>
       <label>state <select name="state" value=${filter.state ?? ''} onChange=${(e: Event) => { const v = (e.target as HTMLSelectElement).value; setFilter({ ...withoutKey(filter, 'state'), ...(v !== '' ? { state: v as TaskState } : {}) }); }}>
         <option value="">any</option>
-        ${TASK_STATES.map((s) => html`<option value=${s}>${s}</option>`)}
+        ${SHOWN_STATES.map((s) => html`<option value=${s}>${s}</option>`)}
       </select></label>
       <label>type <select name="type" value=${filter.type ?? ''} onChange=${(e: Event) => { const v = (e.target as HTMLSelectElement).value; setFilter({ ...withoutKey(filter, 'type'), ...(v !== '' ? { type: v } : {}) }); }}>
         <option value="">any</option>
@@ -99,7 +102,7 @@ export function TaskList({ filter, setFilter, types, change, selected, onSelect,
   </section>`;
 }
 
-export function StateBadge({ task }: { task: Task }) {
+export function StateBadge({ task }: { task: TaskView }) {
   return html`<span class=${`badge state-${task.state}`}>${task.state}${task.reason !== null && task.reason !== undefined ? ` (${task.reason})` : ''}</span>${task.paused ? html` <span class="badge paused">paused</span>` : null}`;
 }
 

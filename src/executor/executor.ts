@@ -1,4 +1,6 @@
-import type { RunErrorCode } from '../errors.js';
+import type { RunError } from '../api/views.js';
+
+export type { RunError } from '../api/views.js';
 
 /** What the supervisor asks an executor to run. Everything here crosses to the worker. */
 export interface RunRequest {
@@ -16,20 +18,6 @@ export interface RunRequest {
   attempt: number;
   /** Per-run limit in ms (1 .. 2^31-1). The executor enforces it on the monotonic clock. */
   timeoutMs: number;
-}
-
-/** A run error as it is recorded: `{ name, message, code, stack }` plus what a dead worker left. */
-export interface RunError {
-  code: RunErrorCode;
-  message: string;
-  name?: string;
-  stack?: string;
-  /** HANDLER_ERROR: the `code` property of the error the handler threw, when it had one. */
-  handlerCode?: string;
-  /** WORKER_EXITED: the exit code passed to process.exit / the child's exit code. */
-  exitCode?: number;
-  /** WORKER_CRASHED: the signal that killed the child. */
-  signal?: string;
 }
 
 export type RunOutcome =

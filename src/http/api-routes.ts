@@ -1,13 +1,12 @@
+import type { ListOptions, RuntimeApi } from '../api/runtime-api.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { isPlainObject, MAX_SUBMIT_MANY, own } from '../ipc/protocol.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { previewSchedule } from '../schedule/index.js';
-import type { ListOptions } from '../supervisor/supervisor.js';
 import { BulkActions, type BulkAction, BULK_ACTIONS } from './bulk.js';
 
 /** What a route handler gets: the runtime, the path's captures, the query, and the body on demand. */
 export interface ApiRequest {
-  runtime: Runtime;
+  runtime: RuntimeApi;
   bulk: BulkActions;
   params: readonly string[];
   query: URLSearchParams;

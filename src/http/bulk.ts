@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { RuntimeApi } from '../api/runtime-api.js';
+import { TASK_STATES, type TaskState } from '../api/states.js';
+import type { TaskView } from '../api/views.js';
 import { invalidArgument, SpindleError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { MAX_SUBMIT_MANY } from '../ipc/protocol.js';
-import type { TaskView } from '../supervisor/task-view.js';
-import type { TaskState } from '../task/state.js';
-import { TASK_STATES } from '../task/state.js';
 
 export const BULK_ACTIONS = ['cancel', 'pause', 'resume', 'run-now'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
@@ -67,7 +66,7 @@ interface Pending {
   expiresAt: number;
 }
 
-type Act = (runtime: Runtime, id: string) => Promise<TaskView>;
+type Act = (runtime: RuntimeApi, id: string) => Promise<TaskView>;
 const ACT: Record<BulkAction, Act> = {
   cancel: (r, id) => r.cancel(id),
   pause: (r, id) => r.pause(id),
@@ -82,10 +81,10 @@ const ACT: Record<BulkAction, Act> = {
  * more tasks than were confirmed.
  */
 export class BulkActions {
-  readonly #runtime: Runtime;
+  readonly #runtime: RuntimeApi;
   readonly #pending = new Map<string, Pending>();
 
-  constructor(runtime: Runtime) {
+  constructor(runtime: RuntimeApi) {
     this.#runtime = runtime;
   }
 

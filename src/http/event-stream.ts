@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { EventFilter, SpindleEvent } from '../supervisor/events.js';
+import type { EventFilter, SpindleEvent } from '../api/events.js';
 import { COMMON_HEADERS } from './status.js';
 
 /**

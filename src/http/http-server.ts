@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { type HttpAddress, removeAddressFile, writeAddressFile } from '../api/address-file.js';
+import { EVENT_NAMES, type EventFilter, type EventName } from '../api/events.js';
+import type { RuntimeApi } from '../api/runtime-api.js';
 import { invalidArgument, SpindleError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
-import { EVENT_NAMES, type EventFilter, type EventName } from '../supervisor/events.js';
-import { type HttpAddress, removeAddressFile, writeAddressFile } from './address-file.js';
 import { type ApiRequest, findRoute } from './api-routes.js';
 import { HttpAuth, isCrossSite } from './auth.js';
 import { readJsonBody } from './body.js';
@@ -63,7 +63,7 @@ export class HttpServer {
   }
 
   /** Errors: HTTP_LISTEN_FAILED (address in use, not this machine's, not allowed). */
-  static async listen(runtime: Runtime, options: HttpServerOptions): Promise<HttpServer> {
+  static async listen(runtime: RuntimeApi, options: HttpServerOptions): Promise<HttpServer> {
     const log = options.log.child({ component: 'http' });
     const server = createServer({ headersTimeout: HTTP_SERVER_DEFAULTS.headersTimeoutMs, requestTimeout: HTTP_SERVER_DEFAULTS.requestTimeoutMs });
     server.maxConnections = options.maxConnections;
@@ -126,7 +126,7 @@ export class HttpServer {
 }
 
 interface Context {
-  runtime: Runtime;
+  runtime: RuntimeApi;
   auth: HttpAuth;
   bulk: BulkActions;
   http: HttpServer;

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Stats } from '../supervisor/supervisor.js';
+import type { Stats } from '../api/runtime-api.js';
+import { TASK_STATES } from '../api/states.js';
 import type { SupervisorObserver } from '../supervisor/observer.js';
-import { TASK_STATES } from '../task/state.js';
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { chmodSync, closeSync, lstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpindleError } from '../errors.js';
-import { currentUid } from '../trusted-path.js';
+import { currentUid } from '../api/trusted-path.js';
 
 export const TOKEN_FILE = 'http.token';
 const TOKEN_RE = /^[\x21-\x7e]{16,512}$/;

@@ -1,13 +1,13 @@
+import { EVENT_NAMES, type EventFilter, type EventName } from '../api/events.js';
+import type { Method } from '../api/methods.js';
+import type { ListOptions, RuntimeApi } from '../api/runtime-api.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument, SpindleError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { previewSchedule } from '../schedule/index.js';
-import { EVENT_NAMES, type EventFilter, type EventName } from '../supervisor/events.js';
 import { MAX_ID_LENGTH } from '../supervisor/read-limits.js';
-import type { ListOptions } from '../supervisor/supervisor.js';
 import { MAX_TYPE_NAME_LENGTH } from '../task/registry.js';
 import {
-  MAX_SUBMIT_MANY, type Method, optionalNumber, optionalString, optionalStringArray, own, type Params, requiredArray, requiredString,
+  MAX_SUBMIT_MANY, optionalNumber, optionalString, optionalStringArray, own, type Params, requiredArray, requiredString,
 } from './protocol.js';
 
 /**
@@ -24,14 +24,14 @@ const SMALL_REPLY_BYTES = 16 * 1024;
 
 /** What a method handler may use of its connection. */
 export interface MethodConnection {
-  readonly runtime: Runtime;
+  readonly runtime: RuntimeApi;
   subscribe(filter: EventFilter): { subscription: string };
   unsubscribe(subscription: string): { ok: true };
 }
 
 type Handler = (conn: MethodConnection, params: Params) => unknown;
 
-const byId = (call: (runtime: Runtime, id: string) => Promise<unknown>): Handler => (c, p) => call(c.runtime, requiredString(p, 'id', MAX_ID_LENGTH));
+const byId = (call: (runtime: RuntimeApi, id: string) => Promise<unknown>): Handler => (c, p) => call(c.runtime, requiredString(p, 'id', MAX_ID_LENGTH));
 
 /** Drops absent fields, so optional options stay absent rather than `undefined`. */
 function present<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

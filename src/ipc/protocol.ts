@@ -1,5 +1,6 @@
 import { CLIENT_ERRORS, invalidArgument, SpindleError } from '../errors.js';
-import type { SpindleEvent } from '../supervisor/events.js';
+import type { SpindleEvent } from '../api/events.js';
+import { METHODS, type Method } from '../api/methods.js';
 
 /**
  * The IPC protocol (SPEC §6): JSON-RPC 2.0, one message per line. A method's result is what the
@@ -34,27 +35,6 @@ export interface RpcEventNotification {
   params: { subscription: string; event: SpindleEvent['event']; data: SpindleEvent['data'] };
 }
 
-export const METHODS = [
-  'task.submit',
-  'task.submitMany',
-  'task.get',
-  'task.list',
-  'task.pending',
-  'task.cancel',
-  'task.pause',
-  'task.resume',
-  'task.runNow',
-  'task.runs',
-  'task.history',
-  'type.list',
-  'schedule.preview',
-  'runtime.stats',
-  'runtime.stop',
-  'events.subscribe',
-  'events.unsubscribe',
-] as const;
-
-export type Method = (typeof METHODS)[number];
 
 /** JSON-RPC's own codes, for failures before a method runs. */
 export const RPC_PARSE_ERROR = -32700;

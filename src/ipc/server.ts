@@ -1,13 +1,14 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { SECOND } from '../duration.js';
 import { SpindleError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { EventFilter } from '../supervisor/events.js';
-import { LINE_READER_DEFAULTS, LineReader } from './line-reader.js';
+import type { EventFilter } from '../api/events.js';
+import type { Method } from '../api/methods.js';
+import { LineReader } from '../api/line-reader.js';
+import type { RuntimeApi } from '../api/runtime-api.js';
+import { IPC_DEFAULTS } from './limits.js';
 import { HANDLERS, type MethodConnection, replyCost } from './methods.js';
-import { errorResponse, eventNotification, isMethod, type Method, methodNotFound, parseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
+import { errorResponse, eventNotification, isMethod, methodNotFound, parseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
 import { ReplyBudget } from './reply-budget.js';
 
 export interface IpcServerOptions {
@@ -35,19 +36,8 @@ export interface IpcServerOptions {
   onRequest?: ((method: Method, code: string) => void) | undefined;
 }
 
-export const IPC_DEFAULTS = {
-  ...LINE_READER_DEFAULTS,
-  maxConnections: 256,
-  maxPendingWriteBytes: 8 * 1024 * 1024,
-  writeTimeoutMs: 10 * SECOND,
-  maxReplyBytes: 4 * 1024 * 1024,
-  maxTaskBytes: 1024 * 1024,
-  /** Requests one connection may have running; past it the server stops reading that socket. */
-  maxInFlight: 1024,
-} as const;
-
 interface Context {
-  runtime: Runtime;
+  runtime: RuntimeApi;
   log: Logger;
   maxFrameBytes: number;
   frameTimeoutMs: number;
@@ -77,7 +67,7 @@ export class IpcServer {
   }
 
   /** Errors: ALREADY_RUNNING (a live socket at the path), SOCKET_PATH_IN_USE (anything else there). */
-  static async listen(runtime: Runtime, options: IpcServerOptions): Promise<IpcServer> {
+  static async listen(runtime: RuntimeApi, options: IpcServerOptions): Promise<IpcServer> {
     const path = options.socketPath;
     const ctx: Context = {
       runtime,
@@ -141,7 +131,7 @@ export class IpcServer {
 }
 
 class Connection implements MethodConnection {
-  readonly runtime: Runtime;
+  readonly runtime: RuntimeApi;
   readonly #socket: Socket;
   readonly #ctx: Context;
   readonly #reader: LineReader;

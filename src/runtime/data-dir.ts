@@ -1,7 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { currentUid, describeUntrusted, untrustedComponent } from '../api/trusted-path.js';
 import { SpindleError } from '../errors.js';
-import { currentUid, describeUntrusted, untrustedComponent } from '../trusted-path.js';
 
 /**
  * Makes the data directory ready, private to its owner whatever the umask, and refuses one that

@@ -4,7 +4,7 @@ import type { SpindleError } from '../errors.js';
 import type { StoreSpec } from '../store-spec.js';
 import { LevelSource } from '../store/level-source/level-source.js';
 import { LevelStore } from '../store/level-store.js';
-import type { RepairReport } from '../store/repair.js';
+import type { RepairReport } from '../api/runtime-api.js';
 import type { TaskSource } from '../store/task-source.js';
 import { assertDataDirSafe, assertStoreDirSafe, prepareStoreDir } from './data-dir.js';
 

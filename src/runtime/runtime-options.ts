@@ -5,7 +5,7 @@ import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js
 import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { type HttpOptions, resolveHttpOptions, type ResolvedHttpOptions } from '../http/http-options.js';
-import { IPC_DEFAULTS } from '../ipc/server.js';
+import { IPC_DEFAULTS } from '../ipc/limits.js';
 import { parseStoreSpec, type StoreSpec } from '../store-spec.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';

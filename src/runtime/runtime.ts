@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
+import type { EventFilter, EventListener } from '../api/events.js';
+import type { ListOptions, RuntimeApi, RuntimeStatus, Stats, TypeInfo } from '../api/runtime-api.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { SpindleError } from '../errors.js';
 import { HttpServer } from '../http/http-server.js';
 import { RuntimeMetrics } from '../http/metrics.js';
 import { ensureToken } from '../http/token.js';
 import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
-import type { EventFilter, EventListener } from '../supervisor/events.js';
-import type { ListOptions, Stats } from '../supervisor/supervisor.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import type { HistoryView, RunView, SubmittedView, TaskView } from '../supervisor/task-view.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import { loadRegistry } from '../task/registry.js';
 import { prepareDataDir } from './data-dir.js';
@@ -16,21 +16,19 @@ import { createExecutorPools } from './executor-pools.js';
 import { openStore, type RuntimeStore } from './open-store.js';
 import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
 import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
-import { typeInfo, type TypeInfo } from './type-info.js';
-
-type Status = 'running' | 'stopping' | 'stopped';
+import { typeInfo } from './type-info.js';
 
 /**
  * The runtime: the composition root that wires the store, the task registry, the executors and
  * the supervisor. `spindle start` runs one; it is equally usable in-process.
  */
-export class Runtime {
+export class Runtime implements RuntimeApi {
   readonly options: ResolvedRuntimeOptions;
   readonly log: Logger;
   readonly registry: Registry;
   readonly #store: RuntimeStore;
   readonly #supervisor: Supervisor;
-  #status: Status = 'running';
+  #status: RuntimeStatus = 'running';
   #stopped: Promise<void> | null = null;
   readonly #onStopped: Array<() => void> = [];
   #server: IpcServer | null = null;
@@ -138,7 +136,7 @@ export class Runtime {
     return runtime;
   }
 
-  get status(): Status {
+  get status(): RuntimeStatus {
     return this.#status;
   }
 

@@ -1,21 +1,7 @@
+import type { TypeInfo } from '../api/runtime-api.js';
 import type { TaskType } from '../task/registry.js';
 
 /** A task type as `type.list` shows it: its name and resolved defaults. */
-export interface TypeInfo {
-  name: string;
-  description: string | null;
-  file: string;
-  params: unknown;
-  timeoutMs: number;
-  maxTries: number;
-  retry: TaskType['retry'];
-  concurrency: number | null;
-  priority: number;
-  maxQueued: number | null;
-  isolation: string | null;
-  retentionMs: number | null | undefined;
-}
-
 export function typeInfo(t: TaskType): TypeInfo {
   return {
     name: t.name,

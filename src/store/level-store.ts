@@ -11,7 +11,8 @@ import {
 } from './keys.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
-import { type RepairReport, repairStore } from './repair.js';
+import type { RepairReport } from '../api/runtime-api.js';
+import { repairStore } from './repair.js';
 import { assertNoRepair, assertStoreComplete } from './store-files.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
 

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { Level } from 'level';
+import type { RepairReport, StateCounts } from '../api/runtime-api.js';
 import { SpindleError } from '../errors.js';
 import type { TaskRecord } from '../task/record.js';
 import { TASK_STATES, type TaskState } from '../task/state.js';
@@ -9,22 +10,6 @@ import { counterKey, idOf, indexKeys } from './keys.js';
 import { openError } from './level-errors.js';
 import { decodeTask } from './record-codec.js';
 import { claimRepair, releaseRepair } from './store-files.js';
-import type { StateCounts } from './store.js';
-
-export interface RepairReport {
-  path: string;
-  /** Tasks per state as the store's counters had them before the repair; null if unreadable. */
-  before: StateCounts | null;
-  /** Tasks per state found in the repaired store, counted record by record. */
-  after: StateCounts;
-  /** The same per type, as now written to the counters. */
-  types: Record<string, StateCounts>;
-  /** Task records too damaged to read, removed. */
-  unreadable: number;
-  /** Table files LevelDB could not read and moved aside into `lostDir` (kept, not deleted). */
-  lostFiles: string[];
-  lostDir: string;
-}
 
 /** Index ranges derived from the task records (see keys.ts); rebuilt whole after a repair. */
 const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!'];

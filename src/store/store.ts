@@ -1,8 +1,9 @@
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
+import type { StateCounts } from '../api/runtime-api.js';
 import type { TaskState } from '../task/state.js';
 
 /** Per-type counts of tasks in each state, kept in the store beside the tasks they count. */
-export type StateCounts = Partial<Record<TaskState, number>>;
+export type { StateCounts } from '../api/runtime-api.js';
 
 /**
  * One task's change in a group commit. `before` is the version the store holds now (null for a

@@ -1,38 +1,5 @@
-import type { RunError } from '../executor/executor.js';
-import type { TaskReason, TaskState } from '../task/state.js';
+import type { EventFilter, EventListener, SpindleEvent } from '../api/events.js';
 
-/**
- * Every event the runtime emits, named `domain.action`. Times are ISO-8601 UTC strings; the same
- * objects go to in-process listeners and, as JSON-RPC notifications, to subscribed clients.
- */
-export interface EventMap {
-  /** A task changed state. */
-  'task.state': { id: string; type: string; from: TaskState; to: TaskState; reason: TaskReason | null; at: string };
-  /** A run started on a worker. */
-  'run.started': { id: string; type: string; attempt: number; run: number; startedAt: string };
-  /** A handler reported progress (0..1). */
-  'run.progress': { id: string; type: string; attempt: number; run: number; progress: number };
-  /** A run ended: `state` is the run's outcome, with its output or error. */
-  'run.ended': {
-    id: string; type: string; attempt: number; run: number; state: string;
-    output?: unknown; error?: RunError;
-    startedAt: string; endedAt: string; durationMs: number | null; worker: string | null;
-  };
-}
-
-export type EventName = keyof EventMap;
-export const EVENT_NAMES: readonly EventName[] = ['task.state', 'run.started', 'run.progress', 'run.ended'];
-
-export type SpindleEvent = { [K in EventName]: { event: K; data: EventMap[K] } }[EventName];
-
-export interface EventFilter {
-  /** Event names to receive (default: all). */
-  types?: readonly EventName[];
-  taskId?: string;
-  type?: string;
-}
-
-export type EventListener = (event: SpindleEvent) => void;
 
 interface Subscription {
   filter: EventFilter;

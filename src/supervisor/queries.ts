@@ -9,15 +9,9 @@ import { TASK_STATES } from '../task/state.js';
 import { TASK_ID_PATTERN } from '../task/task-id.js';
 import { wellFormed } from '../task/well-formed.js';
 import { checkTypeFilter, firstThatFit, ViewPager } from './read-limits.js';
-import type { HistoryView, RunView, TaskView } from './task-view.js';
+import type { ListOptions } from '../api/runtime-api.js';
+import type { HistoryView, RunView, TaskView } from '../api/views.js';
 import { historyView, runView, taskView } from './task-view.js';
-
-export interface ListOptions {
-  state?: TaskView['state'];
-  type?: string;
-  limit?: number;
-  cursor?: string;
-}
 
 const LIST_MAX = 1000;
 

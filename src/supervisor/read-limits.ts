@@ -1,7 +1,7 @@
+import { EVENT_NAMES, type EventFilter } from '../api/events.js';
+import type { TaskView } from '../api/views.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { isTypeName, MAX_TYPE_NAME_LENGTH } from '../task/registry.js';
-import { EVENT_NAMES, type EventFilter } from './events.js';
-import type { TaskView } from './task-view.js';
 
 /** Records read from the store at first for one page; later reads size themselves by what came. */
 const FIRST_CHUNK = 16;

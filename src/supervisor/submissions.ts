@@ -10,7 +10,7 @@ import { resolveSubmitOptions } from '../task/submit-options.js';
 import { TaskIdGenerator } from '../task/task-id.js';
 import type { ScheduleCache } from './schedules.js';
 import { stableJson } from './stable-json.js';
-import type { SubmittedView } from './task-view.js';
+import type { SubmittedView } from '../api/views.js';
 import { taskView } from './task-view.js';
 import type { Transitions } from './transitions.js';
 

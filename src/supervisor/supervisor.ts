@@ -7,22 +7,20 @@ import type { RunRecord, TaskRecord } from '../task/record.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { TaskEventType } from '../task/state.js';
 import { announceRunEnd, Dispatcher } from './dispatcher.js';
-import type { EventFilter, EventListener } from './events.js';
+import type { EventFilter, EventListener } from '../api/events.js';
+import type { ListOptions, Stats } from '../api/runtime-api.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { EventBus } from './events.js';
 import { nextOccurrence } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
-import type { ListOptions } from './queries.js';
 import { Queries } from './queries.js';
 import { checkEventFilter } from './read-limits.js';
 import { Retention } from './retention.js';
 import { runEndLog } from './run-log.js';
 import { ScheduleCache } from './schedules.js';
 import { Submissions } from './submissions.js';
-import type { HistoryView, RunView, SubmittedView, TaskView } from './task-view.js';
 import { taskView } from './task-view.js';
 import { Transitions } from './transitions.js';
-
-export type { ListOptions } from './queries.js';
 
 export interface SupervisorOptions {
   /** Where tasks live: the supervisor decides, the source applies decisions durably. */
@@ -48,16 +46,6 @@ export interface SupervisorOptions {
   random: () => number;
   /** Told of run starts, run ends and misfires, in numbers (for metrics); none by default. */
   observer?: SupervisorObserver | undefined;
-}
-
-export interface Stats {
-  states: Record<string, number>;
-  types: Record<string, Record<string, number>>;
-  workers: { mode: string; size: number; busy: number };
-  pools: Array<{ mode: string; size: number; busy: number }>;
-  window: { size: number; complete: boolean };
-  swept: number;
-  uptimeMs: number;
 }
 
 /**

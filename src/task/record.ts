@@ -1,5 +1,8 @@
-import type { RunError } from '../executor/executor.js';
+import type { RunState } from '../api/states.js';
+import type { RunError } from '../api/views.js';
 import type { TaskReason, TaskState } from './state.js';
+
+export type { RunState } from '../api/states.js';
 
 /** Stored values carry this version so a later layout can migrate them. */
 export const RECORD_VERSION = 1;
@@ -13,9 +16,6 @@ export interface HistoryEntry {
   at: number;
   reason: TaskReason | null;
 }
-
-/** `interrupted`: a graceful stop aborted it and its handler settled on the signal; the try was given back. */
-export type RunState = 'running' | 'finished' | 'failed' | 'timeout' | 'cancelled' | 'lost' | 'interrupted';
 
 /** One execution attempt. `run` numbers a task's runs from 1 across all occurrences. */
 export interface RunRecord {

@@ -1,12 +1,11 @@
-/** The task lifecycle's vocabulary (SPEC §3). The legal moves live in machine.ts alone. */
+/**
+ * The task lifecycle's vocabulary (SPEC §3). The legal moves live in machine.ts alone. The state
+ * and reason names every side shares are src/api's; the machine's events and actions are here.
+ */
+import type { TaskReason, TaskState } from '../api/states.js';
 
-export const TASK_STATES = ['none', 'spooled', 'queued', 'running', 'finished', 'failed', 'terminated'] as const;
-export type TaskState = (typeof TASK_STATES)[number];
-
-export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['finished', 'failed', 'terminated']);
-
-export const TASK_REASONS = ['invalid', 'error', 'lost', 'timeout', 'cancelled', 'exhausted', 'interrupted'] as const;
-export type TaskReason = (typeof TASK_REASONS)[number];
+export { TASK_REASONS, TASK_STATES, TERMINAL_STATES } from '../api/states.js';
+export type { TaskReason, TaskState } from '../api/states.js';
 
 /**
  * Events of the task state machine.

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
 import { SpindleError } from '../../src/errors.js';
 import type { Runtime } from '../../src/index.js';
-import type { Method } from '../../src/ipc/protocol.js';
+import type { Method } from '../../src/api/methods.js';
 import { cachedPrefixTypes, MAX_CACHED_TYPES, typeStatePrefix } from '../../src/store/keys.js';
 import { FIXTURE_TASKS, removeTempDirs, startRuntime, tempDir, waitForState } from '../helpers/runtime.js';
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
-import { untrustedComponent } from '../../src/trusted-path.js';
+import { untrustedComponent } from '../../src/api/trusted-path.js';
 import { CLI, background, type Background, spindle, spindleJson } from '../helpers/cli.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir } from '../helpers/runtime.js';
 

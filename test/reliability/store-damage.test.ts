@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/index.js';
-import type { RepairReport } from '../../src/store/repair.js';
+import type { RepairReport } from '../../src/api/runtime-api.js';
 import { background, type Ran, spindle } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/runtime.js';
 import { flipMiddle, type Seeded, seedStore, storeDir, tableFiles } from '../helpers/seed-store.js';

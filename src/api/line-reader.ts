@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { SECOND } from '../duration.js';
 
 export const LINE_READER_DEFAULTS = {
   maxFrameBytes: 1024 * 1024,
-  frameTimeoutMs: 10 * SECOND,
+  frameTimeoutMs: 10_000,
 } as const;
 
 export interface LineReaderOptions {

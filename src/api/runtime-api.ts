@@ -1,0 +1,91 @@
+import type { EventFilter, EventListener } from './events.js';
+import type { TaskState } from './states.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from './views.js';
+
+/** `task.list`'s options: newest first, one state or type, a page after `cursor`. */
+export interface ListOptions {
+  state?: TaskState;
+  type?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** `runtime.stats`: tasks per state (overall and per type), the pools, the due window. */
+export interface Stats {
+  states: Record<string, number>;
+  types: Record<string, Record<string, number>>;
+  workers: { mode: string; size: number; busy: number };
+  pools: Array<{ mode: string; size: number; busy: number }>;
+  window: { size: number; complete: boolean };
+  swept: number;
+  uptimeMs: number;
+}
+
+/** Tasks in each state (of one type, or of all). */
+export type StateCounts = Partial<Record<TaskState, number>>;
+
+/** A task type as `type.list` shows it: its name and resolved defaults. */
+export interface TypeInfo {
+  name: string;
+  description: string | null;
+  file: string;
+  params: unknown;
+  timeoutMs: number;
+  maxTries: number;
+  retry: { delayMs: number; backoff: number; maxDelayMs: number; jitter: number };
+  concurrency: number | null;
+  priority: number;
+  maxQueued: number | null;
+  isolation: string | null;
+  retentionMs: number | null | undefined;
+}
+
+/** What `spindle repair` reports of a store it repaired. */
+export interface RepairReport {
+  path: string;
+  /** Tasks per state as the store's counters had them before the repair; null if unreadable. */
+  before: StateCounts | null;
+  /** Tasks per state found in the repaired store, counted record by record. */
+  after: StateCounts;
+  /** The same per type, as now written to the counters. */
+  types: Record<string, StateCounts>;
+  /** Task records too damaged to read, removed. */
+  unreadable: number;
+  /** Table files LevelDB could not read and moved aside into `lostDir` (kept, not deleted). */
+  lostFiles: string[];
+  lostDir: string;
+}
+
+export type RuntimeStatus = 'running' | 'stopping' | 'stopped';
+
+/**
+ * The runtime as its servers see it: what the IPC server's methods and the HTTP routes call. The
+ * servers depend on this, not on the Runtime class, so they never import the composition root
+ * that builds them.
+ */
+export interface RuntimeApi {
+  readonly status: RuntimeStatus;
+  /** The runtime's clock: "now" for schedule previews and bulk confirmations. */
+  readonly options: { readonly clock: { now(): number } };
+  readonly log: { error(fields: object, message: string): void };
+  submit(input: unknown): Promise<SubmittedView>;
+  /** Submits all or none, in one atomic write. */
+  submitMany(inputs: readonly unknown[]): Promise<SubmittedView[]>;
+  get(id: string): Promise<TaskView>;
+  list(options?: ListOptions): Promise<{ tasks: TaskView[]; cursor: string | null }>;
+  pending(options?: { type?: string; limit?: number }): Promise<TaskView[]>;
+  cancel(id: string): Promise<TaskView>;
+  pause(id: string): Promise<TaskView>;
+  resume(id: string): Promise<TaskView>;
+  runNow(id: string): Promise<TaskView>;
+  /** A task's runs in order; a long history comes in parts: pass the last run number as `after`. */
+  runs(id: string, after?: number): Promise<RunView[]>;
+  /** A task's transitions in order; a long history comes in parts: pass how many you have as `after`. */
+  history(id: string, after?: number): Promise<HistoryView[]>;
+  stats(): Stats;
+  types(): TypeInfo[];
+  /** Listens to events (SPEC §6); returns the function that stops listening. */
+  subscribe(filter: EventFilter, listener: EventListener): () => void;
+  /** Graceful stop (SPEC §5); `graceMs` defaults to the runtime's grace option. */
+  stop(graceMs?: number): Promise<void>;
+}
