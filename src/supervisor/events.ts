@@ -7,7 +7,7 @@ interface Subscription {
 }
 
 /**
- * Fans events out to subscribers. Callers ask `wants()` before building an event, so nothing is
+ * Fans events out to subscribers. Callers ask `active` before building an event, so nothing is
  * allocated on the hot path while nobody listens.
  */
 export class EventBus {

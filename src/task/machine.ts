@@ -123,7 +123,6 @@ export const taskMachine = setup({
         START: { guard: 'notPaused', ...moveTo('running', null, 'incrementTries') },
         REJECT: moveTo('failed', 'invalid'),
         RUN_NOW: { guard: 'notPaused', actions: ['forceDue'] },
-        EXHAUST: moveTo('finished', 'exhausted'),
         ...control,
       },
     },

@@ -73,7 +73,7 @@ export interface TaskRecord {
   /** When the retention sweep may delete it (terminal only); null: kept forever or not terminal. */
   expiresAt: number | null;
   lastRun: RunRecord | null;
-  /** The newest transitions; older ones are spilled to the store in chunks (see historySpilled). */
+  /** The newest transitions; older ones are spilled to the store in chunks (the task source does it; see historyChunks). */
   history: HistoryEntry[];
   /** How many history chunks were spilled to the store. */
   historyChunks: number;

@@ -15,14 +15,13 @@ export type { TaskReason, TaskState } from '../api/states.js';
  * - START: a run starts (queued → running; tries + 1). Refused while paused.
  * - SUCCEED / FAIL / LOSE / TIME_OUT: the run returned / threw / lost its worker / overran.
  * - CANCEL, PAUSE, RESUME, RUN_NOW: client control.
- * - EXHAUST: a queued recurring task has no further fire time.
  * - INTERRUPT: a graceful stop aborted the run and its handler settled on the signal in time
  *   (running → queued, `interrupted`; the try is given back). A run killed at the end of the grace
  *   period gets no INTERRUPT: it stays `running` and is a lost try at the next start.
  */
 export const TASK_EVENTS = [
   'SUBMIT', 'PLACE', 'REJECT', 'START', 'SUCCEED', 'FAIL', 'LOSE', 'TIME_OUT',
-  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'EXHAUST', 'INTERRUPT',
+  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'INTERRUPT',
 ] as const;
 export type TaskEventType = (typeof TASK_EVENTS)[number];
 

@@ -86,7 +86,6 @@ const ROWS: Row[] = [
   ['queued', 'RESUME', { paused: true }, 'queued', null, ['clearPaused']],
   ['running', 'RESUME', { paused: true }, 'running', null, ['clearPaused']],
   ['queued', 'RUN_NOW', {}, 'queued', null, ['forceDue']],
-  ['queued', 'EXHAUST', {}, 'finished', 'exhausted', []],
   // A graceful stop the handler honoured: queued again, the try given back, whatever tries are left.
   ['running', 'INTERRUPT', { tries: 1, maxTries: 1 }, 'queued', 'interrupted', ['refundTry']],
   ['running', 'INTERRUPT', { tries: 2, maxTries: 3, recurring: true, hasNext: true }, 'queued', 'interrupted', ['refundTry']],
@@ -116,7 +115,6 @@ describe('the derived transition table', () => {
     ['spooled', 'SUBMIT', {}],
     ['spooled', 'START', {}],
     ['spooled', 'RUN_NOW', {}],
-    ['spooled', 'EXHAUST', {}],
     ['queued', 'PLACE', {}],
     ['queued', 'START', { paused: true }],
     ['queued', 'SUCCEED', {}],
@@ -125,7 +123,6 @@ describe('the derived transition table', () => {
     ['running', 'START', {}],
     ['running', 'REJECT', {}],
     ['running', 'RUN_NOW', {}],
-    ['running', 'EXHAUST', {}],
     ['spooled', 'INTERRUPT', {}],
     ['queued', 'INTERRUPT', {}],
     ['spooled', 'PAUSE', { paused: true }],
