@@ -30,7 +30,7 @@ export function registerRuntimeCommands(program: Command): void {
       }
     }));
 
-  scheduleOptions(clientOptions(program.command('preview')), false)
+  scheduleOptions(clientOptions(program.command('preview')), { withCount: false })
     .description('the next fire times of a schedule, without submitting it')
     .option('--count <n>', 'how many fire times to show (default 10; a schedule\'s own count goes in --schedule JSON)')
     .option('--after <instant>', 'fire times strictly after this instant (default now)')

@@ -18,8 +18,8 @@ export interface ScheduleFlags {
 
 const FORMS = ['at', 'in', 'every', 'cron', 'rrule', 'schedule'] as const;
 
-/** `withCount` false leaves `--count` to the command (for `preview` it is how many times to show). */
-export function scheduleOptions(command: Command, withCount = true): Command {
+/** `withCount: false` leaves `--count` to the command (for `preview` it is how many times to show). */
+export function scheduleOptions(command: Command, { withCount = true }: { withCount?: boolean } = {}): Command {
   command
     .option('--at <instant>', 'once, at an ISO-8601 instant with an offset (e.g. 2026-12-01T09:00:00Z)')
     .option('--in <duration>', 'once, after a duration (e.g. 10m)')
