@@ -1,6 +1,6 @@
 import { invalidArgument, taskNotFound } from '../errors.js';
 import { parseInteger } from '../duration.js';
-import type { StateCounts } from '../store/store.js';
+import type { StateCounts } from '../api/runtime-api.js';
 import type { TaskReader } from '../store/task-source.js';
 import type { TaskRecord } from '../task/record.js';
 import type { Registry } from '../task/registry.js';

@@ -120,6 +120,18 @@ describe('import direction', () => {
     expect(servers.filter((i) => i.target.startsWith('runtime/')).map(show)).toEqual([]);
   });
 
+  it('the store never reaches up: it imports nothing of the supervisor, the runtime or the servers', () => {
+    const store = OWN.filter(under('store'));
+    expect(store.some((i) => i.target === 'store/task-source.ts')).toBe(true);
+    expect(store.filter((i) => /^(supervisor|runtime|ipc|http|cli|client)\//.test(i.target)).map(show)).toEqual([]);
+  });
+
+  it('the supervisor talks to a store only through the task source: no LevelDB source or store, nothing of the runtime', () => {
+    const supervisor = OWN.filter(under('supervisor'));
+    expect(supervisor.some((i) => i.target === 'store/task-source.ts')).toBe(true);
+    expect(supervisor.filter((i) => (i.target.startsWith('store/') && i.target !== 'store/task-source.ts') || /^(runtime|ipc|http|cli|client)\//.test(i.target)).map(show)).toEqual([]);
+  });
+
   it('the dashboard page imports only src/api and itself', () => {
     const page = OWN.filter(under('dashboard'));
     expect(page.some((i) => i.target.startsWith('api/'))).toBe(true);
