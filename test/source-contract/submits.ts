@@ -51,6 +51,26 @@ export function submitsContract(env: ContractEnv): void {
       expect(second.id).not.toBe(first.id);
     });
 
+    it('submitMany stores all or none: one bad entry stores nothing, whatever its place', async () => {
+      const h = await env.start();
+      const s = h.supervisor;
+      const held = await s.submit({ type: 'echo', params: { v: 1 }, key: 'held', schedule: LATER });
+      const before = s.stats().states;
+
+      await expect(s.submitMany([{ type: 'noop' }, { type: 'echo', params: { v: 2 }, key: 'held' }, { type: 'noop' }]))
+        .rejects.toMatchObject({ code: 'KEY_CONFLICT', details: { index: 1 } });
+      await expect(s.submitMany([{ type: 'noop', key: 'fresh' }, { type: 'noop', key: 'fresh', params: { other: 1 } }]))
+        .rejects.toMatchObject({ code: 'KEY_CONFLICT', details: { index: 1 } });
+      await expect(s.submitMany([{ type: 'noop' }, { type: 'no-such-type' }])).rejects.toMatchObject({ code: 'UNKNOWN_TYPE', details: { index: 1 } });
+      expect(await allIds(h)).toEqual([held.id]);
+      expect(s.stats().states).toEqual(before);
+      // Nothing half-written surfaces after a restart either, and the refused keys are free.
+      const h2 = await env.restart(h);
+      expect(await allIds(h2)).toEqual([held.id]);
+      expect(h2.supervisor.stats().states).toEqual(before);
+      expect(await h2.supervisor.submit({ type: 'noop', key: 'fresh', params: { other: 1 } })).toMatchObject({ existing: false });
+    });
+
     it('submitMany entries sharing a key with the same params are one task', async () => {
       const h = await env.start();
       const s = h.supervisor;
