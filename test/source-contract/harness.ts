@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import type { TaskSource } from '../../src/store/task-source.js';
-import type { SpindleEvent } from '../../src/supervisor/events.js';
+import type { SpindleEvent } from '../../src/api/events.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { Registry } from '../../src/task/registry.js';
 import { loadRegistry } from '../../src/task/registry.js';

@@ -105,26 +105,37 @@ export class LevelSource implements TaskSource {
       // Checked after the awaits above and before any task is created, in one synchronous step, so
       // submits waiting on the store together cannot each pass the check on the same count.
       this.#checkQueueLimits(request, existing);
+      // Every entry is decided before any is stored, so a conflict on the last one stores nothing.
       const out: Submitted[] = [];
-      const created: LiveTask[] = [];
+      const waitFor: LiveTask[] = [];
+      const built: Array<{ rec: TaskRecord; afterWrite: Array<() => void> }> = [];
+      const newByKey = new Map<string, TaskRecord>();
       for (const task of request.tasks) {
-        const holder = task.key === null ? undefined : existing.get(task.key);
+        const held = task.key === null ? undefined : existing.get(task.key);
+        const holder = held?.rec ?? (task.key === null ? undefined : newByKey.get(task.key));
         if (holder !== undefined) {
-          const err = task.conflict(holder.rec);
+          const err = task.conflict(holder);
           if (err !== null) throw err;
-          out.push({ rec: holder.rec, existing: true });
-          created.push(holder);
+          out.push({ rec: holder, existing: true });
+          if (held !== undefined) waitFor.push(held);
           continue;
         }
-        const t = newLive(task.create(this.#context(null, at)), { stored: false });
+        // Announcements wait until the task is stored: a refused submit announces nothing.
+        const afterWrite: Array<() => void> = [];
+        const rec = task.create({ now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined });
+        if (task.key !== null) newByKey.set(task.key, rec);
+        built.push({ rec, afterWrite });
+        out.push({ rec, existing: false });
+      }
+      for (const { rec, afterWrite } of built) {
+        const t = newLive(rec, { stored: false });
         this.#cache.hold(t);
         this.#keys.taken(t);
         this.#stored(t, { state: 'none', run: null }, at);
-        if (task.key !== null) existing.set(task.key, t);
-        out.push({ rec: t.rec, existing: false });
-        created.push(t);
+        for (const fn of afterWrite) this.#commit.onCommit(fn);
+        waitFor.push(t);
       }
-      await this.#written(created);
+      await this.#written(waitFor);
       return out;
     });
   }
@@ -232,14 +243,11 @@ export class LevelSource implements TaskSource {
     return out;
   }
 
-  /** `t` null: a task being created (it cannot be retrying yet). */
-  #context(t: LiveTask | null, now: number): WriteContext {
+  #context(t: LiveTask, now: number): WriteContext {
     return {
       now,
       afterWrite: (fn) => this.#commit.onCommit(fn),
-      retrying: (delayMs) => {
-        if (t !== null) this.#due.retrying(t, delayMs);
-      },
+      retrying: (delayMs) => this.#due.retrying(t, delayMs),
     };
   }
 
