@@ -136,7 +136,7 @@ export class LevelSource implements TaskSource {
         waitFor.push(t);
       }
       await this.#written(waitFor);
-      return out;
+      return out.map(({ rec, existing: found }) => ({ rec: this.#storedVersion(rec), existing: found }));
     });
   }
 
@@ -198,7 +198,7 @@ export class LevelSource implements TaskSource {
       this.#commit.onCommit(() => signals?.abort(t.rec.id, running.run, 'cancel'));
     }
     await this.#written([t]);
-    return t.rec;
+    return this.#storedVersion(t.rec);
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
@@ -276,6 +276,14 @@ export class LevelSource implements TaskSource {
       };
       this.#commit.onCommit(() => { unpin(); resolve(); }, (err) => { unpin(); reject(err); });
     });
+  }
+
+  /**
+   * The version of a task the store holds: an answer must not show a change made after its own
+   * write (a claim already starting the task in the next batch).
+   */
+  #storedVersion(rec: TaskRecord): TaskRecord {
+    return this.#cache.get(rec.id)?.committed ?? rec;
   }
 
   /** A failed write undid these tasks' unwritten changes: bring memory back in step. */
