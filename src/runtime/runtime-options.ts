@@ -8,6 +8,7 @@ import { type HttpOptions, resolveHttpOptions, type ResolvedHttpOptions } from '
 import { IPC_DEFAULTS } from '../ipc/limits.js';
 import { parseStoreSpec, type StoreSpec } from '../store-spec.js';
 import type { Clock } from '../clock.js';
+import type { LogFormat } from '../log.js';
 import { systemClock } from '../clock.js';
 import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
 
@@ -42,6 +43,11 @@ export interface RuntimeOptions {
   /** Time between aborting a run's signal and killing its worker (default 1s). */
   killGrace?: number | string;
   logLevel?: string;
+  /**
+   * `pretty` (one readable line per event) or `json` (pino's JSON lines); default pretty when
+   * stdout is a terminal, else json. Handlers' lines come out in it too. Unused with `logger`.
+   */
+  logFormat?: LogFormat;
   /** A pino logger to use instead of the runtime's own. */
   logger?: Logger;
   /** Dispatchable tasks held in memory (default 10,000; the rest stay in the store). */
@@ -85,6 +91,7 @@ export interface ResolvedRuntimeOptions {
   readonly graceMs: number;
   readonly killGraceMs: number;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly logger: Logger | undefined;
   readonly windowSize: number;
   readonly maxParamsBytes: number;
@@ -123,6 +130,7 @@ export const RUNTIME_DEFAULTS = {
 const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly LogFormat[] = ['pretty', 'json'];
 const MAX_RETENTION_MS = 100 * 365 * DAY;
 
 /** Validates the options once, at the boundary, into a frozen object (errors: INVALID_OPTION). */
@@ -133,6 +141,8 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     if (mode !== 'threads' && mode !== 'processes') throw invalidArgument('mode', `must be "threads" or "processes", got ${JSON.stringify(mode)}`);
     const logLevel = input.logLevel ?? d.logLevel;
     if (!LOG_LEVELS.includes(logLevel)) throw invalidArgument('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+    const logFormat = input.logFormat ?? (process.stdout.isTTY === true ? 'pretty' : 'json');
+    if (!LOG_FORMATS.includes(logFormat)) throw invalidArgument('logFormat', `must be "pretty" or "json", got ${JSON.stringify(logFormat)}`);
     const data = resolve(dataDirOf(input, env));
     return Object.freeze({
       data,
@@ -150,6 +160,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       graceMs: input.grace === undefined ? d.graceMs : parseDuration(input.grace, 'grace'),
       killGraceMs: input.killGrace === undefined ? d.killGraceMs : parseDuration(input.killGrace, 'killGrace', { min: 1 }),
       logLevel,
+      logFormat,
       logger: input.logger,
       windowSize: input.window === undefined ? d.windowSize : parseInteger(input.window, 'window', 10, 10_000_000),
       maxParamsBytes: input.maxParamsBytes === undefined ? d.maxParamsBytes : parseInteger(input.maxParamsBytes, 'maxParamsBytes', 1024, 64 * 1024 * 1024),

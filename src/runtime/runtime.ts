@@ -47,7 +47,7 @@ export class Runtime implements RuntimeApi {
 
   static async start(input: RuntimeOptions = {}): Promise<Runtime> {
     const options = resolveRuntimeOptions(input);
-    const log = options.logger ?? createLogger(options.logLevel);
+    const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
     prepareDataDir(options.data, options.socketPath);
     // Before the store is touched: a live runtime on this socket is refused, a stale socket cleared.
     if (options.socketPath !== null) await checkSocketPath(options.socketPath);
@@ -132,7 +132,14 @@ export class Runtime implements RuntimeApi {
       }
     }
     const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
-    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, http: runtime.#http?.address.url ?? null, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
+    const http = runtime.#http?.address.url ?? null;
+    // The fields for a log reader; the message alone for someone watching a terminal.
+    const shape = pools.map((p) => `${p.size} ${p.mode === 'threads' ? 'thread' : 'process'}${p.size === 1 ? '' : p.mode === 'threads' ? 's' : 'es'}`).join(' + ');
+    const where = [options.socketPath === null ? null : `socket ${options.socketPath}`, http === null ? null : `http ${http}`].filter((w) => w !== null);
+    log.info(
+      { data: options.data, tasks: options.tasks, socket: options.socketPath, http, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] },
+      `spindle runtime started: ${registry.types.size} task type${registry.types.size === 1 ? '' : 's'} on ${shape}${where.length === 0 ? '' : `, ${where.join(', ')}`}`,
+    );
     return runtime;
   }
 
