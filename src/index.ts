@@ -1,5 +1,5 @@
 export { Runtime } from './runtime/runtime.js';
-export type { RuntimeOptions, ResolvedRuntimeOptions, Mode } from './runtime/runtime-options.js';
+export type { RuntimeOptions, ResolvedRuntimeOptions, Mode, TaskInput } from './runtime/runtime-options.js';
 export type { HttpOptions } from './http/http-options.js';
 export type { LogFormat } from './log.js';
 export { defineTask } from './task/define-task.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { isSpindleError, SpindleError } from '../errors.js';
-import type { LogFormat } from '../log.js';
 import type { Mode, RuntimeOptions } from '../runtime/runtime-options.js';
 import { numberOrText, storeSpec, wholeNumber } from './flag-values.js';
 import { fromCommandLine } from './report-error.js';
@@ -59,7 +58,7 @@ export function registerStart(program: Command): void {
         ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
-        ...(flags.logFormat !== undefined ? { logFormat: flags.logFormat as LogFormat } : {}),
+        ...(flags.logFormat !== undefined ? { logFormat: flags.logFormat as NonNullable<RuntimeOptions['logFormat']> } : {}),
         ...httpOption(flags, parseHttpAddress),
       }));
       const runtime = await Runtime.start(options);

@@ -56,6 +56,13 @@ export interface TaskDefinition<P = unknown, O = unknown, N extends string = str
   isolation?: 'thread' | 'process';
   /** How long a terminal task is kept (at most 10 years, or 'forever'; default: the runtime's). */
   retention?: Duration | 'forever';
+  /**
+   * The module that exports this definition, as `import.meta.url`: needed when the definition is
+   * given to `Runtime.start({ tasks: [...] })` in code, since its handler runs in a worker, which
+   * imports this module and finds the definition among its exports by name. Ignored for a
+   * module in a tasks folder (the file is the module).
+   */
+  module?: string | URL;
   /** Runs in a worker, never in the supervisor thread. The output must be JSON-serialisable. */
   run(params: P, ctx: TaskContext): O | Promise<O>;
 }
