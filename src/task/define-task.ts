@@ -22,7 +22,11 @@ export interface RetryOptions {
 export interface TaskContext {
   /** Aborted on timeout, cancel or shutdown; pass it to anything that can stop early. */
   readonly signal: AbortSignal;
-  /** A pino child logger bound to the task id and attempt. */
+  /**
+   * A pino logger whose lines carry the run's taskId, type, attempt and worker (a field passed
+   * with the same name wins, written once). What the handler prints (console.log, stdout and
+   * stderr writes) is logged with the same fields and `stream`.
+   */
   readonly log: Logger;
   /** 1-based attempt number within the occurrence. */
   readonly attempt: number;
