@@ -79,7 +79,7 @@ describe('runtime.wait', () => {
     expect(await runtime.wait(slow.id)).toMatchObject({ id: slow.id, state: 'finished' });
   });
 
-  it('rejects NOT_FOUND for an unknown id, and SHUTTING_DOWN when the runtime stops before the task ends', async () => {
+  it('rejects NOT_FOUND for an unknown id, and SHUTTING_DOWN when the runtime stops before the task ends or has stopped', async () => {
     runtime = await startRuntime();
     expect(await errorOf(() => runtime!.wait('no-such-task'))).toMatchObject({ code: 'NOT_FOUND' });
     const held = await runtime.submit({ type: 'sleep' });
@@ -89,5 +89,6 @@ describe('runtime.wait', () => {
     await runtime.stop(0);
     const err = await waited;
     expect(isSpindleError(err, 'SHUTTING_DOWN')).toBe(true);
+    expect(await errorOf(() => runtime!.wait(held.id))).toMatchObject({ code: 'SHUTTING_DOWN' });
   });
 });
