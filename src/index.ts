@@ -1,6 +1,7 @@
 export { Runtime } from './runtime/runtime.js';
-export type { RuntimeOptions, ResolvedRuntimeOptions, Mode } from './runtime/runtime-options.js';
+export type { RuntimeOptions, ResolvedRuntimeOptions, Mode, TaskInput } from './runtime/runtime-options.js';
 export type { HttpOptions } from './http/http-options.js';
+export type { LogFormat } from './log.js';
 export { defineTask } from './task/define-task.js';
 export type { TaskDefinition, TaskContext, JsonSchema, ParamsOf } from './task/define-task.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS, HTTP_ERRORS } from './errors.js';

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { boundFields } from '../src/log-fields.js';
 import { isProcessRequest, processWorkerName } from '../src/executor/wire.js';
 import type { ProcessReply, ResultMessage, TaskMessage } from '../src/executor/wire.js';
+import { captureOutput } from './handler-output.js';
 import { abortReason, runTask } from './run-task.js';
 import { startWatchdog } from './watchdog.js';
 
@@ -15,7 +16,9 @@ const send = process.send?.bind(process) ?? notForked();
 
 const self = processWorkerName(process.pid);
 // Synchronous writes to the stdout pipe: a handler's last lines survive the process being killed.
+// The executor reads them and writes them through the runtime's logger, in its format.
 const logger = pino({ level: process.argv[2] ?? 'info', mixin: boundFields }, pino.destination({ fd: 1, sync: true }));
+captureOutput(logger, { worker: self });
 const running = new Map<string, AbortController>();
 let crashing = false;
 

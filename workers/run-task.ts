@@ -8,6 +8,7 @@ import type { RunErrorCode } from '../src/errors.js';
 import { isProgress } from '../src/executor/wire.js';
 import { withFields } from '../src/log-fields.js';
 import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
+import { type RunFields, withRunOutput } from './handler-output.js';
 
 /** What a handler receives as its second argument (SPEC §2). */
 export interface TaskRunContext {
@@ -25,7 +26,10 @@ interface RunnableTask {
 /** What the entry point provides for one run. */
 export interface RunEnvironment {
   signal: AbortSignal;
-  /** The worker's logger (made with the boundFields mixin); the handler gets a child writing { taskId, attempt, worker }. */
+  /**
+   * The worker's logger (made with the boundFields mixin): the handler's ctx.log is a child
+   * writing { taskId, type, attempt, worker }, and its printed lines are written through it.
+   */
   logger: Logger;
   /** This worker's name, e.g. `thread-3`. */
   worker: string;
@@ -33,26 +37,26 @@ export interface RunEnvironment {
   reportProgress(progress: number): void;
 }
 
-const loaded = new Map<string, Promise<RunnableTask>>();
-
 /** Runs one task to a result. Handler faults become error results; nothing is thrown. */
 export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<ResultMessage> {
   let definition: RunnableTask;
   try {
-    definition = await loadTask(task.modulePath);
+    definition = await loadTask(task.modulePath, task.taskType);
   } catch (err) {
     return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
   }
   let settled = false;
   let lastProgress: number | undefined;
-  const ctx = createContext(task, env, (progress) => {
+  const fields = { taskId: task.taskId, type: task.taskType, attempt: task.attempt, worker: env.worker };
+  const ctx = createContext(task, env, fields, (progress) => {
     if (settled) return;
     lastProgress = progress;
     env.reportProgress(progress);
   });
   let result: ResultMessage;
   try {
-    result = serializeOutput(task.runId, await definition.run(task.params, ctx));
+    // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts).
+    result = serializeOutput(task.runId, await withRunOutput(env.logger, fields, async () => definition.run(task.params, ctx)));
   } catch (err) {
     result = failure(task.runId, wireError(env.signal.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
   }
@@ -66,31 +70,51 @@ export function abortReason(cause: AbortCause): DOMException {
   return new DOMException(cause === 'cancel' ? 'the run was cancelled' : 'the runtime is shutting down', 'AbortError');
 }
 
-function loadTask(modulePath: string): Promise<RunnableTask> {
-  let loading = loaded.get(modulePath);
+/** One import per module, shared by every type it defines. */
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+async function loadTask(modulePath: string, type: string): Promise<RunnableTask> {
+  let loading = modules.get(modulePath);
   if (loading === undefined) {
-    loading = importTask(modulePath);
-    loaded.set(modulePath, loading);
+    loading = importModule(modulePath);
+    modules.set(modulePath, loading);
     // Forget failures so that a transient one (a file briefly missing, EMFILE) is retried.
-    loading.catch(() => loaded.delete(modulePath));
+    loading.catch(() => modules.delete(modulePath));
   }
-  return loading;
+  return pickDefinition(await loading, type);
 }
 
-async function importTask(modulePath: string): Promise<RunnableTask> {
+async function importModule(modulePath: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(modulePath).href;
   // Compiled builds run without tsx's loader; tsImport brings it in for TypeScript modules only.
-  const namespace = (/\.[cm]?ts$/.test(modulePath)
+  return (/\.[cm]?ts$/.test(modulePath)
     ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url)
-    : await import(url)) as { default?: unknown };
-  const definition = namespace.default;
-  if (typeof definition !== 'object' || definition === null || typeof (definition as { run?: unknown }).run !== 'function') {
-    throw new TypeError('its default export is not a task definition with a run(params, ctx) function');
-  }
+    : await import(url)) as Record<string, unknown>;
+}
+
+/**
+ * The definition named `type` among the module's exports, the default export first: a module a
+ * definition given in code names (`module: import.meta.url`) may export several. Else the default
+ * export, as a tasks-folder file has it (its type is named by that very definition).
+ */
+function pickDefinition(namespace: Record<string, unknown>, type: string): RunnableTask {
+  const exported = (value: unknown): unknown => {
+    // A module compiled to CommonJS exposes its `export default` one level down.
+    const inner = (value as { __esModule?: unknown; default?: unknown } | null)?.__esModule === true ? (value as { default?: unknown }).default : value;
+    return isRunnable(inner) ? inner : undefined;
+  };
+  const candidates = [exported(namespace.default), ...Object.entries(namespace).filter(([k]) => k !== 'default').map(([, v]) => exported(v))];
+  const named = candidates.find((d) => (d as { name?: unknown } | undefined)?.name === type);
+  const definition = named ?? candidates[0];
+  if (definition === undefined) throw new TypeError(`it exports no task definition named "${type}" with a run(params, ctx) function`);
   return definition as RunnableTask;
 }
 
-function createContext(task: TaskMessage, env: RunEnvironment, report: (progress: number) => void): TaskRunContext {
+function isRunnable(value: unknown): value is RunnableTask {
+  return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function';
+}
+
+function createContext(task: TaskMessage, env: RunEnvironment, fields: RunFields, report: (progress: number) => void): TaskRunContext {
   let log: Logger | undefined;
   return {
     signal: env.signal,
@@ -98,7 +122,7 @@ function createContext(task: TaskMessage, env: RunEnvironment, report: (progress
     // Most handlers never log: bind the child logger only when one does.
     get log() {
       // Fields, not child bindings: a handler passing `attempt` itself must not write it twice.
-      log ??= withFields(env.logger, { taskId: task.taskId, attempt: task.attempt, worker: env.worker });
+      log ??= withFields(env.logger, fields);
       return log;
     },
     progress(progress: number) {

@@ -1,6 +1,7 @@
 /**
  * Entry point of a thread in the ThreadExecutor's piscina pool. Piscina owns this thread's
  * parentPort, so aborts (in) and progress (out) travel on a BroadcastChannel named in workerData.
+ * Log lines (a handler's ctx.log and what it prints) go on parentPort too, as LogMessages.
  * The channel is opened when piscina loads this module, which it does before it reports the thread
  * ready, so an abort for one of this thread's runs finds a listener.
  */
@@ -8,7 +9,8 @@ import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_
 import pino from 'pino';
 import { boundFields } from '../src/log-fields.js';
 import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
-import type { AbortCause, BatchMessage, BatchReply, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
+import type { AbortCause, BatchMessage, BatchReply, LogMessage, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
+import { captureOutput } from './handler-output.js';
 import { abortReason, runTask } from './run-task.js';
 
 /**
@@ -21,8 +23,14 @@ const EARLY_ABORTS_KEPT = 1024;
 
 const { channel: channelName, logLevel } = workerData as ThreadWorkerData;
 const self = threadWorkerName(threadId);
-// Synchronous writes: a handler's last lines survive the thread being terminated right after.
-const logger = pino({ level: logLevel, mixin: boundFields }, pino.destination({ fd: 1, sync: true }));
+/**
+ * Lines go to the executor, which writes them through the runtime's logger, in its format. On
+ * parentPort: a thread's port is drained when it exits, so a handler's last lines survive the
+ * thread being terminated right after them.
+ */
+const toExecutor = { write: (line: string) => parentPort!.postMessage({ type: 'spindle-log', line } satisfies LogMessage) };
+const logger = pino({ level: logLevel, mixin: boundFields }, toExecutor);
+captureOutput(logger, { worker: self });
 const running = new Map<string, AbortController>();
 const earlyAborts = new Map<string, AbortCause>();
 

@@ -17,6 +17,7 @@ interface StartFlags {
   keyRetention?: string;
   sync?: boolean;
   logLevel?: string;
+  logFormat?: string;
   http?: string;
   httpReadOnly?: boolean;
 }
@@ -38,6 +39,7 @@ export function registerStart(program: Command): void {
     .option('--key-retention <duration>', 'how long an ended task keeps its idempotency key (0: freed when it ends)', '24h')
     .option('--sync', 'fsync every group commit before acknowledging it', false)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--log-format <format>', 'pretty | json (default: pretty on a terminal, else json)')
     .option('--http <[host:]port>', 'serve the dashboard, JSON API, events and metrics over HTTP (host 127.0.0.1 unless given)')
     .option('--http-read-only', 'HTTP answers reads only: every write is refused (403 READ_ONLY)', false)
     .action(async (flags: StartFlags) => {
@@ -56,6 +58,7 @@ export function registerStart(program: Command): void {
         ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
+        ...(flags.logFormat !== undefined ? { logFormat: flags.logFormat as NonNullable<RuntimeOptions['logFormat']> } : {}),
         ...httpOption(flags, parseHttpAddress),
       }));
       const runtime = await Runtime.start(options);

@@ -4,7 +4,7 @@ import { formatDuration, MAX_TIMER_MS, SECOND } from '../duration.js';
 import { describeDeath, lostRunError } from './child-death.js';
 import type { ChildDeath } from './child-death.js';
 import { ChildWorker } from './child-worker.js';
-import type { LineTags } from './child-output.js';
+import type { LineTags } from './worker-output.js';
 import type { AbortReason, Executor, RunListener, RunRequest } from './executor.js';
 import { integerOption, resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
@@ -183,7 +183,7 @@ export class ProcessExecutor implements Executor {
       child.last = run;
     }
     // On a closed channel the child is dying: its exit ends the runs as lost.
-    child.worker.send({ type: 'runs', runs: runs.map(({ request: { runId, taskId, modulePath, params, attempt } }) => ({ type: 'run', runId, taskId, modulePath, params, attempt })) });
+    child.worker.send({ type: 'runs', runs: runs.map(({ request: { runId, taskId, type, modulePath, params, attempt } }) => ({ type: 'run', runId, taskId, taskType: type, modulePath, params, attempt })) });
   }
 
   #onMessage(child: Child, message: ProcessResultsMessage | ProgressMessage): void {

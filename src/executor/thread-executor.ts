@@ -9,8 +9,9 @@ import { resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
-import type { AbortMessage, BatchMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import type { AbortMessage, BatchMessage, LogMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
+import { relayLine } from './worker-output.js';
 
 export type ThreadExecutorOptions = PoolOptions;
 export type ResolvedThreadExecutorOptions = ResolvedPoolOptions;
@@ -116,8 +117,11 @@ export class ThreadExecutor implements Executor {
     // Without a listener, a thread dying while it holds no run would throw in this thread.
     pool.on('error', (err: unknown) => this.#log().error({ err }, 'a worker thread died while it held no run; it is replaced'));
     pool.on('message', (message: unknown) => {
-      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'spindle-results') {
+      const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+      if (type === 'spindle-results') {
         for (const result of (message as { results: ResultMessage[] }).results) this.#resultArrived(result);
+      } else if (type === 'spindle-log') {
+        relayLine(this.#log(), 'stdout', (message as LogMessage).line.replace(/\n$/, ''), {});
       }
     });
     this.#pool = pool;
@@ -313,7 +317,7 @@ export class ThreadExecutor implements Executor {
 }
 
 function taskMessage(request: RunRequest): TaskMessage {
-  return { type: 'run', runId: request.runId, taskId: request.taskId, modulePath: request.modulePath, params: request.params, attempt: request.attempt };
+  return { type: 'run', runId: request.runId, taskId: request.taskId, taskType: request.type, modulePath: request.modulePath, params: request.params, attempt: request.attempt };
 }
 
 /** Why piscina failed a run: the thread's recorded death, else the pool's own reason. */

@@ -17,6 +17,8 @@ export interface TaskMessage {
   type: 'run';
   runId: string;
   taskId: string;
+  /** The task's type: its definition's name in the module, and a tag on the run's log lines. */
+  taskType: string;
   modulePath: string;
   params: unknown;
   attempt: number;
@@ -94,6 +96,12 @@ export interface ProgressMessage {
 }
 
 export type ChannelMessage = AbortMessage | ProgressMessage;
+
+/** Thread → main, on parentPort: one line of the thread's pino logger (JSON), for the runtime's logger. */
+export interface LogMessage {
+  type: 'spindle-log';
+  line: string;
+}
 
 /** What a thread worker is started with (piscina's workerData). */
 export interface ThreadWorkerData {

@@ -1,17 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { DAY, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
+import { DAY, describe, MINUTE, parseDuration, parseInteger, SECOND } from '../duration.js';
 import { dataDirOf, socketPathOf } from '../client/socket-path.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { type HttpOptions, resolveHttpOptions, type ResolvedHttpOptions } from '../http/http-options.js';
 import { IPC_DEFAULTS } from '../ipc/limits.js';
 import { parseStoreSpec, type StoreSpec } from '../store-spec.js';
 import type { Clock } from '../clock.js';
+import type { LogFormat } from '../log.js';
 import { systemClock } from '../clock.js';
 import { MAX_KEY_RETENTION_MS } from '../task/submit-options.js';
+import type { TaskDefinition } from '../task/define-task.js';
+import type { TaskSource } from '../task/registry.js';
 
 export type Mode = 'threads' | 'processes';
+
+/**
+ * An item of `tasks`: a definition with its `module`, or a module file or folder (path or file:
+ * URL). `any`: a definition of any params and output is welcome here.
+ */
+export type TaskInput = string | URL | TaskDefinition<any, any, any>;
 
 /** What `Runtime.start` takes; every field optional. Durations: ms or strings like "7d". */
 export interface RuntimeOptions {
@@ -19,8 +29,13 @@ export interface RuntimeOptions {
   data?: string;
   /** Where the tasks are kept: `level:DIR` (LevelDB in DIR). Default: LevelDB in `<data>/store`. */
   store?: string;
-  /** Task modules directory (default ./tasks). */
-  tasks?: string;
+  /**
+   * Where the task types come from: a tasks folder (default ./tasks), or a list whose items are
+   * definitions given in code (each with `module: import.meta.url`, the module that exports it,
+   * which a worker imports to run it), module files (a path or a file: URL, loaded as a folder's
+   * module is) and folders.
+   */
+  tasks?: string | readonly TaskInput[];
   mode?: Mode;
   /** Pool size (default: the number of cores). */
   workers?: number;
@@ -41,7 +56,13 @@ export interface RuntimeOptions {
   grace?: number | string;
   /** Time between aborting a run's signal and killing its worker (default 1s). */
   killGrace?: number | string;
+  /** Lowest level logged, by the runtime and in workers (default info, or the level of `logger`). */
   logLevel?: string;
+  /**
+   * `pretty` (one readable line per event) or `json` (pino's JSON lines); default pretty when
+   * stdout is a terminal, else json. Handlers' lines come out in it too. Unused with `logger`.
+   */
+  logFormat?: LogFormat;
   /** A pino logger to use instead of the runtime's own. */
   logger?: Logger;
   /** Dispatchable tasks held in memory (default 10,000; the rest stay in the store). */
@@ -74,7 +95,7 @@ export interface RuntimeOptions {
 export interface ResolvedRuntimeOptions {
   readonly data: string;
   readonly store: StoreSpec;
-  readonly tasks: string;
+  readonly tasks: readonly TaskSource[];
   readonly mode: Mode;
   readonly workers: number;
   readonly workerMemoryMb: number;
@@ -85,6 +106,7 @@ export interface ResolvedRuntimeOptions {
   readonly graceMs: number;
   readonly killGraceMs: number;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly logger: Logger | undefined;
   readonly windowSize: number;
   readonly maxParamsBytes: number;
@@ -123,6 +145,7 @@ export const RUNTIME_DEFAULTS = {
 const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly LogFormat[] = ['pretty', 'json'];
 const MAX_RETENTION_MS = 100 * 365 * DAY;
 
 /** Validates the options once, at the boundary, into a frozen object (errors: INVALID_OPTION). */
@@ -131,13 +154,16 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     const d = RUNTIME_DEFAULTS;
     const mode = input.mode ?? d.mode;
     if (mode !== 'threads' && mode !== 'processes') throw invalidArgument('mode', `must be "threads" or "processes", got ${JSON.stringify(mode)}`);
-    const logLevel = input.logLevel ?? d.logLevel;
+    // A logger given at debug would otherwise hear nothing below info from the workers.
+    const logLevel = input.logLevel ?? input.logger?.level ?? d.logLevel;
     if (!LOG_LEVELS.includes(logLevel)) throw invalidArgument('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+    const logFormat = input.logFormat ?? (process.stdout.isTTY === true ? 'pretty' : 'json');
+    if (!LOG_FORMATS.includes(logFormat)) throw invalidArgument('logFormat', `must be "pretty" or "json", got ${JSON.stringify(logFormat)}`);
     const data = resolve(dataDirOf(input, env));
     return Object.freeze({
       data,
       store: parseStoreSpec(input.store, data),
-      tasks: resolve(input.tasks ?? d.tasks),
+      tasks: taskSources(input.tasks),
       mode,
       workers: input.workers === undefined ? availableParallelism() : parseInteger(input.workers, 'workers', 1, 1024),
       workerMemoryMb: input.workerMemory === undefined ? d.workerMemoryMb : parseInteger(input.workerMemory, 'workerMemory', 16, 1024 * 1024),
@@ -150,6 +176,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       graceMs: input.grace === undefined ? d.graceMs : parseDuration(input.grace, 'grace'),
       killGraceMs: input.killGrace === undefined ? d.killGraceMs : parseDuration(input.killGrace, 'killGrace', { min: 1 }),
       logLevel,
+      logFormat,
       logger: input.logger,
       windowSize: input.window === undefined ? d.windowSize : parseInteger(input.window, 'window', 10, 10_000_000),
       maxParamsBytes: input.maxParamsBytes === undefined ? d.maxParamsBytes : parseInteger(input.maxParamsBytes, 'maxParamsBytes', 1024, 64 * 1024 * 1024),
@@ -167,6 +194,35 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
       throw new SpindleError('INVALID_OPTION', err.message, err.details);
     }
     throw err;
+  }
+}
+
+/** A folder (the CLI's `--tasks`), or the list given in code, each item checked and named `tasks[i]`. */
+function taskSources(input: RuntimeOptions['tasks']): readonly TaskSource[] {
+  if (input === undefined || typeof input === 'string') return [{ kind: 'folder', path: resolve(input ?? RUNTIME_DEFAULTS.tasks), field: 'tasks' }];
+  if (!Array.isArray(input)) throw invalidArgument('tasks', `must be a tasks folder or a list of task definitions, module URLs and folders, got ${describe(input)}`);
+  return Object.freeze(input.map((item: unknown, i): TaskSource => {
+    const field = `tasks[${i}]`;
+    if (typeof item === 'string' || item instanceof URL) return { kind: 'path', path: filePath(item, field), field };
+    if (typeof item !== 'object' || item === null || typeof (item as { run?: unknown }).run !== 'function') {
+      throw invalidArgument(field, `must be a task definition, a module's file: URL or a path, got ${describe(item)}`);
+    }
+    const { module, name } = item as { module?: unknown; name?: unknown };
+    if (module === undefined) {
+      throw invalidArgument(`${field}.module`, `task type ${describe(name)} is given in code without \`module: import.meta.url\`: its handler runs in a worker, which imports the module that exports it; name that module`);
+    }
+    if (typeof module !== 'string' && !(module instanceof URL)) throw invalidArgument(`${field}.module`, `must be the module's URL (import.meta.url), got ${describe(module)}`);
+    return { kind: 'definition', definition: item, module: filePath(module, `${field}.module`), field };
+  }));
+}
+
+/** A path, or a file: URL, as an absolute path; any other URL is refused (a worker imports files only). */
+function filePath(value: string | URL, field: string): string {
+  if (typeof value === 'string' && !/^[a-z][a-z0-9+.-]+:/i.test(value)) return resolve(value);
+  try {
+    return fileURLToPath(value);
+  } catch {
+    throw invalidArgument(field, `must be a path or a file: URL, got ${describe(String(value))}`);
   }
 }
 

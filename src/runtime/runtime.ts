@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventFilter, EventListener } from '../api/events.js';
 import type { ListOptions, RuntimeApi, RuntimeStatus, Stats, TypeInfo } from '../api/runtime-api.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
+import { TERMINAL_STATES } from '../api/states.js';
 import { SpindleError } from '../errors.js';
 import { HttpServer } from '../http/http-server.js';
 import { RuntimeMetrics } from '../http/metrics.js';
@@ -17,6 +18,7 @@ import { openStore, type RuntimeStore } from './open-store.js';
 import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
 import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
 import { typeInfo } from './type-info.js';
+import type { TaskSource } from '../task/registry.js';
 
 /**
  * The runtime: the composition root that wires the store, the task registry, the executors and
@@ -47,12 +49,12 @@ export class Runtime implements RuntimeApi {
 
   static async start(input: RuntimeOptions = {}): Promise<Runtime> {
     const options = resolveRuntimeOptions(input);
-    const log = options.logger ?? createLogger(options.logLevel);
+    const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
     prepareDataDir(options.data, options.socketPath);
     // Before the store is touched: a live runtime on this socket is refused, a stale socket cleared.
     if (options.socketPath !== null) await checkSocketPath(options.socketPath);
     const token = options.http === null ? null : ensureToken(options.data);
-    const registry = await loadRegistry({ tasksDir: options.tasks, logger: log });
+    const registry = await loadRegistry({ sources: options.tasks, logger: log });
     const { executors, executorFor } = createExecutorPools(options, registry, log);
     let runtime: Runtime | undefined;
     // Damage found at run time: serving on would answer errors forever, so the runtime stops.
@@ -132,7 +134,14 @@ export class Runtime implements RuntimeApi {
       }
     }
     const pools = executors.map((e) => ({ mode: e.mode, size: e.capacity }));
-    log.info({ data: options.data, tasks: options.tasks, socket: options.socketPath, http: runtime.#http?.address.url ?? null, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] }, 'spindle runtime started');
+    const http = runtime.#http?.address.url ?? null;
+    // The fields for a log reader; the message alone for someone watching a terminal.
+    const shape = pools.map((p) => `${p.size} ${p.mode === 'threads' ? 'thread' : 'process'}${p.size === 1 ? '' : p.mode === 'threads' ? 's' : 'es'}`).join(' + ');
+    const where = [options.socketPath === null ? null : `socket ${options.socketPath}`, http === null ? null : `http ${http}`].filter((w) => w !== null);
+    log.info(
+      { data: options.data, tasks: tasksField(options.tasks), socket: options.socketPath, http, mode: options.mode, workers: options.workers, pools, types: [...registry.types.keys()] },
+      `spindle runtime started: ${registry.types.size} task type${registry.types.size === 1 ? '' : 's'} on ${shape}${where.length === 0 ? '' : `, ${where.join(', ')}`}`,
+    );
     return runtime;
   }
 
@@ -219,6 +228,38 @@ export class Runtime implements RuntimeApi {
     return this.#supervisor.subscribe(filter, listener);
   }
 
+  /**
+   * Resolves with the task once it is finished, failed or terminated, like `Client.wait`; rejects
+   * with NOT_FOUND for an unknown id, and with SHUTTING_DOWN if the runtime stops first. It
+   * listens before it looks, so an end between the two is not missed.
+   */
+  wait(id: string): Promise<TaskView> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (end: () => void): void => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        const at = this.#onStopped.indexOf(onStopped);
+        if (at !== -1) this.#onStopped.splice(at, 1);
+        end();
+      };
+      const look = (): void => {
+        this.get(id).then(
+          (task) => { if (TERMINAL_STATES.has(task.state)) finish(() => resolve(task)); },
+          (err: unknown) => finish(() => reject(err)),
+        );
+      };
+      const onStopped = (): void => finish(() => reject(new SpindleError('SHUTTING_DOWN', `the runtime stopped before task ${JSON.stringify(String(id).slice(0, 64))} ended`)));
+      const unsubscribe = this.subscribe({ taskId: id, types: ['task.state'] }, (ev) => {
+        if (ev.event === 'task.state' && TERMINAL_STATES.has(ev.data.to)) look();
+      });
+      if (this.#status === 'stopped') onStopped();
+      else this.#onStopped.push(onStopped);
+      look();
+    });
+  }
+
   #read<T>(read: () => Promise<T>): Promise<T> {
     if (this.#storeClosing) return Promise.reject(new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down; retry once it is back'));
     return read();
@@ -263,4 +304,11 @@ export class Runtime implements RuntimeApi {
     }
     return this.#stopped;
   }
+}
+
+/** The start-up line's `tasks`: the folder, as `--tasks` gave it; for a list, each item's path (a definition's with its name). */
+function tasksField(sources: readonly TaskSource[]): string | string[] {
+  const [only] = sources;
+  if (sources.length === 1 && only?.kind === 'folder') return only.path;
+  return sources.map((s) => (s.kind === 'definition' ? `${String((s.definition as { name?: unknown }).name)} (${s.module})` : s.path));
 }

@@ -22,7 +22,11 @@ export interface RetryOptions {
 export interface TaskContext {
   /** Aborted on timeout, cancel or shutdown; pass it to anything that can stop early. */
   readonly signal: AbortSignal;
-  /** A pino child logger bound to the task id and attempt. */
+  /**
+   * A pino logger whose lines carry the run's taskId, type, attempt and worker (a field passed
+   * with the same name wins, written once). What the handler prints (console.log, stdout and
+   * stderr writes) is logged with the same fields and `stream`.
+   */
   readonly log: Logger;
   /** 1-based attempt number within the occurrence. */
   readonly attempt: number;
@@ -56,6 +60,13 @@ export interface TaskDefinition<P = unknown, O = unknown, N extends string = str
   isolation?: 'thread' | 'process';
   /** How long a terminal task is kept (at most 10 years, or 'forever'; default: the runtime's). */
   retention?: Duration | 'forever';
+  /**
+   * The module that exports this definition, as `import.meta.url`: needed when the definition is
+   * given to `Runtime.start({ tasks: [...] })` in code, since its handler runs in a worker, which
+   * imports this module and finds the definition among its exports by name. Ignored for a
+   * module in a tasks folder (the file is the module).
+   */
+  module?: string | URL;
   /** Runs in a worker, never in the supervisor thread. The output must be JSON-serialisable. */
   run(params: P, ctx: TaskContext): O | Promise<O>;
 }

@@ -2,14 +2,12 @@ import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import ajvFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { tsImport } from 'tsx/esm/api';
 import { describe } from '../duration.js';
 import type { ErrorCode } from '../errors.js';
 import { invalidArgument, isSpindleError, SpindleError } from '../errors.js';
+import { SchemaCompiler } from './params-schema.js';
 import type { Isolation, RetryPolicy } from './task-options.js';
 import {
   concurrencyOption, isolationOption, maxQueuedOption, maxTriesOption, priorityOption, retentionOption,
@@ -20,7 +18,10 @@ import {
 export interface TaskType {
   readonly name: string;
   readonly description: string | undefined;
-  /** Absolute real path of the module, verified to lie inside the tasks directory. */
+  /**
+   * Absolute real path of the module a worker imports to run it: a tasks-folder file (verified to
+   * lie inside the folder), a module file given in code, or a code definition's `module`.
+   */
   readonly file: string;
   /** The params JSON Schema (a frozen copy), or undefined when the type accepts any JSON value. */
   readonly paramsSchema: unknown;
@@ -53,8 +54,19 @@ export interface Registry {
   readonly problems: readonly TaskModuleProblem[];
 }
 
+/**
+ * Where types come from: a tasks folder; a path that is a folder or one module file; or a
+ * definition given in code with the path of the module that exports it (`module:
+ * import.meta.url`). `field` names the source in errors (`tasks[2]`).
+ */
+export type TaskSource =
+  | { readonly kind: 'folder' | 'path'; readonly path: string; readonly field: string }
+  | { readonly kind: 'definition'; readonly definition: object; readonly module: string; readonly field: string };
+
 export interface LoadRegistryOptions {
-  tasksDir: string;
+  /** A tasks folder, loaded before `sources` (the same as a `folder` source first). */
+  tasksDir?: string;
+  sources?: readonly TaskSource[];
   logger: Logger;
 }
 
@@ -77,14 +89,42 @@ const EXTENSION_HINTS: Readonly<Record<string, string>> = {
 };
 const DEFINITION_FIELDS = new Set([
   'name', 'description', 'params', 'timeout', 'maxTries', 'retry', 'concurrency', 'priority', 'maxQueued',
-  'isolation', 'retention', 'run',
+  'isolation', 'retention', 'run', 'module',
 ]);
-/** Keeps an INVALID_PARAMS answer small even for params with thousands of bad keys. */
-const MAX_REPORTED_PATHS = 100;
-const PATHS_IN_MESSAGE = 10;
 
 export function isTypeName(name: unknown): name is string {
   return typeof name === 'string' && name.length <= MAX_TYPE_NAME_LENGTH && TYPE_NAME_RE.test(name);
+}
+
+/**
+ * Loads the types of a tasks folder and of the sources given in code, in that order. A type name
+ * defined twice is refused the second time (logged for a folder's module, thrown for code).
+ */
+export async function loadRegistry({ tasksDir, sources = [], logger }: LoadRegistryOptions): Promise<Registry> {
+  const loading: Loading = { types: new Map(), problems: [], compiler: new SchemaCompiler(logger), logger };
+  const all: TaskSource[] = [...(tasksDir === undefined ? [] : [{ kind: 'folder' as const, path: tasksDir, field: 'tasks' }]), ...sources];
+  for (const source of all) {
+    if (source.kind === 'definition') await loadDefinition(source, loading);
+    else if (source.kind === 'folder' || await isDirectory(source.path)) await loadFolder(source.path, loading);
+    else await loadFile(source.path, source.field, loading);
+  }
+  return Object.freeze({ types: loading.types, problems: Object.freeze(loading.problems) });
+}
+
+interface Loading {
+  readonly types: Map<string, TaskType>;
+  readonly problems: TaskModuleProblem[];
+  readonly compiler: SchemaCompiler;
+  readonly logger: Logger;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    // Missing: loadFolder says so, as TASKS_DIR_INVALID naming the path.
+    return !extname(path);
+  }
 }
 
 /**
@@ -96,7 +136,7 @@ export function isTypeName(name: unknown): name is string {
  * otherwise only found when its submits are refused. Throws TASKS_DIR_INVALID when the directory
  * itself cannot be read.
  */
-export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): Promise<Registry> {
+async function loadFolder(tasksDir: string, { types, problems, compiler, logger }: Loading): Promise<void> {
   const dir = resolve(tasksDir);
   let realDir: string;
   let entries: Dirent[];
@@ -108,13 +148,10 @@ export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): P
     throw new SpindleError('TASKS_DIR_INVALID', `tasks directory ${dir} cannot be read (${(err as Error).message}); create it or pass --tasks DIR`, { path: dir }, err);
   }
 
-  const types = new Map<string, TaskType>();
-  const problems: TaskModuleProblem[] = [];
   const report = (file: string, code: ErrorCode, message: string, err?: unknown): void => {
     problems.push(Object.freeze({ file, code, message }));
     logger.error({ file, code, ...(err === undefined ? {} : { err }) }, `task module ${file} not loaded: ${message}`);
   };
-  const compiler = new SchemaCompiler(logger);
 
   let modules = 0;
   for (const entry of entries) {
@@ -164,7 +201,67 @@ export async function loadRegistry({ tasksDir, logger }: LoadRegistryOptions): P
   if (modules === 0) {
     logger.warn({ tasksDir: dir }, `tasks folder ${dir} holds no task modules (.js, .mjs or .ts files): every submit will be refused as UNKNOWN_TYPE until one is added and the runtime restarted`);
   }
-  return Object.freeze({ types, problems: Object.freeze(problems) });
+}
+
+/**
+ * One module file given in code, loaded as a folder's module would be; what a folder would log
+ * and skip is thrown here, since the application asked for this very module.
+ */
+async function loadFile(path: string, field: string, { types, compiler }: Loading): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (err) {
+    throw new SpindleError('INVALID_OPTION', `${field}: ${path} cannot be read (${(err as Error).message}); name a tasks folder or a module file`, { field, path }, err);
+  }
+  let exported: unknown;
+  try {
+    exported = await importModule(real);
+  } catch (err) {
+    throw new SpindleError('HANDLER_LOAD_FAILED', `${field}: task module ${real} failed to import: ${(err as Error)?.message ?? String(err)}`, { field, path: real }, err);
+  }
+  addType(types, resolveOrThrow(exported, real, field, compiler), field);
+}
+
+/**
+ * A definition given in code. Its handler runs in a worker, which imports `module` and takes the
+ * export of that name; the module is imported here first so that one that does not export it
+ * fails the start rather than every run.
+ */
+async function loadDefinition({ definition, module, field }: Extract<TaskSource, { kind: 'definition' }>, { types, compiler }: Loading): Promise<void> {
+  const type = resolveOrThrow(definition, module, field, compiler);
+  let real: string;
+  let namespace: Record<string, unknown>;
+  try {
+    real = await realpath(module);
+    namespace = await importNamespace(real);
+  } catch (err) {
+    throw new SpindleError('HANDLER_LOAD_FAILED', `${field}.module: ${module}, the module of task type "${type.name}", failed to import: ${(err as Error)?.message ?? String(err)}`, { field: `${field}.module`, path: module }, err);
+  }
+  const exported = Object.values(namespace).map(unwrapDefault);
+  if (!exported.some((e) => isRecord(e) && e.name === type.name && typeof e.run === 'function')) {
+    throw new SpindleError('INVALID_OPTION', `${field}.module: ${real} exports no task definition named "${type.name}"; export it from the module named by \`module\` (a worker imports that module and finds the definition by its name)`, { field: `${field}.module`, path: real });
+  }
+  addType(types, Object.freeze({ ...type, file: real }), field);
+}
+
+function resolveOrThrow(value: unknown, file: string, field: string, compiler: SchemaCompiler): TaskType {
+  try {
+    return resolveDefinition(value, file, compiler);
+  } catch (err) {
+    const code = isSpindleError(err) ? err.code : 'INVALID_ARGUMENT';
+    const option = code === 'INVALID_ARGUMENT' ? 'INVALID_OPTION' : code;
+    const at = isSpindleError(err) && typeof err.details.field === 'string' ? `${field}.${err.details.field}` : field;
+    throw new SpindleError(option, `${field}: invalid task definition (${file}): ${(err as Error)?.message ?? String(err)}`, { field: at, path: file });
+  }
+}
+
+function addType(types: Map<string, TaskType>, type: TaskType, field: string): void {
+  const first = types.get(type.name);
+  if (first !== undefined) {
+    throw new SpindleError('INVALID_OPTION', `${field}: type name "${type.name}" is already defined by ${first.file}; rename one of them`, { field });
+  }
+  types.set(type.name, type);
 }
 
 /**
@@ -197,13 +294,20 @@ function isInside(dir: string, file: string): boolean {
 }
 
 async function importModule(file: string): Promise<unknown> {
+  return unwrapDefault((await importNamespace(file)).default);
+}
+
+async function importNamespace(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
-  const mod = (file.endsWith('.ts') ? await tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
-  const exported = mod.default;
-  // A module compiled to CommonJS (e.g. a .ts file outside a "type": "module" package) exposes
-  // its `export default` one level down, marked the Babel/esbuild way.
-  if (isRecord(exported) && exported.__esModule === true) return exported.default;
-  return exported;
+  return (file.endsWith('.ts') ? await tsImport(url, import.meta.url) : await import(url)) as Record<string, unknown>;
+}
+
+/**
+ * A module compiled to CommonJS (e.g. a .ts file outside a "type": "module" package) exposes
+ * its `export default` one level down, marked the Babel/esbuild way.
+ */
+function unwrapDefault(exported: unknown): unknown {
+  return isRecord(exported) && exported.__esModule === true ? exported.default : exported;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -224,6 +328,9 @@ function resolveDefinition(value: unknown, file: string, compiler: SchemaCompile
     throw invalidArgument('description', `must be a string, got ${describe(value.description)}`);
   }
   if (typeof value.run !== 'function') throw invalidArgument('run', `must be a function, got ${describe(value.run)}`);
+  if (value.module !== undefined && typeof value.module !== 'string' && !(value.module instanceof URL)) {
+    throw invalidArgument('module', `must be the module's URL (import.meta.url), got ${describe(value.module)}`);
+  }
   const { schema, validate } = compiler.compile(value.params, file);
   return Object.freeze({
     name,
@@ -238,90 +345,8 @@ function resolveDefinition(value: unknown, file: string, compiler: SchemaCompile
     maxQueued: maxQueuedOption(value.maxQueued),
     isolation: isolationOption(value.isolation),
     retentionMs: retentionOption(value.retention),
-    validateParams: validate === undefined ? acceptAny : (params: unknown) => check(validate, params === undefined ? {} : params),
+    validateParams: validate ?? acceptAny,
   });
 }
 
 function acceptAny(): void {}
-
-/**
- * One Ajv instance per registry, shared by its types: schemas may `$ref` each other by `$id`, and
- * a fresh registry (a restart in the same process) never collides with the `$id`s of an old one.
- * Strict mode is off: schemas written for other tools carry keywords Ajv does not know (`x-*`,
- * `example`), and those must not make a type unavailable. Ajv's warnings about what it ignores
- * (a format that is not a standard one, say) are logged once each with the module's file name.
- * The standard formats (`email`, `date-time`, `uri`, …) are checked, with ajv-formats.
- */
-class SchemaCompiler {
-  readonly #ajv: Ajv;
-  readonly #warnings: string[] = [];
-  readonly #logger: Logger;
-
-  constructor(logger: Logger) {
-    this.#logger = logger;
-    const collect = (...args: unknown[]): void => { this.#warnings.push(args.map(String).join(' ')); };
-    this.#ajv = new Ajv({ allErrors: true, strict: false, logger: { log: collect, warn: collect, error: collect } });
-    // ajv-formats is CommonJS: its default import is module.exports, which holds the plugin as `default`.
-    ajvFormats.default(this.#ajv);
-  }
-
-  compile(params: unknown, file: string): { schema: unknown; validate: ValidateFunction | undefined } {
-    if (params === undefined) return { schema: undefined, validate: undefined };
-    if (typeof params !== 'boolean' && !isRecord(params)) {
-      throw invalidArgument('params', `must be a JSON Schema (an object or a boolean), got ${describe(params)}`);
-    }
-    try {
-      // A private frozen copy: the module cannot change the schema after it was compiled, and
-      // what type.list shows is what params are checked against.
-      const schema = deepFreeze(structuredClone(params));
-      const validate = this.#ajv.compile(schema);
-      return { schema, validate };
-    } catch (err) {
-      throw invalidArgument('params', `is not a valid JSON Schema: ${(err as Error).message}`);
-    } finally {
-      // Ajv gives some warnings twice for one schema (an unknown format did): log each once.
-      for (const w of new Set(this.#warnings.splice(0))) this.#logger.warn({ file }, `params schema: ${w}`);
-    }
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
-/**
- * Params are the client's data: they are only read here, never merged into another object.
- * A path points at the failing value (JSON Pointer, '/' for the root); for a missing or an
- * unexpected property it points at that property rather than at the object holding it. Each
- * reason is Ajv's, said of that path: `/to must be string`, `/subject is required`.
- */
-function check(validate: ValidateFunction, params: unknown): void {
-  if (validate(params)) return;
-  const failures = (validate.errors ?? []).map((e) => ({ path: errorPath(e), reason: errorReason(e) }));
-  const reasons = [...new Map(failures.map((f) => [`${f.path} ${f.reason}`, f])).values()];
-  const paths = [...new Set(reasons.map((r) => r.path))].slice(0, MAX_REPORTED_PATHS);
-  const listed = reasons.slice(0, PATHS_IN_MESSAGE).map((r) => `${r.path} ${r.reason}`).join(', ');
-  const more = reasons.length > PATHS_IN_MESSAGE ? ` and ${reasons.length - PATHS_IN_MESSAGE} more` : '';
-  throw new SpindleError('INVALID_PARAMS', `params do not match the type's schema: ${listed}${more}; see the type's params schema (spindle types -v)`, {
-    paths,
-    reasons: reasons.slice(0, MAX_REPORTED_PATHS),
-  });
-}
-
-function errorPath(e: ErrorObject): string {
-  const p = e.params as Record<string, unknown>;
-  const property = p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty;
-  const path = typeof property === 'string' ? `${e.instancePath}/${property.replace(/~/g, '~0').replace(/\//g, '~1')}` : e.instancePath;
-  return path === '' ? '/' : path;
-}
-
-/** Ajv's message, reworded where the path already names the property it is about. */
-function errorReason(e: ErrorObject): string {
-  if (e.keyword === 'required' || e.keyword === 'dependentRequired' || e.keyword === 'dependencies') return 'is required';
-  if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') return 'is not allowed';
-  return e.message ?? `fails ${e.keyword}`;
-}

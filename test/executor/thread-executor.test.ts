@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSpindleError } from '../../src/errors.js';
 import type { RunError, RunOutcome } from '../../src/executor/executor.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
+import { until } from '../helpers/runtime.js';
 import type { ThreadExecutorOptions } from '../../src/executor/thread-executor.js';
 
 // Real threads on a loaded 2-core CI machine: generous limits, never tight timing.
@@ -67,6 +70,34 @@ function holdLoop(ms: number): Promise<void> {
 }
 
 describe('ThreadExecutor', () => {
+  it('sends what handlers print and ctx.log to its logger, each line tagged with its own run when runs share a thread', { timeout: TEST_TIMEOUT }, async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        callback();
+      },
+    });
+    const ex = await open({ workers: 1, runsPerWorker: 2, logLevel: 'info', logger: pino({ level: 'info' }, sink) });
+    const interleaved = fileURLToPath(new URL('../fixtures/worker-output/interleaved.mjs', import.meta.url));
+    const slow = start(ex, interleaved, { tag: 'slow', ms: 300 }, { attempt: 2 });
+    const fast = start(ex, interleaved, { tag: 'fast', ms: 0 });
+    const output = start(ex, fileURLToPath(new URL('../fixtures/process-tasks/output.mjs', import.meta.url)), { tag: 'xyz' }, { attempt: 3 });
+    const outcomes = await Promise.all([slow.outcome, fast.outcome, output.outcome]);
+    // Lines travel on another port than results: wait for the last one written.
+    await until(() => lines.some((l) => l.msg === 'slow from a timer'));
+    expect(new Set(outcomes.map((o) => o.worker)).size).toBe(1);
+    const tags = (run: Tracked, attempt: number) => ({ taskId: run.runId.replace('run-', 'task-'), type: 'fixture', attempt, worker: outcomes[0]!.worker });
+    const of = (msg: string) => lines.find((l) => l.msg === msg);
+    expect(of('slow begins and ends')).toMatchObject({ ...tags(slow, 2), stream: 'stdout', level: 30 });
+    expect(of('fast begins and ends')).toMatchObject({ ...tags(fast, 1), stream: 'stdout', level: 30 });
+    expect(of('plain stdout xyz')).toMatchObject({ ...tags(output, 3), stream: 'stdout', level: 30 });
+    expect(of('plain stderr xyz')).toMatchObject({ ...tags(output, 3), stream: 'stderr', level: 40 });
+    expect(of('through ctx.log')).toMatchObject({ ...tags(output, 3), tag: 'xyz', level: 40 });
+    expect(of('fast from a timer')).toMatchObject({ ...tags(fast, 1), stream: 'stderr' });
+    expect(of('slow from a timer')).toMatchObject({ ...tags(slow, 2), stream: 'stderr' });
+  });
+
   it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const params = { a: 1, list: [1, 'two', null, { nested: true }] };

@@ -36,6 +36,8 @@ export interface Background {
   child: ChildProcess;
   /** Everything it has printed so far, stdout and stderr. */
   output(): string;
+  /** What it has printed on stdout alone. */
+  stdout(): string;
   /** Resolves once its output contains `text`; rejects if it exits first. */
   printed(text: string): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -54,6 +56,7 @@ export function background(args: readonly string[], options: { umask?: string } 
     ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
     : spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
+  let stdout = '';
   const watchers: Array<{ text: string; resolve: () => void }> = [];
   const onData = (c: Buffer): void => {
     out += c.toString();
@@ -61,12 +64,14 @@ export function background(args: readonly string[], options: { umask?: string } 
       if (out.includes(watchers[i]!.text)) watchers.splice(i, 1)[0]!.resolve();
     }
   };
+  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return {
     child,
     output: () => out,
+    stdout: () => stdout,
     printed: (text) => {
       if (out.includes(text)) return Promise.resolve();
       return Promise.race([

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { resolveRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { errorOf } from '../helpers/errors.js';
@@ -64,5 +65,32 @@ describe('runtime options: the store', () => {
       expect(err.message).toMatch(/^store: PostgreSQL stores are not supported by this version of Spindle/);
       expect(err.message).not.toContain('s3cret');
     }
+  });
+});
+
+describe('runtime options: logs and tasks', () => {
+  it('takes logFormat pretty or json, defaulting to what stdout is, and refuses anything else naming it', () => {
+    expect(resolveRuntimeOptions({ logFormat: 'pretty' }).logFormat).toBe('pretty');
+    expect(resolveRuntimeOptions({ logFormat: 'json' }).logFormat).toBe('json');
+    expect(resolveRuntimeOptions({}).logFormat).toBe(process.stdout.isTTY === true ? 'pretty' : 'json');
+    expect(errorOf(() => resolveRuntimeOptions({ logFormat: 'xml' as never }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'logFormat' } });
+  });
+
+  it('logs at a given logger\'s level unless logLevel says otherwise', () => {
+    expect(resolveRuntimeOptions({ logger: pino({ level: 'debug' }) }).logLevel).toBe('debug');
+    expect(resolveRuntimeOptions({ logger: pino({ level: 'debug' }), logLevel: 'warn' }).logLevel).toBe('warn');
+    expect(resolveRuntimeOptions({}).logLevel).toBe('info');
+  });
+
+  it('reads tasks as a folder, or as a list of paths, file: URLs and definitions with their module', () => {
+    expect(resolveRuntimeOptions({}).tasks).toEqual([{ kind: 'folder', path: join(process.cwd(), 'tasks'), field: 'tasks' }]);
+    const definition = { name: 'x', module: 'file:///srv/app/x.js', run: () => null };
+    expect(resolveRuntimeOptions({ tasks: ['lib/tasks', new URL('file:///srv/app/y.mjs'), definition] }).tasks).toEqual([
+      { kind: 'path', path: join(process.cwd(), 'lib/tasks'), field: 'tasks[0]' },
+      { kind: 'path', path: '/srv/app/y.mjs', field: 'tasks[1]' },
+      { kind: 'definition', definition, module: '/srv/app/x.js', field: 'tasks[2]' },
+    ]);
+    expect(errorOf(() => resolveRuntimeOptions({ tasks: [new URL('https://example.org/x.js')] }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'tasks[0]' } });
+    expect(errorOf(() => resolveRuntimeOptions({ tasks: 42 as never }))).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'tasks' } });
   });
 });

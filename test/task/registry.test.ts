@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MINUTE, SECOND } from '../../src/duration.js';
 import { SpindleError } from '../../src/errors.js';
-import type { Registry } from '../../src/task/registry.js';
+import type { Registry, TaskSource } from '../../src/task/registry.js';
 import { loadRegistry, lookupType } from '../../src/task/registry.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { errorOf } from '../helpers/errors.js';
@@ -134,6 +134,36 @@ describe('loadRegistry', () => {
     });
     const loggedFiles = lines.filter((l) => l.level === 50).map((l) => l.file);
     expect(loggedFiles.sort()).toEqual(Object.keys(byFile).sort());
+  });
+
+  it('loads sources given in code after the folder: a module file, and a definition found among its module\'s exports by name', async () => {
+    const folder = tasksDir({ 'a.mjs': mjs('in-folder', ' module: import.meta.url,') });
+    const code = tasksDir({
+      'file.mjs': mjs('from-file'),
+      'many.mjs': `export const one = { name: 'one', run() { return 1; } };\nexport const two = { name: 'two', run() { return 2; } };\n`,
+    });
+    const many = join(code, 'many.mjs');
+    const two = { name: 'two', maxTries: 7, run: () => 2 };
+    const reg = await loadRegistry({
+      tasksDir: folder,
+      sources: [{ kind: 'path', path: join(code, 'file.mjs'), field: 'tasks[0]' }, { kind: 'definition', definition: two, module: many, field: 'tasks[1]' }],
+      logger: silent,
+    });
+    expect(reg.problems).toEqual([]);
+    expect([...reg.types.keys()]).toEqual(['in-folder', 'from-file', 'two']);
+    // The definition given in code is the one resolved (its options), run from its module.
+    expect(reg.types.get('two')).toMatchObject({ file: realpathSync(many), maxTries: 7 });
+    expect(reg.types.get('in-folder')!.file).toBe(realpathSync(join(folder, 'a.mjs')));
+  });
+
+  it('throws for a source given in code what a folder would log and skip', async () => {
+    const code = tasksDir({ 'broken.mjs': `throw new Error('boom');\n`, 'bad.mjs': mjs('bad', ' maxTries: 0,'), 'one.mjs': `export const one = { name: 'one', run() {} };\n` });
+    const load = (source: readonly TaskSource[]) => loadRegistry({ sources: source, logger: silent });
+    await expect(load([{ kind: 'path', path: join(code, 'broken.mjs'), field: 'tasks[0]' }])).rejects.toMatchObject({ code: 'HANDLER_LOAD_FAILED', details: { field: 'tasks[0]' } });
+    await expect(load([{ kind: 'path', path: join(code, 'bad.mjs'), field: 'tasks[0]' }])).rejects.toMatchObject({ code: 'INVALID_OPTION', details: { field: 'tasks[0].maxTries' } });
+    await expect(load([{ kind: 'path', path: join(code, 'missing.mjs'), field: 'tasks[0]' }])).rejects.toMatchObject({ code: 'INVALID_OPTION', details: { field: 'tasks[0]' } });
+    await expect(load([{ kind: 'definition', definition: { name: 'two', run() {} }, module: join(code, 'one.mjs'), field: 'tasks[3]' }]))
+      .rejects.toMatchObject({ code: 'INVALID_OPTION', details: { field: 'tasks[3].module' }, message: expect.stringContaining('exports no task definition named "two"') });
   });
 
   it('X2: refuses a symlink to a module outside the tasks dir without ever importing it', async () => {

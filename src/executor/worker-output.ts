@@ -10,20 +10,25 @@ const PINO_OWN_FIELDS = ['level', 'time', 'pid', 'hostname', 'msg'] as const;
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 /**
- * Sends each line a child writes on `stream` to the runtime's logger. Lines the child's own pino
- * wrote (a handler's ctx.log) keep their level and fields; anything else (console.log, a native
- * library, a spawned program) is logged as text, stdout at info and stderr at warn. `onLine` sees
+ * Sends each line a child writes on `stream` to the runtime's logger (relayLine). `onLine` sees
  * every line first, so the caller can look for what it needs (V8's out-of-memory report).
  */
 export function forwardOutput(input: Readable, stream: 'stdout' | 'stderr', logger: Logger, tags: () => LineTags, onLine?: (line: string) => void): void {
   const lines = createInterface({ input, crlfDelay: Infinity });
   lines.on('line', (line) => {
     onLine?.(line);
-    if (line.length > 0) logLine(logger, stream, line, tags());
+    if (line.length > 0) relayLine(logger, stream, line, tags());
   });
 }
 
-function logLine(logger: Logger, stream: 'stdout' | 'stderr', line: string, tags: LineTags): void {
+/**
+ * Writes a worker's line through the runtime's logger, so it comes out in the runtime's format.
+ * A line the worker's pino wrote (a handler's ctx.log, or what it printed, tagged by the worker
+ * with its run) keeps its level and fields, which win over `tags`; anything else (a native
+ * library, a spawned program writing to the inherited descriptor) is logged as text, stdout at
+ * info and stderr at warn. Fields go in one object, so no key is written twice.
+ */
+export function relayLine(logger: Logger, stream: 'stdout' | 'stderr', line: string, tags: LineTags): void {
   const record = line.startsWith('{') ? parsePinoLine(line) : null;
   if (record === null) {
     logger[stream === 'stderr' ? 'warn' : 'info']({ ...tags, stream }, line);
