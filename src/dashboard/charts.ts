@@ -14,6 +14,8 @@ interface ChartSpec {
   name: string;
   title: string;
   unit: string;
+  /** Mark each minute's value: quantiles have gaps (minutes without runs), so a lone minute would draw no line. */
+  points?: true;
   series: Array<{ label: string; pick(v: SeriesView): Array<number | null>; stroke: string; fill?: string }>;
 }
 
@@ -30,14 +32,14 @@ const CHARTS: readonly ChartSpec[] = [
     series: [{ label: 'failed, timed out or lost', pick: (v) => v.failed, stroke: '#c53030', fill: 'rgba(197,48,48,.1)' }],
   },
   {
-    name: 'run-time', title: 'Run time', unit: 'ms',
+    name: 'run-time', title: 'Run time', unit: 'ms', points: true,
     series: [
       { label: 'p50', pick: (v) => v.runP50, stroke: '#b7791f' },
       { label: 'p95', pick: (v) => v.runP95, stroke: '#9c4221' },
     ],
   },
   {
-    name: 'wait-time', title: 'Wait time (start − due)', unit: 'ms',
+    name: 'wait-time', title: 'Wait time (start − due)', unit: 'ms', points: true,
     series: [
       { label: 'p50', pick: (v) => v.waitP50, stroke: '#7c6f9f' },
       { label: 'p95', pick: (v) => v.waitP95, stroke: '#4c3f7f' },
@@ -103,7 +105,7 @@ function Chart({ spec, view }: { spec: ChartSpec; view: SeriesView | null }) {
         cursor: { y: false },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
         axes: [{}, { size: 56 }],
-        series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, spanGaps: false, ...(s.fill !== undefined ? { fill: s.fill } : {}) }))],
+        series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, spanGaps: false, points: { show: spec.points === true, size: 4 }, ...(s.fill !== undefined ? { fill: s.fill } : {}) }))],
       }, data, box.current);
     } else {
       plot.current.setData(data);

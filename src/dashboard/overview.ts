@@ -44,7 +44,7 @@ export function Overview({ types, change, onPick }: Props) {
       ${error !== null ? html`<span class="error">${error}</span>` : null}
     </p>
     <table class="counts">
-      <thead><tr><th>type</th>${SHOWN_STATES.map((s) => html`<th class="num">${s}</th>`)}<th>running / concurrency</th><th class="num">paused</th><th>oldest queued</th></tr></thead>
+      <thead><tr><th>type</th>${SHOWN_STATES.map((s) => html`<th class="num">${s}</th>`)}<th title="running / concurrency">running / limit</th><th class="num">paused</th><th>oldest queued</th></tr></thead>
       <tbody>
         ${names.map((name) => {
           const row = stats.types[name] ?? {};
