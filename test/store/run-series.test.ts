@@ -126,4 +126,31 @@ describe('paused counts and the error index', () => {
     await store.commit({ tasks: [{ before: failed, after: null }], runs: [], history: [], counters: new Map() });
     expect((await store.searchIds({ words: ['refused'], limit: 10 }, 100)).ids).toEqual([]);
   });
+
+  it('spindle repair rebuilds the error index and the paused counts from the records, and keeps the per-minute rows', async () => {
+    const path = join(tempDir(), 'store');
+    let store = await open(path);
+    const id = '0mgdk3p2q0000zzzzzz';
+    const failed = rec(id, {
+      state: 'failed', reason: 'error',
+      lastRun: { v: 1, taskId: id, run: 1, attempt: 1, state: 'failed', startedAt: 1, endedAt: 2, durationMs: 1, worker: null, output: null, progress: null,
+        error: { code: 'HANDLER_ERROR', message: 'disk quota exceeded' } },
+    });
+    await store.commit({
+      tasks: [{ before: null, after: failed }, { before: null, after: rec('0mgdk3p2q0001zzzzzz', { paused: true }) }],
+      runs: [], history: [], counters: new Map([['noop', { failed: 1, queued: 1 }]]), paused: new Map([['noop', 1]]),
+      series: delta('noop', 29_000_000, (c) => { c.started = 1; }),
+    });
+    await store.close();
+    const db = new Level<string, string>(path);
+    await db.open();
+    await db.clear({ gte: 'e!', lt: 'e!\xff' });
+    await db.clear({ gte: 'cp!', lt: 'cp!\xff' });
+    await db.close();
+    await LevelStore.repair(path);
+    store = await open(path);
+    expect((await store.searchIds({ words: ['quota'], limit: 10 }, 100)).ids).toEqual([id]);
+    expect(await store.pausedCounts()).toEqual(new Map([['noop', 1]]));
+    expect(await store.series('noop', 29_000_000, 29_000_000)).toHaveLength(1);
+  });
 });
