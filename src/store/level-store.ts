@@ -11,7 +11,7 @@ import {
 } from './keys.js';
 import type { MinuteCounts } from '../api/series.js';
 import { countPaused, type KeyRange, type RangeReads, readSeries, searchIds } from './level-reads.js';
-import { errorKeys, errorKeysMayMove } from './search-keys.js';
+import { diffErrorKeys } from './search-keys.js';
 import { parseRow, seriesKey, seriesPrefix, SeriesRows } from './series-rows.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
@@ -391,10 +391,7 @@ export class LevelStore implements TaskStore {
     return rows;
   }
 
-  /**
-   * Paused counts as written. A store made before they were kept gets them here, once, from its
-   * open tasks (the meta record then says they are kept); `spindle repair` rebuilds them too.
-   */
+  /** Paused counts as written; counted once from the open tasks for a store made before they were kept (repair rebuilds them too). */
   async #loadPaused(meta: Record<string, unknown>): Promise<void> {
     const entries = await this.#ranges.entries({ gte: 'cp!', lt: 'cp!\xff' });
     this.#paused = new Map(entries.map(([k, v]) => [k.slice(3), Number(v)]));
@@ -415,7 +412,7 @@ export class LevelStore implements TaskStore {
     return readSeries(this.#ranges, type, fromMinute, toMinute, (text, key) => this.#decode(parseRow, text, key));
   }
 
-  /** Each type's old rows go in a range delete of their own: nothing else writes minutes that old. */
+  /** A range delete per type, outside the group commit: nothing else writes minutes that old. */
   async sweepSeries(minute: number): Promise<void> {
     const db = await this.#ready('write');
     for (const type of this.#counts.keys()) await db.clear({ gte: seriesPrefix(type), lt: seriesKey(type, minute) });
@@ -469,11 +466,7 @@ function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord)
     if (expiryWas !== null) batch.del(expiryKey(expiryWas, id));
     if (expiry !== null) batch.put(expiryKey(expiry, id), INDEXED);
   }
-  if (errorKeysMayMove(before, after)) {
-    const put = new Set(errorKeys(after));
-    if (before !== null) for (const k of errorKeys(before)) if (!put.delete(k)) batch.del(k);
-    for (const k of put) batch.put(k, INDEXED);
-  }
+  diffErrorKeys(before, after, (k) => batch.del(k), (k) => batch.put(k, INDEXED));
 }
 
 function deleteTask(batch: Batch, rec: TaskRecord): void {

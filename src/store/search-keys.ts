@@ -25,9 +25,14 @@ export function errorWordsOf(rec: TaskRecord): readonly string[] {
 
 export const errorKeys = (rec: TaskRecord): string[] => errorWordsOf(rec).map((w) => errorKey(w, rec.id));
 
-/** Whether a change can move the task's error keys (most transitions cannot: a cheap test first). */
-export const errorKeysMayMove = (before: TaskRecord | null, after: TaskRecord): boolean =>
-  before === null || before.state !== after.state || before.lastRun?.run !== after.lastRun?.run || before.lastRun?.state !== after.lastRun?.state;
+/** Moves a task's error keys from one version to the next; most changes cannot move them (a cheap test first). */
+export function diffErrorKeys(before: TaskRecord | null, after: TaskRecord, del: (key: string) => void, put: (key: string) => void): void {
+  const mayMove = before === null || before.state !== after.state || before.lastRun?.run !== after.lastRun?.run || before.lastRun?.state !== after.lastRun?.state;
+  if (!mayMove) return;
+  const adding = new Set(errorKeys(after));
+  if (before !== null) for (const k of errorKeys(before)) if (!adding.delete(k)) del(k);
+  for (const k of adding) put(k);
+}
 
 /** The id range a query allows, [gte, lt), from its id prefix, its time range and its cursor. */
 export function idBounds(q: SearchQuery): { gte: string; lt: string } | null {
