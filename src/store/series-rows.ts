@@ -25,8 +25,7 @@ export class SeriesRows {
       const key = seriesKey(type, minute);
       let base = out.get(key) ?? this.#rows.get(key);
       if (base === undefined) {
-        const text = await read(key);
-        base = text === undefined ? emptyMinute() : parseRow(text);
+        base = readable(await read(key));
       }
       out.set(key, addMinute(structuredClone(base), counts));
     }
@@ -47,6 +46,19 @@ export class SeriesRows {
   /** Forgets every row (a reopen after a failed write: the store is read again). */
   clear(): void {
     this.#rows.clear();
+  }
+}
+
+/**
+ * A stored row to add to. One that no longer parses starts again from zero: a damaged counter
+ * must never refuse the batch that carries transitions (reads of it report the damage).
+ */
+function readable(text: string | undefined): MinuteCounts {
+  if (text === undefined) return emptyMinute();
+  try {
+    return parseRow(text);
+  } catch {
+    return emptyMinute();
   }
 }
 
