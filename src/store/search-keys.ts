@@ -16,10 +16,11 @@ import type { SearchQuery } from './store.js';
  * on the records read.
  */
 export const errorKey = (word: string, id: string): string => `e!${word}!${id}`;
+const NO_WORDS: readonly string[] = [];
 
 /** The error words a task version is indexed by: none unless it ended failed or timed out with an error. */
 export function errorWordsOf(rec: TaskRecord): readonly string[] {
-  if ((rec.state !== 'failed' && rec.state !== 'terminated') || rec.lastRun?.error == null) return [];
+  if ((rec.state !== 'failed' && rec.state !== 'terminated') || rec.lastRun?.error == null) return NO_WORDS;
   return errorWords(rec.lastRun.error);
 }
 
@@ -29,9 +30,12 @@ export const errorKeys = (rec: TaskRecord): string[] => errorWordsOf(rec).map((w
 export function diffErrorKeys(before: TaskRecord | null, after: TaskRecord, del: (key: string) => void, put: (key: string) => void): void {
   const mayMove = before === null || before.state !== after.state || before.lastRun?.run !== after.lastRun?.run || before.lastRun?.state !== after.lastRun?.state;
   if (!mayMove) return;
-  const adding = new Set(errorKeys(after));
-  if (before !== null) for (const k of errorKeys(before)) if (!adding.delete(k)) del(k);
-  for (const k of adding) put(k);
+  const now = errorWordsOf(after);
+  const was = before === null ? NO_WORDS : errorWordsOf(before);
+  if (now.length === 0 && was.length === 0) return;
+  const adding = new Set(now);
+  for (const w of was) if (!adding.delete(w)) del(errorKey(w, before!.id));
+  for (const w of adding) put(errorKey(w, after.id));
 }
 
 /** The id range a query allows, [gte, lt), from its id prefix, its time range and its cursor. */

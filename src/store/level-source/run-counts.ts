@@ -23,10 +23,15 @@ export function countRun(deltas: Map<string, SeriesDelta>, rec: TaskRecord, befo
   }
 }
 
+/** The row last added to, and the batch's map it is in: a busy batch adds to one type's row run after run. */
+let last: { deltas: Map<string, SeriesDelta>; delta: SeriesDelta } | null = null;
+
 function rowOf(deltas: Map<string, SeriesDelta>, type: string, minute: number): SeriesDelta['counts'] {
+  if (last !== null && last.deltas === deltas && last.delta.type === type && last.delta.minute === minute) return last.delta.counts;
   const key = `${type}\n${minute}`;
   let delta = deltas.get(key);
   if (delta === undefined) deltas.set(key, (delta = { type, minute, counts: emptyMinute() }));
+  last = { deltas, delta };
   return delta.counts;
 }
 
