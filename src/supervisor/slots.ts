@@ -4,13 +4,15 @@ import type { Registry, TaskType } from '../task/registry.js';
 
 /** A claim's hold on its pools: what it asked for, to give back what it did not take. */
 export interface SlotHold {
-  pools: Array<ClaimPool & { executor: Executor }>;
+  /** `held`: the allowance held per type with a concurrency limit. */
+  pools: Array<ClaimPool & { executor: Executor; held: Map<string, number> }>;
 }
 
 /**
  * Run slots: how many runs each executor and each type may take now. A claim holds every free
- * slot of its pools while it is in flight (so two claims cannot both fill the same slot), and
- * gives back what it did not take when it lands; a run's slot is freed when its worker is.
+ * slot of its pools, and the allowance of every type with a concurrency limit, while it is in
+ * flight (so two claims cannot both fill the same slot), and gives back what it did not take when
+ * it lands; a run's slot is freed when its worker is.
  */
 export class Slots {
   readonly #registry: Registry;
@@ -25,20 +27,28 @@ export class Slots {
     this.#executorFor = executorFor;
   }
 
-  /** Holds every free slot, per pool with its types' own limits (a type's concurrency). */
+  /**
+   * Holds every free slot, per pool with its types' own limits (a type's concurrency). A type with
+   * a concurrency limit has its whole allowance held too, so a second claim in flight cannot
+   * start runs of it that the first will also start.
+   */
   hold(): SlotHold {
     const pools: SlotHold['pools'] = [];
     for (const [executor, types] of this.#groups()) {
       const free = executor.capacity - (this.#reserved.get(executor) ?? 0);
       if (free <= 0) continue;
       const limits = new Map<string, number>();
+      const held = new Map<string, number>();
       for (const type of types) {
         const n = type.concurrency === null ? free : Math.min(free, type.concurrency - (this.#typeBusy.get(type.name) ?? 0));
-        if (n > 0) limits.set(type.name, n);
+        if (n <= 0) continue;
+        limits.set(type.name, n);
+        if (type.concurrency !== null) held.set(type.name, n);
       }
       if (limits.size === 0) continue;
-      this.#reserved.set(executor, (this.#reserved.get(executor) ?? 0) + free);
-      pools.push({ executor, free, types: limits });
+      this.#add(executor, free);
+      for (const [type, n] of held) this.#addType(type, n);
+      pools.push({ executor, free, types: limits, held });
     }
     return { pools };
   }
@@ -46,28 +56,38 @@ export class Slots {
   /** The claim landed: its runs keep their slots, the rest go back. */
   settle(hold: SlotHold, claims: readonly Claim[]): void {
     const taken = new Map<Executor, number>();
+    const takenOfType = new Map<string, number>();
     for (const { rec } of claims) {
-      const type = this.#registry.types.get(rec.type)!;
-      const executor = this.#executorFor(type);
+      const executor = this.#executorFor(this.#registry.types.get(rec.type)!);
       taken.set(executor, (taken.get(executor) ?? 0) + 1);
-      this.#typeBusy.set(type.name, (this.#typeBusy.get(type.name) ?? 0) + 1);
+      takenOfType.set(rec.type, (takenOfType.get(rec.type) ?? 0) + 1);
     }
-    for (const pool of hold.pools) this.#add(pool.executor, (taken.get(pool.executor) ?? 0) - pool.free);
+    for (const pool of hold.pools) {
+      this.#add(pool.executor, (taken.get(pool.executor) ?? 0) - pool.free);
+      for (const type of pool.types.keys()) this.#addType(type, (takenOfType.get(type) ?? 0) - (pool.held.get(type) ?? 0));
+    }
   }
 
   /** The claim failed: every slot it held goes back. */
   giveBack(hold: SlotHold): void {
-    for (const pool of hold.pools) this.#add(pool.executor, -pool.free);
+    for (const pool of hold.pools) {
+      this.#add(pool.executor, -pool.free);
+      for (const [type, n] of pool.held) this.#addType(type, -n);
+    }
   }
 
   /** A run's worker is free again. */
   release(executor: Executor, type: string): void {
     this.#add(executor, -1);
-    this.#typeBusy.set(type, (this.#typeBusy.get(type) ?? 0) - 1);
+    this.#addType(type, -1);
   }
 
   #add(executor: Executor, delta: number): void {
     this.#reserved.set(executor, (this.#reserved.get(executor) ?? 0) + delta);
+  }
+
+  #addType(type: string, delta: number): void {
+    this.#typeBusy.set(type, (this.#typeBusy.get(type) ?? 0) + delta);
   }
 
   #groups(): Map<Executor, TaskType[]> {

@@ -118,27 +118,38 @@ export class LevelSource implements TaskSource {
       // Checked after the awaits above and before any task is created, in one synchronous step, so
       // submits waiting on the store together cannot each pass the check on the same count.
       this.#checkQueueLimits(request, existing);
+      // Every entry is decided before any is stored, so a conflict on the last one stores nothing.
       const out: Submitted[] = [];
-      const created: LiveTask[] = [];
+      const waitFor: LiveTask[] = [];
+      const built: Array<{ rec: TaskRecord; afterWrite: Array<() => void> }> = [];
+      const newByKey = new Map<string, TaskRecord>();
       for (const task of request.tasks) {
-        const holder = task.key === null ? undefined : existing.get(task.key);
+        const held = task.key === null ? undefined : existing.get(task.key);
+        const holder = held?.rec ?? (task.key === null ? undefined : newByKey.get(task.key));
         if (holder !== undefined) {
-          const err = task.conflict(holder.rec);
+          const err = task.conflict(holder);
           if (err !== null) throw err;
-          out.push({ rec: holder.rec, existing: true });
-          created.push(holder);
+          out.push({ rec: holder, existing: true });
+          if (held !== undefined) waitFor.push(held);
           continue;
         }
-        const t = newLive(task.create(this.#context(null, at)), { stored: false });
+        // Announcements wait until the task is stored: a refused submit announces nothing.
+        const afterWrite: Array<() => void> = [];
+        const rec = task.create({ now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined });
+        if (task.key !== null) newByKey.set(task.key, rec);
+        built.push({ rec, afterWrite });
+        out.push({ rec, existing: false });
+      }
+      for (const { rec, afterWrite } of built) {
+        const t = newLive(rec, { stored: false });
         this.#cache.hold(t);
         this.#keys.taken(t);
         this.#stored(t, { state: 'none', run: null, paused: false, due: null }, at);
-        if (task.key !== null) existing.set(task.key, t);
-        out.push({ rec: t.rec, existing: false });
-        created.push(t);
+        for (const fn of afterWrite) this.#commit.onCommit(fn);
+        waitFor.push(t);
       }
-      await this.#written(created);
-      return out;
+      await this.#written(waitFor);
+      return out.map(({ rec, existing: found }) => ({ rec: this.#storedVersion(rec), existing: found }));
     });
   }
 
@@ -200,7 +211,7 @@ export class LevelSource implements TaskSource {
       this.#commit.onCommit(() => signals?.abort(t.rec.id, running.run, 'cancel'));
     }
     await this.#written([t]);
-    return t.rec;
+    return this.#storedVersion(t.rec);
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
@@ -250,14 +261,11 @@ export class LevelSource implements TaskSource {
     return out;
   }
 
-  /** `t` null: a task being created (it cannot be retrying yet). */
-  #context(t: LiveTask | null, now: number): WriteContext {
+  #context(t: LiveTask, now: number): WriteContext {
     return {
       now,
       afterWrite: (fn) => this.#commit.onCommit(fn),
-      retrying: (delayMs) => {
-        if (t !== null) this.#due.retrying(t, delayMs);
-      },
+      retrying: (delayMs) => this.#due.retrying(t, delayMs),
     };
   }
 
@@ -289,6 +297,14 @@ export class LevelSource implements TaskSource {
       };
       this.#commit.onCommit(() => { unpin(); resolve(); }, (err) => { unpin(); reject(err); });
     });
+  }
+
+  /**
+   * The version of a task the store holds: an answer must not show a change made after its own
+   * write (a claim already starting the task in the next batch).
+   */
+  #storedVersion(rec: TaskRecord): TaskRecord {
+    return this.#cache.get(rec.id)?.committed ?? rec;
   }
 
   /** A failed write undid these tasks' unwritten changes: bring memory back in step. */
