@@ -1,4 +1,6 @@
+import type { SearchOptions, SearchPage, TypeOverview } from './dashboard-views.js';
 import type { EventFilter, EventListener } from './events.js';
+import type { SeriesView } from './series.js';
 import type { TaskState } from './states.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from './views.js';
 
@@ -84,6 +86,12 @@ export interface RuntimeApi {
   history(id: string, after?: number): Promise<HistoryView[]>;
   stats(): Stats;
   types(): TypeInfo[];
+  /** Per type: counts, running against concurrency, paused, the oldest queued task (counters and index reads only). */
+  overview(): Promise<TypeOverview[]>;
+  /** Runs per minute (started, finished, failed, run and wait p50/p95) of a type or of all, over `range` (1h, 24h). */
+  series(options: { type?: string; range?: string }): Promise<SeriesView>;
+  /** Tasks by id prefix, type, creation time and error words, from the store's indexes (never a scan). */
+  search(options: SearchOptions): Promise<SearchPage>;
   /** Listens to events (SPEC §6); returns the function that stops listening. */
   subscribe(filter: EventFilter, listener: EventListener): () => void;
   /** Graceful stop (SPEC §5); `graceMs` defaults to the runtime's grace option. */

@@ -1,6 +1,8 @@
 /** The runtime's JSON API as the page uses it (README, Dashboard and metrics). Same-origin, cookie-authenticated. */
 
+import type { SearchOptions, SearchPage, TypeOverview } from '../api/dashboard-views.js';
 import type { Stats, TypeInfo } from '../api/runtime-api.js';
+import type { SeriesRange, SeriesView } from '../api/series.js';
 import { TASK_STATES, type TaskState } from '../api/states.js';
 import type { HistoryView, RunView, TaskView } from '../api/views.js';
 
@@ -48,6 +50,21 @@ export const api = {
     if (filter.type !== undefined) q.set('type', filter.type);
     if (filter.cursor !== undefined && filter.cursor !== null) q.set('cursor', filter.cursor);
     return call<Page>('GET', `/api/tasks?${q.toString()}`);
+  },
+  overview: () => call<TypeOverview[]>('GET', '/api/overview'),
+  series(type: string | null, range: SeriesRange): Promise<SeriesView> {
+    const q = new URLSearchParams({ range });
+    if (type !== null) q.set('type', type);
+    return call<SeriesView>('GET', `/api/series?${q.toString()}`);
+  },
+  search(options: SearchOptions): Promise<SearchPage> {
+    const q = new URLSearchParams();
+    const fields: Array<[string, string | number | undefined]> = [
+      ['id', options.idPrefix], ['type', options.type], ['from', options.from], ['to', options.to],
+      ['text', options.text], ['limit', options.limit], ['cursor', options.cursor],
+    ];
+    for (const [k, v] of fields) if (v !== undefined && v !== '') q.set(k, String(v));
+    return call<SearchPage>('GET', `/api/search?${q.toString()}`);
   },
   task: (taskId: string) => call<TaskView>('GET', `/api/tasks/${id(taskId)}`),
   runs: (taskId: string) => call<RunView[]>('GET', `/api/tasks/${id(taskId)}/runs`),

@@ -5,7 +5,9 @@ import type { TaskState } from '../api/states.js';
 import { api, type Info } from './api.js';
 import { html } from './html.js';
 import { type Change, type ConnectionState, Live } from './live.js';
+import { Charts } from './charts.js';
 import { Overview } from './overview.js';
+import { Search } from './search.js';
 import { TaskDetail } from './task-detail.js';
 import { type Filter, TaskList } from './task-list.js';
 
@@ -48,6 +50,8 @@ function App({ info }: { info: Info }) {
     <div class="layout">
       <div class="main">
         <${Overview} types=${types} change=${change} onPick=${pick} />
+        <${Charts} types=${types} change=${change} />
+        <${Search} types=${types} onSelect=${select} />
         <${TaskList} filter=${filter} setFilter=${setFilter} types=${types} change=${change} selected=${selected} onSelect=${select} readOnly=${info.readOnly} />
       </div>
       ${selected !== null ? html`<${TaskDetail} id=${selected} change=${change} readOnly=${info.readOnly} onClose=${() => select(null)} />` : null}

@@ -4,6 +4,7 @@ import { api, type Control, controlsFor, OPEN_STATES } from './api.js';
 import { duration, json, relative, time } from './format.js';
 import { html } from './html.js';
 import type { Change } from './live.js';
+import { useRunProgress } from './run-progress.js';
 import { StateBadge } from './task-list.js';
 
 const LABEL: Record<Control, string> = { cancel: 'Cancel', pause: 'Pause', resume: 'Resume', 'run-now': 'Run now' };
@@ -19,6 +20,9 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
   const [reads, setReads] = useState(0);
 
   useEffect(() => { setDetail(null); setError(null); }, [id]);
+  const live = useRunProgress(id, detail?.task.state === 'running');
+  // The live value of the running run, else what its record last held.
+  const runProgress = (r: RunView): number | null => (live !== null && live.run === r.run ? live.progress : r.progress);
   useEffect(() => {
     let current = true;
     read(id).then((d) => { if (current) { setDetail(d); setError(null); } }, (e: Error) => { if (current) setError(e.message); });
@@ -60,8 +64,8 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
         ${detail.next !== null ? html`<p class="muted">next fire times:</p><ol class="fires">${detail.next.map((t) => html`<li title=${t}>${time(t)} <span class="muted">${relative(t)}</span></li>`)}</ol>` : null}` : null}
       <h3>Runs</h3>
       ${detail.runs.length === 0 ? html`<p class="muted">No runs yet.</p>` : html`<table class="runs">
-        <thead><tr><th class="num">run</th><th class="num">try</th><th>state</th><th>started</th><th class="num">took</th><th>worker</th></tr></thead>
-        <tbody>${detail.runs.map((r) => html`<tr><td class="num">${r.run}</td><td class="num">${r.attempt}</td><td><span class=${`badge state-${r.state}`}>${r.state}</span></td><td>${time(r.startedAt)}</td><td class="num">${duration(r.durationMs)}</td><td>${r.worker ?? ''}</td></tr>`)}</tbody>
+        <thead><tr><th class="num">run</th><th class="num">try</th><th>state</th><th>started</th><th class="num">took</th><th>progress</th><th>worker</th></tr></thead>
+        <tbody>${detail.runs.map((r) => html`<tr data-run=${r.run}><td class="num">${r.run}</td><td class="num">${r.attempt}</td><td><span class=${`badge state-${r.state}`}>${r.state}</span></td><td>${time(r.startedAt)}</td><td class="num">${duration(r.durationMs)}</td><td>${progressCell(runProgress(r))}</td><td>${r.worker ?? ''}</td></tr>`)}</tbody>
       </table>`}
       ${lastWith(detail.runs, 'output') !== undefined ? html`<h3>Output <span class="muted">(run ${lastWith(detail.runs, 'output')!.run})</span></h3><pre class="json">${json(lastWith(detail.runs, 'output')!.output)}</pre>` : null}
       ${lastWith(detail.runs, 'error') !== undefined ? html`<${RunErrorView} run=${lastWith(detail.runs, 'error')!} />` : null}
@@ -71,6 +75,11 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
         <tbody>${detail.history.map((h) => html`<tr><td title=${h.at}>${time(h.at)}</td><td>${h.event}</td><td>${h.from} → ${h.to}</td><td>${h.reason ?? ''}</td></tr>`)}</tbody>
       </table>`}
   </aside>`;
+}
+
+function progressCell(p: number | null) {
+  if (p === null) return html`<span class="zero">—</span>`;
+  return html`<progress class="run-progress" max="1" value=${p} data-progress=${p}></progress> <span class="muted">${Math.round(p * 100)}%</span>`;
 }
 
 function RunErrorView({ run }: { run: RunView }) {

@@ -85,6 +85,29 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   { method: 'GET', path: /^\/api\/stats$/, rpc: 'runtime.stats', write: false, run: ({ runtime, query }) => (readQuery(query, []), runtime.stats()) },
   { method: 'GET', path: /^\/api\/types$/, rpc: 'type.list', write: false, run: ({ runtime, query }) => (readQuery(query, []), runtime.types()) },
+  { method: 'GET', path: /^\/api\/overview$/, rpc: 'dashboard.overview', write: false, run: ({ runtime, query }) => (readQuery(query, []), runtime.overview()) },
+  {
+    method: 'GET', path: /^\/api\/series$/, rpc: 'dashboard.series', write: false,
+    run: ({ runtime, query }) => {
+      const q = readQuery(query, ['type', 'range']);
+      return runtime.series({ ...(q.type !== undefined ? { type: q.type } : {}), ...(q.range !== undefined ? { range: q.range } : {}) });
+    },
+  },
+  {
+    method: 'GET', path: /^\/api\/search$/, rpc: 'dashboard.search', write: false,
+    run: ({ runtime, query }) => {
+      const q = readQuery(query, ['id', 'type', 'from', 'to', 'text', 'limit', 'cursor']);
+      return runtime.search({
+        ...(q.id !== undefined ? { idPrefix: q.id } : {}),
+        ...(q.type !== undefined ? { type: q.type } : {}),
+        ...(q.from !== undefined ? { from: q.from } : {}),
+        ...(q.to !== undefined ? { to: q.to } : {}),
+        ...(q.text !== undefined ? { text: q.text } : {}),
+        ...(q.limit !== undefined ? { limit: wholeNumber(q.limit, 'limit') } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      });
+    },
+  },
   {
     method: 'POST', path: /^\/api\/preview$/, rpc: 'schedule.preview', write: false,
     run: async ({ runtime, body }) => {

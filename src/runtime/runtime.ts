@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { EventFilter, EventListener } from '../api/events.js';
+import type { SearchOptions, SearchPage, TypeOverview } from '../api/dashboard-views.js';
 import type { ListOptions, RuntimeApi, RuntimeStatus, Stats, TypeInfo } from '../api/runtime-api.js';
+import type { SeriesView } from '../api/series.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { TERMINAL_STATES } from '../api/states.js';
 import { SpindleError } from '../errors.js';
@@ -9,6 +11,7 @@ import { RuntimeMetrics } from '../http/metrics.js';
 import { ensureToken } from '../http/token.js';
 import { checkSocketPath, IpcServer } from '../ipc/server.js';
 import { createLogger } from '../log.js';
+import { DashboardQueries } from '../supervisor/dashboard-queries.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import { loadRegistry } from '../task/registry.js';
@@ -30,6 +33,7 @@ export class Runtime implements RuntimeApi {
   readonly registry: Registry;
   readonly #store: RuntimeStore;
   readonly #supervisor: Supervisor;
+  readonly #dashboard: DashboardQueries;
   #status: RuntimeStatus = 'running';
   #stopped: Promise<void> | null = null;
   readonly #onStopped: Array<() => void> = [];
@@ -45,6 +49,7 @@ export class Runtime implements RuntimeApi {
     this.registry = registry;
     this.#store = store;
     this.#supervisor = supervisor;
+    this.#dashboard = new DashboardQueries({ reader: store.source.reader, registry, now: () => options.clock.now(), maxReplyBytes: options.maxReplyBytes });
   }
 
   static async start(input: RuntimeOptions = {}): Promise<Runtime> {
@@ -221,6 +226,18 @@ export class Runtime implements RuntimeApi {
 
   types(): TypeInfo[] {
     return [...this.registry.types.values()].map((t: TaskType) => typeInfo(t));
+  }
+
+  overview(): Promise<TypeOverview[]> {
+    return this.#read(() => this.#dashboard.overview());
+  }
+
+  series(options: { type?: string; range?: string }): Promise<SeriesView> {
+    return this.#read(() => this.#dashboard.series(options));
+  }
+
+  search(options: SearchOptions): Promise<SearchPage> {
+    return this.#read(() => this.#dashboard.search(options));
   }
 
   /** Listens to events (SPEC §6); returns the function that stops listening. */

@@ -1,6 +1,7 @@
 import type { TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TERMINAL_STATES } from '../task/state.js';
+import { errorKeys } from './search-keys.js';
 
 /**
  * The LevelDB key layout. Type names ([a-z0-9._-]), states and ids (base 36) never contain '!',
@@ -18,6 +19,9 @@ import { TERMINAL_STATES } from '../task/state.js';
  *   kx!<keyExpiresAt>!<id>     key retention: ended tasks still holding a key, by expiry
  *   x!<expiresAt>!<id>         retention: terminal tasks by expiry
  *   c!<type>                   state counts of a type (so also the list of types)
+ *   cp!<type>                  paused open tasks of a type (a number), kept once meta says pausedCounts
+ *   e!<word>!<id>              failed task by a word of its error (search-keys.ts)
+ *   m!<type>!<minute>          runs of a type in one minute (series-rows.ts; swept after 48 h)
  *   meta                       store layout version
  *   w                          the number of the last batch written (each batch rewrites it)
  */
@@ -58,6 +62,12 @@ export const keyExpiryKey = (at: number, id: string): string => `kx!${pad(at, TI
 /** The last key-expiry index key at or before `at` (for a range read up to `at`). */
 export const keyExpiryUpTo = (at: number): string => `kx!${pad(at, TIME_WIDTH)}!\xff`;
 export const counterKey = (type: string): string => `c!${type}`;
+export const pausedKey = (type: string): string => `cp!${type}`;
+/** The meta record's field saying the store keeps paused counts (a store made before them gets them at its next open). */
+export const PAUSED_KEPT = 'pausedCounts';
+
+/** A task counts as paused while it is open (a pause of an ended task means nothing more). */
+export const pausedOf = (rec: TaskRecord): boolean => rec.paused && !TERMINAL_STATES.has(rec.state);
 
 /** The last segment of an index key: the task id. */
 export const idOf = (key: string): string => key.slice(key.lastIndexOf('!') + 1);
@@ -93,5 +103,6 @@ export function indexKeys(rec: TaskRecord): string[] {
     ...(key !== null ? [keyKey(key)] : []),
     ...(rec.keyExpiresAt !== null ? [keyExpiryKey(rec.keyExpiresAt, rec.id)] : []),
     ...(rec.expiresAt !== null ? [expiryKey(rec.expiresAt, rec.id)] : []),
+    ...errorKeys(rec),
   ];
 }

@@ -6,15 +6,19 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
-  counterKey, dueKey, dueOf, expiryKey, heldKeyOf, historyKey, idOf, indexKeys, keyExpiryKey, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, runKey,
-  STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix, WRITE_MARK_KEY,
+  counterKey, dueKey, dueOf, expiryKey, heldKeyOf, historyKey, idOf, indexKeys, keyExpiryKey, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT,
+  pausedKey, runKey, STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix, WRITE_MARK_KEY,
 } from './keys.js';
+import type { MinuteCounts } from '../api/series.js';
+import { countPaused, type KeyRange, type RangeReads, readSeries, searchIds } from './level-reads.js';
+import { diffErrorKeys } from './search-keys.js';
+import { parseRow, seriesKey, seriesPrefix, SeriesRows } from './series-rows.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
 import type { RepairReport } from '../api/runtime-api.js';
 import { repairStore } from './repair.js';
 import { assertNoRepair, assertStoreComplete } from './store-files.js';
-import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
+import type { ChangeSet, DueEntry, ListQuery, SearchQuery, StateCounts, TaskStore } from './store.js';
 
 type Db = Level<string, Uint8Array>;
 type Batch = ReturnType<Db['batch']>;
@@ -79,6 +83,13 @@ export class LevelStore implements TaskStore {
   readonly #writer = new RecordWriter();
   /** The count rows as last written (loaded at open): batches carry deltas to add to them. */
   #counts = new Map<string, StateCounts>();
+  /** The paused counts as last written, likewise. */
+  #paused = new Map<string, number>();
+  readonly #series = new SeriesRows();
+  readonly #ranges: RangeReads = {
+    keys: (range: KeyRange) => this.#read((db) => db.keys(range).all()),
+    entries: (range: KeyRange) => this.#read((db) => db.iterator<string, string>({ ...range, ...AS_TEXT }).all()),
+  };
 
   constructor(options: LevelStoreOptions) {
     this.#path = options.path;
@@ -112,7 +123,7 @@ export class LevelStore implements TaskStore {
       assertNoRepair(this.#path);
       const meta = await this.#db.get<string, string>(META_KEY, AS_TEXT);
       if (meta === undefined) {
-        await this.#db.put<string, string>(META_KEY, JSON.stringify({ layout: STORE_LAYOUT, createdAt: new Date().toISOString() }), AS_TEXT);
+        await this.#db.put<string, string>(META_KEY, JSON.stringify({ layout: STORE_LAYOUT, createdAt: new Date().toISOString(), [PAUSED_KEPT]: true }), AS_TEXT);
       } else {
         const layout = safeParse(meta)?.layout;
         if (layout !== STORE_LAYOUT) {
@@ -121,6 +132,7 @@ export class LevelStore implements TaskStore {
       }
       this.#writes = Number(await this.#db.get<string, string>(WRITE_MARK_KEY, AS_TEXT) ?? 0);
       await this.#loadCounts();
+      await this.#loadPaused(safeParse(await this.#db.get<string, string>(META_KEY, AS_TEXT) ?? '{}') ?? {});
     } catch (err) {
       await this.#db.close();
       throw openError(err, this.#path);
@@ -184,6 +196,7 @@ export class LevelStore implements TaskStore {
     if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the store is closed; retry once the runtime is back');
     this.#db = this.#newDb();
     this.#generation++;
+    this.#series.clear();
     try {
       await this.#openDb();
     } catch (err) {
@@ -259,12 +272,20 @@ export class LevelStore implements TaskStore {
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
     const rows = this.#addCounts(changes.counters);
     for (const [type, counts] of rows) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
+    const paused = new Map<string, number>();
+    for (const [type, n] of changes.paused ?? []) if (n !== 0) paused.set(type, (this.#paused.get(type) ?? 0) + n);
+    for (const [type, n] of paused) batch.put(pausedKey(type), Buffer.from(String(n)));
+    const series = changes.series === undefined || changes.series.size === 0 ? null
+      : await this.#series.merge(changes.series, (key) => db.get<string, string>(key, AS_TEXT));
+    for (const [key, row] of series ?? []) batch.put(key, Buffer.from(JSON.stringify(row)));
     const number = this.#writes + 1;
     batch.put(WRITE_MARK_KEY, Buffer.from(String(number)));
     try {
       await batch.write(this.#sync ? { sync: true } : {});
       this.#writes = number;
       for (const [type, counts] of rows) this.#counts.set(type, counts);
+      for (const [type, n] of paused) this.#paused.set(type, n);
+      if (series !== null) this.#series.written(series);
     } catch (err) {
       const error = runTimeError(this.#path, err, 'write');
       if (error.code === 'STORE_CORRUPT') throw this.#fatalError(error);
@@ -370,6 +391,37 @@ export class LevelStore implements TaskStore {
     return rows;
   }
 
+  /** Paused counts as written; counted once from the open tasks for a store made before they were kept (repair rebuilds them too). */
+  async #loadPaused(meta: Record<string, unknown>): Promise<void> {
+    const entries = await this.#ranges.entries({ gte: 'cp!', lt: 'cp!\xff' });
+    this.#paused = new Map(entries.map(([k, v]) => [k.slice(3), Number(v)]));
+    if (meta[PAUSED_KEPT] === true) return;
+    const counted = await countPaused(this);
+    const batch = this.#db.batch();
+    for (const [type, n] of counted) batch.put(pausedKey(type), Buffer.from(String(n)));
+    batch.put(META_KEY, Buffer.from(JSON.stringify({ ...meta, [PAUSED_KEPT]: true })));
+    await batch.write();
+    this.#paused = counted;
+  }
+
+  async pausedCounts(): Promise<Map<string, number>> {
+    return new Map(this.#paused);
+  }
+
+  series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>> {
+    return readSeries(this.#ranges, type, fromMinute, toMinute, (text, key) => this.#decode(parseRow, text, key));
+  }
+
+  /** A range delete per type, outside the group commit: nothing else writes minutes that old. */
+  async sweepSeries(minute: number): Promise<void> {
+    const db = await this.#ready('write');
+    for (const type of this.#counts.keys()) await db.clear({ gte: seriesPrefix(type), lt: seriesKey(type, minute) });
+  }
+
+  searchIds(query: SearchQuery, scanLimit: number): Promise<{ ids: string[]; exhausted: boolean }> {
+    return searchIds(this.#ranges, query, scanLimit);
+  }
+
   async expired(now: number, limit: number): Promise<string[]> {
     const keys = await this.#read((db) => db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all());
     return keys.map(idOf);
@@ -414,6 +466,7 @@ function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord)
     if (expiryWas !== null) batch.del(expiryKey(expiryWas, id));
     if (expiry !== null) batch.put(expiryKey(expiry, id), INDEXED);
   }
+  diffErrorKeys(before, after, (k) => batch.del(k), (k) => batch.put(k, INDEXED));
 }
 
 function deleteTask(batch: Batch, rec: TaskRecord): void {
@@ -423,9 +476,9 @@ function deleteTask(batch: Batch, rec: TaskRecord): void {
   for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
 }
 
-function safeParse(text: string): { layout?: unknown } | undefined {
+function safeParse(text: string): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(text) as { layout?: unknown };
+    return JSON.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }

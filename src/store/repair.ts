@@ -6,13 +6,13 @@ import type { RepairReport, StateCounts } from '../api/runtime-api.js';
 import { SpindleError } from '../errors.js';
 import type { TaskRecord } from '../task/record.js';
 import { TASK_STATES, type TaskState } from '../task/state.js';
-import { counterKey, idOf, indexKeys } from './keys.js';
+import { counterKey, idOf, indexKeys, META_KEY, PAUSED_KEPT, pausedKey, pausedOf } from './keys.js';
 import { openError } from './level-errors.js';
 import { decodeTask } from './record-codec.js';
 import { claimRepair, releaseRepair } from './store-files.js';
 
 /** Index ranges derived from the task records (see keys.ts); rebuilt whole after a repair. */
-const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!'];
+const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!', 'cp!', 'e!'];
 const BATCH_OPS = 1000;
 
 /**
@@ -75,6 +75,7 @@ async function rebuildIndexes(path: string): Promise<Pick<RepairReport, 'after' 
   try {
     for (const prefix of DERIVED_RANGES) await db.clear({ gte: prefix, lt: `${prefix}\xff` });
     const types: Record<string, StateCounts> = {};
+    const paused = new Map<string, number>();
     let unreadable = 0;
     let batch = db.batch();
     for await (const [key, value] of db.iterator({ gte: 't!', lt: 't!\xff' })) {
@@ -85,6 +86,7 @@ async function rebuildIndexes(path: string): Promise<Pick<RepairReport, 'after' 
       } else {
         const counts = (types[rec.type] ??= {});
         counts[rec.state] = (counts[rec.state] ?? 0) + 1;
+        if (pausedOf(rec)) paused.set(rec.type, (paused.get(rec.type) ?? 0) + 1);
         // The value of an index entry is a marker, except the key index's, which names the task.
         for (const k of indexKeys(rec)) batch.put(k, k.startsWith('k!') ? rec.id : '1');
       }
@@ -94,6 +96,9 @@ async function rebuildIndexes(path: string): Promise<Pick<RepairReport, 'after' 
       }
     }
     for (const [type, counts] of Object.entries(types)) batch.put(counterKey(type), JSON.stringify(counts));
+    for (const [type, n] of paused) batch.put(pausedKey(type), String(n));
+    const meta = parseMeta(await db.get(META_KEY));
+    if (meta !== null) batch.put(META_KEY, JSON.stringify({ ...meta, [PAUSED_KEPT]: true }));
     await batch.write();
     const after: StateCounts = {};
     for (const counts of Object.values(types)) addCounts(after, counts);
@@ -108,6 +113,15 @@ function readTask(key: string, value: string): TaskRecord | null {
     const rec = decodeTask(value);
     const valid = rec.id === idOf(key) && typeof rec.type === 'string' && (TASK_STATES as readonly string[]).includes(rec.state);
     return valid ? rec : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The meta record, if it reads (a damaged one is left for the open to refuse). */
+function parseMeta(text: string | undefined): object | null {
+  try {
+    return text === undefined ? null : (JSON.parse(text) as object);
   } catch {
     return null;
   }

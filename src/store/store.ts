@@ -1,6 +1,7 @@
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { StateCounts } from '../api/runtime-api.js';
 import type { TaskState } from '../task/state.js';
+import type { MinuteCounts } from '../api/series.js';
 
 /** Per-type counts of tasks in each state, kept in the store beside the tasks they count. */
 export type { StateCounts } from '../api/runtime-api.js';
@@ -28,6 +29,33 @@ export interface ChangeSet {
   history: HistoryChunk[];
   /** Per type, how the counts of each state changed (deltas, added to the stored rows). */
   counters: Map<string, StateCounts>;
+  /** Per type, how the number of paused open tasks changed (deltas). Absent: none changed. */
+  paused?: Map<string, number>;
+  /** Runs counted per type and minute (deltas, added to the stored rows). Absent: none. */
+  series?: Map<string, SeriesDelta>;
+}
+
+/** One type's runs counted in one minute by one batch. */
+export interface SeriesDelta {
+  type: string;
+  /** Minutes since the epoch. */
+  minute: number;
+  counts: MinuteCounts;
+}
+
+/** A search of the task key space and its indexes (src/store/search-keys.ts says which serves what). */
+export interface SearchQuery {
+  /** Ids starting with this. */
+  idPrefix?: string;
+  type?: string;
+  /** Created at or after / before (ms since the epoch): ids carry their creation time. */
+  from?: number;
+  to?: number;
+  /** Words, every one of which the error of a failed task must hold (its code, name, message). */
+  words?: readonly string[];
+  limit: number;
+  /** Exclusive: the id the previous page ended with (newest first). */
+  cursor?: string;
 }
 
 export interface ListQuery {
@@ -69,4 +97,16 @@ export interface TaskStore {
   expired(now: number, limit: number): Promise<string[]>;
   /** Ended tasks whose hold on their idempotency key ran out by `now`, oldest first. */
   keysExpired(now: number, limit: number): Promise<string[]>;
+  /** Paused open tasks per type, as last written. */
+  pausedCounts(): Promise<Map<string, number>>;
+  /** The per-minute rows of a type in [fromMinute, toMinute]. */
+  series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>>;
+  /** Deletes every type's rows of minutes before `minute`. */
+  sweepSeries(minute: number): Promise<void>;
+  /**
+   * Candidate ids newest first, at most `scanLimit`, read from one index range (see
+   * search-keys.ts): every id matches the query's range part; the caller checks the rest on the
+   * records and pages on with the last id as cursor. `exhausted`: the range holds no more.
+   */
+  searchIds(query: SearchQuery, scanLimit: number): Promise<{ ids: string[]; exhausted: boolean }>;
 }

@@ -1,5 +1,6 @@
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
-import type { DueEntry, ListQuery, StateCounts } from './store.js';
+import type { MinuteCounts } from '../api/series.js';
+import type { DueEntry, ListQuery, SearchQuery, StateCounts } from './store.js';
 
 /**
  * What one decision may ask of the write that carries it. A decision runs inside the source's
@@ -111,6 +112,14 @@ export interface TaskReader {
   counts(): ReadonlyMap<string, StateCounts>;
   /** Tasks of the type that are not terminal yet. */
   open(type: string): number;
+  /** Open tasks of the type that are paused (kept like the counts, never counted by a scan). */
+  paused(type: string): number;
+  /** The type's oldest queued task (the first entry of its queued index), if any. */
+  oldestQueued(type: string): Promise<TaskRecord | undefined>;
+  /** The type's runs per minute in [fromMinute, toMinute], as written (a row per minute that had any). */
+  series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>>;
+  /** Search candidates newest first from an index, never a scan of the tasks (SearchQuery says what the index decides). */
+  search(query: SearchQuery, scanLimit: number): Promise<{ ids: string[]; exhausted: boolean }>;
   /** Whether the source has ever counted a task of the type. */
   knows(type: string): boolean;
   /** The dispatch cache's state, for stats: tasks held, and whether it holds every due task. */

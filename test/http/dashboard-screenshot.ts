@@ -1,6 +1,7 @@
 /**
  * Writes the README's picture of the dashboard: a runtime in-process on the example task modules,
- * a few tasks in various states, the page in headless chromium with a failed task open.
+ * a few tasks in various states, the page in headless chromium with its charts drawn, a search by
+ * error text and a failed task open.
  *
  *   npm run build && npx tsx test/http/dashboard-screenshot.ts docs/dashboard.png
  */
@@ -34,9 +35,15 @@ try {
     const page = await browser.newPage();
     await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
     await page.locator('[data-connection="live"]').waitFor();
-    await page.locator(`tr[data-id="${failed.id}"]`).click();
+    // The charts once the runs above are counted, and a search by a word of the failure's error.
+    await page.locator('figure[data-chart="throughput"] canvas').waitFor();
+    await page.locator('figure[data-chart="failures"]:not([data-total="0"])').waitFor({ timeout: 30_000 });
+    await page.locator('section.search input[name="text"]').fill('purpose');
+    await page.locator('section.search').getByRole('button', { name: 'Search' }).click();
+    await page.locator(`section.search tr[data-id="${failed.id}"]`).waitFor();
+    await page.locator(`section.tasks tr[data-id="${failed.id}"]`).click();
     await page.locator('.detail .stack').waitFor();
-    await page.screenshot({ path: out });
+    await page.screenshot({ path: out, fullPage: true });
     console.log(`wrote ${out}`);
   } finally {
     await browser.close();

@@ -2,6 +2,7 @@ import { afterEach, describe } from 'vitest';
 import type { HarnessOptions, SourceFactory, SourcePlace } from './harness.js';
 import { Harness, removeMarkerDirs } from './harness.js';
 import { controlContract } from './control.js';
+import { dashboardReadsContract } from './dashboard-reads.js';
 import { dispatchContract } from './dispatch.js';
 import { lifecycleContract } from './lifecycle.js';
 import { recoveryContract } from './recovery.js';
@@ -58,5 +59,6 @@ export function describeSourceContract(name: string, factory: SourceFactory): vo
     recoveryContract(env);
     retentionContract(env);
     schedulesContract(env);
+    dashboardReadsContract(env);
   });
 }

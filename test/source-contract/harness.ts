@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
-import type { TaskSource } from '../../src/store/task-source.js';
+import type { TaskReader, TaskSource } from '../../src/store/task-source.js';
 import type { SpindleEvent } from '../../src/api/events.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { Registry } from '../../src/task/registry.js';
@@ -88,6 +88,11 @@ export class Harness {
     const h = new Harness(supervisor, opened);
     await supervisor.start();
     return h;
+  }
+
+  /** The source's reader: what the dashboard reads through (overview, series, search). */
+  get reader(): TaskReader {
+    return this.#opened.source.reader;
   }
 
   /** Stops the supervisor (waiting `graceMs` for runs to settle on their signal) and closes the source's place. */

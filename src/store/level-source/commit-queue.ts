@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { SpindleError } from '../../errors.js';
-import type { ChangeSet, HistoryChunk, StateCounts, TaskStore } from '../store.js';
+import type { ChangeSet, HistoryChunk, SeriesDelta, StateCounts, TaskStore } from '../store.js';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { LiveTask } from './live-task.js';
 import { copyRecord } from './live-task.js';
@@ -9,7 +9,7 @@ export interface CommitHooks {
   /** Called once per failed write with every task whose uncommitted changes were undone. */
   rolledBack(tasks: LiveTask[]): void;
   /** A batch carrying these count deltas was written. */
-  countsCommitted(deltas: Map<string, StateCounts>): void;
+  countsCommitted(deltas: Map<string, StateCounts>, paused: Map<string, number>): void;
   /** Undo every uncommitted count change. */
   countsRolledBack(): void;
 }
@@ -20,11 +20,13 @@ interface OpenBatch {
   runs: RunRecord[];
   history: HistoryChunk[];
   counts: Map<string, StateCounts>;
+  paused: Map<string, number>;
+  series: Map<string, SeriesDelta>;
   done: Array<() => void>;
   failed: Array<(err: SpindleError) => void>;
 }
 
-const newBatch = (): OpenBatch => ({ tasks: [], deletes: [], runs: [], history: [], counts: new Map(), done: [], failed: [] });
+const newBatch = (): OpenBatch => ({ tasks: [], deletes: [], runs: [], history: [], counts: new Map(), paused: new Map(), series: new Map(), done: [], failed: [] });
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
@@ -65,6 +67,17 @@ export class CommitQueue {
   get countDeltas(): Map<string, StateCounts> {
     this.#schedule();
     return this.#open.counts;
+  }
+
+  /** The paused-count deltas of the batch being built. */
+  get pausedDeltas(): Map<string, number> {
+    this.#schedule();
+    return this.#open.paused;
+  }
+
+  /** The per-minute run counts of the batch being built (src/api/series.ts). */
+  get seriesDeltas(): Map<string, SeriesDelta> {
+    return this.#open.series;
   }
 
   /** Deletes a stored task that is not in memory, with its runs and history (retention). */
@@ -113,7 +126,7 @@ export class CommitQueue {
   }
 
   #isEmpty(b: OpenBatch): boolean {
-    return b.tasks.length === 0 && b.deletes.length === 0 && b.runs.length === 0 && b.history.length === 0 && b.done.length === 0 && b.counts.size === 0;
+    return b.tasks.length === 0 && b.deletes.length === 0 && b.runs.length === 0 && b.history.length === 0 && b.done.length === 0 && b.counts.size === 0 && b.paused.size === 0 && b.series.size === 0;
   }
 
   #schedule(): void {
@@ -131,7 +144,7 @@ export class CommitQueue {
     if (this.#isEmpty(batch)) return;
     this.#open = newBatch();
     this.#writing = batch;
-    const changes: ChangeSet = { tasks: [], runs: batch.runs, history: batch.history, counters: batch.counts };
+    const changes: ChangeSet = { tasks: [], runs: batch.runs, history: batch.history, counters: batch.counts, paused: batch.paused, series: batch.series };
     for (const t of batch.tasks) {
       const after = copyRecord(t.rec);
       changes.tasks.push({ before: t.base, after });
@@ -155,7 +168,7 @@ export class CommitQueue {
         t.inFlight--;
         t.committed = changes.tasks[i]!.after;
       }
-      this.#hooks.countsCommitted(batch.counts);
+      this.#hooks.countsCommitted(batch.counts, batch.paused);
       for (const fn of batch.done) fn();
     } else {
       this.#retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.#retryDelay * 2));

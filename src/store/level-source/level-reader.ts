@@ -1,8 +1,10 @@
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
-import type { DueEntry, ListQuery, StateCounts, TaskStore } from '../store.js';
+import type { MinuteCounts } from '../../api/series.js';
+import type { DueEntry, ListQuery, SearchQuery, StateCounts, TaskStore } from '../store.js';
 import type { TaskReader } from '../task-source.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { DueDispatch } from './due-dispatch.js';
+import type { PausedCounts } from './run-counts.js';
 import type { StateCountTable } from './state-counts.js';
 import type { TaskCache } from './task-cache.js';
 
@@ -11,6 +13,7 @@ export interface LevelReaderParts {
   cache: TaskCache;
   commit: CommitQueue;
   counts: StateCountTable;
+  paused: PausedCounts;
   due: DueDispatch;
 }
 
@@ -58,6 +61,23 @@ export class LevelReader implements TaskReader {
 
   open(type: string): number {
     return this.#p.counts.open(type);
+  }
+
+  paused(type: string): number {
+    return this.#p.paused.of(type);
+  }
+
+  async oldestQueued(type: string): Promise<TaskRecord | undefined> {
+    const [id] = await this.#p.store.idsInState('queued', 1, undefined, type);
+    return id === undefined ? undefined : this.#p.cache.read(id);
+  }
+
+  series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>> {
+    return this.#p.store.series(type, fromMinute, toMinute);
+  }
+
+  search(query: SearchQuery, scanLimit: number): Promise<{ ids: string[]; exhausted: boolean }> {
+    return this.#p.store.searchIds(query, scanLimit);
   }
 
   knows(type: string): boolean {

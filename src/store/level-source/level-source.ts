@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { TaskState } from '../../task/state.js';
 import { TERMINAL_STATES } from '../../task/state.js';
-import { heldKeyOf } from '../keys.js';
+import { heldKeyOf, pausedOf } from '../keys.js';
 import type { TaskStore } from '../store.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader,
@@ -16,6 +17,7 @@ import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
 import { newLive } from './live-task.js';
 import { LevelReader } from './level-reader.js';
+import { countRun, PausedCounts } from './run-counts.js';
 import { StateCountTable } from './state-counts.js';
 import { TaskCache } from './task-cache.js';
 
@@ -31,10 +33,12 @@ export interface LevelSourceOptions {
   windowSize: number;
 }
 
-/** What a decision changed, to store it: the state it left and the run it replaced. */
+/** What a decision changed, to store it: the state it left, the run it replaced, whether it was paused, when it was due. */
 interface Before {
   state: TaskState;
   run: RunRecord | null;
+  paused: boolean;
+  due: number | null;
 }
 
 /**
@@ -49,10 +53,12 @@ export class LevelSource implements TaskSource {
   readonly #o: LevelSourceOptions;
   readonly #cache: TaskCache;
   readonly #counts = new StateCountTable();
+  readonly #paused = new PausedCounts();
   readonly #commit: CommitQueue;
   readonly #keys: IdempotencyKeys;
   readonly #due: DueDispatch;
   #signals: SourceSignals | null = null;
+  #seriesSweptAt = 0;
   #closed = false;
 
   constructor(options: LevelSourceOptions) {
@@ -62,8 +68,14 @@ export class LevelSource implements TaskSource {
       this.#due.forget(t);
     });
     this.#commit = new CommitQueue(options.store, {
-      countsCommitted: (deltas) => this.#counts.committed(deltas),
-      countsRolledBack: () => this.#counts.rollBack(),
+      countsCommitted: (deltas, paused) => {
+        this.#counts.committed(deltas);
+        this.#paused.committed(paused);
+      },
+      countsRolledBack: () => {
+        this.#counts.rollBack();
+        this.#paused.rollBack();
+      },
       rolledBack: (tasks) => this.#rolledBack(tasks),
     }, options.log);
     this.#keys = new IdempotencyKeys({
@@ -76,12 +88,13 @@ export class LevelSource implements TaskSource {
       store: options.store, cache: this.#cache, commit: this.#commit, clock: options.clock, log: options.log,
       windowSize: options.windowSize, apply: (t, decide, now) => this.#apply(t, decide, now),
     });
-    this.reader = new LevelReader({ store: options.store, cache: this.#cache, commit: this.#commit, counts: this.#counts, due: this.#due });
+    this.reader = new LevelReader({ store: options.store, cache: this.#cache, commit: this.#commit, counts: this.#counts, paused: this.#paused, due: this.#due });
   }
 
   async start(options: SourceStart, signals: SourceSignals): Promise<void> {
     this.#signals = signals;
     this.#counts.load(await this.#o.store.counters());
+    this.#paused.load(await this.#o.store.pausedCounts());
     await this.#recover('running', options.abandoned);
     await this.#recover('spooled', options.place);
     for (const type of this.#counts.types()) {
@@ -131,7 +144,7 @@ export class LevelSource implements TaskSource {
         const t = newLive(rec, { stored: false });
         this.#cache.hold(t);
         this.#keys.taken(t);
-        this.#stored(t, { state: 'none', run: null }, at);
+        this.#stored(t, { state: 'none', run: null, paused: false, due: null }, at);
         for (const fn of afterWrite) this.#commit.onCommit(fn);
         waitFor.push(t);
       }
@@ -217,6 +230,11 @@ export class LevelSource implements TaskSource {
       removed++;
     }
     await new Promise<void>((resolve, reject) => this.#commit.onCommit(resolve, reject));
+    // Old per-minute rows go at most once a minute: the sweep runs far more often.
+    if (now - this.#seriesSweptAt >= MINUTE_MS) {
+      this.#seriesSweptAt = now;
+      await this.#o.store.sweepSeries(minuteOf(now - SERIES_RETENTION_MS));
+    }
     return { removed, more: (ids.length === limit && removed > 0) || (keys.read === limit && keys.released > 0) };
   }
 
@@ -237,7 +255,7 @@ export class LevelSource implements TaskSource {
    * share spills to the store, and the due window follows the new due time.
    */
   #apply<T>(t: LiveTask, decide: Decide<T>, now: number): T {
-    const before: Before = { state: t.rec.state, run: t.rec.lastRun };
+    const before: Before = { state: t.rec.state, run: t.rec.lastRun, paused: pausedOf(t.rec), due: t.rec.nextRunAt };
     const out = decide(t.rec, this.#context(t, now));
     this.#stored(t, before, now);
     return out;
@@ -254,6 +272,9 @@ export class LevelSource implements TaskSource {
   #stored(t: LiveTask, before: Before, now: number): void {
     const rec = t.rec;
     this.#counts.move(rec.type, before.state, rec.state, this.#commit.countDeltas);
+    const paused = pausedOf(rec);
+    if (paused !== before.paused) this.#paused.add(rec.type, paused ? 1 : -1, this.#commit.pausedDeltas);
+    countRun(this.#commit.seriesDeltas, rec, before.run, before.due, now);
     if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#commit.addRun(before.run);
     if (rec.history.length >= HISTORY_SPILL_AT) {
       this.#commit.addHistory({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.splice(0, HISTORY_CHUNK) });
