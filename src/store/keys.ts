@@ -18,6 +18,8 @@ import { TERMINAL_STATES } from '../task/state.js';
  *   kx!<keyExpiresAt>!<id>     key retention: ended tasks still holding a key, by expiry
  *   x!<expiresAt>!<id>         retention: terminal tasks by expiry
  *   c!<type>                   state counts of a type (so also the list of types)
+ *   p!<type>!<id>              paused tasks (open ones with their pause flag set)
+ *   tp!<type>                  a paused type (an operator's setting, not derived: repair keeps it)
  *   meta                       store layout version
  *   w                          the number of the last batch written (each batch rewrites it)
  */
@@ -58,6 +60,11 @@ export const keyExpiryKey = (at: number, id: string): string => `kx!${pad(at, TI
 /** The last key-expiry index key at or before `at` (for a range read up to `at`). */
 export const keyExpiryUpTo = (at: number): string => `kx!${pad(at, TIME_WIDTH)}!\xff`;
 export const counterKey = (type: string): string => `c!${type}`;
+export const pausedPrefix = (type: string): string => `p!${type}!`;
+export const pausedKey = (type: string, id: string): string => `p!${type}!${id}`;
+export const typePausedKey = (type: string): string => `tp!${type}`;
+/** Every index range derived from the tasks, which `spindle repair` clears and rebuilds. */
+export const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!', 'p!'] as const;
 
 /** The last segment of an index key: the task id. */
 export const idOf = (key: string): string => key.slice(key.lastIndexOf('!') + 1);
@@ -80,6 +87,8 @@ export const dueOf = (rec: TaskRecord): number | null => (isDispatchable(rec) ? 
  * An idempotency key is held while its task is live, and after it ended until its key retention
  * is released (keyExpiresAt back to null: see src/supervisor/idempotency-keys.ts).
  */
+/** A task is in the paused index while its flag is set (only open tasks carry it). */
+export const pausedOf = (rec: TaskRecord): boolean => rec.paused && !TERMINAL_STATES.has(rec.state);
 export const heldKeyOf = (rec: TaskRecord): string | null =>
   (rec.key !== null && (!TERMINAL_STATES.has(rec.state) || rec.keyExpiresAt !== null) ? rec.key : null);
 
@@ -93,5 +102,6 @@ export function indexKeys(rec: TaskRecord): string[] {
     ...(key !== null ? [keyKey(key)] : []),
     ...(rec.keyExpiresAt !== null ? [keyExpiryKey(rec.keyExpiresAt, rec.id)] : []),
     ...(rec.expiresAt !== null ? [expiryKey(rec.expiresAt, rec.id)] : []),
+    ...(pausedOf(rec) ? [pausedKey(rec.type, rec.id)] : []),
   ];
 }

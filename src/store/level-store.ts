@@ -6,9 +6,10 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
-  counterKey, dueKey, dueOf, expiryKey, heldKeyOf, historyKey, idOf, indexKeys, keyExpiryKey, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, runKey,
-  STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix, WRITE_MARK_KEY,
+  counterKey, dueKey, historyKey, idOf, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, pausedPrefix, runKey,
+  STORE_LAYOUT, taskKey, typeStatePrefix, WRITE_MARK_KEY,
 } from './keys.js';
+import { deleteTask, diffIndexes, writeTypePauses } from './index-writes.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
 import type { RepairReport } from '../api/runtime-api.js';
@@ -17,7 +18,6 @@ import { assertNoRepair, assertStoreComplete } from './store-files.js';
 import type { ChangeSet, DueEntry, ListQuery, StateCounts, TaskStore } from './store.js';
 
 type Db = Level<string, Uint8Array>;
-type Batch = ReturnType<Db['batch']>;
 
 /**
  * Values are written as bytes (see RecordWriter) and read as text. Bytes are the database's
@@ -25,11 +25,6 @@ type Batch = ReturnType<Db['batch']>;
  * the options into each operation).
  */
 const AS_TEXT = { valueEncoding: 'utf8' } as const;
-/**
- * The value of an index entry. Never empty: classic-level 3.0 does not free its copy of an empty
- * value (measured: ~33 bytes of native memory lost per put, so a busy runtime grew without end).
- */
-const INDEXED = Uint8Array.of(0x31);
 /** Free space a reopen after a failed write waits for: the log to rewrite (up to this)… */
 const REOPEN_ROOM_BYTES = 1024 * 1024;
 /** …plus room for a new manifest and log. */
@@ -257,6 +252,7 @@ export class LevelStore implements TaskStore {
     }
     for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), w.run(run));
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
+    if (changes.typePauses !== undefined) writeTypePauses(batch, changes.typePauses);
     const rows = this.#addCounts(changes.counters);
     for (const [type, counts] of rows) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
     const number = this.#writes + 1;
@@ -292,6 +288,10 @@ export class LevelStore implements TaskStore {
   }
 
   async listIds(q: ListQuery): Promise<string[]> {
+    if (q.paused === true) {
+      const types = q.type !== undefined ? [q.type] : await this.#types();
+      return this.#mergeIds(types.map(pausedPrefix), q.limit, true, q.cursor);
+    }
     if (q.state === undefined && q.type === undefined) {
       const range = q.cursor === undefined ? { gte: 't!', lt: 't!\xff' } : { gte: 't!', lt: `t!${q.cursor}` };
       return (await this.#read((db) => db.keys({ ...range, reverse: true, limit: q.limit }).all())).map(idOf);
@@ -370,6 +370,10 @@ export class LevelStore implements TaskStore {
     return rows;
   }
 
+  async typePauses(): Promise<string[]> {
+    return (await this.#read((db) => db.keys({ gte: 'tp!', lt: 'tp!\xff' }).all())).map((k) => k.slice(3));
+  }
+
   async expired(now: number, limit: number): Promise<string[]> {
     const keys = await this.#read((db) => db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all());
     return keys.map(idOf);
@@ -379,48 +383,6 @@ export class LevelStore implements TaskStore {
     const keys = await this.#read((db) => db.keys({ gte: 'kx!', lte: keyExpiryUpTo(now), limit }).all());
     return keys.map(idOf);
   }
-}
-
-function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord): void {
-  const id = after.id;
-  if (before === null || before.state !== after.state || before.type !== after.type) {
-    if (before !== null) batch.del(typeStateKey(before.type, before.state, id));
-    batch.put(typeStateKey(after.type, after.state, id), INDEXED);
-  }
-  const due = dueOf(after);
-  const dueWas = before === null ? null : dueOf(before);
-  if (due !== dueWas) {
-    if (dueWas !== null) batch.del(dueKey(dueWas, id));
-    if (due !== null) batch.put(dueKey(due, id), INDEXED);
-  }
-  const key = heldKeyOf(after);
-  const keyWas = before === null ? null : heldKeyOf(before);
-  if (key !== keyWas) {
-    // A task that gives up a key and a new task that takes it share a batch: the giver comes
-    // first in it (the supervisor releases before it creates), so this delete precedes that put.
-    if (keyWas !== null) batch.del(keyKey(keyWas));
-    // The value names the task that holds the key.
-    if (key !== null) batch.put(keyKey(key), Buffer.from(id));
-  }
-  const keyExpiry = after.keyExpiresAt;
-  const keyExpiryWas = before === null ? null : before.keyExpiresAt;
-  if (keyExpiry !== keyExpiryWas) {
-    if (keyExpiryWas !== null) batch.del(keyExpiryKey(keyExpiryWas, id));
-    if (keyExpiry !== null) batch.put(keyExpiryKey(keyExpiry, id), INDEXED);
-  }
-  const expiry = after.expiresAt;
-  const expiryWas = before === null ? null : before.expiresAt;
-  if (expiry !== expiryWas) {
-    if (expiryWas !== null) batch.del(expiryKey(expiryWas, id));
-    if (expiry !== null) batch.put(expiryKey(expiry, id), INDEXED);
-  }
-}
-
-function deleteTask(batch: Batch, rec: TaskRecord): void {
-  batch.del(taskKey(rec.id));
-  for (const k of indexKeys(rec)) batch.del(k);
-  for (let run = 1; run <= rec.runCount; run++) batch.del(runKey(rec.id, run));
-  for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
 }
 
 function safeParse(text: string): { layout?: unknown } | undefined {

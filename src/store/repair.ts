@@ -6,13 +6,12 @@ import type { RepairReport, StateCounts } from '../api/runtime-api.js';
 import { SpindleError } from '../errors.js';
 import type { TaskRecord } from '../task/record.js';
 import { TASK_STATES, type TaskState } from '../task/state.js';
-import { counterKey, idOf, indexKeys } from './keys.js';
+import { counterKey, DERIVED_RANGES, idOf, indexKeys } from './keys.js';
 import { openError } from './level-errors.js';
 import { decodeTask } from './record-codec.js';
 import { claimRepair, releaseRepair } from './store-files.js';
 
 /** Index ranges derived from the task records (see keys.ts); rebuilt whole after a repair. */
-const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!'];
 const BATCH_OPS = 1000;
 
 /**

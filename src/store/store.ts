@@ -28,6 +28,8 @@ export interface ChangeSet {
   history: HistoryChunk[];
   /** Per type, how the counts of each state changed (deltas, added to the stored rows). */
   counters: Map<string, StateCounts>;
+  /** Types paused (true) or resumed (false) by an operator. */
+  typePauses?: ReadonlyMap<string, boolean>;
 }
 
 export interface ListQuery {
@@ -36,6 +38,8 @@ export interface ListQuery {
   limit: number;
   /** Exclusive: the id the previous page ended with. */
   cursor?: string;
+  /** Only tasks whose pause flag is set (by their own index; `state` does not apply). */
+  paused?: boolean;
 }
 
 export interface DueEntry {
@@ -65,6 +69,8 @@ export interface TaskStore {
   runs(taskId: string): Promise<RunRecord[]>;
   historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]>;
   counters(): Promise<Map<string, StateCounts>>;
+  /** The types an operator paused. */
+  typePauses(): Promise<string[]>;
   /** Terminal tasks whose retention ran out by `now`, oldest first. */
   expired(now: number, limit: number): Promise<string[]>;
   /** Ended tasks whose hold on their idempotency key ran out by `now`, oldest first. */

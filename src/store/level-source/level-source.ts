@@ -14,7 +14,7 @@ import { CommitQueue } from './commit-queue.js';
 import { DueDispatch } from './due-dispatch.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
-import { newLive } from './live-task.js';
+import { copyRecord, newLive } from './live-task.js';
 import { LevelReader } from './level-reader.js';
 import { StateCountTable } from './state-counts.js';
 import { TaskCache } from './task-cache.js';
@@ -54,6 +54,8 @@ export class LevelSource implements TaskSource {
   readonly #due: DueDispatch;
   #signals: SourceSignals | null = null;
   #closed = false;
+  /** Types an operator paused, as written. */
+  #typePauses = new Set<string>();
 
   constructor(options: LevelSourceOptions) {
     this.#o = options;
@@ -82,6 +84,7 @@ export class LevelSource implements TaskSource {
   async start(options: SourceStart, signals: SourceSignals): Promise<void> {
     this.#signals = signals;
     this.#counts.load(await this.#o.store.counters());
+    this.#typePauses = new Set(await this.#o.store.typePauses());
     await this.#recover('running', options.abandoned);
     await this.#recover('spooled', options.place);
     for (const type of this.#counts.types()) {
@@ -188,6 +191,45 @@ export class LevelSource implements TaskSource {
     }
     await this.#written([t]);
     return t.rec;
+  }
+
+  async delete(id: string, check: (rec: TaskRecord, now: number) => void): Promise<void> {
+    this.#assertOpen();
+    const t = await this.#cache.load(id);
+    if (t === undefined) throw taskNotFound(id);
+    // Runs and history a pending write spills land after a delete in the same batch: let it land first.
+    t.pins++;
+    try {
+      while (t.dirty || t.inFlight > 0) await this.#commit.flushed();
+    } finally {
+      t.pins--;
+    }
+    try {
+      check(t.rec, this.#o.clock.now());
+    } catch (err) {
+      this.#cache.evictIfIdle(t);
+      throw err;
+    }
+    const rec = copyRecord(t.rec);
+    this.#cache.deleting(t);
+    this.#commit.deleteTask(rec);
+    this.#counts.add(rec.type, rec.state, -1, this.#commit.countDeltas);
+    await new Promise<void>((resolve, reject) => this.#commit.onCommit(
+      () => { this.#cache.deleted(id); resolve(); },
+      (err) => { this.#cache.deleted(id); reject(err); },
+    ));
+  }
+
+  pausedTypes(): ReadonlySet<string> {
+    return this.#typePauses;
+  }
+
+  async setTypePaused(type: string, paused: boolean): Promise<void> {
+    this.#assertOpen();
+    this.#commit.setTypePaused(type, paused);
+    await new Promise<void>((resolve, reject) => this.#commit.onCommit(resolve, reject));
+    if (paused) this.#typePauses.add(type);
+    else this.#typePauses.delete(type);
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
