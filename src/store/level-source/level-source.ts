@@ -71,7 +71,10 @@ export class LevelSource implements TaskSource {
     this.#keys = new IdempotencyKeys({
       store: options.store,
       load: (id) => this.#cache.load(id),
-      release: (t, now) => this.#apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = now; }, now),
+      release: (t, now) => {
+        // A task deleted meanwhile took its key with it.
+        if (!this.#cache.isDeleting(t.rec.id)) this.#apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = now; }, now);
+      },
       idle: (t) => this.#cache.evictIfIdle(t),
     });
     this.#due = new DueDispatch({
@@ -175,8 +178,11 @@ export class LevelSource implements TaskSource {
 
   async update(id: string, decide: Decide): Promise<TaskRecord> {
     this.#assertOpen();
-    const t = await this.#cache.load(id);
-    if (t === undefined) throw taskNotFound(id);
+    const loaded = await this.#cache.load(id);
+    // A delete that loaded it first may have taken it out of memory meanwhile: it is gone.
+    if (loaded === undefined || this.#cache.isDeleting(id)) throw taskNotFound(id);
+    // Another caller of the same load may have found it idle and evicted it meanwhile.
+    const t = this.#cache.reinstate(loaded);
     const now = this.#o.clock.now();
     const running = t.rec.state === 'running' ? t.rec.lastRun : null;
     try {

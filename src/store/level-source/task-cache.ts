@@ -95,6 +95,21 @@ export class TaskCache {
     this.drop(t);
   }
 
+  isDeleting(id: string): boolean {
+    return this.#deleting.has(id);
+  }
+
+  /**
+   * The task in memory for `t`'s id after an await: `t` itself, held again if it was evicted idle
+   * meanwhile (the store holds what it holds), or the copy loaded since, which is newer.
+   */
+  reinstate(t: LiveTask): LiveTask {
+    const live = this.#live.get(t.rec.id);
+    if (live !== undefined) return live;
+    this.#live.set(t.rec.id, t);
+    return t;
+  }
+
   /** The delete's batch was written (or failed: then the task is back as the store holds it). */
   deleted(id: string): void {
     this.#deleting.delete(id);
