@@ -22,6 +22,8 @@ export const CLIENT_ERRORS = {
   SHUTTING_DOWN: -32011,
   /** The store's files are damaged (at start, or found at run time: the runtime then stops). */
   STORE_CORRUPT: -32012,
+  /** A purge's (or, over HTTP, a bulk action's) confirmation is unknown, used, expired or for another filter. */
+  CONFIRMATION_INVALID: -32013,
   /** A bug on the runtime's side; the runtime log has the details, the client only this code. */
   INTERNAL: -32603,
 } as const;
@@ -59,7 +61,6 @@ export const HTTP_ERRORS = [
   'CROSS_SITE_REQUEST',
   'BODY_TOO_LARGE',
   'METHOD_NOT_ALLOWED',
-  'CONFIRMATION_INVALID',
 ] as const;
 
 /** Raised by the client proxy and the CLI, never by the runtime. */

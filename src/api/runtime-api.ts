@@ -10,6 +10,33 @@ export interface ListOptions {
   type?: string;
   limit?: number;
   cursor?: string;
+  /** Only tasks whose pause flag is set (not with `state`). */
+  paused?: boolean;
+}
+
+/** `task.purge`'s filter: ended tasks of one state, of one type, submitted before an instant. */
+export interface PurgeFilter {
+  state: 'finished' | 'failed' | 'terminated';
+  type?: string;
+  /** An ISO-8601 instant: only tasks submitted before it. */
+  before?: string;
+}
+
+/** `task.purge` without `confirm`: how many it would delete, and the token that makes it act. */
+export interface PurgePreview {
+  filter: PurgeFilter;
+  count: number;
+  /** Send it back with the same filter to delete; single use. */
+  confirm: string;
+  expiresAt: string;
+}
+
+/** `task.purge` with `confirm`: what it deleted (never more than the count confirmed). */
+export interface PurgeResult {
+  filter: PurgeFilter;
+  deleted: number;
+  /** Tasks that no longer matched (retried meanwhile, or already gone). */
+  skipped: number;
 }
 
 /** `runtime.stats`: tasks per state (overall and per type), the pools, the due window. */
@@ -19,6 +46,8 @@ export interface Stats {
   workers: { mode: string; size: number; busy: number };
   pools: Array<{ mode: string; size: number; busy: number }>;
   window: { size: number; complete: boolean };
+  /** Types an operator paused: their due tasks are not started. */
+  pausedTypes: string[];
   swept: number;
   uptimeMs: number;
 }
@@ -40,6 +69,8 @@ export interface TypeInfo {
   maxQueued: number | null;
   isolation: string | null;
   retentionMs: number | null | undefined;
+  /** Paused by an operator (`pause-type`): its due tasks are not started. */
+  paused: boolean;
 }
 
 /** What `spindle repair` reports of a store it repaired. */
@@ -80,6 +111,17 @@ export interface RuntimeApi {
   pause(id: string): Promise<TaskView>;
   resume(id: string): Promise<TaskView>;
   runNow(id: string): Promise<TaskView>;
+  /** Queues a failed or terminated task again: fresh tries, due now, its history kept. */
+  retry(id: string): Promise<TaskView>;
+  /** Deletes an ended task with its runs and history. */
+  delete(id: string): Promise<{ id: string; deleted: true }>;
+  /** Without `confirm`: the count and a token; with it: deletes the ended tasks the filter matches. */
+  purge(request: PurgeFilter & { confirm?: string }): Promise<PurgePreview | PurgeResult>;
+  /** A recurring task's new schedule, from its next occurrence on (a run in flight finishes). */
+  reschedule(id: string, schedule: unknown): Promise<TaskView>;
+  /** Stops starting tasks of the type (stored: a restart keeps it); runs in flight finish. */
+  pauseType(type: string): Promise<TypeInfo>;
+  resumeType(type: string): Promise<TypeInfo>;
   /** A task's runs in order; a long history comes in parts: pass the last run number as `after`. */
   runs(id: string, after?: number): Promise<RunView[]>;
   /** A task's transitions in order; a long history comes in parts: pass how many you have as `after`. */

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDashboard } from './dashboard-command.js';
+import { registerOpsCommands } from './ops-commands.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { EXIT_USAGE, fromCommander, reportError } from './report-error.js';
 import { registerStart } from './start-command.js';
@@ -30,6 +31,7 @@ const program = new Command()
   .hook('preSubcommand', (_program, sub) => { command = sub.name(); });
 registerStart(program);
 registerTaskCommands(program);
+registerOpsCommands(program);
 registerRuntimeCommands(program);
 registerDashboard(program);
 

@@ -22,7 +22,7 @@ export function registerRuntimeCommands(program: Command): void {
       const types = await client.types();
       if (out.json) return out.printJson(types);
       out.print(table(['type', 'timeout', 'max tries', 'concurrency', 'priority', 'isolation', 'description'],
-        types.map((t) => [t.name, duration(t.timeoutMs), String(t.maxTries), String(t.concurrency ?? '-'), String(t.priority), t.isolation ?? '-', t.description ?? '']), out.style));
+        types.map((t) => [t.paused ? `${t.name} (paused)` : t.name, duration(t.timeoutMs), String(t.maxTries), String(t.concurrency ?? '-'), String(t.priority), t.isolation ?? '-', t.description ?? '']), out.style));
       if (flags.verbose === true) {
         for (const t of types) {
           out.print(`\n${t.name}\n  file    ${t.file}\n  retry   ${JSON.stringify(t.retry)}\n  params  ${t.params === null ? 'any' : JSON.stringify(t.params)}`);
@@ -85,10 +85,11 @@ export function registerRuntimeCommands(program: Command): void {
       if (out.json) return out.printJson(stats);
       const states = ['spooled', 'queued', 'running', 'finished', 'failed', 'terminated'];
       out.print(table(['type', ...states.map((s) => state(s, out.style))],
-        [...Object.entries(stats.types).map(([type, counts]) => [type, ...states.map((s) => String(counts[s] ?? 0))]),
+        [...Object.entries(stats.types).map(([type, counts]) => [stats.pausedTypes.includes(type) ? `${type} (paused)` : type, ...states.map((s) => String(counts[s] ?? 0))]),
           ['all', ...states.map((s) => String(stats.states[s] ?? 0))]], out.style));
       const pools = stats.pools.map((p) => `${p.mode} ${p.busy}/${p.size} busy`).join(', ');
       out.print(`\nworkers  ${pools}\nuptime   ${duration(stats.uptimeMs)}`);
+      if (stats.pausedTypes.length > 0) out.print(`paused   ${stats.pausedTypes.join(', ')} (resume with spindle resume-type TYPE)`);
     }));
 
   clientOptions(program.command('stop'))

@@ -48,9 +48,11 @@ export function registerTaskCommands(program: Command): void {
     .option('--type <type>', 'only tasks of this type')
     .option('--limit <n>', 'at most this many (default 100)')
     .option('--cursor <cursor>', 'the next page, from a previous list')
-    .action((flags: ClientFlags & { state?: string; type?: string; limit?: string; cursor?: string }) => {
+    .option('--paused', 'only tasks that are paused (whatever their state)', false)
+    .action((flags: ClientFlags & { state?: string; type?: string; limit?: string; cursor?: string; paused?: boolean }) => {
       const query = fromCommandLine(() => ({
-        ...(flags.state !== undefined ? { state: flags.state } : {}),
+        ...(flags.state !== undefined ? { state: pausedIsAFlag(flags.state) } : {}),
+        ...(flags.paused === true ? { paused: true } : {}),
         ...(flags.type !== undefined ? { type: flags.type } : {}),
         ...(flags.limit !== undefined ? { limit: wholeNumber(flags.limit, '--limit') } : {}),
         ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
@@ -60,7 +62,7 @@ export function registerTaskCommands(program: Command): void {
         const page = await client.list(query);
         if (out.json) return out.printJson(page);
         printTasks(out, page.tasks, ['id', 'type', 'state', 'next run', 'runs', 'updated']);
-        if (page.cursor !== null) out.print(dim(`more: spindle list --cursor ${page.cursor}${flags.limit !== undefined ? ` --limit ${flags.limit}` : ''}`, out.style));
+        if (page.cursor !== null) out.print(dim(`more: spindle list --cursor ${page.cursor}${flags.limit !== undefined ? ` --limit ${flags.limit}` : ''}${flags.paused === true ? ' --paused' : ''}`, out.style));
       });
     });
 
@@ -102,6 +104,12 @@ export function registerTaskCommands(program: Command): void {
   for (const [name, description, act, verb] of controls) {
     byId(program, name, description, act, (out, task) => out.print(`${verb} ${task.id} (${task.type}, ${stateText(task, out)}${task.paused ? ', paused' : ''})`));
   }
+}
+
+/** `--state paused` reads naturally but pause is a flag on a task in any open state. */
+function pausedIsAFlag(stateName: string): string {
+  if (stateName === 'paused') throw invalidArgument('--state', 'paused is not a state: use --paused (tasks paused in any state)');
+  return stateName;
 }
 
 /** A command on one task: call the runtime with its id, print the answer as JSON or as `print` does. */

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { EventFilter } from '../api/events.js';
 import { LineReader } from '../api/line-reader.js';
 import type { Method } from '../api/methods.js';
-import type { Stats, TypeInfo } from '../api/runtime-api.js';
+import type { PurgeFilter, PurgePreview, PurgeResult, Stats, TypeInfo } from '../api/runtime-api.js';
 import { TERMINAL_STATES } from '../api/states.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { SpindleError, type ErrorCode } from '../errors.js';
@@ -147,7 +147,7 @@ export class Client<Tasks extends TaskTypes = TaskTypes> {
   }
 
   /** Newest first; pass the answer's `cursor` back for the next page. */
-  list(options: { state?: string; type?: TypeName<Tasks>; limit?: number; cursor?: string } = {}): Promise<{ tasks: TaskView[]; cursor: string | null }> {
+  list(options: { state?: string; type?: TypeName<Tasks>; limit?: number; cursor?: string; paused?: boolean } = {}): Promise<{ tasks: TaskView[]; cursor: string | null }> {
     return this.call('task.list', { ...options });
   }
 
@@ -175,6 +175,38 @@ export class Client<Tasks extends TaskTypes = TaskTypes> {
 
   runNow(id: string): Promise<TaskView> {
     return this.call('task.runNow', { id });
+  }
+
+  /** Queues a failed or terminated task again: fresh tries, due now, its runs and history kept. */
+  retry(id: string): Promise<TaskView> {
+    return this.call('task.retry', { id });
+  }
+
+  /** Deletes an ended task with its runs and history (INVALID_STATE while it is live). */
+  delete(id: string): Promise<{ id: string; deleted: true }> {
+    return this.call('task.delete', { id });
+  }
+
+  /**
+   * Deletes the ended tasks a filter matches, in two steps: without `confirm` it answers the count
+   * and a confirmation (good for a minute); with it, it deletes at most that many.
+   */
+  purge(request: PurgeFilter & { type?: TypeName<Tasks>; confirm?: string }): Promise<PurgePreview | PurgeResult> {
+    return this.call('task.purge', { ...request });
+  }
+
+  /** A recurring task's new schedule (the forms `submit` takes), from its next occurrence on. */
+  reschedule(id: string, schedule: Record<string, unknown>): Promise<TaskView> {
+    return this.call('task.reschedule', { id, schedule });
+  }
+
+  /** Stops starting tasks of the type until `resumeType` (stored across restarts); runs in flight finish. */
+  pauseType(type: TypeName<Tasks>): Promise<TypeInfo> {
+    return this.call('type.pause', { type });
+  }
+
+  resumeType(type: TypeName<Tasks>): Promise<TypeInfo> {
+    return this.call('type.resume', { type });
   }
 
   /** Its runs in order, up to the runtime's reply cap; pass the last run number as `after` for the rest. */

@@ -12,6 +12,6 @@ export type { RuntimeAddress } from './socket-path.js';
 export { SpindleError, isSpindleError, CLIENT_ERRORS, RUN_ERRORS, STARTUP_ERRORS, CONNECTION_ERRORS } from '../errors.js';
 export type { ErrorCode, ClientErrorCode, RunErrorCode, StartupErrorCode, ConnectionErrorCode } from '../errors.js';
 export type { TaskView, SubmittedView, RunView, HistoryView } from '../api/views.js';
-export type { Stats, ListOptions, TypeInfo } from '../api/runtime-api.js';
+export type { Stats, ListOptions, TypeInfo, PurgeFilter, PurgePreview, PurgeResult } from '../api/runtime-api.js';
 export type { EventMap, EventName, EventFilter, SpindleEvent } from '../api/events.js';
 export type { TaskState, TaskReason } from '../api/states.js';

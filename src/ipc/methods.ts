@@ -1,13 +1,13 @@
 import { EVENT_NAMES, type EventFilter, type EventName } from '../api/events.js';
 import type { Method } from '../api/methods.js';
-import type { ListOptions, RuntimeApi } from '../api/runtime-api.js';
+import type { ListOptions, PurgeFilter, RuntimeApi } from '../api/runtime-api.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument, SpindleError } from '../errors.js';
 import { previewSchedule } from '../schedule/index.js';
 import { MAX_ID_LENGTH } from '../supervisor/read-limits.js';
 import { MAX_TYPE_NAME_LENGTH } from '../task/registry.js';
 import {
-  MAX_SUBMIT_MANY, optionalNumber, optionalString, optionalStringArray, own, type Params, requiredArray, requiredString,
+  MAX_SUBMIT_MANY, optionalBoolean, optionalNumber, optionalString, optionalStringArray, own, type Params, requiredArray, requiredString,
 } from './protocol.js';
 
 /**
@@ -18,6 +18,8 @@ import {
 /** State and event names are short words; an ISO instant is under 40 characters. */
 const MAX_STATE_LENGTH = 32;
 const MAX_INSTANT_LENGTH = 64;
+/** A purge confirmation is 24 base64url characters. */
+const MAX_CONFIRM_LENGTH = 64;
 
 /** What a reply that carries no task takes at most, about (stats, types, a preview). */
 const SMALL_REPLY_BYTES = 16 * 1024;
@@ -47,15 +49,28 @@ export const HANDLERS: Record<Method, Handler> = {
     type: optionalString(p, 'type', MAX_TYPE_NAME_LENGTH),
     limit: optionalNumber(p, 'limit'),
     cursor: optionalString(p, 'cursor', MAX_ID_LENGTH),
+    paused: optionalBoolean(p, 'paused'),
   })),
   'task.pending': (c, p) => c.runtime.pending(present({ type: optionalString(p, 'type', MAX_TYPE_NAME_LENGTH), limit: optionalNumber(p, 'limit') })),
   'task.cancel': byId((r, id) => r.cancel(id)),
   'task.pause': byId((r, id) => r.pause(id)),
   'task.resume': byId((r, id) => r.resume(id)),
   'task.runNow': byId((r, id) => r.runNow(id)),
+  'task.retry': byId((r, id) => r.retry(id)),
+  'task.delete': byId((r, id) => r.delete(id)),
+  'task.purge': (c, p) => c.runtime.purge({
+    state: requiredString(p, 'state', MAX_STATE_LENGTH) as PurgeFilter['state'],
+    ...present({
+      type: optionalString(p, 'type', MAX_TYPE_NAME_LENGTH), before: optionalString(p, 'before', MAX_INSTANT_LENGTH),
+      confirm: optionalString(p, 'confirm', MAX_CONFIRM_LENGTH),
+    }),
+  }),
+  'task.reschedule': (c, p) => c.runtime.reschedule(requiredString(p, 'id', MAX_ID_LENGTH), own(p, 'schedule')),
   'task.runs': (c, p) => c.runtime.runs(requiredString(p, 'id', MAX_ID_LENGTH), optionalNumber(p, 'after')),
   'task.history': (c, p) => c.runtime.history(requiredString(p, 'id', MAX_ID_LENGTH), optionalNumber(p, 'after')),
   'type.list': (c) => c.runtime.types(),
+  'type.pause': (c, p) => c.runtime.pauseType(requiredString(p, 'type', MAX_TYPE_NAME_LENGTH)),
+  'type.resume': (c, p) => c.runtime.resumeType(requiredString(p, 'type', MAX_TYPE_NAME_LENGTH)),
   'schedule.preview': (c, p) => {
     const count = own(p, 'count');
     if (typeof count !== 'number') throw new SpindleError('BAD_REQUEST', 'count must be a number', { field: 'count' });
@@ -103,6 +118,8 @@ export function replyCost(method: Method, lineLength: number, limits: { maxReply
     case 'task.pause':
     case 'task.resume':
     case 'task.runNow':
+    case 'task.retry':
+    case 'task.reschedule':
       return limits.maxTaskBytes;
     case 'task.submit':
     case 'task.submitMany':

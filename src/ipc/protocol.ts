@@ -223,6 +223,12 @@ export function optionalNumber(params: Params, field: string): number | undefine
   return v;
 }
 
+export function optionalBoolean(params: Params, field: string): boolean | undefined {
+  const v = own(params, field);
+  if (v !== undefined && typeof v !== 'boolean') throw wrongType(field, 'a boolean', v);
+  return v;
+}
+
 export function requiredArray(params: Params, field: string, maxLength: number): unknown[] {
   const v = own(params, field);
   if (!Array.isArray(v)) throw wrongType(field, 'an array', v);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventFilter, EventListener } from '../api/events.js';
 import type { SearchOptions, SearchPage, TypeOverview } from '../api/dashboard-views.js';
-import type { ListOptions, RuntimeApi, RuntimeStatus, Stats, TypeInfo } from '../api/runtime-api.js';
+import type { ListOptions, PurgeFilter, PurgePreview, PurgeResult, RuntimeApi, RuntimeStatus, Stats, TypeInfo } from '../api/runtime-api.js';
 import type { SeriesView } from '../api/series.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { TERMINAL_STATES } from '../api/states.js';
@@ -210,6 +210,39 @@ export class Runtime implements RuntimeApi {
     return this.#supervisor.runNow(id);
   }
 
+  /** Queues a failed or terminated task again: fresh tries, due now, its history kept. */
+  retry(id: string): Promise<TaskView> {
+    return this.#supervisor.retry(id);
+  }
+
+  /** Deletes an ended task with its runs and history (INVALID_STATE for a live one). */
+  delete(id: string): Promise<{ id: string; deleted: true }> {
+    return this.#supervisor.delete(id);
+  }
+
+  /** Without `confirm`: how many ended tasks the filter matches, and a token; with it: deletes them. */
+  purge(request: PurgeFilter & { confirm?: string }): Promise<PurgePreview | PurgeResult> {
+    return this.#supervisor.purge(request);
+  }
+
+  /** A recurring task's new schedule, from its next occurrence on (a run in flight finishes). */
+  reschedule(id: string, schedule: unknown): Promise<TaskView> {
+    return this.#supervisor.reschedule(id, schedule);
+  }
+
+  /** Stops starting tasks of the type until resumed (stored: a restart keeps it); runs in flight finish. */
+  async pauseType(type: string): Promise<TypeInfo> {
+    return this.#typeInfo(await this.#supervisor.setTypePaused(type, true));
+  }
+
+  async resumeType(type: string): Promise<TypeInfo> {
+    return this.#typeInfo(await this.#supervisor.setTypePaused(type, false));
+  }
+
+  #typeInfo(name: string): TypeInfo {
+    return typeInfo(this.registry.types.get(name)!, { paused: this.#supervisor.pausedTypes().has(name) });
+  }
+
   /** A task's runs in order; a long history comes in parts: pass the last run number as `after`. */
   runs(id: string, after?: number): Promise<RunView[]> {
     return this.#read(() => this.#supervisor.runs(id, after));
@@ -225,7 +258,8 @@ export class Runtime implements RuntimeApi {
   }
 
   types(): TypeInfo[] {
-    return [...this.registry.types.values()].map((t: TaskType) => typeInfo(t));
+    const paused = this.#supervisor.pausedTypes();
+    return [...this.registry.types.values()].map((t: TaskType) => typeInfo(t, { paused: paused.has(t.name) }));
   }
 
   overview(): Promise<TypeOverview[]> {

@@ -2,7 +2,7 @@ import type { TypeInfo } from '../api/runtime-api.js';
 import type { TaskType } from '../task/registry.js';
 
 /** A task type as `type.list` shows it: its name and resolved defaults. */
-export function typeInfo(t: TaskType): TypeInfo {
+export function typeInfo(t: TaskType, { paused }: { paused: boolean }): TypeInfo {
   return {
     name: t.name,
     description: t.description ?? null,
@@ -16,5 +16,6 @@ export function typeInfo(t: TaskType): TypeInfo {
     maxQueued: t.maxQueued,
     isolation: t.isolation ?? null,
     retentionMs: t.retentionMs,
+    paused,
   };
 }

@@ -22,6 +22,8 @@ import { errorKeys } from './search-keys.js';
  *   cp!<type>                  paused open tasks of a type (a number), kept once meta says pausedCounts
  *   e!<word>!<id>              failed task by a word of its error (search-keys.ts)
  *   m!<type>!<minute>          runs of a type in one minute (series-rows.ts; swept after 48 h)
+ *   p!<type>!<id>              paused tasks (open ones with their pause flag set)
+ *   tp!<type>                  a paused type (an operator's setting, not derived: repair keeps it)
  *   meta                       store layout version
  *   w                          the number of the last batch written (each batch rewrites it)
  */
@@ -62,12 +64,17 @@ export const keyExpiryKey = (at: number, id: string): string => `kx!${pad(at, TI
 /** The last key-expiry index key at or before `at` (for a range read up to `at`). */
 export const keyExpiryUpTo = (at: number): string => `kx!${pad(at, TIME_WIDTH)}!\xff`;
 export const counterKey = (type: string): string => `c!${type}`;
-export const pausedKey = (type: string): string => `cp!${type}`;
+export const pausedCountKey = (type: string): string => `cp!${type}`;
 /** The meta record's field saying the store keeps paused counts (a store made before them gets them at its next open). */
 export const PAUSED_KEPT = 'pausedCounts';
 
 /** A task counts as paused while it is open (a pause of an ended task means nothing more). */
 export const pausedOf = (rec: TaskRecord): boolean => rec.paused && !TERMINAL_STATES.has(rec.state);
+export const pausedPrefix = (type: string): string => `p!${type}!`;
+export const pausedKey = (type: string, id: string): string => `p!${type}!${id}`;
+export const typePausedKey = (type: string): string => `tp!${type}`;
+/** Every index range derived from the tasks, which `spindle repair` clears and rebuilds. */
+export const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!', 'cp!', 'e!', 'p!'] as const;
 
 /** The last segment of an index key: the task id. */
 export const idOf = (key: string): string => key.slice(key.lastIndexOf('!') + 1);
@@ -104,5 +111,6 @@ export function indexKeys(rec: TaskRecord): string[] {
     ...(rec.keyExpiresAt !== null ? [keyExpiryKey(rec.keyExpiresAt, rec.id)] : []),
     ...(rec.expiresAt !== null ? [expiryKey(rec.expiresAt, rec.id)] : []),
     ...errorKeys(rec),
+    ...(pausedOf(rec) ? [pausedKey(rec.type, rec.id)] : []),
   ];
 }

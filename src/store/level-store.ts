@@ -6,12 +6,12 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
-  counterKey, dueKey, dueOf, expiryKey, heldKeyOf, historyKey, idOf, indexKeys, keyExpiryKey, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT,
-  pausedKey, runKey, STORE_LAYOUT, taskKey, typeStateKey, typeStatePrefix, WRITE_MARK_KEY,
+  counterKey, dueKey, historyKey, idOf, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT, pausedCountKey, pausedPrefix, runKey,
+  STORE_LAYOUT, taskKey, typeStatePrefix, WRITE_MARK_KEY,
 } from './keys.js';
+import { deleteTask, diffIndexes, writeTypePauses } from './index-writes.js';
 import type { MinuteCounts } from '../api/series.js';
 import { countPaused, type KeyRange, type RangeReads, readSeries, searchIds } from './level-reads.js';
-import { diffErrorKeys } from './search-keys.js';
 import { parseRow, seriesKey, seriesPrefix, SeriesRows } from './series-rows.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
@@ -21,7 +21,6 @@ import { assertNoRepair, assertStoreComplete } from './store-files.js';
 import type { ChangeSet, DueEntry, ListQuery, SearchQuery, StateCounts, TaskStore } from './store.js';
 
 type Db = Level<string, Uint8Array>;
-type Batch = ReturnType<Db['batch']>;
 
 /**
  * Values are written as bytes (see RecordWriter) and read as text. Bytes are the database's
@@ -29,11 +28,6 @@ type Batch = ReturnType<Db['batch']>;
  * the options into each operation).
  */
 const AS_TEXT = { valueEncoding: 'utf8' } as const;
-/**
- * The value of an index entry. Never empty: classic-level 3.0 does not free its copy of an empty
- * value (measured: ~33 bytes of native memory lost per put, so a busy runtime grew without end).
- */
-const INDEXED = Uint8Array.of(0x31);
 /** Free space a reopen after a failed write waits for: the log to rewrite (up to this)… */
 const REOPEN_ROOM_BYTES = 1024 * 1024;
 /** …plus room for a new manifest and log. */
@@ -270,11 +264,12 @@ export class LevelStore implements TaskStore {
     }
     for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), w.run(run));
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
+    if (changes.typePauses !== undefined) writeTypePauses(batch, changes.typePauses);
     const rows = this.#addCounts(changes.counters);
     for (const [type, counts] of rows) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
     const paused = new Map<string, number>();
     for (const [type, n] of changes.paused ?? []) if (n !== 0) paused.set(type, (this.#paused.get(type) ?? 0) + n);
-    for (const [type, n] of paused) batch.put(pausedKey(type), Buffer.from(String(n)));
+    for (const [type, n] of paused) batch.put(pausedCountKey(type), Buffer.from(String(n)));
     const series = changes.series === undefined || changes.series.size === 0 ? null
       : await this.#series.merge(changes.series, (key) => db.get<string, string>(key, AS_TEXT));
     for (const [key, row] of series ?? []) batch.put(key, Buffer.from(JSON.stringify(row)));
@@ -313,6 +308,10 @@ export class LevelStore implements TaskStore {
   }
 
   async listIds(q: ListQuery): Promise<string[]> {
+    if (q.paused === true) {
+      const types = q.type !== undefined ? [q.type] : await this.#types();
+      return this.#mergeIds(types.map(pausedPrefix), q.limit, true, q.cursor);
+    }
     if (q.state === undefined && q.type === undefined) {
       const range = q.cursor === undefined ? { gte: 't!', lt: 't!\xff' } : { gte: 't!', lt: `t!${q.cursor}` };
       return (await this.#read((db) => db.keys({ ...range, reverse: true, limit: q.limit }).all())).map(idOf);
@@ -398,7 +397,7 @@ export class LevelStore implements TaskStore {
     if (meta[PAUSED_KEPT] === true) return;
     const counted = await countPaused(this);
     const batch = this.#db.batch();
-    for (const [type, n] of counted) batch.put(pausedKey(type), Buffer.from(String(n)));
+    for (const [type, n] of counted) batch.put(pausedCountKey(type), Buffer.from(String(n)));
     batch.put(META_KEY, Buffer.from(JSON.stringify({ ...meta, [PAUSED_KEPT]: true })));
     await batch.write();
     this.#paused = counted;
@@ -422,6 +421,10 @@ export class LevelStore implements TaskStore {
     return searchIds(this.#ranges, query, scanLimit);
   }
 
+  async typePauses(): Promise<string[]> {
+    return (await this.#read((db) => db.keys({ gte: 'tp!', lt: 'tp!\xff' }).all())).map((k) => k.slice(3));
+  }
+
   async expired(now: number, limit: number): Promise<string[]> {
     const keys = await this.#read((db) => db.keys({ gte: 'x!', lte: `x!${String(now).padStart(15, '0')}!\xff`, limit }).all());
     return keys.map(idOf);
@@ -431,49 +434,6 @@ export class LevelStore implements TaskStore {
     const keys = await this.#read((db) => db.keys({ gte: 'kx!', lte: keyExpiryUpTo(now), limit }).all());
     return keys.map(idOf);
   }
-}
-
-function diffIndexes(batch: Batch, before: TaskRecord | null, after: TaskRecord): void {
-  const id = after.id;
-  if (before === null || before.state !== after.state || before.type !== after.type) {
-    if (before !== null) batch.del(typeStateKey(before.type, before.state, id));
-    batch.put(typeStateKey(after.type, after.state, id), INDEXED);
-  }
-  const due = dueOf(after);
-  const dueWas = before === null ? null : dueOf(before);
-  if (due !== dueWas) {
-    if (dueWas !== null) batch.del(dueKey(dueWas, id));
-    if (due !== null) batch.put(dueKey(due, id), INDEXED);
-  }
-  const key = heldKeyOf(after);
-  const keyWas = before === null ? null : heldKeyOf(before);
-  if (key !== keyWas) {
-    // A task that gives up a key and a new task that takes it share a batch: the giver comes
-    // first in it (the supervisor releases before it creates), so this delete precedes that put.
-    if (keyWas !== null) batch.del(keyKey(keyWas));
-    // The value names the task that holds the key.
-    if (key !== null) batch.put(keyKey(key), Buffer.from(id));
-  }
-  const keyExpiry = after.keyExpiresAt;
-  const keyExpiryWas = before === null ? null : before.keyExpiresAt;
-  if (keyExpiry !== keyExpiryWas) {
-    if (keyExpiryWas !== null) batch.del(keyExpiryKey(keyExpiryWas, id));
-    if (keyExpiry !== null) batch.put(keyExpiryKey(keyExpiry, id), INDEXED);
-  }
-  const expiry = after.expiresAt;
-  const expiryWas = before === null ? null : before.expiresAt;
-  if (expiry !== expiryWas) {
-    if (expiryWas !== null) batch.del(expiryKey(expiryWas, id));
-    if (expiry !== null) batch.put(expiryKey(expiry, id), INDEXED);
-  }
-  diffErrorKeys(before, after, (k) => batch.del(k), (k) => batch.put(k, INDEXED));
-}
-
-function deleteTask(batch: Batch, rec: TaskRecord): void {
-  batch.del(taskKey(rec.id));
-  for (const k of indexKeys(rec)) batch.del(k);
-  for (let run = 1; run <= rec.runCount; run++) batch.del(runKey(rec.id, run));
-  for (let chunk = 0; chunk < rec.historyChunks; chunk++) batch.del(historyKey(rec.id, chunk));
 }
 
 function safeParse(text: string): Record<string, unknown> | undefined {

@@ -6,13 +6,12 @@ import type { RepairReport, StateCounts } from '../api/runtime-api.js';
 import { SpindleError } from '../errors.js';
 import type { TaskRecord } from '../task/record.js';
 import { TASK_STATES, type TaskState } from '../task/state.js';
-import { counterKey, idOf, indexKeys, META_KEY, PAUSED_KEPT, pausedKey, pausedOf } from './keys.js';
+import { counterKey, DERIVED_RANGES, idOf, indexKeys, META_KEY, PAUSED_KEPT, pausedCountKey, pausedOf } from './keys.js';
 import { openError } from './level-errors.js';
 import { decodeTask } from './record-codec.js';
 import { claimRepair, releaseRepair } from './store-files.js';
 
 /** Index ranges derived from the task records (see keys.ts); rebuilt whole after a repair. */
-const DERIVED_RANGES = ['y!', 'd!', 'k!', 'x!', 'c!', 'cp!', 'e!'];
 const BATCH_OPS = 1000;
 
 /**
@@ -96,7 +95,7 @@ async function rebuildIndexes(path: string): Promise<Pick<RepairReport, 'after' 
       }
     }
     for (const [type, counts] of Object.entries(types)) batch.put(counterKey(type), JSON.stringify(counts));
-    for (const [type, n] of paused) batch.put(pausedKey(type), String(n));
+    for (const [type, n] of paused) batch.put(pausedCountKey(type), String(n));
     const meta = parseMeta(await db.get(META_KEY));
     if (meta !== null) batch.put(META_KEY, JSON.stringify({ ...meta, [PAUSED_KEPT]: true }));
     await batch.write();

@@ -29,6 +29,8 @@ export interface ChangeSet {
   history: HistoryChunk[];
   /** Per type, how the counts of each state changed (deltas, added to the stored rows). */
   counters: Map<string, StateCounts>;
+  /** Types paused (true) or resumed (false) by an operator. */
+  typePauses?: ReadonlyMap<string, boolean>;
   /** Per type, how the number of paused open tasks changed (deltas). Absent: none changed. */
   paused?: Map<string, number>;
   /** Runs counted per type and minute (deltas, added to the stored rows). Absent: none. */
@@ -64,6 +66,8 @@ export interface ListQuery {
   limit: number;
   /** Exclusive: the id the previous page ended with. */
   cursor?: string;
+  /** Only tasks whose pause flag is set (by their own index; `state` does not apply). */
+  paused?: boolean;
 }
 
 export interface DueEntry {
@@ -93,6 +97,8 @@ export interface TaskStore {
   runs(taskId: string): Promise<RunRecord[]>;
   historyChunks(taskId: string, chunks: number): Promise<HistoryEntry[]>;
   counters(): Promise<Map<string, StateCounts>>;
+  /** The types an operator paused. */
+  typePauses(): Promise<string[]>;
   /** Terminal tasks whose retention ran out by `now`, oldest first. */
   expired(now: number, limit: number): Promise<string[]>;
   /** Ended tasks whose hold on their idempotency key ran out by `now`, oldest first. */

@@ -143,6 +143,15 @@ export interface TaskSource {
   complete(items: readonly Completion[]): Promise<CompletionResult[]>;
   /** Changes one task wherever it runs; resolves with the written record. NOT_FOUND when there is none. */
   update(id: string, decide: Decide): Promise<TaskRecord>;
+  /**
+   * Deletes one task with its runs and history, once `check` passes (it throws to refuse; nothing
+   * is deleted). NOT_FOUND when there is none. Counts move with it.
+   */
+  delete(id: string, check: (rec: TaskRecord, now: number) => void): Promise<void>;
+  /** The types whose due tasks are not claimed (an operator's setting, stored). */
+  pausedTypes(): ReadonlySet<string>;
+  /** Stores a type's pause or resume; resolves once written, and only then do claims follow it. */
+  setTypePaused(type: string, paused: boolean): Promise<void>;
   /** Deletes up to `limit` tasks past their retention and frees keys whose hold ran out; `more` when a full batch went. */
   sweep(limit: number): Promise<{ removed: number; more: boolean }>;
   /** Resolves once every decision taken so far is written (or failed). */

@@ -54,7 +54,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
-    this.#slots = new Slots(options.registry, options.executorFor);
+    this.#slots = new Slots(options.registry, options.executorFor, () => options.source.pausedTypes());
   }
 
   /** From now on failed outcomes are left to the next start (their runs stay `running`). */

@@ -38,8 +38,15 @@ export class Queries {
 
   async list(options: ListOptions = {}): Promise<{ tasks: TaskView[]; cursor: string | null }> {
     const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
+    if ((options.state as string | undefined) === 'paused') {
+      throw invalidArgument('state', 'paused is a flag, not a state: list paused tasks with paused: true (`spindle list --paused`)');
+    }
     if (options.state !== undefined && !(TASK_STATES as readonly unknown[]).includes(options.state)) {
       throw invalidArgument('state', `must be one of ${TASK_STATES.join(', ')}`);
+    }
+    if (options.paused !== undefined && typeof options.paused !== 'boolean') throw invalidArgument('paused', 'must be true or false');
+    if (options.paused === true && options.state !== undefined) {
+      throw invalidArgument('paused', 'lists paused tasks whatever their state; give it without state');
     }
     // A cursor is the id a page ended with: anything else would silently give the first page.
     if (options.cursor !== undefined && (typeof options.cursor !== 'string' || !TASK_ID_PATTERN.test(options.cursor))) {
@@ -52,6 +59,7 @@ export class Queries {
       ...(options.state !== undefined ? { state: options.state } : {}),
       ...(options.type !== undefined ? { type: options.type } : {}),
       ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
+      ...(options.paused === true ? { paused: true } : {}),
     });
     const page = this.#pager();
     await page.collect(ids, limit);

@@ -17,14 +17,17 @@ export interface SlotHold {
 export class Slots {
   readonly #registry: Registry;
   readonly #executorFor: (type: TaskType) => Executor;
+  readonly #pausedTypes: () => ReadonlySet<string>;
   readonly #reserved = new Map<Executor, number>();
   readonly #typeBusy = new Map<string, number>();
   /** The registry's types grouped by the executor that runs them (the registry does not change). */
   #byExecutor: Map<Executor, TaskType[]> | null = null;
 
-  constructor(registry: Registry, executorFor: (type: TaskType) => Executor) {
+  /** `pausedTypes`: types an operator paused, whose due tasks no claim asks for. */
+  constructor(registry: Registry, executorFor: (type: TaskType) => Executor, pausedTypes: () => ReadonlySet<string>) {
     this.#registry = registry;
     this.#executorFor = executorFor;
+    this.#pausedTypes = pausedTypes;
   }
 
   /**
@@ -39,7 +42,9 @@ export class Slots {
       if (free <= 0) continue;
       const limits = new Map<string, number>();
       const held = new Map<string, number>();
+      const paused = this.#pausedTypes();
       for (const type of types) {
+        if (paused.has(type.name)) continue;
         const n = type.concurrency === null ? free : Math.min(free, type.concurrency - (this.#typeBusy.get(type.name) ?? 0));
         if (n <= 0) continue;
         limits.set(type.name, n);

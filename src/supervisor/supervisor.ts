@@ -1,17 +1,19 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { SpindleError } from '../errors.js';
+import { SpindleError, taskNotFound } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import type { Decide, TaskSource, WriteContext } from '../store/task-source.js';
 import type { RunRecord, TaskRecord } from '../task/record.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { TaskEventType } from '../task/state.js';
+import { TERMINAL_STATES } from '../task/state.js';
 import { announceRunEnd, Dispatcher } from './dispatcher.js';
 import type { EventFilter, EventListener } from '../api/events.js';
-import type { ListOptions, Stats } from '../api/runtime-api.js';
+import type { ListOptions, PurgeFilter, PurgePreview, PurgeResult, Stats } from '../api/runtime-api.js';
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import { EventBus } from './events.js';
 import { nextOccurrence } from './occurrence.js';
+import { Operations } from './operations.js';
 import type { SupervisorObserver } from './observer.js';
 import { Queries } from './queries.js';
 import { checkEventFilter } from './read-limits.js';
@@ -63,6 +65,7 @@ export class Supervisor {
   readonly #queries: Queries;
   readonly #dispatcher: Dispatcher;
   readonly #retention: Retention;
+  readonly #operations: Operations;
   readonly #startedAt: number;
   #stopping = false;
 
@@ -85,6 +88,9 @@ export class Supervisor {
       bus: this.#bus, clock, log, maxOutputBytes: options.maxOutputBytes, observer: options.observer,
     });
     this.#retention = new Retention({ source, clock, log, intervalMs: options.sweepIntervalMs, batch: options.sweepBatch });
+    this.#operations = new Operations({
+      source, registry, schedules: this.#schedules, now: () => clock.now(), assertOpen: () => this.#assertOpen(), wake: () => this.#dispatcher.pump(),
+    });
   }
 
   // ── start and stop ─────────────────────────────────────────────────────────────────────────
@@ -159,6 +165,40 @@ export class Supervisor {
     return this.#control(id, 'RUN_NOW');
   }
 
+  /** A failed or terminated task queued again with fresh tries, due now; its runs and history stay. */
+  retry(id: string): Promise<TaskView> {
+    return this.#control(id, 'RETRY', (r, w) => {
+      // Past its retention the sweep may be deleting it this moment: it is gone.
+      if (r.expiresAt !== null && r.expiresAt <= w.now) throw taskNotFound(r.id);
+      if (TERMINAL_STATES.has(r.state) && !this.#o.registry.types.has(r.type)) {
+        throw new SpindleError('UNKNOWN_TYPE', `task type ${r.type} has no module in this runtime; the task cannot run again`, { field: 'type', taskId: r.id });
+      }
+    });
+  }
+
+  // ── operations ─────────────────────────────────────────────────────────────────────────────
+
+  delete(id: string): Promise<{ id: string; deleted: true }> {
+    return this.#operations.delete(id);
+  }
+
+  purge(request: PurgeFilter & { confirm?: string }): Promise<PurgePreview | PurgeResult> {
+    return this.#operations.purge(request);
+  }
+
+  reschedule(id: string, schedule: unknown): Promise<TaskView> {
+    return this.#operations.reschedule(id, schedule);
+  }
+
+  /** Resolves with the type's name once the pause is stored. */
+  setTypePaused(type: string, paused: boolean): Promise<string> {
+    return this.#operations.setTypePaused(type, paused);
+  }
+
+  pausedTypes(): ReadonlySet<string> {
+    return this.#o.source.pausedTypes();
+  }
+
   async #control(id: string, event: TaskEventType, before?: Decide): Promise<TaskView> {
     this.#assertOpen();
     const rec = await this.#o.source.update(id, (r, w) => {
@@ -227,6 +267,7 @@ export class Supervisor {
       workers: pools[0]!,
       pools,
       window: this.#o.source.reader.window(),
+      pausedTypes: [...this.#o.source.pausedTypes()].sort(),
       swept: this.#retention.swept,
       uptimeMs: Math.round(this.#o.clock.monotonic() - this.#startedAt),
     };
@@ -246,5 +287,7 @@ function invalidStateMessage(event: TaskEventType, state: string, paused: boolea
   if (event === 'PAUSE' && paused) return 'the task is already paused';
   if (event === 'RESUME' && !paused) return 'the task is not paused';
   if (event === 'RUN_NOW' && paused) return 'the task is paused; resume it first';
+  if (event === 'RETRY' && state === 'finished') return 'cannot retry a task that finished; submit it anew';
+  if (event === 'RETRY') return `cannot retry a task that is ${state}: only failed and terminated tasks are retried`;
   return `cannot ${event.toLowerCase().replace('_', '-')} a task that is ${state}`;
 }

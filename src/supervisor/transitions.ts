@@ -74,6 +74,7 @@ export class Transitions {
     }
     rec.updatedAt = now;
     if (TERMINAL_STATES.has(res.to) && !TERMINAL_STATES.has(res.from)) this.#ended(rec, now);
+    else if (TERMINAL_STATES.has(res.from) && !TERMINAL_STATES.has(res.to)) reopened(rec, now);
     rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
     const bus = this.#o.bus;
     if (bus.active && res.to !== res.from) {
@@ -109,4 +110,16 @@ export class Transitions {
     const type = this.#o.registry.types.get(rec.type);
     return type === undefined ? 0 : retryDelay(rec.tries, type.retry, this.#o.random);
   }
+}
+
+/**
+ * An ended task queued again (RETRY): live once more, so no end, no retention. Its idempotency key
+ * comes back only while its hold lasts; a hold that ran out may already be another task's, so the
+ * task goes on without one.
+ */
+function reopened(rec: TaskRecord, now: number): void {
+  rec.endedAt = null;
+  rec.expiresAt = null;
+  if (rec.keyExpiresAt === null || rec.keyExpiresAt <= now) rec.key = null;
+  rec.keyExpiresAt = null;
 }

@@ -79,6 +79,9 @@ const control = {
   RESUME: { guard: 'paused', actions: ['clearPaused'] },
 } as const;
 
+/** An operator's retry of an ended task: queued again, due now, with fresh tries and no pause. */
+const retry = moveTo('queued', null, 'resetTries', 'clearPaused', 'forceDue');
+
 /** The one definition of the task lifecycle (SPEC §3). The first row whose guard passes wins. */
 export const taskMachine = setup({
   types: {
@@ -142,8 +145,9 @@ export const taskMachine = setup({
       },
     },
     finished: { type: 'final' },
-    failed: { type: 'final' },
-    terminated: { type: 'final' },
+    // Ended, but an operator may queue it again (the task's history goes on); nothing else moves it.
+    failed: { on: { RETRY: retry } },
+    terminated: { on: { RETRY: retry } },
   },
 });
 

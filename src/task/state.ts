@@ -15,17 +15,28 @@ export type { TaskReason, TaskState } from '../api/states.js';
  * - START: a run starts (queued → running; tries + 1). Refused while paused.
  * - SUCCEED / FAIL / LOSE / TIME_OUT: the run returned / threw / lost its worker / overran.
  * - CANCEL, PAUSE, RESUME, RUN_NOW: client control.
+ * - RETRY: an operator queues a failed or terminated task again (→ queued, tries 0, due now,
+ *   unpaused); its runs and history stay. The one way out of an ended state, and not out of
+ *   `finished`: a task that succeeded is submitted anew instead.
  * - INTERRUPT: a graceful stop aborted the run and its handler settled on the signal in time
  *   (running → queued, `interrupted`; the try is given back). A run killed at the end of the grace
  *   period gets no INTERRUPT: it stays `running` and is a lost try at the next start.
  */
 export const TASK_EVENTS = [
   'SUBMIT', 'PLACE', 'REJECT', 'START', 'SUCCEED', 'FAIL', 'LOSE', 'TIME_OUT',
-  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'INTERRUPT',
+  'CANCEL', 'PAUSE', 'RESUME', 'RUN_NOW', 'INTERRUPT', 'RETRY',
 ] as const;
 export type TaskEventType = (typeof TASK_EVENTS)[number];
 
 /** The task fields the guards read, persisted in the task record. */
+/**
+ * Ended states an event may leave (RETRY): in the machine they are not `final`, since XState
+ * takes no event in a final state, but to the rest of Spindle they are as terminal as `finished`.
+ */
+export const REOPENABLE_STATES: ReadonlySet<TaskState> = new Set(['failed', 'terminated']);
+/** The events that may leave a REOPENABLE state, and the only ones it takes. */
+export const REOPEN_EVENTS: ReadonlySet<TaskEventType> = new Set(['RETRY']);
+
 export interface GuardInput {
   paused: boolean;
   /** Runs started in the current occurrence. */

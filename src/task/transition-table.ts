@@ -2,7 +2,7 @@ import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xst
 import type { GuardName } from './machine.js';
 import { GUARDS, SET_REASON, taskMachine } from './machine.js';
 import type { GuardInput, TaskEventType, TaskReason, TaskState, TransitionAction, TransitionResult } from './state.js';
-import { TASK_EVENTS, TASK_REASONS, TASK_STATES, TERMINAL_STATES, TRANSITION_ACTIONS } from './state.js';
+import { REOPEN_EVENTS, REOPENABLE_STATES, TASK_EVENTS, TASK_REASONS, TASK_STATES, TERMINAL_STATES, TRANSITION_ACTIONS } from './state.js';
 
 export interface TransitionTable {
   /**
@@ -69,8 +69,13 @@ function eventRows(root: AnyStateNode, from: TaskState, node: AnyStateNode): Eve
   refuseHiddenBehaviour(node, from);
   const isFinal = node.type === 'final';
   if (!isFinal && node.type !== 'atomic') throw derivationError(`${from} is a ${node.type} state; only flat states are supported`);
-  if (isFinal !== TERMINAL_STATES.has(from)) throw derivationError(`${from} is ${isFinal ? '' : 'not '}final, but state.ts says otherwise`);
-  for (const eventType of node.transitions.keys()) asEvent(eventType);
+  // A terminal state is final, unless it is one an operator may reopen, which takes only the reopening events.
+  const reopenable = REOPENABLE_STATES.has(from) && !isFinal;
+  if (!reopenable && isFinal !== TERMINAL_STATES.has(from)) throw derivationError(`${from} is ${isFinal ? '' : 'not '}final, but state.ts says otherwise`);
+  for (const eventType of node.transitions.keys()) {
+    const event = asEvent(eventType);
+    if (reopenable && !REOPEN_EVENTS.has(event)) throw derivationError(`${from} is ended and takes only ${[...REOPEN_EVENTS].join(', ')}, not ${event}`);
+  }
 
   const rows = {} as Record<TaskEventType, readonly Row[] | undefined>;
   for (const event of TASK_EVENTS) {

@@ -1,40 +1,13 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SpindleError } from '../../src/errors.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
-import { LevelStore } from '../../src/store/level-store.js';
 import { LevelSource } from '../../src/store/level-source/level-source.js';
-import type { ChangeSet } from '../../src/store/store.js';
 import { systemClock } from '../../src/clock.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { loadRegistry } from '../../src/task/registry.js';
+import { FailingStore } from '../helpers/failing-store.js';
 import { FIXTURE_TASKS, removeTempDirs, tempDir, waitForState } from '../helpers/runtime.js';
-
-/**
- * The real LevelDB store behind a switch that makes writes fail on demand, one layer up, where
- * the supervisor sees what a full disk gives it: this pins the supervisor's side of S1 (undo,
- * refuse, record a finished run later). The full disk itself, on a real tmpfs, is in
- * test/reliability/full-disk.test.ts and test/store/level-store-full-disk.test.ts.
- */
-class FailingStore extends LevelStore {
-  failing = false;
-  failures = 0;
-  #onFailure: Array<() => void> = [];
-
-  override async commit(changes: ChangeSet): Promise<void> {
-    if (this.failing) {
-      this.failures++;
-      for (const fn of this.#onFailure.splice(0)) fn();
-      throw new SpindleError('STORE_UNAVAILABLE', 'the store could not write: no space left on device (simulated)');
-    }
-    return super.commit(changes);
-  }
-
-  nextFailure(): Promise<void> {
-    return new Promise((resolve) => this.#onFailure.push(resolve));
-  }
-}
 
 let store: FailingStore;
 let executor: ThreadExecutor;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { TaskMachineEvent } from '../../src/task/machine.js';
 import { taskMachine } from '../../src/task/machine.js';
 import type { GuardInput, TaskEventType, TaskReason, TaskState, TransitionAction, TransitionResult } from '../../src/task/state.js';
-import { TASK_EVENTS, TERMINAL_STATES } from '../../src/task/state.js';
+import { REOPENABLE_STATES, TASK_EVENTS, TERMINAL_STATES } from '../../src/task/state.js';
 import { deriveTransitionTable, MachineDefinitionError, transitionTable } from '../../src/task/transition-table.js';
 
 const table = transitionTable();
@@ -89,6 +89,11 @@ const ROWS: Row[] = [
   // A graceful stop the handler honoured: queued again, the try given back, whatever tries are left.
   ['running', 'INTERRUPT', { tries: 1, maxTries: 1 }, 'queued', 'interrupted', ['refundTry']],
   ['running', 'INTERRUPT', { tries: 2, maxTries: 3, recurring: true, hasNext: true }, 'queued', 'interrupted', ['refundTry']],
+  // An operator's retry of an ended task: queued again, fresh tries, unpaused, due now.
+  ['failed', 'RETRY', { tries: 3, maxTries: 3 }, 'queued', null, ['resetTries', 'clearPaused', 'forceDue']],
+  ['failed', 'RETRY', { tries: 1, maxTries: 1, paused: true }, 'queued', null, ['resetTries', 'clearPaused', 'forceDue']],
+  ['failed', 'RETRY', { tries: 2, maxTries: 2, recurring: true }, 'queued', null, ['resetTries', 'clearPaused', 'forceDue']],
+  ['terminated', 'RETRY', { tries: 3, maxTries: 3 }, 'queued', null, ['resetTries', 'clearPaused', 'forceDue']],
 ];
 
 describe('the derived transition table', () => {
@@ -131,15 +136,22 @@ describe('the derived transition table', () => {
     ['spooled', 'RESUME', {}],
     ['queued', 'RESUME', {}],
     ['running', 'RESUME', {}],
+    ['none', 'RETRY', {}],
+    ['spooled', 'RETRY', {}],
+    ['queued', 'RETRY', {}],
+    ['running', 'RETRY', { tries: 3, maxTries: 3 }],
+    ['finished', 'RETRY', {}],
+    ['finished', 'RETRY', { recurring: true }],
   ])('refuses %s --%s %o, as XState does', (from, event, over) => {
     const input = g(over);
     expect(table.step(from, event, input)).toBeNull();
     expect(snapshotAt(from, input).can({ type: event, hasNext: input.hasNext })).toBe(false);
   });
 
-  it('refuses every event in every terminal state, whatever the input', () => {
+  it('refuses every event in every terminal state, whatever the input, but RETRY in failed and terminated', () => {
     for (const state of TERMINAL_STATES) {
       for (const event of TASK_EVENTS) {
+        if (event === 'RETRY' && REOPENABLE_STATES.has(state)) continue;
         for (const input of [g(), g({ paused: true }), g({ recurring: true, hasNext: true }), g({ tries: 9, maxTries: 1 })]) {
           expect(table.step(state, event, input), `${state} --${event}`).toBeNull();
         }
@@ -206,7 +218,8 @@ describe('the table against the XState machine (property)', () => {
           const { state, ...fields } = m;
           expect(next.value).toBe(state);
           expect(next.context).toEqual(fields);
-          expect(next.status).toBe(TERMINAL_STATES.has(state) ? 'done' : 'active');
+          // failed and terminated take RETRY, so only finished is final to XState.
+          expect(next.status).toBe(TERMINAL_STATES.has(state) && !REOPENABLE_STATES.has(state) ? 'done' : 'active');
           expect(executed.map((a) => a.type)).toEqual(res.actions.filter((a) => MARKERS.has(a)));
           snap = next;
         }
@@ -215,7 +228,7 @@ describe('the table against the XState machine (property)', () => {
     );
   });
 
-  it('never leaves a terminal state, in the table or in XState', () => {
+  it('never leaves a terminal state but by RETRY (to queued, fresh tries), in the table or in XState', () => {
     fc.assert(
       fc.property(startArb, fc.array(stepArb, { maxLength: 40 }), (start, steps) => {
         let [snap] = initialTransition(taskMachine, start);
@@ -225,6 +238,14 @@ describe('the table against the XState machine (property)', () => {
           const ev = eventFor(snap, s);
           const res = table.step(m.state, ev.type, guardInputOf(m, ev));
           [snap] = transition(taskMachine, snap, ev);
+          if (ended !== null && ev.type === 'RETRY' && REOPENABLE_STATES.has(ended.state)) {
+            expect(res).toMatchObject({ from: ended.state, to: 'queued', reason: null });
+            expect(snap.value).toBe('queued');
+            expect(snap.context).toMatchObject({ tries: 0, paused: false, reason: null });
+            apply(m, res!);
+            ended = null;
+            continue;
+          }
           if (ended !== null) {
             expect(res).toBeNull();
             expect(snap.value).toBe(ended.state);
@@ -353,6 +374,8 @@ describe('deriveTransitionTable', () => {
     ['an unknown state', machineWith({}, { parked: {} })],
     ['a terminal state that is not final', machineWith({}, { finished: {} })],
     ['a final state that is not terminal', machineWith({ type: 'final' })],
+    ['an ended state taking an event other than RETRY', machineWith({}, { failed: { on: { PLACE: { target: 'queued', actions: [reason(null)] } } } })],
+    ['a terminal state that is not final and not reopenable', machineWith({}, { finished: { on: { RETRY: { target: 'queued', actions: [reason(null)] } } } })],
   ])('throws on %s', (_, machine) => {
     expect(() => deriveTransitionTable(machine)).toThrow(MachineDefinitionError);
   });

@@ -22,11 +22,12 @@ interface OpenBatch {
   counts: Map<string, StateCounts>;
   paused: Map<string, number>;
   series: Map<string, SeriesDelta>;
+  typePauses: Map<string, boolean>;
   done: Array<() => void>;
   failed: Array<(err: SpindleError) => void>;
 }
 
-const newBatch = (): OpenBatch => ({ tasks: [], deletes: [], runs: [], history: [], counts: new Map(), paused: new Map(), series: new Map(), done: [], failed: [] });
+const newBatch = (): OpenBatch => ({ tasks: [], deletes: [], runs: [], history: [], counts: new Map(), paused: new Map(), series: new Map(), typePauses: new Map(), done: [], failed: [] });
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
@@ -86,6 +87,12 @@ export class CommitQueue {
     this.#schedule();
   }
 
+  /** Stores a type's pause (true) or its resume (false). */
+  setTypePaused(type: string, paused: boolean): void {
+    this.#open.typePauses.set(type, paused);
+    this.#schedule();
+  }
+
   addRun(run: RunRecord): void {
     this.#open.runs.push(run);
     this.#schedule();
@@ -126,7 +133,8 @@ export class CommitQueue {
   }
 
   #isEmpty(b: OpenBatch): boolean {
-    return b.tasks.length === 0 && b.deletes.length === 0 && b.runs.length === 0 && b.history.length === 0 && b.done.length === 0 && b.counts.size === 0 && b.paused.size === 0 && b.series.size === 0;
+    return b.tasks.length === 0 && b.deletes.length === 0 && b.runs.length === 0 && b.history.length === 0 && b.done.length === 0 && b.counts.size === 0
+      && b.paused.size === 0 && b.series.size === 0 && b.typePauses.size === 0;
   }
 
   #schedule(): void {
@@ -144,7 +152,9 @@ export class CommitQueue {
     if (this.#isEmpty(batch)) return;
     this.#open = newBatch();
     this.#writing = batch;
-    const changes: ChangeSet = { tasks: [], runs: batch.runs, history: batch.history, counters: batch.counts, paused: batch.paused, series: batch.series };
+    const changes: ChangeSet = {
+      tasks: [], runs: batch.runs, history: batch.history, counters: batch.counts, paused: batch.paused, series: batch.series, typePauses: batch.typePauses,
+    };
     for (const t of batch.tasks) {
       const after = copyRecord(t.rec);
       changes.tasks.push({ before: t.base, after });

@@ -15,7 +15,7 @@ import { CommitQueue } from './commit-queue.js';
 import { DueDispatch } from './due-dispatch.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
-import { newLive } from './live-task.js';
+import { copyRecord, newLive } from './live-task.js';
 import { LevelReader } from './level-reader.js';
 import { countRun, PausedCounts } from './run-counts.js';
 import { StateCountTable } from './state-counts.js';
@@ -60,6 +60,8 @@ export class LevelSource implements TaskSource {
   #signals: SourceSignals | null = null;
   #seriesSweptAt = 0;
   #closed = false;
+  /** Types an operator paused, as written. */
+  #typePauses = new Set<string>();
 
   constructor(options: LevelSourceOptions) {
     this.#o = options;
@@ -81,7 +83,10 @@ export class LevelSource implements TaskSource {
     this.#keys = new IdempotencyKeys({
       store: options.store,
       load: (id) => this.#cache.load(id),
-      release: (t, now) => this.#apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = now; }, now),
+      release: (t, now) => {
+        // A task deleted meanwhile took its key with it.
+        if (!this.#cache.isDeleting(t.rec.id)) this.#apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = now; }, now);
+      },
       idle: (t) => this.#cache.evictIfIdle(t),
     });
     this.#due = new DueDispatch({
@@ -95,6 +100,7 @@ export class LevelSource implements TaskSource {
     this.#signals = signals;
     this.#counts.load(await this.#o.store.counters());
     this.#paused.load(await this.#o.store.pausedCounts());
+    this.#typePauses = new Set(await this.#o.store.typePauses());
     await this.#recover('running', options.abandoned);
     await this.#recover('spooled', options.place);
     for (const type of this.#counts.types()) {
@@ -196,8 +202,11 @@ export class LevelSource implements TaskSource {
 
   async update(id: string, decide: Decide): Promise<TaskRecord> {
     this.#assertOpen();
-    const t = await this.#cache.load(id);
-    if (t === undefined) throw taskNotFound(id);
+    const loaded = await this.#cache.load(id);
+    // A delete that loaded it first may have taken it out of memory meanwhile: it is gone.
+    if (loaded === undefined || this.#cache.isDeleting(id)) throw taskNotFound(id);
+    // Another caller of the same load may have found it idle and evicted it meanwhile.
+    const t = this.#cache.reinstate(loaded);
     const now = this.#o.clock.now();
     const running = t.rec.state === 'running' ? t.rec.lastRun : null;
     try {
@@ -212,6 +221,45 @@ export class LevelSource implements TaskSource {
     }
     await this.#written([t]);
     return this.#storedVersion(t.rec);
+  }
+
+  async delete(id: string, check: (rec: TaskRecord, now: number) => void): Promise<void> {
+    this.#assertOpen();
+    const t = await this.#cache.load(id);
+    if (t === undefined) throw taskNotFound(id);
+    // Runs and history a pending write spills land after a delete in the same batch: let it land first.
+    t.pins++;
+    try {
+      while (t.dirty || t.inFlight > 0) await this.#commit.flushed();
+    } finally {
+      t.pins--;
+    }
+    try {
+      check(t.rec, this.#o.clock.now());
+    } catch (err) {
+      this.#cache.evictIfIdle(t);
+      throw err;
+    }
+    const rec = copyRecord(t.rec);
+    this.#cache.deleting(t);
+    this.#commit.deleteTask(rec);
+    this.#counts.add(rec.type, rec.state, -1, this.#commit.countDeltas);
+    await new Promise<void>((resolve, reject) => this.#commit.onCommit(
+      () => { this.#cache.deleted(id); resolve(); },
+      (err) => { this.#cache.deleted(id); reject(err); },
+    ));
+  }
+
+  pausedTypes(): ReadonlySet<string> {
+    return this.#typePauses;
+  }
+
+  async setTypePaused(type: string, paused: boolean): Promise<void> {
+    this.#assertOpen();
+    this.#commit.setTypePaused(type, paused);
+    await new Promise<void>((resolve, reject) => this.#commit.onCommit(resolve, reject));
+    if (paused) this.#typePauses.add(type);
+    else this.#typePauses.delete(type);
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {

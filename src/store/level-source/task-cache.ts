@@ -13,6 +13,8 @@ export class TaskCache {
   readonly #store: TaskStore;
   readonly #live = new Map<string, LiveTask>();
   readonly #loading = new Map<string, Promise<LiveTask | undefined>>();
+  /** Tasks deleted whose batch is not written yet: the store still has them, but they are gone. */
+  readonly #deleting = new Set<string>();
   /** A task left memory (for caches keyed by it). */
   readonly #evicted: (t: LiveTask) => void;
 
@@ -46,18 +48,18 @@ export class TaskCache {
 
   /** The latest version of a task: in memory if changed or running, else the store's. */
   async read(id: string): Promise<TaskRecord | undefined> {
-    if (!plausibleId(id)) return undefined;
+    if (!plausibleId(id) || this.#deleting.has(id)) return undefined;
     return this.#live.get(id)?.rec ?? (await this.#store.getTask(id));
   }
 
   async readMany(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
     const stored = await this.#store.getTasks(ids);
-    return ids.map((id, i) => this.#live.get(id)?.rec ?? stored[i]);
+    return ids.map((id, i) => (this.#deleting.has(id) ? undefined : this.#live.get(id)?.rec ?? stored[i]));
   }
 
   /** Brings a stored task into memory (one load per id at a time) for a change. */
   async load(id: string): Promise<LiveTask | undefined> {
-    if (!plausibleId(id)) return undefined;
+    if (!plausibleId(id) || this.#deleting.has(id)) return undefined;
     const held = this.#live.get(id);
     if (held !== undefined) return held;
     let loading = this.#loading.get(id);
@@ -65,7 +67,7 @@ export class TaskCache {
       loading = this.#store.getTask(id).then(
         (rec) => {
           this.#loading.delete(id);
-          return rec === undefined ? undefined : this.adopt(rec);
+          return rec === undefined || this.#deleting.has(id) ? undefined : this.adopt(rec);
         },
         (err: unknown) => {
           this.#loading.delete(id);
@@ -82,6 +84,35 @@ export class TaskCache {
   evictIfIdle(t: LiveTask): void {
     if (t.dirty || t.inFlight > 0 || t.dueToken !== 0 || t.pins > 0 || t.rec.state === 'running' || t.committed === null) return;
     this.drop(t);
+  }
+
+  /**
+   * The task is being deleted: it leaves memory now and reads as gone until `deleted` says its
+   * batch is written (so nothing loads the stored copy and writes it back meanwhile).
+   */
+  deleting(t: LiveTask): void {
+    this.#deleting.add(t.rec.id);
+    this.drop(t);
+  }
+
+  isDeleting(id: string): boolean {
+    return this.#deleting.has(id);
+  }
+
+  /**
+   * The task in memory for `t`'s id after an await: `t` itself, held again if it was evicted idle
+   * meanwhile (the store holds what it holds), or the copy loaded since, which is newer.
+   */
+  reinstate(t: LiveTask): LiveTask {
+    const live = this.#live.get(t.rec.id);
+    if (live !== undefined) return live;
+    this.#live.set(t.rec.id, t);
+    return t;
+  }
+
+  /** The delete's batch was written (or failed: then the task is back as the store holds it). */
+  deleted(id: string): void {
+    this.#deleting.delete(id);
   }
 
   /** Forgets a task at once (evicted, or never written after a failed batch). */
