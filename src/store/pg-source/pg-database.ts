@@ -15,6 +15,8 @@ export interface PgDatabaseOptions {
 /** SQLSTATEs a transaction is simply run again for: serialization failure, deadlock, a key taken meanwhile. */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const TX_ATTEMPTS = 4;
+/** A server that does not answer a connection attempt in this long counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** The instant of the transaction (its start: `now()`), in whole ms since the epoch. */
 export const NOW_MS = 'floor(extract(epoch from now()) * 1000)::float8';
@@ -33,7 +35,7 @@ export class PgDatabase {
   private constructor(config: ClientConfig, options: PgDatabaseOptions) {
     this.#config = config;
     this.#log = options.log;
-    this.pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
+    this.pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection that breaks is dropped by the pool; without a listener the error would end the process.
     this.pool.on('error', (err) => this.#log.warn({ err }, 'an idle database connection failed; the pool replaces it'));
   }
