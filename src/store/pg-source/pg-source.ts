@@ -221,7 +221,7 @@ export class PgSource implements TaskSource {
     if (start === null || this.#closed || this.#sweepingAbandoned) return 0;
     this.#sweepingAbandoned = true;
     try {
-      const expired = (w: TaskWrite): Selection => ({ where: "state = 'running' AND lease_until < $1", values: [w.now] });
+      const expired = (w: TaskWrite): Selection => ({ where: "state = 'running' AND lease_until <= $1", values: [w.now] });
       return await this.#recover(expired, start.abandoned, (w, task) => {
         if (task.owner !== null && task.rec.lastRun !== null) this.#stopRun(w, task.owner, task.rec.id, task.rec.lastRun.run);
       });
