@@ -21,6 +21,14 @@ const BEATS_PER_LEASE = 4;
 const FENCE_AT = 0.7;
 const CHECKS_PER_LEASE = 20;
 
+/**
+ * Every lease of one owner extended from the database's now. The rows are locked in id order, as a
+ * batch of completions locks them, so the two cannot deadlock.
+ */
+const RENEW_SQL = `UPDATE spindle_tasks t SET lease_until = ${NOW_MS} + $2
+  FROM (SELECT id FROM spindle_tasks WHERE owner = $1 AND state = 'running' ORDER BY id FOR UPDATE) AS mine
+  WHERE t.id = mine.id RETURNING t.id, t.run`;
+
 interface Held {
   run: number;
   /** The beat count when the claim was written: a beat sent before it cannot have seen it. */
@@ -108,9 +116,7 @@ export class Leases {
     const sentAt = this.#o.clock.monotonic();
     const beat = ++this.#beats;
     try {
-      const rows = await this.#o.db.query<{ id: string; run: number }>(
-        `UPDATE spindle_tasks SET lease_until = ${NOW_MS} + $2 WHERE owner = $1 AND state = 'running' RETURNING id, run`,
-        [this.#o.me, this.#o.leaseMs]);
+      const rows = await this.#o.db.query<{ id: string; run: number }>(RENEW_SQL, [this.#o.me, this.#o.leaseMs]);
       this.#renewedAt = sentAt;
       const renewed = new Set(rows.map((r) => `${r.id}:${r.run}`));
       for (const [taskId, h] of this.#held) {
