@@ -22,11 +22,13 @@ const FENCE_AT = 0.7;
 const CHECKS_PER_LEASE = 20;
 
 /**
- * Every lease of one owner extended from the database's now. The rows are locked in id order, as a
- * batch of completions locks them, so the two cannot deadlock.
+ * The leases of the runs this runtime holds, extended from the database's now. Only those: a claim
+ * whose commit was answered with an error may have committed all the same, and its rows, owned
+ * here but run nowhere, must run out and be swept, not be renewed forever. The rows are locked in
+ * id order, as a batch of completions locks them, so the two cannot deadlock.
  */
 const RENEW_SQL = `UPDATE spindle_tasks t SET lease_until = ${NOW_MS} + $2
-  FROM (SELECT id FROM spindle_tasks WHERE owner = $1 AND state = 'running' ORDER BY id FOR UPDATE) AS mine
+  FROM (SELECT id FROM spindle_tasks WHERE owner = $1 AND state = 'running' AND id = ANY($3::text[]) ORDER BY id FOR UPDATE) AS mine
   WHERE t.id = mine.id RETURNING t.id, t.run`;
 
 interface Held {
@@ -116,7 +118,8 @@ export class Leases {
     const sentAt = this.#o.clock.monotonic();
     const beat = ++this.#beats;
     try {
-      const rows = await this.#o.db.query<{ id: string; run: number }>(RENEW_SQL, [this.#o.me, this.#o.leaseMs]);
+      // A beat with nothing held still runs: it is how a fenced runtime learns the database answers again.
+      const rows = await this.#o.db.query<{ id: string; run: number }>(RENEW_SQL, [this.#o.me, this.#o.leaseMs, [...this.#held.keys()]]);
       this.#renewedAt = sentAt;
       const renewed = new Set(rows.map((r) => `${r.id}:${r.run}`));
       for (const [taskId, h] of this.#held) {
