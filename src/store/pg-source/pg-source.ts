@@ -12,6 +12,7 @@ import type {
 } from '../task-source.js';
 import { claimDue } from './claims.js';
 import { Completions } from './completions.js';
+import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
 import { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
@@ -57,6 +58,7 @@ export class PgSource implements TaskSource {
   readonly #leases: Leases;
   readonly #wakeups: Wakeups;
   readonly #completions: Completions;
+  readonly #shared: GroupCommit;
   readonly #inflight = new Set<Promise<unknown>>();
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
@@ -85,7 +87,8 @@ export class PgSource implements TaskSource {
       },
       tick: () => void this.#sweepAbandoned(),
     });
-    this.#completions = new Completions({ me: this.id, leases: this.#leases, write: (fn) => this.#write(fn) });
+    this.#shared = new GroupCommit({ write: (fn) => this.#write(fn) });
+    this.#completions = new Completions({ me: this.id, leases: this.#leases, write: (op) => this.#shared.run(op) });
   }
 
   async start(options: SourceStart, signals: SourceSignals): Promise<void> {
@@ -136,7 +139,7 @@ export class PgSource implements TaskSource {
 
   async claim(request: ClaimRequest): Promise<Claim[]> {
     if (this.#closed || this.#leases.fenced || request.pools.every((p) => p.free <= 0)) return [];
-    const { claims, nextDue } = await this.#write((client, w) => claimDue(client, w, request, { me: this.id, leaseMs: this.#o.leaseMs }));
+    const { claims, nextDue } = await this.#shared.run((client, w) => claimDue(client, w, request, { me: this.id, leaseMs: this.#o.leaseMs }));
     for (const c of claims) this.#leases.claimed(c.rec.id, c.run.run);
     if (nextDue !== null) this.#wakeups.dueAt(nextDue);
     return claims;
@@ -185,6 +188,7 @@ export class PgSource implements TaskSource {
   }
 
   async flushed(): Promise<void> {
+    await this.#shared.flushed();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
@@ -192,7 +196,6 @@ export class PgSource implements TaskSource {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeups.close();
-    await this.#completions.flushed();
     await this.flushed();
     this.#leases.close();
     this.#counts.close();
