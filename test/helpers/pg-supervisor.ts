@@ -1,4 +1,5 @@
 import pino from 'pino';
+import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import { PgDatabase } from '../../src/store/pg-source/pg-database.js';
@@ -17,10 +18,18 @@ export interface PgRuntime {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startPgRuntime(url: string, { leaseMs = 5000, workers = 2, retentionMs = null }: { leaseMs?: number; workers?: number; retentionMs?: number | null } = {}): Promise<PgRuntime> {
+export interface PgRuntimeOptions {
+  leaseMs?: number;
+  workers?: number;
+  retentionMs?: number | null;
+  /** The source's clock (timers, and a wall clock the source must not trust); the supervisor keeps the system's. */
+  sourceClock?: Clock;
+}
+
+export async function startPgRuntime(url: string, { leaseMs = 5000, workers = 2, retentionMs = null, sourceClock = systemClock }: PgRuntimeOptions = {}): Promise<PgRuntime> {
   const log = pino({ level: 'silent' });
   const db = await PgDatabase.open({ url, log, poolSize: 4 });
-  const source = new PgSource({ db, log, leaseMs });
+  const source = new PgSource({ db, log, leaseMs, clock: sourceClock });
   const executor = new ThreadExecutor({ workers, logLevel: 'silent' });
   await executor.start();
   const supervisor = new Supervisor({
