@@ -259,7 +259,7 @@ export class PgSource implements TaskSource {
     const p = (async () => {
       let last: TaskWrite | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
-        this.#wakeups.observed(now, this.#clock.now());
+        this.#wakeups.observed(now);
         const w = new TaskWrite(now);
         last = w;
         const result = await fn(client, w);

@@ -22,13 +22,16 @@ const POLL_MIN_MS = 1000;
 const POLL_JITTER_MS = 1000;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
+/** How long the best clock sample is kept before a later, worse one may replace it. */
+const OFFSET_KEPT_MS = 10_000;
 
 /**
  * When to claim: at once when a notice (LISTEN on one dedicated connection) or this runtime's own
  * commit makes a task due; by a timer at the next due time the index or a notice names; and, as a
  * backstop for a notice lost with a connection, every 1–2 s (jittered, so runtimes started together
  * do not poll together). Due times are the database's: a timer is set by the database's clock,
- * estimated from the instants transactions report, so a runtime whose clock is off waits as long.
+ * estimated from the instants transactions report against this runtime's monotonic clock, so a
+ * runtime whose wall clock is off waits as long as any other.
  */
 export class Wakeups {
   readonly #o: WakeupsOptions;
@@ -38,13 +41,16 @@ export class Wakeups {
   #pollTimer: Timer | null = null;
   #dueTimer: Timer | null = null;
   #dueAt = Infinity;
-  /** The database's clock minus this one, as last seen. */
-  #offset = 0;
+  /** The database's clock minus this monotonic one: the largest recent sample (the least delayed by the round trip). */
+  #offset: number;
+  #offsetAt = -Infinity;
   #wakeQueued = false;
   #closed = false;
 
   constructor(options: WakeupsOptions) {
     this.#o = options;
+    // Until a transaction has answered, this runtime's wall clock is the guess.
+    this.#offset = options.clock.now() - options.clock.monotonic();
   }
 
   async start(): Promise<void> {
@@ -61,14 +67,23 @@ export class Wakeups {
     void listener?.end().catch(() => undefined);
   }
 
-  /** A transaction started at `dbNow` (database ms) while this clock read `localNow`. */
-  observed(dbNow: number, localNow: number): void {
-    this.#offset = dbNow - localNow;
+  /**
+   * A transaction that started at `dbNow` (database ms) has just answered. The sample is late by the
+   * round trip at most, never early, so the largest in a while is the best; an older best gives way
+   * after a while, in case the database's clock was set. This runtime's wall clock plays no part.
+   */
+  observed(dbNow: number): void {
+    const at = this.#o.clock.monotonic();
+    const offset = dbNow - at;
+    if (offset >= this.#offset || at - this.#offsetAt > OFFSET_KEPT_MS) {
+      this.#offset = offset;
+      this.#offsetAt = at;
+    }
   }
 
   /** The database's time now, as this runtime estimates it. */
   dbNow(): number {
-    return this.#o.clock.now() + this.#offset;
+    return this.#o.clock.monotonic() + this.#offset;
   }
 
   /** A task is due at `due` (database ms): wake now, or when it comes. */
