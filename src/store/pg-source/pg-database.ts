@@ -80,17 +80,25 @@ export class PgDatabase {
       } catch (err) {
         throw storeError(err, 'connecting to the database');
       }
+      // A connection that breaks between two statements says so by an 'error' event, which with no
+      // listener would end the process; the statement that follows fails, and that is the answer.
+      const onError = (err: Error): void => this.#log.debug({ err }, 'a database connection failed in a transaction');
+      client.on('error', onError);
+      const release = (err?: Error): void => {
+        client.off('error', onError);
+        client.release(err);
+      };
       try {
         // One round trip for both: the simple protocol takes several statements without parameters.
         const results = await client.query(`BEGIN; SELECT ${NOW_MS} AS now`) as unknown as pg.QueryResult[];
         const now = (results[1]!.rows[0] as { now: number }).now;
         const out = await fn(client, now);
         await client.query('COMMIT');
-        client.release();
+        release();
         return out;
       } catch (err) {
         const broken = await client.query('ROLLBACK').then(() => false, () => true);
-        client.release(broken ? (err as Error) : undefined);
+        release(broken ? (err as Error) : undefined);
         if (isSpindleError(err)) throw err;
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < TX_ATTEMPTS) continue;
