@@ -115,7 +115,10 @@ export class PgSource implements TaskSource {
         const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key = ANY($1::text[]) ORDER BY id FOR UPDATE`, [keys]);
         for (const row of rows.rows) {
           const t = loaded(row);
-          existing.set(t.rec.key!, t.rec);
+          // A hold is over at keyExpiresAt whether or not a sweep released it yet: released here,
+          // in the write that may give the key to a new task.
+          if (holdRanOut(t.rec, w.now)) w.apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = w.now; });
+          else existing.set(t.rec.key!, t.rec);
         }
       }
       await checkQueueLimits(client, request, existing);
@@ -280,6 +283,10 @@ export class PgSource implements TaskSource {
   #assertOpen(): void {
     if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down; retry once it is back');
   }
+}
+
+function holdRanOut(rec: TaskRecord, now: number): boolean {
+  return TERMINAL_STATES.has(rec.state) && rec.keyExpiresAt !== null && rec.keyExpiresAt <= now;
 }
 
 /** maxQueued, counted inside the submit's transaction: a per-type lock serialises the submits that count. */

@@ -80,8 +80,9 @@ export class TaskWrite implements WriteContext {
   }
 
   async flush(client: PoolClient, from: string): Promise<void> {
-    await insertTasks(client, this.#inserts);
+    // Updates first: one may free a key (a hold run out) that an insert takes.
     await updateTasks(client, [...this.#updates.values()]);
+    await insertTasks(client, this.#inserts);
     await insertRuns(client, this.#runs);
     await insertHistory(client, this.#history);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];

@@ -26,10 +26,10 @@ afterEach(async () => {
 });
 
 /** A queued task due in an hour, as a submit's decision builds it (the supervisor's is tested elsewhere). */
-function newTask(type: string, key: string | null): NewTask {
+function newTask(type: string, key: string | null, ended?: (rec: TaskRecord, w: WriteContext) => void): NewTask {
   return {
     type, key,
-    create: (w: WriteContext): TaskRecord => ({
+    create: (w: WriteContext): TaskRecord => endedBy(ended, w, {
       v: RECORD_VERSION, id: `${(w.now).toString(36).padStart(9, '0')}${(seq++).toString(36).padStart(4, '0')}race00`, type, params: null,
       state: 'queued', reason: null, schedule: null, recurring: false, priority: 0, maxTries: 1, timeoutMs: 1000, misfire: 'coalesce', graceMs: 0,
       tries: 0, runCount: 0, occurrences: 0, firedAt: null, interval: null, nextRunAt: w.now + 3_600_000, paused: false, key, createdAt: w.now,
@@ -37,6 +37,11 @@ function newTask(type: string, key: string | null): NewTask {
     }),
     conflict: () => null,
   };
+}
+
+function endedBy(ended: ((rec: TaskRecord, w: WriteContext) => void) | undefined, w: WriteContext, rec: TaskRecord): TaskRecord {
+  ended?.(rec, w);
+  return rec;
 }
 
 async function rows(): Promise<number> {
@@ -62,5 +67,22 @@ describe('submits racing on two runtimes sharing a database', () => {
     expect(refused).toHaveLength(15);
     expect(refused.every((r) => (r.reason as { code?: string }).code === 'QUEUE_FULL')).toBe(true);
     expect(await rows()).toBe(5);
+  });
+
+  it('a key whose hold ran out but was not swept yet goes to the next submit, released in the same write', async () => {
+    const source = sources[0]!;
+    // Ended, its hold over a ms ago: the key column still names it (nothing swept).
+    const [old] = await source.submit({ tasks: [newTask('t', 'k', (rec, w) => {
+      rec.state = 'finished';
+      rec.endedAt = w.now;
+      rec.nextRunAt = null;
+      rec.keyExpiresAt = w.now - 1;
+    })], maxQueued: new Map() });
+    const [next] = await source.submit({ tasks: [newTask('t', 'k')], maxQueued: new Map() });
+    expect(next).toMatchObject({ existing: false });
+    expect(next!.rec.id).not.toBe(old!.rec.id);
+    const keys = await opened[0]!.query<{ id: string; key: string | null }>('SELECT id, key FROM spindle_tasks ORDER BY id');
+    expect(keys).toEqual([{ id: old!.rec.id, key: null }, { id: next!.rec.id, key: 'k' }]);
+    expect(await source.reader.get(old!.rec.id)).toMatchObject({ keyExpiresAt: null });
   });
 });
