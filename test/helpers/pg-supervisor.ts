@@ -24,12 +24,14 @@ export interface PgRuntimeOptions {
   retentionMs?: number | null;
   /** The source's clock (timers, and a wall clock the source must not trust); the supervisor keeps the system's. */
   sourceClock?: Clock;
+  /** The runtime's id in the database (default: one of its own). */
+  id?: string;
 }
 
-export async function startPgRuntime(url: string, { leaseMs = 5000, workers = 2, retentionMs = null, sourceClock = systemClock }: PgRuntimeOptions = {}): Promise<PgRuntime> {
+export async function startPgRuntime(url: string, { leaseMs = 5000, workers = 2, retentionMs = null, sourceClock = systemClock, id }: PgRuntimeOptions = {}): Promise<PgRuntime> {
   const log = pino({ level: 'silent' });
   const db = await PgDatabase.open({ url, log, poolSize: 4 });
-  const source = new PgSource({ db, log, leaseMs, clock: sourceClock });
+  const source = new PgSource({ db, log, leaseMs, clock: sourceClock, ...(id !== undefined ? { id } : {}) });
   const executor = new ThreadExecutor({ workers, logLevel: 'silent' });
   await executor.start();
   const supervisor = new Supervisor({

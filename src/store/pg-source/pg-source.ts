@@ -29,7 +29,11 @@ export interface PgSourceOptions {
   leaseMs: number;
   /** Timers and the monotonic clock (wall time is the database's). */
   clock?: Clock;
-  /** This runtime's name in the tasks it claims; unique per process start by default. */
+  /**
+   * This runtime's name in the tasks it claims; unique per process start by default. One that stays
+   * the same across restarts (and is never used by two live processes at once) lets a restart after
+   * a crash take back its runs at once instead of after their lease.
+   */
   id?: string;
 }
 
@@ -97,8 +101,12 @@ export class PgSource implements TaskSource {
     await this.#counts.refresh();
     // A submit writes its tasks placed, so spooled ones are rare: placed here all the same.
     while (await this.#recover(() => ({ where: "state = 'spooled'", values: [] }), options.place) === RECOVERY_BATCH);
-    // Runs whose runtime is gone (its lease ran out) are lost tries. `orphaned` is not applied: a
+    // Runs under this runtime's id were left by an earlier process of it (an id given in the
+    // options outlives the process; nothing has been claimed yet): lost tries without waiting out
+    // their leases. Then those of any runtime whose lease ran out. `orphaned` is not applied: a
     // type unknown here may be known to another runtime on the same database.
+    const mine = (): Selection => ({ where: "state = 'running' AND owner = $1", values: [this.id] });
+    while (await this.#recover(mine, options.abandoned) === RECOVERY_BATCH);
     while (await this.#sweepAbandoned() === RECOVERY_BATCH);
     this.#leases.start();
     await this.#wakeups.start();

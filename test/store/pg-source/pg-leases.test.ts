@@ -65,4 +65,16 @@ describe('leases on PostgreSQL', () => {
     await expect.poll(() => runtime!.executor.busy() + other!.executor.busy(), { timeout: 20_000 }).toBe(1);
     expect(await other.supervisor.get(t.id)).toMatchObject({ state: 'running', runCount: 2 });
   });
+
+  it('a runtime started again under the same id takes back the runs its earlier process left at once, not after their lease', async () => {
+    runtime = await startPgRuntime(db.url, { leaseMs: 600_000 });
+    const t = await runtime.supervisor.submit({ type: 'sleep', params: { ms: 600_000 }, maxTries: 2 });
+    await waitForState(runtime.supervisor, t.id, ['running']);
+    // As a crashed process of runtime "b" leaves it: running under b's name, its lease ten minutes long.
+    await runtime.db.query("UPDATE spindle_tasks SET owner = 'runtime-b', lease_until = lease_until + 600000 WHERE id = $1", [t.id]);
+    other = await startPgRuntime(db.url, { leaseMs: 600_000, id: 'runtime-b' });
+    // Recovered by the start itself: the lost try was written before start resolved.
+    expect((await other.supervisor.runs(t.id)).map((r) => [r.run, r.state])[0]).toEqual([1, 'lost']);
+    await expect.poll(async () => (await other!.supervisor.get(t.id)).runCount, { timeout: 20_000 }).toBe(2);
+  });
 });
