@@ -1,0 +1,74 @@
+import type { PoolClient } from 'pg';
+import type { Claim, ClaimPool, ClaimRequest } from '../task-source.js';
+import { loaded, LOADED_COLUMNS } from './rows.js';
+import type { TaskWrite } from './task-write.js';
+
+/**
+ * Due tasks of the given types in claim order, locked, skipping those another transaction holds.
+ * A plain SELECT … FOR UPDATE (not a CTE joined back to the table) so the rows returned are the
+ * versions locked: a row changed and committed meanwhile is re-checked and returned as it is now,
+ * where a join would read the statement's older snapshot. The UPDATE comes later, by id, so the
+ * LIMIT cannot be overrun (the reason Oban and queue_classic put it in a CTE).
+ */
+const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks
+  WHERE state = 'queued' AND NOT paused AND next_run_at <= $1 AND type = ANY($2::text[]) AND NOT (id = ANY($3::text[]))
+  ORDER BY priority DESC, next_run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`;
+
+const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks
+  WHERE state = 'queued' AND NOT paused AND next_run_at > $1 AND type = ANY($2::text[])`;
+
+/** Selects per pool at most this many times (a pool's types filling up, or misfires skipping ahead). */
+const MAX_ROUNDS = 8;
+
+export interface ClaimOptions {
+  me: string;
+  leaseMs: number;
+}
+
+/**
+ * Claims in one transaction: per pool, the due tasks of its types, its free slots at most and each
+ * type's limit at most; the start decision applied to each row in JS; the claimed rows owned by
+ * this runtime with a lease from the transaction's instant. Resolves with the claims and, when
+ * some slot stayed free, the next due time of these types (null: none).
+ */
+export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimRequest, o: ClaimOptions): Promise<{ claims: Claim[]; nextDue: number | null }> {
+  const claims: Claim[] = [];
+  let slack = false;
+  for (const pool of request.pools) {
+    if (!(await claimPool(client, w, request, pool, o, claims))) slack = true;
+  }
+  if (!slack) return { claims, nextDue: null };
+  const types = [...new Set(request.pools.flatMap((p) => [...p.types.keys()]))];
+  const rows = (await client.query<{ due: number | null }>(NEXT_DUE_SQL, [w.now, types])).rows;
+  return { claims, nextDue: rows[0]?.due ?? null };
+}
+
+/** Resolves true when the pool's slots (or its types' limits) were all used. */
+async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[]): Promise<boolean> {
+  let free = pool.free;
+  const typeLeft = new Map(pool.types);
+  // Rows this claim already looked at: locked by this transaction, they would be selected again.
+  const seen: string[] = [];
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
+    if (free <= 0 || types.length === 0) return true;
+    const asked = free;
+    const rows = (await client.query(CLAIM_SQL, [w.now, types, seen, asked])).rows;
+    for (const row of rows) {
+      const task = loaded(row);
+      const type = task.rec.type;
+      seen.push(task.rec.id);
+      const left = typeLeft.get(type) ?? 0;
+      // Over its type's limit: left as it is (the lock goes at commit).
+      if (left <= 0 || free <= 0) continue;
+      const run = w.apply(task, request.start, { owner: o.me, leaseUntil: w.now + o.leaseMs });
+      if (run === null) continue;
+      claims.push({ rec: task.rec, run });
+      free--;
+      typeLeft.set(type, left - 1);
+    }
+    // Fewer than asked: nothing more of these types is due.
+    if (rows.length < asked) return free <= 0;
+  }
+  return free <= 0;
+}

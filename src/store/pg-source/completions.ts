@@ -1,0 +1,56 @@
+import type { Completion, CompletionResult } from '../task-source.js';
+import type { Op } from './group-commit.js';
+import type { Leases } from './leases.js';
+import { loaded, LOADED_COLUMNS, type LoadedTask } from './rows.js';
+
+export interface CompletionsOptions {
+  me: string;
+  leases: Leases;
+  /** Runs the op in a transaction shared with other claims and run ends. */
+  write<T>(op: Op<T>): Promise<T>;
+}
+
+/**
+ * The tasks whose claim still holds: owned by this runtime, running, with this run number. What a
+ * completion finds gone (cancelled, or swept after its lease and perhaps claimed elsewhere) is lost.
+ */
+const FENCED_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
+  JOIN unnest($1::text[], $2::int[]) AS f (id, run) ON t.id = f.id AND t.run = f.run
+  WHERE t.owner = $3 AND t.state = 'running' ORDER BY t.id FOR UPDATE OF t`;
+
+/** Run ends, each applied only while its claim's fence holds; the leases stop being renewed once written. */
+export class Completions {
+  readonly #o: CompletionsOptions;
+
+  constructor(options: CompletionsOptions) {
+    this.#o = options;
+  }
+
+  async complete(items: readonly Completion[]): Promise<CompletionResult[]> {
+    const leases = this.#o.leases;
+    for (const i of items) leases.completing(i.taskId, i.run, true);
+    try {
+      const results = await this.#o.write(async (client, w) => {
+        const rows = await client.query(FENCED_SQL, [items.map((i) => i.taskId), items.map((i) => i.run), this.#o.me]);
+        const held = new Map<string, LoadedTask>();
+        for (const row of rows.rows) {
+          const t = loaded(row);
+          held.set(`${t.rec.id}:${t.rec.lastRun?.run}`, t);
+        }
+        return items.map((item): CompletionResult => {
+          const key = `${item.taskId}:${item.run}`;
+          const t = held.get(key);
+          if (t === undefined) return 'lost';
+          held.delete(key);
+          w.apply(t, item.decide);
+          return 'ok';
+        });
+      });
+      for (const i of items) leases.ended(i.taskId, i.run);
+      return results;
+    } catch (err) {
+      for (const i of items) leases.completing(i.taskId, i.run, false);
+      throw err;
+    }
+  }
+}

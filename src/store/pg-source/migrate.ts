@@ -1,0 +1,61 @@
+import type { Pool } from 'pg';
+import { SpindleError } from '../../errors.js';
+import { TASKS_SQL } from './migrations/001-tasks.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Numbered, applied in order, never edited once released: a change is a new migration. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'tasks', sql: TASKS_SQL },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The advisory lock every migrator takes (per database): 'SPDL' as a number. */
+const MIGRATION_LOCK = 0x5350444c;
+
+/**
+ * Brings the database's schema up to this code's version: each migration in its own transaction
+ * under a transaction-scoped advisory lock, so runtimes starting together apply each once and the
+ * rest find it done. A schema newer than this code knows is refused (STORE_INVALID), never used:
+ * an older runtime would misread what a newer one writes. Resolves with the version found before.
+ */
+export async function migrate(pool: Pool): Promise<number> {
+  let found: number | null = null;
+  for (;;) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`CREATE TABLE IF NOT EXISTS spindle_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0)::int AS v FROM spindle_migrations');
+      const version = rows[0]!.v;
+      found ??= version;
+      if (version > SCHEMA_VERSION) {
+        throw new SpindleError('STORE_INVALID', `the database's schema is version ${version}, newer than this runtime knows (${SCHEMA_VERSION}); upgrade Spindle`, {
+          reason: 'schema-newer', schema: version, known: SCHEMA_VERSION,
+        });
+      }
+      const next = MIGRATIONS.find((m) => m.version > version);
+      if (next === undefined) {
+        await client.query('COMMIT');
+        client.release();
+        return found;
+      }
+      await client.query(next.sql);
+      await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [next.version, next.name]);
+      await client.query('COMMIT');
+      client.release();
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // A client whose connection failed must not go back to the pool.
+      client.release(err instanceof SpindleError ? undefined : (err as Error));
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,317 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import { SpindleError, taskNotFound } from '../../errors.js';
+import type { TaskRecord } from '../../task/record.js';
+import { TASK_STATES, TERMINAL_STATES } from '../../task/state.js';
+import type {
+  Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
+} from '../task-source.js';
+import { claimDue } from './claims.js';
+import { Completions } from './completions.js';
+import { GroupCommit } from './group-commit.js';
+import { Leases } from './leases.js';
+import { PgCounts } from './pg-counts.js';
+import type { PgDatabase } from './pg-database.js';
+import { PgReader } from './pg-reader.js';
+import type { LoadedTask } from './rows.js';
+import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
+import { TaskWrite } from './task-write.js';
+import { Wakeups } from './wakeups.js';
+
+export interface PgSourceOptions {
+  db: PgDatabase;
+  log: Logger;
+  /** How long a claim holds without a renewal (SPEC §9): a dead runtime's runs wait this long to be taken over. */
+  leaseMs: number;
+  /** Timers and the monotonic clock (wall time is the database's). */
+  clock?: Clock;
+  /**
+   * This runtime's name in the tasks it claims; unique per process start by default. One that stays
+   * the same across restarts (and is never used by two live processes at once) lets a restart after
+   * a crash take back its runs at once instead of after their lease.
+   */
+  id?: string;
+}
+
+interface Selection {
+  where: string;
+  values: unknown[];
+}
+
+/** Rows looked at per recovery transaction (abandoned runs, spooled tasks). */
+const RECOVERY_BATCH = 100;
+const OPEN_STATES = TASK_STATES.filter((s) => s !== 'none' && !TERMINAL_STATES.has(s));
+
+/**
+ * The task source over PostgreSQL, shared by any number of runtimes. Every decision is applied in
+ * JS to the rows a transaction has locked and written before that transaction commits; nothing is
+ * answered, started or announced before the commit. Claims are row state (owner, lease end, run
+ * number) and every completion is fenced by them. Times are the database's.
+ */
+export class PgSource implements TaskSource {
+  readonly reader: TaskReader;
+  /** This runtime, as owner of the runs it claims. */
+  readonly id: string;
+  readonly #o: PgSourceOptions;
+  readonly #clock: Clock;
+  readonly #counts: PgCounts;
+  readonly #leases: Leases;
+  readonly #wakeups: Wakeups;
+  readonly #completions: Completions;
+  readonly #shared: GroupCommit;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #start: SourceStart | null = null;
+  #signals: SourceSignals | null = null;
+  #sweepingAbandoned = false;
+  #closed = false;
+
+  constructor(options: PgSourceOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const { db, log } = options;
+    this.#counts = new PgCounts(db, log);
+    this.reader = new PgReader(db, this.#counts);
+    this.#leases = new Leases({
+      db, log, clock: this.#clock, me: this.id, leaseMs: options.leaseMs,
+      abort: (taskId, run) => this.#signals?.abort(taskId, run, 'lease'),
+      unfenced: () => this.#wakeups.wakeSoon(),
+    });
+    this.#wakeups = new Wakeups({
+      db, log, clock: this.#clock, me: this.id,
+      wake: () => this.#signals?.wake(),
+      abort: ({ taskId, run }) => {
+        if (!this.#leases.holds(taskId, run)) return;
+        this.#leases.ended(taskId, run);
+        this.#signals?.abort(taskId, run, 'cancel');
+      },
+      tick: () => void this.#sweepAbandoned(),
+    });
+    this.#shared = new GroupCommit({ write: (fn) => this.#write(fn) });
+    this.#completions = new Completions({ me: this.id, leases: this.#leases, write: (op) => this.#shared.run(op) });
+  }
+
+  async start(options: SourceStart, signals: SourceSignals): Promise<void> {
+    this.#start = options;
+    this.#signals = signals;
+    await this.#counts.refresh();
+    // A submit writes its tasks placed, so spooled ones are rare: placed here all the same.
+    while (await this.#recover(() => ({ where: "state = 'spooled'", values: [] }), options.place) === RECOVERY_BATCH);
+    // Runs under this runtime's id were left by an earlier process of it (an id given in the
+    // options outlives the process; nothing has been claimed yet): lost tries without waiting out
+    // their leases. Then those of any runtime whose lease ran out. `orphaned` is not applied: a
+    // type unknown here may be known to another runtime on the same database.
+    const mine = (): Selection => ({ where: "state = 'running' AND owner = $1", values: [this.id] });
+    while (await this.#recover(mine, options.abandoned) === RECOVERY_BATCH);
+    while (await this.#sweepAbandoned() === RECOVERY_BATCH);
+    this.#leases.start();
+    await this.#wakeups.start();
+  }
+
+  submit(request: SubmitRequest): Promise<Submitted[]> {
+    this.#assertOpen();
+    const keys = [...new Set(request.tasks.flatMap((t) => (t.key === null ? [] : [keyColumn(t.key)])))].sort();
+    return this.#write(async (client, w) => {
+      const existing = new Map<string, TaskRecord>();
+      if (keys.length > 0) {
+        // Two submits of one new key would both find no holder: the key's lock makes the second wait for the first.
+        await client.query('SELECT pg_advisory_xact_lock(1, hashtext(k)) FROM unnest($1::text[]) AS k', [keys]);
+        const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key = ANY($1::text[]) ORDER BY id FOR UPDATE`, [keys]);
+        for (const row of rows.rows) {
+          const t = loaded(row);
+          // A hold is over at keyExpiresAt whether or not a sweep released it yet: released here,
+          // in the write that may give the key to a new task.
+          if (holdRanOut(t.rec, w.now)) w.apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = w.now; });
+          else existing.set(t.rec.key!, t.rec);
+        }
+      }
+      await checkQueueLimits(client, request, existing);
+      const out: Submitted[] = [];
+      for (const task of request.tasks) {
+        const holder = task.key === null ? undefined : existing.get(task.key);
+        if (holder !== undefined) {
+          const err = task.conflict(holder);
+          if (err !== null) throw err;
+          out.push({ rec: holder, existing: true });
+          continue;
+        }
+        const rec = task.create(w);
+        w.created(rec);
+        if (task.key !== null) existing.set(task.key, rec);
+        out.push({ rec, existing: false });
+      }
+      return out;
+    });
+  }
+
+  async claim(request: ClaimRequest): Promise<Claim[]> {
+    if (this.#closed || this.#leases.fenced || request.pools.every((p) => p.free <= 0)) return [];
+    const { claims, nextDue } = await this.#shared.run((client, w) => claimDue(client, w, request, { me: this.id, leaseMs: this.#o.leaseMs }));
+    for (const c of claims) this.#leases.claimed(c.rec.id, c.run.run);
+    if (nextDue !== null) this.#wakeups.dueAt(nextDue);
+    return claims;
+  }
+
+  complete(items: readonly Completion[]): Promise<CompletionResult[]> {
+    this.#assertOpen();
+    return this.#completions.complete(items);
+  }
+
+  update(id: string, decide: Decide): Promise<TaskRecord> {
+    this.#assertOpen();
+    return this.#write(async (client, w) => {
+      const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE id = $1 FOR UPDATE`, [id]);
+      if (rows.rows.length === 0) throw taskNotFound(id);
+      const task = loaded(rows.rows[0]);
+      const running = task.rec.state === 'running' ? task.rec.lastRun : null;
+      w.apply(task, decide);
+      if (running !== null && task.rec.state !== 'running' && task.owner !== null) this.#stopRun(w, task.owner, id, running.run);
+      return task.rec;
+    });
+  }
+
+  async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
+    if (this.#closed) return { removed: 0, more: false };
+    const released = await this.#write(async (client, w) => {
+      const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key_expires_at <= $1
+        ORDER BY key_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
+      for (const row of rows.rows) {
+        w.apply(loaded(row), (rec) => {
+          rec.keyExpiresAt = null;
+          rec.updatedAt = w.now;
+        });
+      }
+      return rows.rows.length;
+    });
+    // A task still holding its key (key IS NOT NULL) goes at a later sweep, once the key is free.
+    const removed = await this.#write(async (client, w) => {
+      const rows = await client.query<{ id: string; type: string; state: TaskRecord['state'] }>(`SELECT id, type, state FROM spindle_tasks
+        WHERE expires_at <= $1 AND key IS NULL ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
+      await deleteTasks(client, rows.rows.map((r) => r.id));
+      for (const r of rows.rows) w.deleted(r.type, r.state);
+      return rows.rows.length;
+    });
+    return { removed, more: removed === limit || released === limit };
+  }
+
+  async flushed(): Promise<void> {
+    await this.#shared.flushed();
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeups.close();
+    await this.flushed();
+    this.#leases.close();
+    this.#counts.close();
+    // Runs still ours are not going to end here: their leases end now, so the next sweep (this
+    // runtime's next start, or any other runtime's) counts them lost without waiting a lease out.
+    await this.#o.db.query(`UPDATE spindle_tasks SET lease_until = floor(extract(epoch from now()) * 1000)
+      WHERE owner = $1 AND state = 'running'`, [this.id]).catch((err: unknown) => this.#o.log.warn({ err }, 'could not end this runtime\'s leases at close'));
+  }
+
+  /** A decision took a task out of `running`: its run must stop where it runs. */
+  #stopRun(w: TaskWrite, owner: string, taskId: string, run: number): void {
+    if (owner !== this.id) {
+      w.notice({ abort: { owner, taskId, run } });
+      return;
+    }
+    w.afterWrite(() => {
+      if (!this.#leases.holds(taskId, run)) return;
+      this.#leases.ended(taskId, run);
+      this.#signals?.abort(taskId, run, 'cancel');
+    });
+  }
+
+  /** Runs whose lease ran out (their runtime died, or stalled past it): lost tries, a batch at a time. */
+  async #sweepAbandoned(): Promise<number> {
+    const start = this.#start;
+    if (start === null || this.#closed || this.#sweepingAbandoned) return 0;
+    this.#sweepingAbandoned = true;
+    try {
+      const expired = (w: TaskWrite): Selection => ({ where: "state = 'running' AND lease_until <= $1", values: [w.now] });
+      return await this.#recover(expired, start.abandoned, (w, task) => {
+        if (task.owner !== null && task.rec.lastRun !== null) this.#stopRun(w, task.owner, task.rec.id, task.rec.lastRun.run);
+      });
+    } catch (err) {
+      this.#o.log.warn({ err }, 'sweeping abandoned runs failed; will try again');
+      return 0;
+    } finally {
+      this.#sweepingAbandoned = false;
+    }
+  }
+
+  /** Applies `decide` to a batch of the rows `select` names (rows another transaction holds are skipped); resolves with how many. */
+  #recover(select: (w: TaskWrite) => Selection, decide: Decide, before?: (w: TaskWrite, task: LoadedTask) => void): Promise<number> {
+    return this.#write(async (client, w) => {
+      const { where, values } = select(w);
+      const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE ${where}
+        ORDER BY id LIMIT ${RECOVERY_BATCH} FOR UPDATE SKIP LOCKED`, values);
+      for (const row of rows.rows) {
+        const task = loaded(row);
+        before?.(w, task);
+        w.apply(task, decide);
+      }
+      return rows.rows.length;
+    });
+  }
+
+  /**
+   * One transaction: `fn` reads and decides, its changes are written, and once committed the counts
+   * move, the decisions' after-write work runs, and a task made due wakes this runtime.
+   */
+  #write<T>(fn: (client: PoolClient, w: TaskWrite) => Promise<T>): Promise<T> {
+    const p = (async () => {
+      let last: TaskWrite | null = null;
+      const out = await this.#o.db.transaction(async (client, now) => {
+        this.#wakeups.observed(now);
+        const w = new TaskWrite(now);
+        last = w;
+        const result = await fn(client, w);
+        await w.flush(client, this.id);
+        return result;
+      });
+      const w = last! as TaskWrite;
+      this.#counts.committed(w.counts);
+      w.committed();
+      if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
+      return out;
+    })();
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down; retry once it is back');
+  }
+}
+
+function holdRanOut(rec: TaskRecord, now: number): boolean {
+  return TERMINAL_STATES.has(rec.state) && rec.keyExpiresAt !== null && rec.keyExpiresAt <= now;
+}
+
+/** maxQueued, counted inside the submit's transaction: a per-type lock serialises the submits that count. */
+async function checkQueueLimits(client: PoolClient, request: SubmitRequest, existing: Map<string, TaskRecord>): Promise<void> {
+  const adding = new Map<string, number>();
+  for (const t of request.tasks) {
+    if (t.key === null || !existing.has(t.key)) adding.set(t.type, (adding.get(t.type) ?? 0) + 1);
+  }
+  const limited = [...adding.keys()].filter((type) => request.maxQueued.has(type)).sort();
+  for (const type of limited) {
+    await client.query('SELECT pg_advisory_xact_lock(2, hashtext($1))', [type]);
+    const rows = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM spindle_tasks WHERE type = $1 AND state = ANY($2::text[])', [type, OPEN_STATES]);
+    const open = rows.rows[0]!.n;
+    const max = request.maxQueued.get(type)!;
+    const n = adding.get(type)!;
+    if (open + n > max) {
+      throw new SpindleError('QUEUE_FULL', `type ${type} already has ${open} open tasks (maxQueued ${max}); retry later`, { type });
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { PoolClient } from 'pg';
+import type { RunRecord, TaskRecord } from '../../task/record.js';
+import type { TaskState } from '../../task/state.js';
+import { isDispatchable } from '../keys.js';
+import type { StateCounts } from '../store.js';
+import type { Decide, WriteContext } from '../task-source.js';
+import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
+import { insertHistory, insertRuns, insertTasks, updateTasks } from './rows.js';
+import { notifyText, type Notice } from './notices.js';
+
+/** History kept in the record; past it the oldest chunk moves to spindle_history (as the LevelDB store does). */
+const HISTORY_SPILL_AT = 64;
+const HISTORY_CHUNK = 32;
+
+interface Written {
+  rec: TaskRecord;
+  holder: Holder;
+}
+
+/**
+ * The changes of one transaction: decisions are applied to the records it read, and what they
+ * changed is written at the end in one statement per table. It is the decisions' WriteContext:
+ * `now` is the database's instant of the transaction, and what they ask to run after the write
+ * runs once the transaction has committed.
+ */
+export class TaskWrite implements WriteContext {
+  readonly now: number;
+  /** Per type, how the counts of each state moved (added to the reader's counts once committed). */
+  readonly counts = new Map<string, StateCounts>();
+  /** The earliest due time this write gave a dispatchable task (Infinity: none). */
+  due = Infinity;
+  readonly #after: Array<() => void> = [];
+  readonly #inserts: Written[] = [];
+  readonly #updates = new Map<string, Written>();
+  readonly #runs: RunRecord[] = [];
+  readonly #history: HistoryChunk[] = [];
+  readonly #notices: Notice[] = [];
+
+  constructor(now: number) {
+    this.now = now;
+  }
+
+  afterWrite(fn: () => void): void {
+    this.#after.push(fn);
+  }
+
+  /** Nothing to do: due times are the database's, the same on every runtime and after a restart. */
+  retrying(): void {}
+
+  /** A new task (built by a decision already applied). */
+  created(rec: TaskRecord): void {
+    this.#move(rec.type, 'none', rec.state);
+    this.#spill(rec);
+    this.#noteDue(rec);
+    this.#inserts.push({ rec, holder: { owner: null, leaseUntil: null } });
+  }
+
+  /** Applies a decision to a loaded task; `holder` replaces its claim (a claim's), else it keeps the one it has. */
+  apply<T>(task: LoadedTask, decide: Decide<T>, holder: Holder = task): T {
+    const rec = task.rec;
+    const before: { state: TaskState; run: RunRecord | null } = { state: rec.state, run: rec.lastRun };
+    const out = decide(rec, this);
+    this.#move(rec.type, before.state, rec.state);
+    // The record keeps its last run; the one it replaced is kept in spindle_runs.
+    if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#runs.push(before.run);
+    this.#spill(rec);
+    this.#noteDue(rec);
+    this.#updates.set(rec.id, { rec, holder });
+    return out;
+  }
+
+  /** A task deleted (retention): it leaves the counts. */
+  deleted(type: string, state: TaskState): void {
+    addTo(this.counts, type, state, -1);
+  }
+
+  /** Tells the other runtimes something at commit (at most one notice of each kind is worth sending). */
+  notice(n: Notice): void {
+    this.#notices.push(n);
+  }
+
+  async flush(client: PoolClient, from: string): Promise<void> {
+    // Updates first: one may free a key (a hold run out) that an insert takes.
+    await updateTasks(client, [...this.#updates.values()]);
+    await insertTasks(client, this.#inserts);
+    await insertRuns(client, this.#runs);
+    await insertHistory(client, this.#history);
+    const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
+    // One NOTIFY per transaction: PostgreSQL delivers it at commit, to every listener.
+    if (notices.length > 0) await client.query('SELECT pg_notify($1, $2)', notifyText(from, notices));
+  }
+
+  /** The transaction committed: runs what the decisions asked for after the write. */
+  committed(): void {
+    for (const fn of this.#after) fn();
+  }
+
+  #move(type: string, from: TaskState, to: TaskState): void {
+    if (from === to) return;
+    if (from !== 'none') addTo(this.counts, type, from, -1);
+    addTo(this.counts, type, to, 1);
+  }
+
+  #spill(rec: TaskRecord): void {
+    if (rec.history.length < HISTORY_SPILL_AT) return;
+    this.#history.push({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.splice(0, HISTORY_CHUNK) });
+    rec.historyChunks++;
+  }
+
+  #noteDue(rec: TaskRecord): void {
+    if (isDispatchable(rec) && rec.nextRunAt < this.due) this.due = rec.nextRunAt;
+  }
+}
+
+export function addTo(table: Map<string, StateCounts>, type: string, state: TaskState, delta: number): void {
+  let c = table.get(type);
+  if (c === undefined) table.set(type, (c = {}));
+  c[state] = (c[state] ?? 0) + delta;
+}

@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Clock, Timer } from '../../clock.js';
+import type { PgDatabase } from './pg-database.js';
+import { CHANNEL, parseNotices, type Notice } from './notices.js';
+
+export interface WakeupsOptions {
+  db: PgDatabase;
+  clock: Clock;
+  log: Logger;
+  /** This runtime's id: its own notices are skipped (it acted on them at commit). */
+  me: string;
+  /** Claim again. */
+  wake(): void;
+  /** A notice asks a run to stop. */
+  abort(notice: { owner: string; taskId: string; run: number }): void;
+  /** The backstop's tick (1–2 s apart): besides a wake, whatever needs looking at now and then. */
+  tick(): void;
+}
+
+const POLL_MIN_MS = 1000;
+const POLL_JITTER_MS = 1000;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5000;
+/** How long the best clock sample is kept before a later, worse one may replace it. */
+const OFFSET_KEPT_MS = 10_000;
+
+/**
+ * When to claim: at once when a notice (LISTEN on one dedicated connection) or this runtime's own
+ * commit makes a task due; by a timer at the next due time the index or a notice names; and, as a
+ * backstop for a notice lost with a connection, every 1–2 s (jittered, so runtimes started together
+ * do not poll together). Due times are the database's: a timer is set by the database's clock,
+ * estimated from the instants transactions report against this runtime's monotonic clock, so a
+ * runtime whose wall clock is off waits as long as any other.
+ */
+export class Wakeups {
+  readonly #o: WakeupsOptions;
+  #listener: pg.Client | null = null;
+  #reconnectMs = RECONNECT_MIN_MS;
+  #reconnectTimer: Timer | null = null;
+  #pollTimer: Timer | null = null;
+  #dueTimer: Timer | null = null;
+  #dueAt = Infinity;
+  /** The database's clock minus this monotonic one: the largest recent sample (the least delayed by the round trip). */
+  #offset: number;
+  #offsetAt = -Infinity;
+  #wakeQueued = false;
+  #closed = false;
+
+  constructor(options: WakeupsOptions) {
+    this.#o = options;
+    // Until a transaction has answered, this runtime's wall clock is the guess.
+    this.#offset = options.clock.now() - options.clock.monotonic();
+  }
+
+  async start(): Promise<void> {
+    await this.#listen();
+    this.#poll();
+  }
+
+  close(): void {
+    this.#closed = true;
+    const clock = this.#o.clock;
+    for (const t of [this.#pollTimer, this.#dueTimer, this.#reconnectTimer]) if (t !== null) clock.clearTimer(t);
+    const listener = this.#listener;
+    this.#listener = null;
+    void listener?.end().catch(() => undefined);
+  }
+
+  /**
+   * A transaction that started at `dbNow` (database ms) has just answered. The sample is late by the
+   * round trip at most, never early, so the largest in a while is the best; an older best gives way
+   * after a while, in case the database's clock was set. This runtime's wall clock plays no part.
+   */
+  observed(dbNow: number): void {
+    const at = this.#o.clock.monotonic();
+    const offset = dbNow - at;
+    if (offset >= this.#offset || at - this.#offsetAt > OFFSET_KEPT_MS) {
+      this.#offset = offset;
+      this.#offsetAt = at;
+    }
+  }
+
+  /** The database's time now, as this runtime estimates it. */
+  dbNow(): number {
+    return this.#o.clock.monotonic() + this.#offset;
+  }
+
+  /** A task is due at `due` (database ms): wake now, or when it comes. */
+  dueAt(due: number): void {
+    if (this.#closed) return;
+    const delay = due - this.dbNow();
+    if (delay <= 0) {
+      this.wakeSoon();
+      return;
+    }
+    if (due >= this.#dueAt) return;
+    const clock = this.#o.clock;
+    if (this.#dueTimer !== null) clock.clearTimer(this.#dueTimer);
+    this.#dueAt = due;
+    this.#dueTimer = clock.setTimer(() => {
+      this.#dueTimer = null;
+      this.#dueAt = Infinity;
+      this.#o.wake();
+    }, delay);
+  }
+
+  /** One wake for a burst of reasons. */
+  wakeSoon(): void {
+    if (this.#wakeQueued || this.#closed) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      if (!this.#closed) this.#o.wake();
+    });
+  }
+
+  #poll(): void {
+    if (this.#closed) return;
+    this.#pollTimer = this.#o.clock.setTimer(() => {
+      this.#pollTimer = null;
+      if (this.#closed) return;
+      this.#o.wake();
+      this.#o.tick();
+      this.#poll();
+    }, POLL_MIN_MS + Math.random() * POLL_JITTER_MS);
+    this.#pollTimer.unref?.();
+  }
+
+  async #listen(): Promise<void> {
+    const client = this.#o.db.client();
+    this.#listener = client;
+    client.on('notification', (msg) => this.#notified(msg.payload));
+    // A broken connection is replaced; meanwhile the poll stands in for the notices.
+    client.on('error', (err) => this.#lost(client, err));
+    client.on('end', () => this.#lost(client, null));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      this.#lost(client, err);
+      return;
+    }
+    this.#reconnectMs = RECONNECT_MIN_MS;
+    // Notices sent while no one listened are gone: look now.
+    this.wakeSoon();
+  }
+
+  #lost(client: pg.Client, err: unknown): void {
+    if (this.#closed || this.#listener !== client) return;
+    this.#listener = null;
+    if (err !== null) this.#o.log.warn({ err }, 'the database listener connection failed; reconnecting');
+    void client.end().catch(() => undefined);
+    const delay = this.#reconnectMs;
+    this.#reconnectMs = Math.min(RECONNECT_MAX_MS, this.#reconnectMs * 2);
+    this.#reconnectTimer = this.#o.clock.setTimer(() => {
+      this.#reconnectTimer = null;
+      void this.#listen();
+    }, delay);
+  }
+
+  #notified(payload: string | undefined): void {
+    const parsed = parseNotices(payload);
+    if (parsed === null || parsed.from === this.#o.me) return;
+    for (const n of parsed.notices as Notice[]) {
+      if ('due' in n) this.dueAt(n.due);
+      else if (n.abort.owner === this.#o.me) this.#o.abort(n.abort);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import pino from 'pino';
+import type { Clock } from '../../src/clock.js';
+import { systemClock } from '../../src/clock.js';
+import { ThreadExecutor } from '../../src/executor/thread-executor.js';
+import { PgDatabase } from '../../src/store/pg-source/pg-database.js';
+import { PgSource } from '../../src/store/pg-source/pg-source.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { loadRegistry } from '../../src/task/registry.js';
+import { FIXTURE_TASKS } from './runtime.js';
+
+/** One runtime's parts on a PostgreSQL database: its pool, source, executor and supervisor. */
+export interface PgRuntime {
+  db: PgDatabase;
+  source: PgSource;
+  executor: ThreadExecutor;
+  supervisor: Supervisor;
+  /** Stops the supervisor (grace in ms) and closes the pool. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface PgRuntimeOptions {
+  leaseMs?: number;
+  workers?: number;
+  retentionMs?: number | null;
+  /** The source's clock (timers, and a wall clock the source must not trust); the supervisor keeps the system's. */
+  sourceClock?: Clock;
+  /** The runtime's id in the database (default: one of its own). */
+  id?: string;
+}
+
+export async function startPgRuntime(url: string, { leaseMs = 5000, workers = 2, retentionMs = null, sourceClock = systemClock, id }: PgRuntimeOptions = {}): Promise<PgRuntime> {
+  const log = pino({ level: 'silent' });
+  const db = await PgDatabase.open({ url, log, poolSize: 4 });
+  const source = new PgSource({ db, log, leaseMs, clock: sourceClock, ...(id !== undefined ? { id } : {}) });
+  const executor = new ThreadExecutor({ workers, logLevel: 'silent' });
+  await executor.start();
+  const supervisor = new Supervisor({
+    source, registry: await loadRegistry({ tasksDir: FIXTURE_TASKS, logger: log }),
+    executorFor: () => executor, executors: [executor], clock: systemClock, log, retentionMs, keyRetentionMs: 0,
+    sweepIntervalMs: 200, sweepBatch: 100, maxParamsBytes: 1 << 20, maxOutputBytes: 1 << 20, maxReplyBytes: 4 << 20, random: Math.random,
+  });
+  await supervisor.start();
+  let stopped = false;
+  return {
+    db, source, executor, supervisor,
+    stop: async (graceMs = 1000) => {
+      if (stopped) return;
+      stopped = true;
+      await supervisor.stop(graceMs);
+      await db.close();
+    },
+  };
+}

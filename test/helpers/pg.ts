@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** The local PostgreSQL every session and CI run has (trust auth); SPINDLE_TEST_PG overrides it. */
+const SERVER = process.env.SPINDLE_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  url: string;
+  /** Drops the database, ending whatever connections are still open on it. */
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database of its own for one test (PostgreSQL cannot roll back a CREATE DATABASE, so each test drops its own). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `spindle_test_${randomBytes(6).toString('hex')}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(SERVER);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: SERVER });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

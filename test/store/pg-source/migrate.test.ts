@@ -1,0 +1,76 @@
+import pg from 'pg';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/pg-source/migrate.js';
+import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
+
+const log = pino({ level: 'silent' });
+let db: TestDatabase;
+
+beforeEach(async () => {
+  db = await createTestDatabase();
+});
+
+afterEach(async () => {
+  await db.drop();
+});
+
+async function versions(url: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ version: number }>('SELECT version FROM spindle_migrations ORDER BY version')).rows.map((r) => r.version);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgreSQL migrations', () => {
+  it('bring an empty database to the schema this code knows, and find it done the next time', async () => {
+    const first = await PgDatabase.open({ url: db.url, log });
+    await first.close();
+    expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+    const pool = new pg.Pool({ connectionString: db.url });
+    try {
+      expect(await migrate(pool)).toBe(SCHEMA_VERSION);
+      const tables = (await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'spindle_%' ORDER BY 1")).rows.map((r) => r.t);
+      expect(tables).toEqual(['spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_tasks']);
+    } finally {
+      await pool.end();
+    }
+    expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('let 8 runtimes migrate an empty database at once: all come up, each migration applied once', async () => {
+    const opened = await Promise.all(Array.from({ length: 8 }, () => PgDatabase.open({ url: db.url, log, poolSize: 2 })));
+    await Promise.all(opened.map((d) => d.close()));
+    expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('refuse a schema newer than this code knows, with STORE_INVALID, and change nothing', async () => {
+    await (await PgDatabase.open({ url: db.url, log })).close();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query("INSERT INTO spindle_migrations (version, name) VALUES ($1, 'from the future')", [SCHEMA_VERSION + 1]);
+    await client.end();
+    await expect(PgDatabase.open({ url: db.url, log })).rejects.toMatchObject({
+      code: 'STORE_INVALID', details: { reason: 'schema-newer', schema: SCHEMA_VERSION + 1, known: SCHEMA_VERSION },
+    });
+    expect(await versions(db.url)).toEqual([...MIGRATIONS.map((m) => m.version), SCHEMA_VERSION + 1]);
+  });
+
+  it('answer a URL that is not postgres:// with INVALID_OPTION, and an unreachable server with STORE_UNAVAILABLE', async () => {
+    await expect(PgDatabase.open({ url: 'not a url', log })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(PgDatabase.open({ url: 'mysql://root@127.0.0.1/x', log })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    await expect(PgDatabase.open({ url: 'postgres://root@127.0.0.1:1/postgres', log })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/cannot be reached/),
+    });
+    const missing = new URL(db.url);
+    missing.pathname = '/spindle_test_does_not_exist';
+    await expect(PgDatabase.open({ url: missing.toString(), log })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/does not exist/),
+    });
+  });
+});

@@ -1,0 +1,49 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
+import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+
+let db: TestDatabase;
+let runtimes: PgRuntime[] = [];
+
+beforeEach(async () => {
+  db = await createTestDatabase();
+});
+
+afterEach(async () => {
+  await Promise.all(runtimes.map((r) => r.stop(0)));
+  runtimes = [];
+  await db.drop();
+});
+
+describe('two runtimes sharing one PostgreSQL database', () => {
+  it('run 2,000 no-op tasks between them: each exactly once, none lost', async () => {
+    runtimes = [await startPgRuntime(db.url, { workers: 2 }), await startPgRuntime(db.url, { workers: 2 })];
+    const [a, b] = runtimes as [PgRuntime, PgRuntime];
+    const started = runtimes.map(() => [] as string[]);
+    runtimes.forEach((r, i) => r.supervisor.subscribe({ types: ['run.started'] }, (ev) => {
+      if (ev.event === 'run.started') started[i]!.push(ev.data.id);
+    }));
+    const ids: string[] = [];
+    // Submitted through both, in batches, while both already run what is due.
+    for (let i = 0; i < 20; i++) {
+      const via = i % 2 === 0 ? a : b;
+      const batch = await via.supervisor.submitMany(Array.from({ length: 100 }, () => ({ type: 'noop' })));
+      ids.push(...batch.map((t) => t.id));
+    }
+    expect(new Set(ids).size).toBe(2000);
+    const finished = async (): Promise<number> =>
+      (await a.db.query<{ n: number }>("SELECT count(*)::int AS n FROM spindle_tasks WHERE state = 'finished'"))[0]!.n;
+    await expect.poll(finished, { timeout: 120_000, interval: 200 }).toBe(2000);
+
+    const rows = await a.db.query<{ state: string; runs: number; run: number; last: string }>(
+      `SELECT state, (record->>'runCount')::int AS runs, run, record->'lastRun'->>'state' AS last FROM spindle_tasks`);
+    expect(rows).toHaveLength(2000);
+    // One run each: started once (runCount 1, run 1), ended once, finished; no earlier run was kept.
+    expect(rows.filter((r) => r.state !== 'finished' || r.runs !== 1 || r.run !== 1 || r.last !== 'finished')).toEqual([]);
+    expect((await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM spindle_runs'))[0]!.n).toBe(0);
+    // Started 2,000 times in all, each task once, and both runtimes took part.
+    expect(started[0]!.length + started[1]!.length).toBe(2000);
+    expect(new Set([...started[0]!, ...started[1]!]).size).toBe(2000);
+    expect(started.every((s) => s.length > 0)).toBe(true);
+  });
+});
