@@ -53,7 +53,7 @@ export class SeriesRows {
  * A stored row to add to. One that no longer parses starts again from zero: a damaged counter
  * must never refuse the batch that carries transitions (reads of it report the damage).
  */
-function readable(text: string | undefined): MinuteCounts {
+export function readable(text: string | undefined): MinuteCounts {
   if (text === undefined) return emptyMinute();
   try {
     return parseRow(text);

@@ -6,6 +6,7 @@ import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { TaskState } from '../../task/state.js';
 import { TERMINAL_STATES } from '../../task/state.js';
 import { heldKeyOf, pausedOf } from '../keys.js';
+import { countRun } from '../run-series.js';
 import type { TaskStore } from '../store.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader,
@@ -17,7 +18,7 @@ import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
 import { copyRecord, newLive } from './live-task.js';
 import { LevelReader } from './level-reader.js';
-import { countRun, PausedCounts } from './run-counts.js';
+import { PausedCounts } from './run-counts.js';
 import { StateCountTable } from './state-counts.js';
 import { TaskCache } from './task-cache.js';
 

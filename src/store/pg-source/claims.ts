@@ -8,10 +8,13 @@ import type { TaskWrite } from './task-write.js';
  * A plain SELECT … FOR UPDATE (not a CTE joined back to the table) so the rows returned are the
  * versions locked: a row changed and committed meanwhile is re-checked and returned as it is now,
  * where a join would read the statement's older snapshot. The UPDATE comes later, by id, so the
- * LIMIT cannot be overrun (the reason Oban and queue_classic put it in a CTE).
+ * LIMIT cannot be overrun (the reason Oban and queue_classic put it in a CTE). A type an operator
+ * paused is left out here, by the table, not by any runtime's copy of it: once a pause is
+ * written, no runtime's claim takes that type's tasks.
  */
-const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks
+const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
   WHERE state = 'queued' AND NOT paused AND next_run_at <= $1 AND type = ANY($2::text[]) AND NOT (id = ANY($3::text[]))
+    AND NOT EXISTS (SELECT 1 FROM spindle_type_pauses p WHERE p.type = t.type)
   ORDER BY priority DESC, next_run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`;
 
 const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { SpindleError } from '../../errors.js';
 import { TASKS_SQL } from './migrations/001-tasks.js';
+import { OPERATIONS_SQL } from './migrations/002-operations.js';
 
 export interface Migration {
   version: number;
@@ -11,6 +12,7 @@ export interface Migration {
 /** Numbered, applied in order, never edited once released: a change is a new migration. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'tasks', sql: TASKS_SQL },
+  { version: 2, name: 'operations', sql: OPERATIONS_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

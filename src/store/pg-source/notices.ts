@@ -3,9 +3,10 @@ export const CHANNEL = 'spindle';
 
 /**
  * What a transaction tells the other runtimes: a task became due at `due` (database ms: claim at
- * or after it), or a run of `owner` must stop (cancelled by another runtime).
+ * or after it), a run of `owner` must stop (cancelled by another runtime), or an operator paused
+ * or resumed a type (read the paused types again).
  */
-export type Notice = { due: number } | { abort: { owner: string; taskId: string; run: number } };
+export type Notice = { due: number } | { abort: { owner: string; taskId: string; run: number } } | { typePauses: true };
 
 /** The pg_notify parameters: the channel, and the notices with the sender (so it can skip its own). */
 export function notifyText(from: string, notices: readonly Notice[]): [string, string] {

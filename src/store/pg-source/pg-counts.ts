@@ -18,8 +18,10 @@ export class PgCounts {
   readonly #db: PgDatabase;
   readonly #log: Logger;
   #counts = new Map<string, StateCounts>();
+  /** Paused open tasks per type, counted and moved alike. */
+  #paused = new Map<string, number>();
   /** Moves committed while a count was read: the count may not include them. */
-  #during: Array<Map<string, StateCounts>> | null = null;
+  #during: CountMoves[] | null = null;
   #countedAt = -Infinity;
   #closed = false;
 
@@ -34,14 +36,20 @@ export class PgCounts {
     this.#during = [];
     this.#countedAt = performance.now();
     try {
-      const rows = await this.#db.query<{ type: string; state: TaskState; n: number }>(
-        'SELECT type, state, count(*)::int AS n FROM spindle_tasks GROUP BY type, state');
+      const rows = await this.#db.query<{ type: string; state: TaskState; n: number; paused: number }>(
+        'SELECT type, state, count(*)::int AS n, (count(*) FILTER (WHERE paused))::int AS paused FROM spindle_tasks GROUP BY type, state');
       const next = new Map<string, StateCounts>();
+      const paused = new Map<string, number>();
       // A type once seen stays known (its tasks may all have been deleted).
       for (const type of this.#counts.keys()) next.set(type, {});
-      for (const r of rows) addTo(next, r.type, r.state, r.n);
-      for (const moves of this.#during) add(next, moves);
+      for (const r of rows) {
+        addTo(next, r.type, r.state, r.n);
+        // pausedOf: the flag counts on open tasks only.
+        if (!TERMINAL_STATES.has(r.state) && r.paused > 0) paused.set(r.type, (paused.get(r.type) ?? 0) + r.paused);
+      }
+      for (const moves of this.#during) add(next, paused, moves);
       this.#counts = next;
+      this.#paused = paused;
     } catch (err) {
       this.#log.warn({ err }, 'counting tasks failed; the counts shown are older');
     } finally {
@@ -54,9 +62,9 @@ export class PgCounts {
   }
 
   /** A commit of this runtime moved these counts. */
-  committed(moves: Map<string, StateCounts>): void {
-    if (moves.size === 0) return;
-    add(this.#counts, moves);
+  committed(moves: CountMoves): void {
+    if (moves.counts.size === 0 && moves.paused.size === 0) return;
+    add(this.#counts, this.#paused, moves);
     this.#during?.push(moves);
   }
 
@@ -74,6 +82,11 @@ export class PgCounts {
     return n;
   }
 
+  paused(type: string): number {
+    this.#fresh();
+    return this.#paused.get(type) ?? 0;
+  }
+
   knows(type: string): boolean {
     this.#fresh();
     return this.#counts.has(type);
@@ -84,6 +97,13 @@ export class PgCounts {
   }
 }
 
-function add(into: Map<string, StateCounts>, moves: Map<string, StateCounts>): void {
-  for (const [type, c] of moves) for (const [state, n] of Object.entries(c)) addTo(into, type, state as TaskState, n);
+/** How one commit moved the counts (TaskWrite's). */
+export interface CountMoves {
+  counts: ReadonlyMap<string, StateCounts>;
+  paused: ReadonlyMap<string, number>;
+}
+
+function add(counts: Map<string, StateCounts>, paused: Map<string, number>, moves: CountMoves): void {
+  for (const [type, c] of moves.counts) for (const [state, n] of Object.entries(c)) addTo(counts, type, state as TaskState, n);
+  for (const [type, n] of moves.paused) paused.set(type, (paused.get(type) ?? 0) + n);
 }

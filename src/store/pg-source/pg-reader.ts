@@ -1,10 +1,17 @@
+import type { MinuteCounts } from '../../api/series.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
-import type { DueEntry, ListQuery, StateCounts } from '../store.js';
+import { drivingWord, idBounds } from '../search-keys.js';
+import { readable } from '../series-rows.js';
+import type { DueEntry, ListQuery, SearchQuery, StateCounts } from '../store.js';
 import type { TaskReader } from '../task-source.js';
 import type { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 
 const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
+/** pausedOf (src/store/keys.ts) in SQL, as the paused-task index of migration 2 is defined. */
+const PAUSED = "paused AND state IN ('spooled', 'queued', 'running')";
+/** Ids are 19 characters of [0-9a-z] (src/task/task-id.ts): every id starting with a prefix sorts at or before the prefix padded with 'z'. */
+const ID_LENGTH = 19;
 
 /** Reads of the PostgreSQL source: every write is committed before it is answered, so reads are the database's. */
 export class PgReader implements TaskReader {
@@ -31,7 +38,8 @@ export class PgReader implements TaskReader {
   async listIds(query: ListQuery): Promise<string[]> {
     const where: string[] = [];
     const values: unknown[] = [];
-    if (query.state !== undefined) where.push(`state = $${values.push(query.state)}`);
+    if (query.paused === true) where.push(PAUSED);
+    else if (query.state !== undefined) where.push(`state = $${values.push(query.state)}`);
     if (query.type !== undefined) where.push(`type = $${values.push(query.type)}`);
     if (query.cursor !== undefined) where.push(`id < $${values.push(query.cursor)}`);
     const rows = await this.#db.query<{ id: string }>(
@@ -71,6 +79,44 @@ export class PgReader implements TaskReader {
     return this.#counts.open(type);
   }
 
+  paused(type: string): number {
+    return this.#counts.paused(type);
+  }
+
+  async oldestQueued(type: string): Promise<TaskRecord | undefined> {
+    const rows = await this.#db.query<{ record: TaskRecord }>(
+      "SELECT record FROM spindle_tasks WHERE type = $1 AND state = 'queued' ORDER BY id LIMIT 1", [type]);
+    return rows[0]?.record;
+  }
+
+  async series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>> {
+    const rows = await this.#db.query<{ minute: number; counts: string }>(
+      'SELECT minute::float8 AS minute, counts::text AS counts FROM spindle_series WHERE type = $1 AND minute BETWEEN $2 AND $3 ORDER BY minute',
+      [type, fromMinute, toMinute]);
+    return rows.map((r) => ({ minute: r.minute, counts: readable(r.counts) }));
+  }
+
+  /**
+   * One index range, newest first, as the LevelDB store reads it (search-keys.ts): the error-word
+   * index of the query's longest word when it has words, else the type's index, else the ids.
+   */
+  async search(query: SearchQuery, scanLimit: number): Promise<{ ids: string[]; exhausted: boolean }> {
+    const bounds = idBounds(query);
+    if (bounds === null) return { ids: [], exhausted: true };
+    const values: unknown[] = [];
+    const where: string[] = [];
+    const word = drivingWord(query.words ?? []);
+    const [table, column] = word !== undefined ? ['spindle_error_words', 'task_id'] : ['spindle_tasks', 'id'];
+    if (word !== undefined) where.push(`word = $${values.push(word)}`);
+    else if (query.type !== undefined) where.push(`type = $${values.push(query.type)}`);
+    if (bounds.gte !== '') where.push(`${column} >= $${values.push(bounds.gte)}`);
+    const upper = upperBound(bounds.lt);
+    if (upper !== null) where.push(`${column} ${upper.op} $${values.push(upper.id)}`);
+    const rows = await this.#db.query<{ id: string }>(`SELECT ${column} AS id FROM ${table} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${column} DESC LIMIT $${values.push(scanLimit)}`, values);
+    return { ids: rows.map((r) => r.id), exhausted: rows.length < scanLimit };
+  }
+
   knows(type: string): boolean {
     return this.#counts.knows(type);
   }
@@ -79,4 +125,14 @@ export class PgReader implements TaskReader {
   window(): { size: number; complete: boolean } {
     return { size: 0, complete: true };
   }
+}
+
+/**
+ * The range's upper end without the '\xff' search-keys.ts ends an open range or a prefix's with,
+ * so that no collation has to place that character: null when open.
+ */
+function upperBound(lt: string): { op: '<' | '<='; id: string } | null {
+  if (lt.startsWith('\xff')) return null;
+  if (lt.endsWith('\xff')) return { op: '<=', id: lt.slice(0, -1).padEnd(ID_LENGTH, 'z') };
+  return { op: '<', id: lt };
 }

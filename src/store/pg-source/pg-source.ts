@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
@@ -10,6 +11,7 @@ import { TASK_STATES, TERMINAL_STATES } from '../../task/state.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
 } from '../task-source.js';
+import { pausedOf } from '../keys.js';
 import { claimDue } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
@@ -20,6 +22,7 @@ import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
 import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
 import { TaskWrite } from './task-write.js';
+import { TypePauses } from './type-pauses.js';
 import { Wakeups } from './wakeups.js';
 
 export interface PgSourceOptions {
@@ -59,6 +62,7 @@ export class PgSource implements TaskSource {
   readonly #o: PgSourceOptions;
   readonly #clock: Clock;
   readonly #counts: PgCounts;
+  readonly #typePauses: TypePauses;
   readonly #leases: Leases;
   readonly #wakeups: Wakeups;
   readonly #completions: Completions;
@@ -67,6 +71,8 @@ export class PgSource implements TaskSource {
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
   #sweepingAbandoned = false;
+  /** When old per-minute rows were last deleted (database ms). */
+  #seriesSweptAt = 0;
   #closed = false;
 
   constructor(options: PgSourceOptions) {
@@ -75,6 +81,7 @@ export class PgSource implements TaskSource {
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const { db, log } = options;
     this.#counts = new PgCounts(db, log);
+    this.#typePauses = new TypePauses(db, log);
     this.reader = new PgReader(db, this.#counts);
     this.#leases = new Leases({
       db, log, clock: this.#clock, me: this.id, leaseMs: options.leaseMs,
@@ -89,7 +96,11 @@ export class PgSource implements TaskSource {
         this.#leases.ended(taskId, run);
         this.#signals?.abort(taskId, run, 'cancel');
       },
-      tick: () => void this.#sweepAbandoned(),
+      typePauses: () => void this.#typePauses.refresh(),
+      tick: () => {
+        void this.#sweepAbandoned();
+        void this.#typePauses.refresh();
+      },
     });
     this.#shared = new GroupCommit({ write: (fn) => this.#write(fn) });
     this.#completions = new Completions({ me: this.id, leases: this.#leases, write: (op) => this.#shared.run(op) });
@@ -99,6 +110,7 @@ export class PgSource implements TaskSource {
     this.#start = options;
     this.#signals = signals;
     await this.#counts.refresh();
+    await this.#typePauses.refresh();
     // A submit writes its tasks placed, so spooled ones are rare: placed here all the same.
     while (await this.#recover(() => ({ where: "state = 'spooled'", values: [] }), options.place) === RECOVERY_BATCH);
     // Runs under this runtime's id were left by an earlier process of it (an id given in the
@@ -174,6 +186,34 @@ export class PgSource implements TaskSource {
     });
   }
 
+  async delete(id: string, check: (rec: TaskRecord, now: number) => void): Promise<void> {
+    this.#assertOpen();
+    await this.#write(async (client, w) => {
+      const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE id = $1 FOR UPDATE`, [id]);
+      if (rows.rows.length === 0) throw taskNotFound(id);
+      const { rec } = loaded(rows.rows[0]);
+      check(rec, w.now);
+      await deleteTasks(client, [id]);
+      w.deleted(rec.type, rec.state, { paused: pausedOf(rec) });
+    });
+  }
+
+  pausedTypes(): ReadonlySet<string> {
+    return this.#typePauses.types;
+  }
+
+  async setTypePaused(type: string, paused: boolean): Promise<void> {
+    this.#assertOpen();
+    await this.#write(async (client, w) => {
+      if (paused) await client.query('INSERT INTO spindle_type_pauses (type) VALUES ($1) ON CONFLICT DO NOTHING', [type]);
+      else await client.query('DELETE FROM spindle_type_pauses WHERE type = $1', [type]);
+      w.notice({ typePauses: true });
+    });
+    this.#typePauses.committed(type, paused);
+    // A resumed type's due tasks are claimable now (another runtime hears it in the notice and claims on its next wake).
+    if (!paused) this.#wakeups.wakeSoon();
+  }
+
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
     if (this.#closed) return { removed: 0, more: false };
     const released = await this.#write(async (client, w) => {
@@ -189,10 +229,15 @@ export class PgSource implements TaskSource {
     });
     // A task still holding its key (key IS NOT NULL) goes at a later sweep, once the key is free.
     const removed = await this.#write(async (client, w) => {
-      const rows = await client.query<{ id: string; type: string; state: TaskRecord['state'] }>(`SELECT id, type, state FROM spindle_tasks
+      const rows = await client.query<{ id: string; type: string; state: TaskRecord['state']; paused: boolean }>(`SELECT id, type, state, paused FROM spindle_tasks
         WHERE expires_at <= $1 AND key IS NULL ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
       await deleteTasks(client, rows.rows.map((r) => r.id));
-      for (const r of rows.rows) w.deleted(r.type, r.state);
+      for (const r of rows.rows) w.deleted(r.type, r.state, { paused: r.paused && !TERMINAL_STATES.has(r.state) });
+      // Old per-minute rows go at most once a minute: the sweep runs far more often.
+      if (w.now - this.#seriesSweptAt >= MINUTE_MS) {
+        this.#seriesSweptAt = w.now;
+        await client.query('DELETE FROM spindle_series WHERE minute < $1', [minuteOf(w.now - SERIES_RETENTION_MS)]);
+      }
       return rows.rows.length;
     });
     return { removed, more: removed === limit || released === limit };
@@ -278,7 +323,7 @@ export class PgSource implements TaskSource {
         return result;
       });
       const w = last! as TaskWrite;
-      this.#counts.committed(w.counts);
+      this.#counts.committed(w);
       w.committed();
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
       return out;

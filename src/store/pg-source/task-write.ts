@@ -1,12 +1,15 @@
 import type { PoolClient } from 'pg';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { TaskState } from '../../task/state.js';
-import { isDispatchable } from '../keys.js';
-import type { StateCounts } from '../store.js';
+import { isDispatchable, pausedOf } from '../keys.js';
+import { countRun } from '../run-series.js';
+import { errorWordsOf } from '../search-keys.js';
+import type { SeriesDelta, StateCounts } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
 import { insertHistory, insertRuns, insertTasks, updateTasks } from './rows.js';
 import { notifyText, type Notice } from './notices.js';
+import { addSeries, deleteErrorWords, type ErrorWord, insertErrorWords } from './derived-rows.js';
 
 /** History kept in the record; past it the oldest chunk moves to spindle_history (as the LevelDB store does). */
 const HISTORY_SPILL_AT = 64;
@@ -27,6 +30,10 @@ export class TaskWrite implements WriteContext {
   readonly now: number;
   /** Per type, how the counts of each state moved (added to the reader's counts once committed). */
   readonly counts = new Map<string, StateCounts>();
+  /** Per type, how the number of paused open tasks moved. */
+  readonly paused = new Map<string, number>();
+  /** Runs started and ended, per type and minute (added to spindle_series in this transaction). */
+  readonly series = new Map<string, SeriesDelta>();
   /** The earliest due time this write gave a dispatchable task (Infinity: none). */
   due = Infinity;
   readonly #after: Array<() => void> = [];
@@ -35,6 +42,8 @@ export class TaskWrite implements WriteContext {
   readonly #runs: RunRecord[] = [];
   readonly #history: HistoryChunk[] = [];
   readonly #notices: Notice[] = [];
+  readonly #wordsAdded: ErrorWord[] = [];
+  readonly #wordsRemoved: ErrorWord[] = [];
 
   constructor(now: number) {
     this.now = now;
@@ -50,6 +59,8 @@ export class TaskWrite implements WriteContext {
   /** A new task (built by a decision already applied). */
   created(rec: TaskRecord): void {
     this.#move(rec.type, 'none', rec.state);
+    if (pausedOf(rec)) addCount(this.paused, rec.type, 1);
+    this.#words(rec.id, [], errorWordsOf(rec));
     this.#spill(rec);
     this.#noteDue(rec);
     this.#inserts.push({ rec, holder: { owner: null, leaseUntil: null } });
@@ -58,9 +69,13 @@ export class TaskWrite implements WriteContext {
   /** Applies a decision to a loaded task; `holder` replaces its claim (a claim's), else it keeps the one it has. */
   apply<T>(task: LoadedTask, decide: Decide<T>, holder: Holder = task): T {
     const rec = task.rec;
-    const before: { state: TaskState; run: RunRecord | null } = { state: rec.state, run: rec.lastRun };
+    const before = { state: rec.state, run: rec.lastRun, paused: pausedOf(rec), due: rec.nextRunAt, words: errorWordsOf(rec) };
     const out = decide(rec, this);
     this.#move(rec.type, before.state, rec.state);
+    const paused = pausedOf(rec);
+    if (paused !== before.paused) addCount(this.paused, rec.type, paused ? 1 : -1);
+    countRun(this.series, rec, before.run, before.due, this.now);
+    this.#words(rec.id, before.words, errorWordsOf(rec));
     // The record keeps its last run; the one it replaced is kept in spindle_runs.
     if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#runs.push(before.run);
     this.#spill(rec);
@@ -69,9 +84,10 @@ export class TaskWrite implements WriteContext {
     return out;
   }
 
-  /** A task deleted (retention): it leaves the counts. */
-  deleted(type: string, state: TaskState): void {
+  /** A task deleted (retention, or an operator's delete): it leaves the counts. Its rows go by the task's (ON DELETE CASCADE). */
+  deleted(type: string, state: TaskState, { paused }: { paused: boolean }): void {
     addTo(this.counts, type, state, -1);
+    if (paused) addCount(this.paused, type, -1);
   }
 
   /** Tells the other runtimes something at commit (at most one notice of each kind is worth sending). */
@@ -85,6 +101,10 @@ export class TaskWrite implements WriteContext {
     await insertTasks(client, this.#inserts);
     await insertRuns(client, this.#runs);
     await insertHistory(client, this.#history);
+    await deleteErrorWords(client, this.#wordsRemoved);
+    await insertErrorWords(client, this.#wordsAdded);
+    // Last: the series rows are shared by every runtime, so they are held for as short a time as can be.
+    await addSeries(client, this.series);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One NOTIFY per transaction: PostgreSQL delivers it at commit, to every listener.
     if (notices.length > 0) await client.query('SELECT pg_notify($1, $2)', notifyText(from, notices));
@@ -99,6 +119,14 @@ export class TaskWrite implements WriteContext {
     if (from === to) return;
     if (from !== 'none') addTo(this.counts, type, from, -1);
     addTo(this.counts, type, to, 1);
+  }
+
+  /** A task's error words moved from `was` to `now` (most changes leave both empty). */
+  #words(taskId: string, was: readonly string[], now: readonly string[]): void {
+    if (was.length === 0 && now.length === 0) return;
+    const adding = new Set(now);
+    for (const word of was) if (!adding.delete(word)) this.#wordsRemoved.push({ word, taskId });
+    for (const word of adding) this.#wordsAdded.push({ word, taskId });
   }
 
   #spill(rec: TaskRecord): void {
@@ -116,4 +144,8 @@ export function addTo(table: Map<string, StateCounts>, type: string, state: Task
   let c = table.get(type);
   if (c === undefined) table.set(type, (c = {}));
   c[state] = (c[state] ?? 0) + delta;
+}
+
+function addCount(table: Map<string, number>, type: string, delta: number): void {
+  table.set(type, (table.get(type) ?? 0) + delta);
 }

@@ -14,6 +14,8 @@ export interface WakeupsOptions {
   wake(): void;
   /** A notice asks a run to stop. */
   abort(notice: { owner: string; taskId: string; run: number }): void;
+  /** An operator paused or resumed a type. */
+  typePauses(): void;
   /** The backstop's tick (1–2 s apart): besides a wake, whatever needs looking at now and then. */
   tick(): void;
 }
@@ -164,6 +166,7 @@ export class Wakeups {
     if (parsed === null || parsed.from === this.#o.me) return;
     for (const n of parsed.notices as Notice[]) {
       if ('due' in n) this.dueAt(n.due);
+      else if ('typePauses' in n) this.#o.typePauses();
       else if (n.abort.owner === this.#o.me) this.#o.abort(n.abort);
     }
   }
