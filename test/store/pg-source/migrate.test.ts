@@ -35,7 +35,7 @@ describe('PostgreSQL migrations', () => {
     try {
       expect(await migrate(pool)).toBe(SCHEMA_VERSION);
       const tables = (await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'spindle_%' ORDER BY 1")).rows.map((r) => r.t);
-      expect(tables).toEqual(['spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_tasks']);
+      expect(tables).toEqual(['spindle_error_words', 'spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_series', 'spindle_tasks', 'spindle_type_pauses']);
     } finally {
       await pool.end();
     }
@@ -46,6 +46,30 @@ describe('PostgreSQL migrations', () => {
     const opened = await Promise.all(Array.from({ length: 8 }, () => PgDatabase.open({ url: db.url, log, poolSize: 2 })));
     await Promise.all(opened.map((d) => d.close()));
     expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('bring a database made by migration 1, with tasks in it, to the schema this code knows', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await client.query(MIGRATIONS[0]!.sql);
+      await client.query("INSERT INTO spindle_migrations (version, name) VALUES (1, 'tasks')");
+      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, run, updated_at, record)
+        VALUES ('00000000000000abcde', 'noop', 'queued', true, 0, 0, 0, '{}')`);
+    } finally {
+      await client.end();
+    }
+    await (await PgDatabase.open({ url: db.url, log })).close();
+    expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+    const check = new pg.Client({ connectionString: db.url });
+    await check.connect();
+    try {
+      const { rows } = await check.query("SELECT id FROM spindle_tasks WHERE paused AND state IN ('spooled', 'queued', 'running')");
+      expect(rows).toEqual([{ id: '00000000000000abcde' }]);
+    } finally {
+      await check.end();
+    }
   });
 
   it('refuse a schema newer than this code knows, with STORE_INVALID, and change nothing', async () => {
