@@ -54,6 +54,16 @@ export function observe(h: Histogram, ms: number): void {
 }
 
 /** Adds `from` into `into` (rows of other minutes or types, or a batch's deltas). */
+/** A copy to add to, leaving the original as it was (cheaper than structuredClone on the hot path). */
+export function copyMinute(row: MinuteCounts): MinuteCounts {
+  return {
+    started: row.started,
+    ended: { ...row.ended },
+    run: { n: row.run.n, sum: row.run.sum, b: row.run.b.slice() },
+    wait: { n: row.wait.n, sum: row.wait.sum, b: row.wait.b.slice() },
+  };
+}
+
 export function addMinute(into: MinuteCounts, from: MinuteCounts): MinuteCounts {
   into.started += from.started;
   for (const [outcome, n] of Object.entries(from.ended)) into.ended[outcome] = (into.ended[outcome] ?? 0) + n;

@@ -1,4 +1,4 @@
-import { addMinute, emptyMinute, type MinuteCounts } from '../api/series.js';
+import { addMinute, copyMinute, emptyMinute, type MinuteCounts } from '../api/series.js';
 import type { SeriesDelta } from './store.js';
 
 const MINUTE_WIDTH = 10;
@@ -27,7 +27,7 @@ export class SeriesRows {
       if (base === undefined) {
         base = readable(await read(key));
       }
-      out.set(key, addMinute(structuredClone(base), counts));
+      out.set(key, addMinute(copyMinute(base), counts));
     }
     return out;
   }

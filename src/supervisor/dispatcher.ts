@@ -32,6 +32,8 @@ export interface DispatcherOptions {
 interface Dispatched {
   rec: TaskRecord;
   executor: Executor;
+  /** Aborted because the source could no longer vouch for the claim: its end is a lost try, not a failure. */
+  leaseLost?: boolean;
 }
 
 /** How long a completion whose write failed waits before it is applied again. */
@@ -94,8 +96,13 @@ export class Dispatcher {
   /** The source asks to stop a run of ours: cancelled, or it can no longer vouch for the claim. */
   abort(taskId: string, run: number, reason: 'cancel' | 'lease'): void {
     const runId = runIdOf(taskId, run);
-    this.#running.get(runId)?.executor.abort(runId, 'cancel');
-    if (reason === 'lease') this.#o.log.warn({ taskId, run }, 'the store no longer vouches for this run; aborting it');
+    const dispatched = this.#running.get(runId);
+    if (dispatched === undefined) return;
+    if (reason === 'lease') {
+      dispatched.leaseLost = true;
+      this.#o.log.warn({ taskId, run }, 'the store no longer vouches for this run; aborting it');
+    }
+    dispatched.executor.abort(runId, 'cancel');
   }
 
   /** A wake that came while a claim held every slot gets its claim now. */
@@ -186,6 +193,9 @@ export class Dispatcher {
   #outcome(taskId: string, run: number, outcome: RunOutcome): void {
     // A stopping runtime leaves failed runs `running`, so the next start counts them as lost tries.
     if (this.#stopping && !outcome.ok) return;
+    if (!outcome.ok && this.#running.get(runIdOf(taskId, run))?.leaseLost === true) {
+      outcome = { ...outcome, error: { code: 'WORKER_EXITED', message: 'the store could no longer vouch for this run (its lease ran out), so it was stopped; the try counts as lost' } };
+    }
     const capped = capOutcome(outcome, this.#o.maxOutputBytes);
     this.#complete({ taskId, run, decide: (rec, w) => this.#ended(rec, w, capped) });
   }

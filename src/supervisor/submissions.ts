@@ -14,6 +14,9 @@ import type { SubmittedView } from '../api/views.js';
 import { taskView } from './task-view.js';
 import type { Transitions } from './transitions.js';
 
+/** A store clock this far from the local one moves relative schedules and first fire times. */
+const CLOCK_SKEW_MS = 1000;
+
 export interface SubmissionsOptions {
   source: TaskSource;
   registry: Registry;
@@ -30,9 +33,12 @@ export interface SubmissionsOptions {
 export class Submissions {
   readonly #o: SubmissionsOptions;
   readonly #ids = new TaskIdGenerator();
+  /** Per type with a limit, its maxQueued (the registry does not change while the runtime runs). */
+  readonly #maxQueued = new Map<string, number>();
 
   constructor(options: SubmissionsOptions) {
     this.#o = options;
+    for (const type of options.registry.types.values()) if (type.maxQueued !== null) this.#maxQueued.set(type.name, type.maxQueued);
   }
 
   /** `indexed`: name the failing entry (`tasks[3].params`), as a submitMany does. */
@@ -45,7 +51,9 @@ export class Submissions {
         return {
           type: r.type.name,
           key: r.key,
-          create: (w) => this.#create(r, schedule, w),
+          // The write's clock is the store's (a shared store's database time): a schedule read
+          // against a local clock more than a second off is read again against it.
+          create: (w) => this.#create(r, Math.abs(w.now - now) > CLOCK_SKEW_MS ? compileSchedule(r.schedule, w.now) : schedule, w),
           conflict: (holder) => {
             if (stableJson(holder.params) === stableJson(r.params ?? null) && holder.type === r.type.name) return null;
             const err = keyConflict(r.key!, holder);
@@ -56,9 +64,7 @@ export class Submissions {
         throw indexed ? atIndex(err, i) : err;
       }
     });
-    const maxQueued = new Map<string, number>();
-    for (const type of this.#o.registry.types.values()) if (type.maxQueued !== null) maxQueued.set(type.name, type.maxQueued);
-    const submitted = await this.#o.source.submit({ tasks, maxQueued });
+    const submitted = await this.#o.source.submit({ tasks, maxQueued: this.#maxQueued });
     return submitted.map(({ rec, existing }) => ({ ...taskView(rec), existing }));
   }
 
