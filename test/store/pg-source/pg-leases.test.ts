@@ -45,9 +45,9 @@ describe('leases on PostgreSQL', () => {
     expect(await supervisor.get(later.id)).toMatchObject({ state: 'queued' });
     await blocker.query('ROLLBACK');
 
-    // Renewed once the row is free: the aborted run's end is recorded (its claim still held), and
-    // claiming resumed.
-    expect(await waitForState(supervisor, t.id)).toMatchObject({ state: 'failed', lastRun: { state: 'failed', error: { code: 'CANCELLED' } } });
+    // Renewed once the row is free: the aborted run's end is recorded (its claim still held) as a
+    // lost try, the store having stopped vouching for it, and claiming resumed.
+    expect(await waitForState(supervisor, t.id)).toMatchObject({ state: 'failed', lastRun: { state: 'lost', error: { code: 'WORKER_EXITED' } } });
     expect(await waitForState(supervisor, later.id)).toMatchObject({ state: 'finished' });
   });
 
