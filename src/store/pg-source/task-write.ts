@@ -27,7 +27,7 @@ interface Written {
  * runs once the transaction has committed.
  */
 export class TaskWrite implements WriteContext {
-  readonly now: number;
+  #now: number;
   /** Per type, how the counts of each state moved (added to the reader's counts once committed). */
   readonly counts = new Map<string, StateCounts>();
   /** Per type, how the number of paused open tasks moved. */
@@ -46,7 +46,17 @@ export class TaskWrite implements WriteContext {
   readonly #wordsRemoved: ErrorWord[] = [];
 
   constructor(now: number) {
-    this.now = now;
+    this.#now = now;
+  }
+
+  /**
+   * The transaction's start, moved up to the newest version it changes: under READ COMMITTED a
+   * row committed after the transaction began can still be read and locked by it (a claim whose
+   * transaction began just before the submit committed), and a decision must never be dated
+   * before the version it replaces (history in order, no run started before its task was placed).
+   */
+  get now(): number {
+    return this.#now;
   }
 
   afterWrite(fn: () => void): void {
@@ -69,6 +79,7 @@ export class TaskWrite implements WriteContext {
   /** Applies a decision to a loaded task; `holder` replaces its claim (a claim's), else it keeps the one it has. */
   apply<T>(task: LoadedTask, decide: Decide<T>, holder: Holder = task): T {
     const rec = task.rec;
+    if (rec.updatedAt > this.#now) this.#now = rec.updatedAt;
     const before = { state: rec.state, run: rec.lastRun, paused: pausedOf(rec), due: rec.nextRunAt, words: errorWordsOf(rec) };
     const out = decide(rec, this);
     this.#move(rec.type, before.state, rec.state);
