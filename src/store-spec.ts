@@ -2,11 +2,19 @@ import { join, resolve } from 'node:path';
 import { invalidArgument } from './errors.js';
 
 /**
- * Which store a runtime uses, as `--store` names it. Only LevelDB is built; the spec is a string
- * so a shared store (`postgres://…`) can come with scale-out without a new flag. The CLI reads it
- * before anything loads, so it lives outside store/ and imports nothing of LevelDB.
+ * Which store a runtime uses, as `--store` names it: LevelDB (embedded, the default) or a shared
+ * PostgreSQL. The CLI reads it before anything loads, so it lives outside store/ and imports
+ * nothing of either.
  */
-export interface StoreSpec {
+export type StoreSpec = LevelSpec | PostgresSpec;
+
+export interface PostgresSpec {
+  readonly kind: 'postgres';
+  /** The connection URL as given (it may hold a password: never echo it). */
+  readonly url: string;
+}
+
+export interface LevelSpec {
   readonly kind: 'level';
   /** The LevelDB directory, absolute. */
   readonly path: string;
@@ -22,15 +30,13 @@ const POSTGRES = /^postgres(ql)?:/i;
 
 /**
  * Reads `spec` (undefined: the default, LevelDB in `<data>/store`; `level:DIR`: LevelDB in DIR,
- * relative to the working directory). Anything else is refused (INVALID_ARGUMENT, naming `field`)
- * without echoing it whole: a database URL may hold a password.
+ * relative to the working directory; `postgres://…`: a shared PostgreSQL). Anything else is refused
+ * (INVALID_ARGUMENT, naming `field`) without echoing it whole: a database URL may hold a password.
  */
 export function parseStoreSpec(spec: string | undefined, dataDir: string, field = 'store'): StoreSpec {
   if (spec === undefined) return Object.freeze({ kind: 'level', path: join(dataDir, 'store'), dataDir });
   if (typeof spec !== 'string') throw invalidArgument(field, 'must be a string such as level:DIR');
-  if (POSTGRES.test(spec)) {
-    throw invalidArgument(field, 'PostgreSQL stores are not supported by this version of Spindle (they come with scale-out); use level:DIR, or leave it out for <data>/store');
-  }
+  if (POSTGRES.test(spec)) return Object.freeze({ kind: 'postgres', url: spec });
   if (!spec.startsWith(LEVEL)) {
     const kind = /^([A-Za-z][\w+.-]*):/.exec(spec)?.[1];
     if (kind === undefined) throw invalidArgument(field, `${JSON.stringify(spec)} names no kind of store; for LevelDB in that directory, use level:${spec}`);

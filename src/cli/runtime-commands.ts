@@ -109,7 +109,11 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--store <spec>', 'the store to repair: level:DIR for LevelDB in DIR (default <data>/store)')
     .option('--json', 'print the report as JSON', false)
     .action(async (flags: { data?: string; store?: string; json: boolean }) => {
-      const spec = fromCommandLine(() => storeSpec(flags));
+      const spec = fromCommandLine(() => {
+        const named = storeSpec(flags);
+        if (named.kind === 'postgres') throw new SpindleError('INVALID_OPTION', '--store: repair is for LevelDB stores; a PostgreSQL database is repaired by PostgreSQL', { field: '--store' });
+        return named;
+      });
       // Loaded here: LevelDB and the directory checks are for this command alone; the others are light clients.
       const { repairStore } = await import('../runtime/open-store.js');
       const report = await repairStore(spec);

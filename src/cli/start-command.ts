@@ -7,6 +7,7 @@ import { fromCommandLine } from './report-error.js';
 interface StartFlags {
   data?: string;
   store?: string;
+  lease?: string;
   socket?: string;
   tasks?: string;
   mode?: string;
@@ -38,6 +39,7 @@ export function registerStart(program: Command): void {
     .option('--retention <duration>', "how long terminal tasks are kept, or 'forever'", '7d')
     .option('--key-retention <duration>', 'how long an ended task keeps its idempotency key (0: freed when it ends)', '24h')
     .option('--sync', 'fsync every group commit before acknowledging it', false)
+    .option('--lease <duration>', 'PostgreSQL store: how long a claim holds without renewal (default 30s)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .option('--log-format <format>', 'pretty | json (default: pretty on a terminal, else json)')
     .option('--http <[host:]port>', 'serve the dashboard, JSON API, events and metrics over HTTP (host 127.0.0.1 unless given)')
@@ -57,6 +59,7 @@ export function registerStart(program: Command): void {
         ...(flags.retention !== undefined ? { retention: numberOrText(flags.retention) } : {}),
         ...(flags.keyRetention !== undefined ? { keyRetention: numberOrText(flags.keyRetention) } : {}),
         sync: flags.sync === true,
+        ...(flags.lease !== undefined ? { lease: numberOrText(flags.lease) } : {}),
         ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
         ...(flags.logFormat !== undefined ? { logFormat: flags.logFormat as NonNullable<RuntimeOptions['logFormat']> } : {}),
         ...httpOption(flags, parseHttpAddress),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { SpindleError } from '../errors.js';
+import { SpindleError } from '../errors.js';
 import type { StoreSpec } from '../store-spec.js';
 import { LevelSource } from '../store/level-source/level-source.js';
 import { LevelStore } from '../store/level-store.js';
@@ -31,6 +31,8 @@ export interface OpenStoreOptions {
   log: Logger;
   /** Dispatchable tasks the LevelDB source holds in memory at most. */
   windowSize: number;
+  /** PostgreSQL: how long a claim holds without renewal. */
+  leaseMs: number;
 }
 
 /**
@@ -39,6 +41,14 @@ export interface OpenStoreOptions {
  * by the data directory's checks, made before.
  */
 export async function openStore(spec: StoreSpec, options: OpenStoreOptions): Promise<RuntimeStore> {
+  if (spec.kind === 'postgres') {
+    // Loaded only for a PostgreSQL store: an embedded runtime never loads the driver.
+    const [{ PgDatabase }, { PgSource }] = await Promise.all([import('../store/pg-source/pg-database.js'), import('../store/pg-source/pg-source.js')]);
+    const db = await PgDatabase.open({ url: spec.url, log: options.log });
+    const source = new PgSource({ db, log: options.log, clock: options.clock, leaseMs: options.leaseMs });
+    // The database is the store: what PostgreSQL refuses is answered per call, it never stops the runtime.
+    return { source, failure: null, close: () => db.close() };
+  }
   if (spec.dataDir === null) prepareStoreDir(spec.path);
   const store = new LevelStore({ sync: options.sync, ...(options.onFatal ? { onFatal: options.onFatal } : {}), path: spec.path });
   await store.open();
@@ -48,6 +58,7 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions): Pro
 
 /** Repairs the store `spec` names, which no runtime may hold (ALREADY_RUNNING). */
 export async function repairStore(spec: StoreSpec): Promise<RepairReport> {
+  if (spec.kind === 'postgres') throw new SpindleError('INVALID_OPTION', 'store: repair is for LevelDB stores; a PostgreSQL database is repaired by PostgreSQL', { field: 'store' });
   // Repair rewrites the manifest by name: never in a directory another user could have laid out.
   if (spec.dataDir === null) assertStoreDirSafe(spec.path);
   else assertDataDirSafe(spec.dataDir);

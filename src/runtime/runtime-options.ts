@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   keyRetention?: number | string;
   /** fsync every group commit before acknowledging or starting anything in it (default off). */
   sync?: boolean;
+  /** PostgreSQL store: how long a claim holds without renewal (default 30s, 2s..1h). */
+  lease?: number | string;
   /** Shutdown grace period before running handlers are killed (default 10s). */
   grace?: number | string;
   /** Time between aborting a run's signal and killing its worker (default 1s). */
@@ -103,6 +105,7 @@ export interface ResolvedRuntimeOptions {
   readonly retentionMs: number | null;
   readonly keyRetentionMs: number;
   readonly sync: boolean;
+  readonly leaseMs: number;
   readonly graceMs: number;
   readonly killGraceMs: number;
   readonly logLevel: string;
@@ -127,6 +130,7 @@ export const RUNTIME_DEFAULTS = {
   runsPerWorker: 1,
   retentionMs: 7 * DAY,
   keyRetentionMs: 1 * DAY,
+  leaseMs: 30_000,
   graceMs: 10 * SECOND,
   killGraceMs: 1 * SECOND,
   logLevel: 'info',
@@ -173,6 +177,7 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
         : parseDuration(input.retention, 'retention', { max: MAX_RETENTION_MS }),
       keyRetentionMs: input.keyRetention === undefined ? d.keyRetentionMs : parseDuration(input.keyRetention, 'keyRetention', { max: MAX_KEY_RETENTION_MS }),
       sync: input.sync ?? false,
+      leaseMs: input.lease === undefined ? d.leaseMs : parseDuration(input.lease, 'lease', { min: 2000, max: 3_600_000 }),
       graceMs: input.grace === undefined ? d.graceMs : parseDuration(input.grace, 'grace'),
       killGraceMs: input.killGrace === undefined ? d.killGraceMs : parseDuration(input.killGrace, 'killGrace', { min: 1 }),
       logLevel,

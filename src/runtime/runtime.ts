@@ -66,7 +66,7 @@ export class Runtime implements RuntimeApi {
     const onFatal = (err: SpindleError): void => {
       if (runtime !== undefined) void runtime.#fail(err);
     };
-    const store = await openStore(options.store, { sync: options.sync, onFatal, clock: options.clock, log, windowSize: options.windowSize });
+    const store = await openStore(options.store, { sync: options.sync, onFatal, clock: options.clock, log, windowSize: options.windowSize, leaseMs: options.leaseMs });
     let supervisor: Supervisor | undefined;
     // Metrics only when served: without --http the supervisor has no observer to call.
     const metrics = options.http === null ? null : new RuntimeMetrics({ stats: () => supervisor!.stats(), typeNames: () => registry.types.keys() });

@@ -58,12 +58,14 @@ describe('runtime options: the store', () => {
     }
   });
 
-  it('refuses PostgreSQL as not supported by this version, without repeating the URL (it may hold a password)', () => {
+  it('takes a PostgreSQL URL as a shared store, and a lease of 2 s to 1 h (30 s by default)', () => {
     for (const store of ['postgres://spindle:s3cret@db.example/spindle', 'postgresql://spindle:s3cret@db.example/spindle', 'POSTGRES://x']) {
-      const err = errorOf(() => resolveRuntimeOptions({ store }));
-      expect(err, store).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'store' } });
-      expect(err.message).toMatch(/^store: PostgreSQL stores are not supported by this version of Spindle/);
-      expect(err.message).not.toContain('s3cret');
+      expect(resolveRuntimeOptions({ store }).store, store).toEqual({ kind: 'postgres', url: store });
+    }
+    expect(resolveRuntimeOptions({}).leaseMs).toBe(30_000);
+    expect(resolveRuntimeOptions({ lease: '10s' }).leaseMs).toBe(10_000);
+    for (const lease of ['1s', '2h', 'soon', -1]) {
+      expect(errorOf(() => resolveRuntimeOptions({ lease })), String(lease)).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'lease' } });
     }
   });
 });
