@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import pino from 'pino';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
@@ -6,6 +7,7 @@ import { PgDatabase } from '../../src/store/pg-source/pg-database.js';
 import { PgSource } from '../../src/store/pg-source/pg-source.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { loadRegistry } from '../../src/task/registry.js';
+import { createTestDatabase, type TestDatabase } from './pg.js';
 import { FIXTURE_TASKS } from './runtime.js';
 
 /** One runtime's parts on a PostgreSQL database: its pool, source, executor and supervisor. */
@@ -50,4 +52,26 @@ export async function startPgRuntime(url: string, { leaseMs = 5000, workers = 2,
       await db.close();
     },
   };
+}
+
+/** A fresh database for each test of the file, and the runtimes a test starts on it: stopped, then the database dropped, after each test. */
+export function pgTestBed(): { readonly db: TestDatabase; runtimes: PgRuntime[] } {
+  let db: TestDatabase | undefined;
+  const bed = {
+    get db(): TestDatabase {
+      if (db === undefined) throw new Error('pgTestBed: the database exists only inside a test');
+      return db;
+    },
+    runtimes: [] as PgRuntime[],
+  };
+  beforeEach(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(bed.runtimes.map((r) => r.stop(0)));
+    bed.runtimes = [];
+    await db?.drop();
+    db = undefined;
+  });
+  return bed;
 }

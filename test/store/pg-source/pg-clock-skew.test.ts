@@ -1,33 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/clock.js';
 import { systemClock } from '../../../src/clock.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
-import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+import { pgTestBed, startPgRuntime } from '../../helpers/pg-supervisor.js';
 
-let db: TestDatabase;
-let runtimes: PgRuntime[] = [];
-
-beforeEach(async () => {
-  db = await createTestDatabase();
-});
-
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop(0)));
-  runtimes = [];
-  await db.drop();
-});
+/** A database of its own per test, and the bed.runtimes it starts there (stopped, then dropped, after it). */
+const bed = pgTestBed();
 
 /** The system clock, with its wall time `skewMs` off (timers and monotonic time are the real ones). */
 const skewed = (skewMs: number): Clock => ({ ...systemClock, now: () => Date.now() + skewMs });
 
-describe('runtimes whose clocks disagree, on one PostgreSQL database', () => {
+describe('bed.runtimes whose clocks disagree, on one PostgreSQL database', () => {
   it('two sources 5 minutes ahead and 5 minutes behind run tasks when the database says they are due, once each', async () => {
-    runtimes = [
-      await startPgRuntime(db.url, { sourceClock: skewed(5 * 60_000) }),
-      await startPgRuntime(db.url, { sourceClock: skewed(-5 * 60_000) }),
+    bed.runtimes = [
+      await startPgRuntime(bed.db.url, { sourceClock: skewed(5 * 60_000) }),
+      await startPgRuntime(bed.db.url, { sourceClock: skewed(-5 * 60_000) }),
     ];
     const started = new Map<string, number>();
-    for (const r of runtimes) {
+    for (const r of bed.runtimes) {
       r.supervisor.subscribe({ types: ['run.started'] }, (ev) => {
         if (ev.event === 'run.started') started.set(ev.data.id, (started.get(ev.data.id) ?? 0) + 1);
       });
@@ -35,10 +24,10 @@ describe('runtimes whose clocks disagree, on one PostgreSQL database', () => {
     // Due 1–2 s from now by the database's clock (this machine's: the server runs here).
     const base = Date.now() + 1000;
     const tasks = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      runtimes[i % 2]!.supervisor.submit({ type: 'noop', schedule: { at: new Date(base + i * 50).toISOString() } })));
+      bed.runtimes[i % 2]!.supervisor.submit({ type: 'noop', schedule: { at: new Date(base + i * 50).toISOString() } })));
     await expect.poll(() => started.size, { timeout: 30_000 }).toBe(20);
     for (const t of tasks) {
-      const view = await runtimes[0]!.supervisor.get(t.id);
+      const view = await bed.runtimes[0]!.supervisor.get(t.id);
       const startedAt = Date.parse(view.lastRun!.startedAt);
       const due = Date.parse(t.nextRunAt!);
       // Not early by the ahead clock, not 5 minutes late by the behind one (bounds generous for a loaded machine).

@@ -1,22 +1,11 @@
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
-import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+import { describe, expect, it } from 'vitest';
+import { pgTestBed, startPgRuntime } from '../../helpers/pg-supervisor.js';
 
-let db: TestDatabase;
-let runtimes: PgRuntime[] = [];
+/** A database of its own per test, and the bed.runtimes it starts there (stopped, then dropped, after it). */
+const bed = pgTestBed();
 
-beforeEach(async () => {
-  db = await createTestDatabase();
-});
-
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop(0)));
-  runtimes = [];
-  await db.drop();
-});
-
-/** Ends every session on the test database but the caller's: what a server restart or a network cut does to the runtimes. */
+/** Ends every session on the test database but the caller's: what a server restart or a network cut does to the bed.runtimes. */
 async function cutConnections(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -31,15 +20,15 @@ async function cutConnections(url: string): Promise<number> {
 
 describe('a runtime whose database connections are cut', () => {
   it('reconnects: its pool and its listener come back, a running task finishes, and a cancel from another runtime still reaches a run', async () => {
-    const a = await startPgRuntime(db.url);
-    const b = await startPgRuntime(db.url);
-    runtimes = [a, b];
+    const a = await startPgRuntime(bed.db.url);
+    const b = await startPgRuntime(bed.db.url);
+    bed.runtimes = [a, b];
     // Either runtime may run it, and events are each runtime's own: states are polled.
     const state = async (id: string): Promise<string> => (await a.supervisor.get(id)).state;
     const running = await a.supervisor.submit({ type: 'sleep', params: { ms: 1500 } });
     await expect.poll(() => state(running.id), { timeout: 20_000 }).toBe('running');
     // Both pools' connections and both listeners.
-    expect(await cutConnections(db.url)).toBeGreaterThanOrEqual(2);
+    expect(await cutConnections(bed.db.url)).toBeGreaterThanOrEqual(2);
 
     // The run in flight ends and is recorded over a new connection.
     await expect.poll(() => state(running.id), { timeout: 20_000 }).toBe('finished');

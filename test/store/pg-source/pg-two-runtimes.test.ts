@@ -1,26 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
-import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+import { describe, expect, it } from 'vitest';
+import { pgTestBed, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 
-let db: TestDatabase;
-let runtimes: PgRuntime[] = [];
+/** A database of its own per test, and the bed.runtimes it starts there (stopped, then dropped, after it). */
+const bed = pgTestBed();
 
-beforeEach(async () => {
-  db = await createTestDatabase();
-});
-
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop(0)));
-  runtimes = [];
-  await db.drop();
-});
-
-describe('two runtimes sharing one PostgreSQL database', () => {
+describe('two bed.runtimes sharing one PostgreSQL database', () => {
   it('run 2,000 no-op tasks between them: each exactly once, none lost', async () => {
-    runtimes = [await startPgRuntime(db.url, { workers: 2 }), await startPgRuntime(db.url, { workers: 2 })];
-    const [a, b] = runtimes as [PgRuntime, PgRuntime];
-    const started = runtimes.map(() => [] as string[]);
-    runtimes.forEach((r, i) => r.supervisor.subscribe({ types: ['run.started'] }, (ev) => {
+    bed.runtimes = [await startPgRuntime(bed.db.url, { workers: 2 }), await startPgRuntime(bed.db.url, { workers: 2 })];
+    const [a, b] = bed.runtimes as [PgRuntime, PgRuntime];
+    const started = bed.runtimes.map(() => [] as string[]);
+    bed.runtimes.forEach((r, i) => r.supervisor.subscribe({ types: ['run.started'] }, (ev) => {
       if (ev.event === 'run.started') started[i]!.push(ev.data.id);
     }));
     const ids: string[] = [];
@@ -41,7 +30,7 @@ describe('two runtimes sharing one PostgreSQL database', () => {
     // One run each: started once (runCount 1, run 1), ended once, finished; no earlier run was kept.
     expect(rows.filter((r) => r.state !== 'finished' || r.runs !== 1 || r.run !== 1 || r.last !== 'finished')).toEqual([]);
     expect((await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM spindle_runs'))[0]!.n).toBe(0);
-    // Started 2,000 times in all, each task once, and both runtimes took part.
+    // Started 2,000 times in all, each task once, and both bed.runtimes took part.
     expect(started[0]!.length + started[1]!.length).toBe(2000);
     expect(new Set([...started[0]!, ...started[1]!]).size).toBe(2000);
     expect(started.every((s) => s.length > 0)).toBe(true);
