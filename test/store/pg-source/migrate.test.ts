@@ -35,7 +35,7 @@ describe('PostgreSQL migrations', () => {
     try {
       expect(await migrate(pool)).toBe(SCHEMA_VERSION);
       const tables = (await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'spindle_%' ORDER BY 1")).rows.map((r) => r.t);
-      expect(tables).toEqual(['spindle_error_words', 'spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_series', 'spindle_tasks', 'spindle_type_pauses']);
+      expect(tables).toEqual(['spindle_counts', 'spindle_error_words', 'spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_series', 'spindle_tasks', 'spindle_type_pauses']);
     } finally {
       await pool.end();
     }
