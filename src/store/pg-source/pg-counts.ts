@@ -11,7 +11,7 @@ const REFRESH_MS = 1000;
  * Rows each count is striped over (migration 3). A transaction adds to one slot, so two writers
  * wait for each other only when they picked the same one; reads sum at most this many rows a count.
  */
-const COUNT_SLOTS = 16;
+const COUNT_SLOTS = 32;
 const OPEN_STATES = TASK_STATES.filter((s) => s !== 'none' && !TERMINAL_STATES.has(s));
 
 /** Where a task stands for the counts: its state, and whether it counts as paused (pausedOf). */
