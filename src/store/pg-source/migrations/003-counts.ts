@@ -5,7 +5,7 @@
  * Every transaction that moves a count adds its moves to these rows, so one row per count would
  * make every writer of a type wait for the one before it to commit. Each count is striped over
  * slots instead (a transaction adds to one slot, picked at random; see COUNT_SLOTS in
- * task-write.ts): the count is the sum of its slots. `paused` is pausedOf (src/store/keys.ts):
+ * pg-counts.ts): the count is the sum of its slots. `paused` is pausedOf (src/store/keys.ts):
  * only open tasks count as paused. The backfill counts the tasks as they are, under a lock that
  * holds off writers until this transaction commits.
  */
@@ -17,7 +17,7 @@ CREATE TABLE spindle_counts (
   slot smallint NOT NULL,
   n bigint NOT NULL,
   PRIMARY KEY (type, state, paused, slot)
-) WITH (fillfactor = 50);
+) WITH (fillfactor = 50); -- room on each page for its rows' next versions: an update stays on the page (HOT)
 
 LOCK TABLE spindle_tasks IN SHARE MODE;
 INSERT INTO spindle_counts (type, state, paused, slot, n)
