@@ -7,7 +7,7 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
 import type { TaskRecord } from '../../task/record.js';
-import { TASK_STATES, TERMINAL_STATES } from '../../task/state.js';
+import { TERMINAL_STATES } from '../../task/state.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
 } from '../task-source.js';
@@ -16,7 +16,7 @@ import { claimDue } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
-import { PgCounts } from './pg-counts.js';
+import { openCount, PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
@@ -47,7 +47,6 @@ interface Selection {
 
 /** Rows looked at per recovery transaction (abandoned runs, spooled tasks). */
 const RECOVERY_BATCH = 100;
-const OPEN_STATES = TASK_STATES.filter((s) => s !== 'none' && !TERMINAL_STATES.has(s));
 
 /**
  * The task source over PostgreSQL, shared by any number of runtimes. Every decision is applied in
@@ -323,7 +322,7 @@ export class PgSource implements TaskSource {
         return result;
       });
       const w = last! as TaskWrite;
-      this.#counts.committed(w);
+      this.#counts.committed(w.counts);
       w.committed();
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
       return out;
@@ -342,7 +341,12 @@ function holdRanOut(rec: TaskRecord, now: number): boolean {
   return TERMINAL_STATES.has(rec.state) && rec.keyExpiresAt !== null && rec.keyExpiresAt <= now;
 }
 
-/** maxQueued, counted inside the submit's transaction: a per-type lock serialises the submits that count. */
+/**
+ * maxQueued, read inside the submit's transaction from the counts as committed: a per-type lock
+ * serialises the submits of a limited type, so each reads the count with every earlier one's tasks
+ * in it. As on LevelDB, only submits are refused: a RETRY may open a task past the limit (the next
+ * submit counts it), and a recurring task stays one open task from occurrence to occurrence.
+ */
 async function checkQueueLimits(client: PoolClient, request: SubmitRequest, existing: Map<string, TaskRecord>): Promise<void> {
   const adding = new Map<string, number>();
   for (const t of request.tasks) {
@@ -351,8 +355,7 @@ async function checkQueueLimits(client: PoolClient, request: SubmitRequest, exis
   const limited = [...adding.keys()].filter((type) => request.maxQueued.has(type)).sort();
   for (const type of limited) {
     await client.query('SELECT pg_advisory_xact_lock(2, hashtext($1))', [type]);
-    const rows = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM spindle_tasks WHERE type = $1 AND state = ANY($2::text[])', [type, OPEN_STATES]);
-    const open = rows.rows[0]!.n;
+    const open = await openCount(client, type);
     const max = request.maxQueued.get(type)!;
     const n = adding.get(type)!;
     if (open + n > max) {
