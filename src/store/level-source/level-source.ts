@@ -142,7 +142,11 @@ export class LevelSource implements TaskSource {
         }
         // Announcements wait until the task is stored: a refused submit announces nothing.
         const afterWrite: Array<() => void> = [];
-        const rec = task.create({ now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined });
+        const signals = this.#signals;
+        const rec = task.create({
+          now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined,
+          announcing: signals?.listening() ?? false, announce: (event) => afterWrite.push(() => signals?.emit(event)),
+        });
         if (task.key !== null) newByKey.set(task.key, rec);
         built.push({ rec, afterWrite });
         out.push({ rec, existing: false });
@@ -311,10 +315,14 @@ export class LevelSource implements TaskSource {
   }
 
   #context(t: LiveTask, now: number): WriteContext {
+    const signals = this.#signals;
     return {
       now,
       afterWrite: (fn) => this.#commit.onCommit(fn),
       retrying: (delayMs) => this.#due.retrying(t, delayMs),
+      // Only this runtime hears a LevelDB store's events: nothing to build while nobody listens.
+      announcing: signals?.listening() ?? false,
+      announce: (event) => this.#commit.onCommit(() => signals?.emit(event)),
     };
   }
 
