@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import type { SpindleEvent } from '../../api/events.js';
 import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
@@ -59,6 +60,8 @@ export class LevelSource implements TaskSource {
   readonly #keys: IdempotencyKeys;
   readonly #due: DueDispatch;
   #signals: SourceSignals | null = null;
+  /** A decision's event, for this runtime's listeners once its batch is written (one function for every decision). */
+  readonly #announce = (event: SpindleEvent): void => this.#commit.onCommit(() => this.#signals?.emit(event));
   #seriesSweptAt = 0;
   #closed = false;
   /** Types an operator paused, as written. */
@@ -315,14 +318,13 @@ export class LevelSource implements TaskSource {
   }
 
   #context(t: LiveTask, now: number): WriteContext {
-    const signals = this.#signals;
     return {
       now,
       afterWrite: (fn) => this.#commit.onCommit(fn),
       retrying: (delayMs) => this.#due.retrying(t, delayMs),
       // Only this runtime hears a LevelDB store's events: nothing to build while nobody listens.
-      announcing: signals?.listening() ?? false,
-      announce: (event) => this.#commit.onCommit(() => signals?.emit(event)),
+      announcing: this.#signals?.listening() ?? false,
+      announce: this.#announce,
     };
   }
 

@@ -48,7 +48,8 @@ const MISSED_MARGIN_MS = 10_000;
  * backstop for a notice lost with a connection, every 1–2 s (jittered, so runtimes started together
  * do not poll together). Due times are the database's: a timer is set by the database's clock,
  * estimated from the instants transactions report against this runtime's monotonic clock, so a
- * runtime whose wall clock is off waits as long as any other.
+ * runtime whose wall clock is off waits as long as any other. The same connection hears the other
+ * runtimes' events; when it was down, what it may have missed is said once it is back.
  */
 export class Wakeups {
   readonly #o: WakeupsOptions;
