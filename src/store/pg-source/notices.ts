@@ -22,7 +22,7 @@ const CUT_MESSAGE_CHARS = 1000;
 
 /** The payloads of a transaction's one pg_notify statement: its notices (if any) first, then its events. */
 export function notifyPayloads(from: string, notices: readonly Notice[], events: readonly SpindleEvent[]): string[] {
-  const out = notices.length > 0 ? [JSON.stringify({ from, notices })] : [];
+  const out = noticePayloads(from, notices);
   if (events.length === 0) return out;
   // Events go in payloads of their own, `e` then a JSON array whose first item is the sender: a
   // receiver skips its own, or all of them while nobody there listens, without parsing them.
@@ -44,6 +44,15 @@ export function notifyPayloads(from: string, notices: readonly Notice[], events:
   }
   if (payload !== head) out.push(`${payload}]`);
   return out;
+}
+
+/** Notices are small, but a sweep that ends a hundred runs of another runtime asks as many aborts: split, never refused. */
+function noticePayloads(from: string, notices: readonly Notice[]): string[] {
+  if (notices.length === 0) return [];
+  const whole = JSON.stringify({ from, notices });
+  if (Buffer.byteLength(whole) <= MAX_PAYLOAD_BYTES) return [whole];
+  const half = Math.ceil(notices.length / 2);
+  return [...noticePayloads(from, notices.slice(0, half)), ...noticePayloads(from, notices.slice(half))];
 }
 
 /** What one payload says: `events` is null when it carries none or when they were skipped (`wanted` false, or our own). */

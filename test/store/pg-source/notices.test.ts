@@ -36,6 +36,15 @@ describe('what a transaction tells the other runtimes (pg_notify payloads)', () 
     expect(parsePayload('e[1,', 'b', () => true)).toBeNull();
   });
 
+  it('splits notices too: a sweep that ends a hundred runs of another runtime asks a hundred aborts', () => {
+    const notices = Array.from({ length: 300 }, (_, i) => ({ abort: { owner: `some-host.example:${10_000 + i}:0123abcd`, taskId: `01JEXAMPLE${String(i).padStart(16, '0')}`, run: i } }));
+    const payloads = notifyPayloads('a', [...notices, { due: 7 }], [state('t1')]);
+    expect(payloads.length).toBeGreaterThan(3);
+    expect(payloads.every((p) => Buffer.byteLength(p) <= MAX_PAYLOAD_BYTES)).toBe(true);
+    expect(payloads.flatMap((p) => parsePayload(p, 'b', () => true)?.notices ?? [])).toEqual([...notices, { due: 7 }]);
+    expect(received(payloads)).toEqual([state('t1')]);
+  });
+
   it('spreads many events over payloads under the limit, in order, none lost', () => {
     const events = Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? state(`task-${i}`) : started(`task-${i}`)));
     const payloads = notifyPayloads('a', [], events);
