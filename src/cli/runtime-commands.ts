@@ -155,7 +155,8 @@ function eventLine(ev: ClientEvent, out: Output): string {
     case 'run.progress':
       return `${time}  ${ev.data.id}  ${ev.data.type}  run ${ev.data.run} ${Math.round(ev.data.progress * 100)}%`;
     case 'run.ended': {
-      const what = ev.data.error !== undefined ? `${ev.data.error.code}: ${brief(ev.data.error.message, 60)}` : brief(ev.data.output, 60);
+      const what = ev.data.error !== undefined ? `${ev.data.error.code}: ${brief(ev.data.error.message, 60)}`
+        : ev.data.truncated === true ? 'output too large to pass between runtimes (spindle show has it)' : brief(ev.data.output, 60);
       return `${time}  ${ev.data.id}  ${ev.data.type}  run ${ev.data.run} ${state(ev.data.state, out.style)} in ${duration(ev.data.durationMs)}: ${what}`;
     }
     case 'events.gap':

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import type { SpindleEvent } from '../../api/events.js';
 import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
@@ -96,6 +97,9 @@ export class PgSource implements TaskSource {
         this.#signals?.abort(taskId, run, 'cancel');
       },
       typePauses: () => void this.#typePauses.refresh(),
+      listening: () => this.#signals?.listening() ?? false,
+      events: (events) => this.#emit(events),
+      missed: (since) => void this.#missed(since),
       tick: () => {
         void this.#sweepAbandoned();
         void this.#typePauses.refresh();
@@ -273,6 +277,36 @@ export class PgSource implements TaskSource {
     });
   }
 
+  /** Events for this runtime's listeners: from its own commits, and from other runtimes' notices. */
+  #emit(events: readonly SpindleEvent[]): void {
+    const signals = this.#signals;
+    if (signals === null || !signals.listening()) return;
+    for (const event of events) signals.emit(event);
+  }
+
+  /**
+   * The listener was down, so notices may have been lost: a task followed by id (a waiter) that
+   * ended since gets its last task.state again, read from its record, so the wait sees the end.
+   * Other events of the outage are not replayed.
+   */
+  async #missed(since: number): Promise<void> {
+    const signals = this.#signals;
+    const ids = signals !== null && signals.listening() ? signals.watchedTasks() : [];
+    if (ids.length === 0) return;
+    this.#o.log.warn({ since: new Date(since).toISOString() }, 'the database listener was down: events of other runtimes may have been missed; ended tasks followed by id are announced again');
+    try {
+      const recs = await this.reader.getMany(ids);
+      for (const rec of recs) {
+        if (rec === undefined || !TERMINAL_STATES.has(rec.state)) continue;
+        const entry = rec.history.findLast((h) => h.from !== h.to);
+        if (entry === undefined || entry.at < since || !TERMINAL_STATES.has(entry.to)) continue;
+        signals!.emit({ event: 'task.state', data: { id: rec.id, type: rec.type, from: entry.from, to: entry.to, reason: entry.reason, at: new Date(entry.at).toISOString() } });
+      }
+    } catch (err) {
+      this.#o.log.warn({ err }, 'reading the tasks followed by id after a listener outage failed');
+    }
+  }
+
   /** Runs whose lease ran out (their runtime died, or stalled past it): lost tries, a batch at a time. */
   async #sweepAbandoned(): Promise<number> {
     const start = this.#start;
@@ -324,6 +358,7 @@ export class PgSource implements TaskSource {
       const w = last! as TaskWrite;
       this.#counts.committed(w.counts);
       w.committed();
+      if (w.events.length > 0) this.#emit(w.events);
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
       return out;
     })();

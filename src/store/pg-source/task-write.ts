@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import type { SpindleEvent } from '../../api/events.js';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { TaskState } from '../../task/state.js';
 import { isDispatchable, pausedOf } from '../keys.js';
@@ -8,7 +9,7 @@ import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
 import { insertHistory, insertRuns, insertTasks, updateTasks } from './rows.js';
-import { notifyText, type Notice } from './notices.js';
+import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
 import { addSeries, deleteErrorWords, type ErrorWord, insertErrorWords } from './derived-rows.js';
 import { CountMoves } from './pg-counts.js';
 
@@ -41,6 +42,10 @@ export class TaskWrite implements WriteContext {
   readonly #runs: RunRecord[] = [];
   readonly #history: HistoryChunk[] = [];
   readonly #notices: Notice[] = [];
+  /** What the decisions announced: sent to the other runtimes with the commit, emitted here after it. */
+  readonly events: SpindleEvent[] = [];
+  /** Another runtime may be listening, whoever listens here. */
+  readonly announcing = true;
   readonly #wordsAdded: ErrorWord[] = [];
   readonly #wordsRemoved: ErrorWord[] = [];
 
@@ -64,6 +69,10 @@ export class TaskWrite implements WriteContext {
 
   /** Nothing to do: due times are the database's, the same on every runtime and after a restart. */
   retrying(): void {}
+
+  announce(event: SpindleEvent): void {
+    this.events.push(event);
+  }
 
   /** A new task (built by a decision already applied). */
   created(rec: TaskRecord): void {
@@ -114,8 +123,9 @@ export class TaskWrite implements WriteContext {
     await this.counts.write(client);
     await addSeries(client, this.series);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
-    // One NOTIFY per transaction: PostgreSQL delivers it at commit, to every listener.
-    if (notices.length > 0) await client.query('SELECT pg_notify($1, $2)', notifyText(from, notices));
+    // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
+    const payloads = notifyPayloads(from, notices, this.events);
+    if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
   }
 
   /** The transaction committed: runs what the decisions asked for after the write. */
