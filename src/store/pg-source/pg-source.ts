@@ -22,6 +22,7 @@ import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
 import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
+import { trySweepLock } from './sweep-lock.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
 import { Wakeups } from './wakeups.js';
@@ -219,7 +220,9 @@ export class PgSource implements TaskSource {
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
     if (this.#closed) return { removed: 0, more: false };
+    // Another runtime sweeping now (it holds the lock): this round is its, and this one skips it.
     const released = await this.#write(async (client, w) => {
+      if (!(await trySweepLock(client))) return null;
       const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key_expires_at <= $1
         ORDER BY key_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
       for (const row of rows.rows) {
@@ -230,8 +233,10 @@ export class PgSource implements TaskSource {
       }
       return rows.rows.length;
     });
+    if (released === null) return { removed: 0, more: false };
     // A task still holding its key (key IS NOT NULL) goes at a later sweep, once the key is free.
     const removed = await this.#write(async (client, w) => {
+      if (!(await trySweepLock(client))) return null;
       const rows = await client.query<{ id: string; type: string; state: TaskRecord['state']; paused: boolean }>(`SELECT id, type, state, paused FROM spindle_tasks
         WHERE expires_at <= $1 AND key IS NULL ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
       await deleteTasks(client, rows.rows.map((r) => r.id));
@@ -243,6 +248,7 @@ export class PgSource implements TaskSource {
       }
       return rows.rows.length;
     });
+    if (removed === null) return { removed: 0, more: false };
     return { removed, more: removed === limit || released === limit };
   }
 
