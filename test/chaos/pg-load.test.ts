@@ -8,7 +8,8 @@ import { chaosTasks, PgCluster, statsWithin, submitAll } from '../helpers/pg-clu
 import { removeTempDirs } from '../helpers/temp.js';
 
 let cluster: PgCluster | undefined;
-afterEach(async () => {
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') cluster?.printTails();
   await cluster?.close();
   cluster = undefined;
   removeTempDirs();

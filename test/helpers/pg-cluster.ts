@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../src/index.js';
 import type { Stats, SubmitOptions, TaskView } from '../../src/index.js';
 import { ChaosRuntime } from './chaos-runtime.js';
 import type { Checker } from './checker.js';
+import { type Execution, parseExecLog } from './exec-log.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { tempDir } from './temp.js';
 
@@ -59,6 +61,11 @@ export class PgCluster {
     return c;
   }
 
+  /** What each runtime printed last, to read after a failure. */
+  printTails(chars = 3000): void {
+    this.runtimes.forEach((rt, i) => console.log(`[chaos] runtime ${i} (pid ${rt.pid || 'exited'}) printed last:\n${rt.tail.slice(-chars)}`));
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#clients.splice(0).map((c) => c.close().catch(() => undefined)));
     for (const rt of this.runtimes) await rt.close();
@@ -103,4 +110,15 @@ export async function statsWithin(client: Client, done: (stats: Stats) => boolea
     if (Date.now() > deadline) throw new Error(`not reached within ${withinMs} ms; states: ${JSON.stringify(stats.states)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Executions in the log by these processes that have not ended (nor been aborted) yet. */
+export function openExecutionsOf(log: string, pids: readonly number[]): Execution[] {
+  let text: string;
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return [];
+  }
+  return [...parseExecLog(text).byCid.values()].flatMap((runs) => runs.filter((ex) => ex.endAt === null && pids.includes(ex.pid)));
 }
