@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readStore } from '../helpers/chaos-runtime.js';
+import { Checker } from '../helpers/checker.js';
+import { appendPause, type Execution, parseExecLog } from '../helpers/exec-log.js';
+import { chaosTasks, cidOf, openExecutionsOf, PgCluster, statsWithin, submitAll } from '../helpers/pg-cluster.js';
+import { removeTempDirs } from '../helpers/temp.js';
+
+let cluster: PgCluster | undefined;
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') cluster?.printTails();
+  await cluster?.close();
+  cluster = undefined;
+  removeTempDirs();
+});
+
+const LEASE_MS = 3000;
+/** On the paused runtime a held task waits this long (elsewhere it does not wait): its timer runs out while the runtime is stopped. */
+const SHORT_HOLD_MS = 4000;
+/** A resumed runtime must have stopped every run it had within this (its fence check runs every lease / 20; slack for a loaded machine). */
+const STOPPED_WITHIN_MS = LEASE_MS + 5000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('P3: SIGSTOP of a real runtime past its lease, then SIGCONT (threads mode: its workers stop with it)', () => {
+  it('its runs finish elsewhere; once resumed, its handlers are aborted or their late results refused (each run recorded lost), and the task ends once, by the run that took over', async () => {
+    cluster = await PgCluster.create({ modes: ['threads', 'threads', 'threads'], leaseMs: LEASE_MS, workers: 1, runsPerWorker: 8 });
+    // Only runtime 0 holds: elsewhere the same tasks finish at once.
+    await cluster.start((i) => (i === 0 ? { SPINDLE_CHAOS_HOLD: '1' } : {}));
+    const [victim] = cluster.runtimes;
+    const client = await cluster.client(1);
+    const checker = new Checker();
+    const log = cluster.log;
+    // Waves of two kinds, interleaved, until the victim holds some of each: `u` held until aborted,
+    // `s` held SHORT_HOLD_MS, long enough to be held at the stop, short enough to end during it.
+    let held: Execution[] = [];
+    for (let wave = 0; ; wave++) {
+      const u = chaosTasks(`u${wave}-`, 12, log, { hold: true });
+      const s = chaosTasks(`s${wave}-`, 12, log, { hold: true, holdMs: SHORT_HOLD_MS });
+      await submitAll(client, checker, u.flatMap((t, i) => [t, s[i]!]));
+      await sleep(500);
+      held = openExecutionsOf(log, [victim!.pid]);
+      const fresh = held.filter((ex) => ex.cid.startsWith('s') && Date.now() - ex.startMs! < SHORT_HOLD_MS / 2);
+      if (held.some((ex) => ex.cid.startsWith('u')) && fresh.length > 0) break;
+      if (wave === 20) throw new Error('runtime 0 never held both kinds of task');
+    }
+    const pid = victim!.pid;
+    process.kill(pid, 'SIGSTOP');
+    appendPause(log, 'stop', [pid]);
+    const stoppedAt = Date.now();
+    held = openExecutionsOf(log, [pid]);
+    const total = checker.batches.reduce((n, b) => n + b.cids.length, 0);
+    // Past its lease: the others take its runs over and finish every task; and every short hold
+    // it had has run out (its timer is due the moment it runs again).
+    await statsWithin(client, (st) => (st.states.finished ?? 0) === total, 120_000);
+    while (Date.now() < Math.max(...held.map((ex) => ex.startMs! + SHORT_HOLD_MS)) + 200) await sleep(100);
+    const stoppedMs = Date.now() - stoppedAt;
+    appendPause(log, 'cont', [pid]);
+    const contAt = Date.now();
+    process.kill(pid, 'SIGCONT');
+    // Everything it had running ends (returns late, or is aborted by its fence) soon after.
+    while (openExecutionsOf(log, [pid]).length > 0) {
+      if (Date.now() - contAt > 60_000) throw new Error('the resumed runtime\'s handlers never stopped');
+      await sleep(50);
+    }
+    // It renews again and claims again: a no-op submitted now can go anywhere, and all finish.
+    await submitAll(client, checker, chaosTasks('after-', 30, log));
+    await statsWithin(client, (st) => (st.states.finished ?? 0) === total + 30, 60_000);
+
+    const text = readFileSync(log, 'utf8');
+    const parsed = parseExecLog(text);
+    const stop = parsed.marks.find((m) => m.event === 'stop')!;
+    const cont = parsed.marks.find((m) => m.event === 'cont')!;
+    const store = await readStore(client);
+    const byCid = new Map(store.map((t) => [cidOf(t), t]));
+    expect(store.every((t) => t.state === 'finished')).toBe(true);
+    const late: number[] = [];
+    let returnedLate = 0;
+    let aborted = 0;
+    for (const ex of held) {
+      const runs = parsed.byCid.get(ex.cid)!;
+      const mine = runs.find((r) => r.pid === pid && r.attempt === ex.attempt)!;
+      // Nothing of it ran while it was stopped; once resumed it ended, within the bound.
+      expect(mine.endAt, ex.cid).toBeGreaterThan(cont.at);
+      late.push(mine.endMs! - contAt);
+      if (mine.aborted) aborted++;
+      else returnedLate++;
+      // A `u` task's hold never runs out: only its fence can have ended it.
+      if (ex.cid.startsWith('u')) expect(mine.aborted, ex.cid).toBe(true);
+      // Taken over: run again by another runtime, wholly while this one was stopped.
+      const others = runs.filter((r) => r.pid !== pid);
+      expect(others, ex.cid).toHaveLength(1);
+      const rerun = others[0]!;
+      expect(rerun.attempt, ex.cid).toBe(ex.attempt + 1);
+      expect(rerun.startAt, ex.cid).toBeGreaterThan(stop.at);
+      expect(rerun.endAt, ex.cid).toBeLessThan(cont.at);
+      expect(rerun.aborted, ex.cid).toBe(false);
+      // The store refused the late result: its run is lost, the task ended once, by the rerun.
+      const task = byCid.get(ex.cid)!;
+      expect(task.tries, ex.cid).toBe(rerun.attempt);
+      const stored = await client.runs(task.id);
+      expect(stored.map((r) => [r.attempt, r.state]), ex.cid).toEqual([[ex.attempt, 'lost'], [rerun.attempt, 'finished']]);
+      const history = await client.history(task.id);
+      expect(history.filter((h) => h.to === 'finished'), ex.cid).toHaveLength(1);
+      expect(history.filter((h) => h.from === 'running' && h.to === 'queued'), ex.cid).toHaveLength(1);
+    }
+    expect(Math.max(...late)).toBeLessThanOrEqual(STOPPED_WITHIN_MS);
+    // Every other task ran once, to its end (a run the victim had claimed but not begun is a lost
+    // try with no line of its own): no overlap anywhere else.
+    for (const [cid, runs] of parsed.byCid) {
+      if (held.some((ex) => ex.cid === cid)) continue;
+      expect(runs.map((r) => [r.endAt !== null, r.aborted]), cid).toEqual([[true, false]]);
+      expect(byCid.get(cid)!.tries, cid).toBe(runs[0]!.attempt);
+    }
+    expect(victim!.tail).toContain('leases could not be renewed in time');
+    expect(victim!.tail).toContain('leases renewed again; claiming resumes');
+    const figures = {
+      leaseMs: LEASE_MS, tasks: store.length, heldAtStop: held.length, stoppedMs, returnedLate, abortedByFence: aborted,
+      endedAfterContMinMs: Math.min(...late), endedAfterContMaxMs: Math.max(...late),
+    };
+    console.log(`[chaos] P3: ${Object.entries(figures).map(([k, n]) => `${k}=${n}`).join(' ')}`);
+  });
+});
