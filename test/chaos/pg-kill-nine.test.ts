@@ -21,27 +21,39 @@ const LEASE_MS = 3000;
 const SWEEP_MS = 2000;
 /** Generous: a loaded 2-core machine shared with other test runs. */
 const SLACK_MS = 10_000;
-/** Fewer than the survivors' free slots, so a run taken over starts at once. */
+/** A wave of 3 s runs: fewer than the survivors' slots, so a run taken over need not wait long for one. */
 const WAVE = 60;
 const HELD_AT_KILL = 8;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('P2: kill -9 of real runtimes sharing one PostgreSQL database while they hold running tasks', () => {
   it('their runs finish elsewhere within lease + sweep, no two executions of a task overlap, nothing is lost, and no worker outlives its runtime', async () => {
     // Two of each mode: a thread dies with its process; a child process must see its runtime gone.
-    cluster = await PgCluster.create({ modes: ['threads', 'processes', 'threads', 'processes'], leaseMs: LEASE_MS, workers: 2, runsPerWorker: 16 });
+    const modes = ['threads', 'processes', 'threads', 'processes'] as const;
+    cluster = await PgCluster.create({ modes: [...modes], leaseMs: LEASE_MS, workers: 2, runsPerWorker: 16 });
     await cluster.start();
-    // Clients of the survivors only: one of a killed runtime would try to reconnect, in vain.
-    const clients = { 2: await cluster.client(2), 3: await cluster.client(3) };
+    const live = new Map(await Promise.all(cluster.runtimes.map(async (_, i) => [i, await cluster!.client(i)] as const)));
     const checker = new Checker();
     const log = cluster.log;
     const kills: Array<{ victim: number; atMs: number; pids: number[]; held: number }> = [];
     const aftermaths = [];
-    // Kill the threads runtime 0 first, then the processes runtime 1, each with a fresh wave of
-    // 3 s runs submitted to a survivor, once the victim's own handlers have begun several of them.
-    for (const [wave, victim, via] of [[0, 0, 2], [1, 1, 3]] as const) {
+    let submitted = 0;
+    // Kill a threads runtime, then a processes one, each once its handlers have begun several 3 s
+    // runs. Which runtime claims a wave is a race: waves are added until one of the mode holds enough.
+    for (const mode of ['threads', 'processes'] as const) {
+      let victim = -1;
+      for (const until = Date.now() + 60_000; victim < 0;) {
+        if (Date.now() > until) throw new Error(`no ${mode} runtime held ${HELD_AT_KILL} runs within 60 s`);
+        await submitAll([...live.values()][0]!, checker, chaosTasks(`w${submitted}-`, WAVE, log, { ms: 3000 }));
+        submitted += WAVE;
+        for (const settle = Date.now() + 1000; victim < 0 && Date.now() < settle; await sleep(50)) {
+          victim = [...live.keys()].find((i) => modes[i] === mode && openExecutionsOf(log, cluster!.runtimes[i]!.markedPids()).length >= HELD_AT_KILL) ?? -1;
+        }
+      }
       const rt = cluster.runtimes[victim]!;
-      await submitAll(clients[via], checker, chaosTasks(`w${wave}-`, WAVE, log, { ms: 3000 }));
-      while (openExecutionsOf(log, rt.markedPids()).length < HELD_AT_KILL) await new Promise((r) => setTimeout(r, 50));
+      // Its client would try to reconnect, in vain.
+      await live.get(victim)!.close();
+      live.delete(victim);
       const pids = rt.markedPids();
       const held = openExecutionsOf(log, pids).length;
       const atMs = Date.now();
@@ -49,16 +61,16 @@ describe('P2: kill -9 of real runtimes sharing one PostgreSQL database while the
       kills.push({ victim, atMs, pids, held });
       aftermaths.push(await aftermath);
       for (const pid of pids) expect(isGone(pid), `pid ${pid} of the killed runtime ${victim}`).toBe(true);
-      await statsWithin(clients[via], (s) => (s.states.finished ?? 0) === (wave + 1) * WAVE, 120_000);
+      await statsWithin([...live.values()][0]!, (s) => (s.states.finished ?? 0) === submitted, 120_000);
     }
     expect(aftermaths.map((a) => a.orphans)).toEqual([[], []]);
-    const survivor = clients[2];
+    const survivor = [...live.values()][0]!;
 
     const store = await readStore(survivor);
     const text = readFileSync(log, 'utf8');
     const v = checker.check(store, text);
     expectClean(v, null);
-    expect(store).toHaveLength(2 * WAVE);
+    expect(store).toHaveLength(submitted);
     const parsed = parseExecLog(text);
     const byCid = new Map(store.map((t) => [cidOf(t), t]));
     const takeOvers: number[] = [];
@@ -87,7 +99,7 @@ describe('P2: kill -9 of real runtimes sharing one PostgreSQL database while the
     expect(Math.max(...takeOvers)).toBeLessThanOrEqual(bound);
     expect(v.interrupted).toBe(takeOvers.length);
     console.log(summaryLine('P2', null, v, {
-      leaseMs: LEASE_MS, heldAtKills: kills.map((k) => k.held).join('/'), takenOver: takeOvers.length,
+      leaseMs: LEASE_MS, killed: kills.map((k) => `${k.victim}(${modes[k.victim]})`).join('/'), heldAtKills: kills.map((k) => k.held).join('/'), takenOver: takeOvers.length,
       releasedMinMs: Math.min(...released), releasedMaxMs: Math.max(...released),
       takeOverMinMs: Math.min(...takeOvers), takeOverMaxMs: Math.max(...takeOvers), boundMs: bound,
       workersGoneMs: aftermaths.map((a) => a.goneMs).join('/'),
