@@ -24,12 +24,11 @@ const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks
 const MAX_ROUNDS = 8;
 
 /**
- * The rows each transaction's claims took so far. Two claims can share one transaction (a group
- * commit takes whatever claims came in the same turn), and a row the first one claimed is still
- * `queued` on disk and locked by this same transaction, so SKIP LOCKED would hand it to the second
- * as well: the same run started twice.
+ * Rows a claim decided on, per shared transaction. Two claims can share one (group commit), and
+ * the second's SELECT … FOR UPDATE SKIP LOCKED does not skip rows its own transaction locked, nor
+ * see the first's decisions, written only at the end: without this it would start them again.
  */
-const claimedIn = new WeakMap<TaskWrite, string[]>();
+const decidedIn = new WeakMap<TaskWrite, string[]>();
 
 export interface ClaimOptions {
   me: string;
@@ -58,11 +57,11 @@ export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimR
 async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[]): Promise<boolean> {
   let free = pool.free;
   const typeLeft = new Map(pool.types);
-  // Rows this claim already looked at, and those earlier claims of the transaction took: locked by
-  // this transaction, they would be selected again.
-  let taken = claimedIn.get(w);
-  if (taken === undefined) claimedIn.set(w, (taken = []));
-  const seen: string[] = [...taken];
+  // Rows this claim already looked at, and those an earlier claim in this transaction decided on:
+  // locked by this transaction, they would be selected again.
+  const decided = decidedIn.get(w) ?? [];
+  decidedIn.set(w, decided);
+  const seen: string[] = [...decided];
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
     if (free <= 0 || types.length === 0) return true;
@@ -75,10 +74,10 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
       const left = typeLeft.get(type) ?? 0;
       // Over its type's limit: left as it is (the lock goes at commit).
       if (left <= 0 || free <= 0) continue;
+      decided.push(task.rec.id);
       const run = w.apply(task, request.start, { owner: o.me, leaseUntil: w.now + o.leaseMs });
       if (run === null) continue;
       claims.push({ rec: task.rec, run });
-      taken.push(task.rec.id);
       free--;
       typeLeft.set(type, left - 1);
     }
