@@ -270,8 +270,14 @@ export class LevelStore implements TaskStore {
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
     if (changes.typePauses !== undefined) writeTypePauses(batch, changes.typePauses);
     const counts = this.#counts.put(batch, changes.counters, changes.paused);
-    const series = changes.series === undefined || changes.series.size === 0 ? null
-      : await this.#series.merge(changes.series, (key) => db.get<string, string>(key, AS_TEXT));
+    let series: Map<string, MinuteCounts> | null = null;
+    if (changes.series !== undefined && changes.series.size > 0) {
+      series = this.#series.merge(changes.series) ?? null;
+      if (series === null) {
+        await this.#series.load(changes.series, (key) => db.get<string, string>(key, AS_TEXT));
+        series = this.#series.merge(changes.series)!;
+      }
+    }
     for (const [key, row] of series ?? []) batch.put(key, Buffer.from(JSON.stringify(row)));
     const number = this.#writes + 1;
     batch.put(WRITE_MARK_KEY, Buffer.from(String(number)));
