@@ -50,8 +50,9 @@ export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimR
 async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[]): Promise<boolean> {
   let free = pool.free;
   const typeLeft = new Map(pool.types);
-  // Rows this claim already looked at: locked by this transaction, they would be selected again.
-  const seen: string[] = [];
+  // Rows this claim already looked at, and those an earlier claim or run end in the same shared
+  // transaction changed: locked by this transaction and not yet written, they would be selected again.
+  const seen: string[] = w.changedIds();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
     if (free <= 0 || types.length === 0) return true;

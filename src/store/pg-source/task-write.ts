@@ -95,6 +95,11 @@ export class TaskWrite implements WriteContext {
     return out;
   }
 
+  /** Ids of the tasks changed so far: their rows still read as they were until the write. */
+  changedIds(): string[] {
+    return [...this.#updates.keys()];
+  }
+
   /** A task deleted (retention, or an operator's delete): it leaves the counts. Its rows go by the task's (ON DELETE CASCADE). */
   deleted(type: string, state: TaskState, { paused }: { paused: boolean }): void {
     addTo(this.counts, type, state, -1);
