@@ -12,7 +12,7 @@ import {
 import { CountRows } from './count-rows.js';
 import { deleteTask, diffIndexes, writeTypePauses } from './index-writes.js';
 import type { MinuteCounts } from '../api/series.js';
-import { type KeyRange, type RangeReads, readSeries, searchIds } from './level-reads.js';
+import { type KeyRange, mergeIds, type RangeReads, readSeries, searchIds } from './level-reads.js';
 import { parseRow, seriesKey, seriesPrefix, SeriesRows } from './series-rows.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
@@ -315,7 +315,7 @@ export class LevelStore implements TaskStore {
   async listIds(q: ListQuery): Promise<string[]> {
     if (q.paused === true) {
       const types = q.type !== undefined ? [q.type] : await this.#types();
-      return this.#mergeIds(types.map(pausedPrefix), q.limit, true, q.cursor);
+      return mergeIds(this.#ranges, types.map(pausedPrefix), q.limit, true, q.cursor);
     }
     if (q.state === undefined && q.type === undefined) {
       const range = q.cursor === undefined ? { gte: 't!', lt: 't!\xff' } : { gte: 't!', lt: `t!${q.cursor}` };
@@ -323,7 +323,7 @@ export class LevelStore implements TaskStore {
     }
     const types = q.type !== undefined ? [q.type] : await this.#types();
     const states = q.state !== undefined ? [q.state] : TASK_STATES;
-    return this.#mergeIds(types.flatMap((type) => states.map((state) => typeStatePrefix(type, state))), q.limit, true, q.cursor);
+    return mergeIds(this.#ranges, types.flatMap((type) => states.map((state) => typeStatePrefix(type, state))), q.limit, true, q.cursor);
   }
 
   async dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
@@ -334,29 +334,12 @@ export class LevelStore implements TaskStore {
 
   async idsInState(state: TaskState, limit: number, cursor?: string, type?: string): Promise<string[]> {
     const types = type !== undefined ? [type] : await this.#types();
-    return this.#mergeIds(types.map((t) => typeStatePrefix(t, state)), limit, false, cursor);
+    return mergeIds(this.#ranges, types.map((t) => typeStatePrefix(t, state)), limit, false, cursor);
   }
 
   /** Every type the store has counted, so every type with an index range. */
   async #types(): Promise<string[]> {
     return (await this.#read((db) => db.keys({ gte: 'c!', lt: 'c!\xff' }).all())).map((k) => k.slice(2));
-  }
-
-  /**
-   * One page of ids in id order (newest first when `reverse`) from several index ranges, each
-   * read up to `limit` past the exclusive `cursor`. Ids sort by creation time, so this is the
-   * order a single index over all the ranges would give.
-   */
-  async #mergeIds(prefixes: readonly string[], limit: number, reverse: boolean, cursor?: string): Promise<string[]> {
-    const pages = await Promise.all(prefixes.map((prefix) => {
-      const range = reverse
-        ? { gte: prefix, lt: cursor === undefined ? `${prefix}\xff` : prefix + cursor }
-        : { gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff` };
-      return this.#read((db) => db.keys({ ...range, reverse, limit }).all());
-    }));
-    const ids = pages.flat().map(idOf).sort();
-    if (reverse) ids.reverse();
-    return ids.slice(0, limit);
   }
 
   async runs(taskId: string): Promise<RunRecord[]> {
