@@ -50,10 +50,15 @@ export interface Executor {
   readonly mode: 'threads' | 'processes';
   /** Runs it can hold at once (workers × runs per worker). */
   readonly capacity: number;
-  /** Runs whose slot is not released yet. */
+  readonly workers: number;
+  /** Runs holding a slot (at most capacity: runs claimed ahead wait for one). */
   busy(): number;
   start(): Promise<void>;
-  /** Starts a run. Never throws for a handler's fault: every failure arrives as an outcome. */
+  /**
+   * Starts a run, or books it until a worker has room when every slot is taken (a run claimed
+   * ahead): its timeout and duration count from when a worker is sent it. Never throws for a
+   * handler's fault: every failure arrives as an outcome.
+   */
   run(request: RunRequest, listener: RunListener): void;
   /**
    * Aborts a run: its outcome, unless it has one, is CANCELLED at once and its ctx.signal is

@@ -59,6 +59,7 @@ export class ProcessExecutor implements Executor {
   readonly mode = 'processes';
   readonly options: ResolvedProcessExecutorOptions;
   readonly capacity: number;
+  readonly workers: number;
   readonly #book: RunBook<Run>;
   readonly #children = new Set<Child>();
   readonly #respawns = new Set<NodeJS.Timeout>();
@@ -70,6 +71,7 @@ export class ProcessExecutor implements Executor {
   constructor(options: ProcessExecutorOptions = {}) {
     this.options = resolveProcessExecutorOptions(options);
     this.capacity = this.options.workers * this.options.runsPerWorker;
+    this.workers = this.options.workers;
     this.#logger = options.logger;
     this.#book = new RunBook<Run>({
       owner: 'ProcessExecutor',
@@ -88,7 +90,7 @@ export class ProcessExecutor implements Executor {
   }
 
   busy(): number {
-    return this.#book.size;
+    return Math.min(this.#book.size, this.capacity);
   }
 
   /** Forks every child at once and waits until each has loaded the worker entry. */

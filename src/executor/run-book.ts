@@ -14,7 +14,8 @@ export type Result = { ok: true; output: string | undefined } | { ok: false; err
 export interface BookedRun {
   readonly request: RunRequest;
   readonly listener: RunListener;
-  readonly startedAt: number;
+  /** When a worker was sent the run (until then, when it was booked): its duration and timeout count from here. */
+  startedAt: number;
   /** The timeout, then, once aborted, the kill grace period. */
   timer: NodeJS.Timeout | null;
   abortedBy: AbortCause | null;
@@ -95,7 +96,7 @@ export class RunBook<R extends BookedRun> {
   }
 
   /**
-   * Books a run, starts its timeout and queues it for a worker. After close() the run is refused
+   * Books a run and queues it for a worker (its timeout starts when one is sent it). After close() the run is refused
    * instead. Throws on a programming error (a duplicate id, a bad timeout).
    */
   add(run: R): void {
@@ -109,10 +110,6 @@ export class RunBook<R extends BookedRun> {
       throw new RangeError(`${this.#hooks.owner}: timeoutMs must be an integer within 1..${MAX_TIMER_MS}, got ${timeoutMs}`);
     }
     this.#runs.set(runId, run);
-    run.timer = setTimeout(() => {
-      run.timer = null;
-      this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
-    }, timeoutMs);
     // Runs started in one turn (a group commit starts many) travel together: one message per worker.
     this.#waiting.push(run);
     if (!this.#dispatchScheduled) {
@@ -121,10 +118,30 @@ export class RunBook<R extends BookedRun> {
     }
   }
 
-  /** Offers the waiting runs to the executor; called again whenever a slot may have come free. */
+  /**
+   * Offers the waiting runs to the executor; called again whenever a slot may have come free.
+   * A run's timeout and duration count from when it is sent, not from when it was booked: one
+   * claimed ahead may wait here for a slot first.
+   */
   dispatch(): void {
     this.#dispatchScheduled = false;
-    if (!this.#closed && this.#waiting.length > 0) this.#hooks.dispatch(this.#waiting);
+    const waiting = this.#waiting;
+    if (this.#closed || waiting.length === 0) return;
+    const offered = waiting.length === 1 ? [waiting[0]!] : waiting.slice();
+    this.#hooks.dispatch(waiting);
+    const sent = offered.length - waiting.length;
+    for (let i = 0; i < sent; i++) this.#sent(offered[i]!);
+  }
+
+  #sent(run: R): void {
+    run.startedAt = performance.now();
+    // An aborted run's timer is its kill grace, already running.
+    if (run.abortedBy !== null) return;
+    const timeoutMs = run.request.timeoutMs;
+    run.timer = setTimeout(() => {
+      run.timer = null;
+      this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
+    }, timeoutMs);
   }
 
   /**

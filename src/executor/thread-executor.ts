@@ -56,6 +56,7 @@ export class ThreadExecutor implements Executor {
   readonly mode = 'threads';
   readonly options: ResolvedThreadExecutorOptions;
   readonly capacity: number;
+  readonly workers: number;
   readonly #channelName = `spindle-threads-${randomUUID()}`;
   readonly #book: RunBook<Run>;
   readonly #threads = new Map<number, Thread>();
@@ -66,6 +67,7 @@ export class ThreadExecutor implements Executor {
   constructor(options: ThreadExecutorOptions = {}) {
     this.options = resolvePoolOptions(options);
     this.capacity = this.options.workers * this.options.runsPerWorker;
+    this.workers = this.options.workers;
     this.#logger = options.logger;
     this.#book = new RunBook<Run>({
       owner: 'ThreadExecutor',
@@ -86,7 +88,7 @@ export class ThreadExecutor implements Executor {
   }
 
   busy(): number {
-    return this.#book.size;
+    return Math.min(this.#book.size, this.capacity);
   }
 
   /** Creates the pool and waits until every thread has loaded the worker entry. */

@@ -36,6 +36,23 @@ export async function searchIds(db: RangeReads, q: SearchQuery, scanLimit: numbe
   return { ids: ids.slice(0, scanLimit), exhausted: ids.length <= scanLimit && pages.every((p) => p.length < scanLimit) };
 }
 
+/**
+ * One page of ids in id order (newest first when `reverse`) from several index ranges, each
+ * read up to `limit` past the exclusive `cursor`. Ids sort by creation time, so this is the
+ * order a single index over all the ranges would give.
+ */
+export async function mergeIds(db: RangeReads, prefixes: readonly string[], limit: number, reverse: boolean, cursor?: string): Promise<string[]> {
+  const pages = await Promise.all(prefixes.map((prefix) => {
+    const range = reverse
+      ? { gte: prefix, lt: cursor === undefined ? `${prefix}\xff` : prefix + cursor }
+      : { gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff` };
+    return db.keys({ ...range, reverse, limit });
+  }));
+  const ids = pages.flat().map(idOf).sort();
+  if (reverse) ids.reverse();
+  return ids.slice(0, limit);
+}
+
 export async function readSeries(db: RangeReads, type: string, fromMinute: number, toMinute: number, decode: (text: string, key: string) => MinuteCounts): Promise<Array<{ minute: number; counts: MinuteCounts }>> {
   const entries = await db.entries({ gte: seriesKey(type, fromMinute), lte: seriesKey(type, toMinute) });
   return entries.map(([key, text]) => ({ minute: minuteOfSeriesKey(key), counts: decode(text, key) }));

@@ -6,12 +6,13 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
-  counterKey, dueKey, historyKey, idOf, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT, pausedCountKey, pausedPrefix, runKey,
-  STORE_LAYOUT, taskKey, typeStatePrefix, WRITE_MARK_KEY,
+  dueKey, historyKey, idOf, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT, pausedPrefix, runKey, STORE_LAYOUT, taskKey,
+  typeStatePrefix, WRITE_MARK_KEY,
 } from './keys.js';
+import { CountRows } from './count-rows.js';
 import { deleteTask, diffIndexes, writeTypePauses } from './index-writes.js';
 import type { MinuteCounts } from '../api/series.js';
-import { countPaused, type KeyRange, type RangeReads, readSeries, searchIds } from './level-reads.js';
+import { type KeyRange, mergeIds, type RangeReads, readSeries, searchIds } from './level-reads.js';
 import { parseRow, seriesKey, seriesPrefix, SeriesRows } from './series-rows.js';
 import { corruptError, isCorruption, openError, runTimeError } from './level-errors.js';
 import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-codec.js';
@@ -75,10 +76,7 @@ export class LevelStore implements TaskStore {
   #writes = 0;
   #failedWrite: number | null = null;
   readonly #writer = new RecordWriter();
-  /** The count rows as last written (loaded at open): batches carry deltas to add to them. */
-  #counts = new Map<string, StateCounts>();
-  /** The paused counts as last written, likewise. */
-  #paused = new Map<string, number>();
+  readonly #counts = new CountRows();
   readonly #series = new SeriesRows();
   readonly #ranges: RangeReads = {
     keys: (range: KeyRange) => this.#read((db) => db.keys(range).all()),
@@ -125,8 +123,14 @@ export class LevelStore implements TaskStore {
         }
       }
       this.#writes = Number(await this.#db.get<string, string>(WRITE_MARK_KEY, AS_TEXT) ?? 0);
-      await this.#loadCounts();
-      await this.#loadPaused(safeParse(await this.#db.get<string, string>(META_KEY, AS_TEXT) ?? '{}') ?? {});
+      await this.#counts.load(this.#ranges, (text, key) => this.#decode((t) => JSON.parse(t) as StateCounts, text, key));
+      const current = safeParse(await this.#db.get<string, string>(META_KEY, AS_TEXT) ?? '{}') ?? {};
+      await this.#counts.loadPaused(this.#ranges, current[PAUSED_KEPT] === true, this, async (put) => {
+        const batch = this.#db.batch();
+        put(batch);
+        batch.put(META_KEY, Buffer.from(JSON.stringify({ ...current, [PAUSED_KEPT]: true })));
+        await batch.write();
+      });
     } catch (err) {
       await this.#db.close();
       throw openError(err, this.#path);
@@ -265,21 +269,22 @@ export class LevelStore implements TaskStore {
     for (const run of changes.runs) batch.put(runKey(run.taskId, run.run), w.run(run));
     for (const h of changes.history) batch.put(historyKey(h.taskId, h.chunk), w.history(h.entries));
     if (changes.typePauses !== undefined) writeTypePauses(batch, changes.typePauses);
-    const rows = this.#addCounts(changes.counters);
-    for (const [type, counts] of rows) batch.put(counterKey(type), Buffer.from(JSON.stringify(counts)));
-    const paused = new Map<string, number>();
-    for (const [type, n] of changes.paused ?? []) if (n !== 0) paused.set(type, (this.#paused.get(type) ?? 0) + n);
-    for (const [type, n] of paused) batch.put(pausedCountKey(type), Buffer.from(String(n)));
-    const series = changes.series === undefined || changes.series.size === 0 ? null
-      : await this.#series.merge(changes.series, (key) => db.get<string, string>(key, AS_TEXT));
+    const counts = this.#counts.put(batch, changes.counters, changes.paused);
+    let series: Map<string, MinuteCounts> | null = null;
+    if (changes.series !== undefined && changes.series.size > 0) {
+      series = this.#series.merge(changes.series) ?? null;
+      if (series === null) {
+        await this.#series.load(changes.series, (key) => db.get<string, string>(key, AS_TEXT));
+        series = this.#series.merge(changes.series)!;
+      }
+    }
     for (const [key, row] of series ?? []) batch.put(key, Buffer.from(JSON.stringify(row)));
     const number = this.#writes + 1;
     batch.put(WRITE_MARK_KEY, Buffer.from(String(number)));
     try {
       await batch.write(this.#sync ? { sync: true } : {});
       this.#writes = number;
-      for (const [type, counts] of rows) this.#counts.set(type, counts);
-      for (const [type, n] of paused) this.#paused.set(type, n);
+      this.#counts.written(counts);
       if (series !== null) this.#series.written(series);
     } catch (err) {
       const error = runTimeError(this.#path, err, 'write');
@@ -310,7 +315,7 @@ export class LevelStore implements TaskStore {
   async listIds(q: ListQuery): Promise<string[]> {
     if (q.paused === true) {
       const types = q.type !== undefined ? [q.type] : await this.#types();
-      return this.#mergeIds(types.map(pausedPrefix), q.limit, true, q.cursor);
+      return mergeIds(this.#ranges, types.map(pausedPrefix), q.limit, true, q.cursor);
     }
     if (q.state === undefined && q.type === undefined) {
       const range = q.cursor === undefined ? { gte: 't!', lt: 't!\xff' } : { gte: 't!', lt: `t!${q.cursor}` };
@@ -318,7 +323,7 @@ export class LevelStore implements TaskStore {
     }
     const types = q.type !== undefined ? [q.type] : await this.#types();
     const states = q.state !== undefined ? [q.state] : TASK_STATES;
-    return this.#mergeIds(types.flatMap((type) => states.map((state) => typeStatePrefix(type, state))), q.limit, true, q.cursor);
+    return mergeIds(this.#ranges, types.flatMap((type) => states.map((state) => typeStatePrefix(type, state))), q.limit, true, q.cursor);
   }
 
   async dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
@@ -329,29 +334,12 @@ export class LevelStore implements TaskStore {
 
   async idsInState(state: TaskState, limit: number, cursor?: string, type?: string): Promise<string[]> {
     const types = type !== undefined ? [type] : await this.#types();
-    return this.#mergeIds(types.map((t) => typeStatePrefix(t, state)), limit, false, cursor);
+    return mergeIds(this.#ranges, types.map((t) => typeStatePrefix(t, state)), limit, false, cursor);
   }
 
   /** Every type the store has counted, so every type with an index range. */
   async #types(): Promise<string[]> {
     return (await this.#read((db) => db.keys({ gte: 'c!', lt: 'c!\xff' }).all())).map((k) => k.slice(2));
-  }
-
-  /**
-   * One page of ids in id order (newest first when `reverse`) from several index ranges, each
-   * read up to `limit` past the exclusive `cursor`. Ids sort by creation time, so this is the
-   * order a single index over all the ranges would give.
-   */
-  async #mergeIds(prefixes: readonly string[], limit: number, reverse: boolean, cursor?: string): Promise<string[]> {
-    const pages = await Promise.all(prefixes.map((prefix) => {
-      const range = reverse
-        ? { gte: prefix, lt: cursor === undefined ? `${prefix}\xff` : prefix + cursor }
-        : { gt: cursor === undefined ? prefix : prefix + cursor, lt: `${prefix}\xff` };
-      return this.#read((db) => db.keys({ ...range, reverse, limit }).all());
-    }));
-    const ids = pages.flat().map(idOf).sort();
-    if (reverse) ids.reverse();
-    return ids.slice(0, limit);
   }
 
   async runs(taskId: string): Promise<RunRecord[]> {
@@ -367,44 +355,11 @@ export class LevelStore implements TaskStore {
   }
 
   async counters(): Promise<Map<string, StateCounts>> {
-    return new Map([...this.#counts].map(([type, c]) => [type, { ...c }]));
-  }
-
-  async #loadCounts(): Promise<void> {
-    const entries = await this.#read((db) => db.iterator<string, string>({ gte: 'c!', lt: 'c!\xff', ...AS_TEXT }).all());
-    this.#counts = new Map(entries.map(([k, v]) => [k.slice(2), this.#decode((text) => JSON.parse(text) as StateCounts, v, k)]));
-  }
-
-  /** The rows a batch's count deltas give, from the rows last written (this process is the only writer). */
-  #addCounts(deltas: Map<string, StateCounts>): Map<string, StateCounts> {
-    const rows = new Map<string, StateCounts>();
-    for (const [type, delta] of deltas) {
-      const row: StateCounts = { ...this.#counts.get(type) };
-      for (const [state, n] of Object.entries(delta) as Array<[TaskState, number]>) {
-        const count = (row[state] ?? 0) + n;
-        if (count === 0) delete row[state];
-        else row[state] = count;
-      }
-      rows.set(type, row);
-    }
-    return rows;
-  }
-
-  /** Paused counts as written; counted once from the open tasks for a store made before they were kept (repair rebuilds them too). */
-  async #loadPaused(meta: Record<string, unknown>): Promise<void> {
-    const entries = await this.#ranges.entries({ gte: 'cp!', lt: 'cp!\xff' });
-    this.#paused = new Map(entries.map(([k, v]) => [k.slice(3), Number(v)]));
-    if (meta[PAUSED_KEPT] === true) return;
-    const counted = await countPaused(this);
-    const batch = this.#db.batch();
-    for (const [type, n] of counted) batch.put(pausedCountKey(type), Buffer.from(String(n)));
-    batch.put(META_KEY, Buffer.from(JSON.stringify({ ...meta, [PAUSED_KEPT]: true })));
-    await batch.write();
-    this.#paused = counted;
+    return this.#counts.counts();
   }
 
   async pausedCounts(): Promise<Map<string, number>> {
-    return new Map(this.#paused);
+    return this.#counts.paused();
   }
 
   series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>> {
@@ -414,7 +369,7 @@ export class LevelStore implements TaskStore {
   /** A range delete per type, outside the group commit: nothing else writes minutes that old. */
   async sweepSeries(minute: number): Promise<void> {
     const db = await this.#ready('write');
-    for (const type of this.#counts.keys()) await db.clear({ gte: seriesPrefix(type), lt: seriesKey(type, minute) });
+    for (const type of this.#counts.types()) await db.clear({ gte: seriesPrefix(type), lt: seriesKey(type, minute) });
   }
 
   searchIds(query: SearchQuery, scanLimit: number): Promise<{ ids: string[]; exhausted: boolean }> {

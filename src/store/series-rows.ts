@@ -18,18 +18,27 @@ export class SeriesRows {
   #rows = new Map<string, MinuteCounts>();
   #latest = 0;
 
-  /** The rows a batch's deltas give, keyed by store key; `read` gets a row the cache does not hold. */
-  async merge(deltas: ReadonlyMap<string, SeriesDelta>, read: (key: string) => Promise<string | undefined>): Promise<Map<string, MinuteCounts>> {
+  /**
+   * The rows a batch's deltas give, keyed by store key; undefined when a row must be read first
+   * (load). Synchronous when every row is held, as it is for all but a minute's first batch.
+   */
+  merge(deltas: ReadonlyMap<string, SeriesDelta>): Map<string, MinuteCounts> | undefined {
     const out = new Map<string, MinuteCounts>();
     for (const { type, minute, counts } of deltas.values()) {
       const key = seriesKey(type, minute);
-      let base = out.get(key) ?? this.#rows.get(key);
-      if (base === undefined) {
-        base = readable(await read(key));
-      }
+      const base = out.get(key) ?? this.#rows.get(key);
+      if (base === undefined) return undefined;
       out.set(key, addMinute(copyMinute(base), counts));
     }
     return out;
+  }
+
+  /** Reads the rows of these deltas the cache does not hold (the stored row is the written one). */
+  async load(deltas: ReadonlyMap<string, SeriesDelta>, read: (key: string) => Promise<string | undefined>): Promise<void> {
+    for (const { type, minute } of deltas.values()) {
+      const key = seriesKey(type, minute);
+      if (!this.#rows.has(key)) this.#rows.set(key, readable(await read(key)));
+    }
   }
 
   /** The batch carrying these rows was written. */

@@ -168,15 +168,19 @@ export class Dispatcher {
     const runId = runIdOf(rec.id, run.run);
     this.#running.set(runId, { rec, executor });
     this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, run.startedAt, started.occurrence);
+    let ranMs: number | null = null;
     executor.run({
       runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
     }, {
       onProgress: (p) => this.#progress(rec, run.run, p),
-      onOutcome: (outcome) => this.#outcome(rec.id, run.run, outcome),
+      onOutcome: (outcome) => {
+        ranMs = outcome.durationMs;
+        this.#outcome(rec.id, run.run, outcome);
+      },
       onInterrupted: () => this.#interrupted(rec.id, run.run),
       onReleased: () => {
         this.#running.delete(runId);
-        this.#slots.release(executor, type.name);
+        this.#slots.release(executor, type.name, ranMs);
         this.#pumpSoon();
       },
     });

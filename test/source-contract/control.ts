@@ -82,6 +82,23 @@ export function controlContract(env: ContractEnv): void {
       expect((await s2.history(paused.id)).map((e) => e.event)).toEqual(['submit', 'place', 'pause', 'resume', 'start', 'succeed']);
     });
 
+    it('due tasks of a paused type do not hold back other types due after them, also after a restart; resumed, they run', async () => {
+      const h = await env.start();
+      await h.supervisor.setTypePaused('echo', true);
+      // More than a small due window holds, all due before the noop task; a restart reads them from the store.
+      const held = await h.supervisor.submitMany(Array.from({ length: 6 }, (_, i) => ({ type: 'echo', params: { i } })));
+      const h2 = await env.restart(h);
+      const s = h2.supervisor;
+      const other = await s.submit({ type: 'noop' });
+      await h2.events.ended(other.id);
+      expect(await s.get(other.id)).toMatchObject({ state: 'finished' });
+      for (const t of held) expect(await s.get(t.id)).toMatchObject({ state: 'queued', runCount: 0 });
+
+      await s.setTypePaused('echo', false);
+      for (const t of held) await h2.events.ended(t.id);
+      for (const t of held) expect(await s.get(t.id)).toMatchObject({ state: 'finished', runCount: 1 });
+    });
+
     it('run-now makes a waiting task due at once; it is refused for an ended one', async () => {
       const h = await env.start();
       const s = h.supervisor;

@@ -20,6 +20,8 @@ export interface DueDispatchOptions {
   log: Logger;
   /** Dispatchable tasks held in memory at most (the rest are paged from the store's due index). */
   windowSize: number;
+  /** Types an operator paused: their tasks are left out of the window (claims leave them out anyway). */
+  paused(): ReadonlySet<string>;
   /** Applies a decision to a task in memory and queues it for the next batch. */
   apply<T>(t: LiveTask, decide: Decide<T>, now: number): T;
 }
@@ -37,6 +39,8 @@ export class DueDispatch {
   #timerAt = Infinity;
   #retryTimer: Timer | null = null;
   #paging = false;
+  /** Bumped when the window is reopened: a page read before that is discarded and read again. */
+  #opened = 0;
   #closed = false;
   #wakeQueued = false;
   /** While a window page is read: tasks changed meanwhile (the page's copy of them is stale). */
@@ -108,7 +112,7 @@ export class DueDispatch {
     const rec = t.rec;
     if (this.#touchedDuringPage !== null) this.#touchedDuringPage.add(rec.id);
     if (rec.state !== 'queued' || rec.tries === 0) this.#retryDeadlines.delete(t);
-    if (!isDispatchable(rec)) {
+    if (!isDispatchable(rec) || this.#o.paused().has(rec.type)) {
       this.#window.remove(t);
     } else if (this.#window.covers(rec.nextRunAt, rec.id)) {
       this.#window.add(t, rec.nextRunAt, now);
@@ -123,6 +127,20 @@ export class DueDispatch {
   /** A decision made the task wait `delayMs` for a retry: its due time follows the monotonic clock. */
   retrying(t: LiveTask, delayMs: number): void {
     this.#retryDeadlines.set(t, this.#o.clock.monotonic() + delayMs);
+  }
+
+  /**
+   * A type was paused: its tasks leave the window, whose room goes to types that can run. Resumed:
+   * the window is read again from the start of the due index, which holds them.
+   */
+  typePaused(type: string, paused: boolean): void {
+    if (paused) {
+      for (const t of this.#window.dropType(type)) this.#o.cache.evictIfIdle(t);
+      return;
+    }
+    this.#window.reopen();
+    this.#opened++;
+    void this.#page();
   }
 
   forget(t: LiveTask): void {
@@ -201,6 +219,8 @@ export class DueDispatch {
     this.#paging = true;
     this.#touchedDuringPage = new Set();
     const { store, cache, commit, clock } = this.#o;
+    const opened = this.#opened;
+    let stale = false;
     try {
       // Everything already changed must be in the store before the read, or the page misses it.
       await commit.flushed();
@@ -209,14 +229,25 @@ export class DueDispatch {
       const recs = await store.getTasks(page.map((e) => e.id));
       const now = clock.now();
       const touched = this.#touchedDuringPage;
-      this.#window.extend(page.length > 0 ? page[page.length - 1]! : null, page.length < want);
-      page.forEach((e, i) => {
-        const rec = recs[i];
-        if (rec === undefined || touched.has(e.id)) return;
-        const t = cache.adopt(rec);
-        if (t.dueToken === 0) this.#indexPaged(t, now);
-      });
-      for (const t of this.#beyondDuringPage) this.#indexPaged(t, now);
+      if (opened !== this.#opened) {
+        // Reopened meanwhile: this page was read from where the window was, not from the start.
+        // What it would index is in the store, or will be once the next page has flushed.
+        stale = true;
+        for (const t of this.#beyondDuringPage) cache.evictIfIdle(t);
+      } else {
+        this.#window.extend(page.length > 0 ? page[page.length - 1]! : null, page.length < want);
+        const paused = this.#o.paused();
+        page.forEach((e, i) => {
+          const rec = recs[i];
+          if (rec === undefined || touched.has(e.id) || paused.has(rec.type)) return;
+          const t = cache.adopt(rec);
+          if (t.dueToken === 0) this.#indexPaged(t, now);
+        });
+        // Taken first: one still beyond the new horizon is pushed again while #paging holds.
+        const beyond = this.#beyondDuringPage;
+        this.#beyondDuringPage = [];
+        for (const t of beyond) this.#indexPaged(t, now);
+      }
     } catch (err) {
       this.#o.log.error({ err }, 'reading the due index failed; retrying');
       this.#retryTimer = clock.setTimer(() => void this.#page(), 1000);
@@ -224,6 +255,10 @@ export class DueDispatch {
       this.#paging = false;
       this.#touchedDuringPage = null;
       this.#beyondDuringPage = [];
+    }
+    if (stale) {
+      void this.#page();
+      return;
     }
     this.#wakeSoon();
     this.#armTimer();

@@ -124,6 +124,31 @@ export class DueWindow {
     return dropped.map((e) => e.task);
   }
 
+  /**
+   * Forgets every entry of a type (an operator paused it): its tasks stay only in the store, and
+   * the window's room goes to types that can run. Returns the tasks let go. The window no longer
+   * holds all it covers, so a resume must reopen() it.
+   */
+  dropType(type: string): LiveTask[] {
+    const dropped: LiveTask[] = [];
+    const drop = (e: Entry): boolean => {
+      if (e.token !== e.task.dueToken) return false;
+      if (e.task.rec.type !== type) return true;
+      this.remove(e.task);
+      dropped.push(e.task);
+      return false;
+    };
+    this.#ready.get(type)?.filter(drop);
+    this.#future.filter(drop);
+    return dropped;
+  }
+
+  /** Pages again from the start of the due index (a type was resumed: its tasks are only in the store). */
+  reopen(): void {
+    this.#horizon = null;
+    this.#complete = false;
+  }
+
   #readyHeap(type: string): Heap<Entry> {
     let heap = this.#ready.get(type);
     if (heap === undefined) {

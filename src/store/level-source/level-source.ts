@@ -95,7 +95,7 @@ export class LevelSource implements TaskSource {
     });
     this.#due = new DueDispatch({
       store: options.store, cache: this.#cache, commit: this.#commit, clock: options.clock, log: options.log,
-      windowSize: options.windowSize, apply: (t, decide, now) => this.#apply(t, decide, now),
+      windowSize: options.windowSize, paused: () => this.#typePauses, apply: (t, decide, now) => this.#apply(t, decide, now),
     });
     this.reader = new LevelReader({ store: options.store, cache: this.#cache, commit: this.#commit, counts: this.#counts, paused: this.#paused, due: this.#due });
   }
@@ -268,6 +268,7 @@ export class LevelSource implements TaskSource {
     await new Promise<void>((resolve, reject) => this.#commit.onCommit(resolve, reject));
     if (paused) this.#typePauses.add(type);
     else this.#typePauses.delete(type);
+    this.#due.typePaused(type, paused);
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
