@@ -23,6 +23,14 @@ const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks
 /** Selects per pool at most this many times (a pool's types filling up, or misfires skipping ahead). */
 const MAX_ROUNDS = 8;
 
+/**
+ * The rows each transaction's claims took so far. Two claims can share one transaction (a group
+ * commit takes whatever claims came in the same turn), and a row the first one claimed is still
+ * `queued` on disk and locked by this same transaction, so SKIP LOCKED would hand it to the second
+ * as well: the same run started twice.
+ */
+const claimedIn = new WeakMap<TaskWrite, string[]>();
+
 export interface ClaimOptions {
   me: string;
   leaseMs: number;
@@ -50,8 +58,11 @@ export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimR
 async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[]): Promise<boolean> {
   let free = pool.free;
   const typeLeft = new Map(pool.types);
-  // Rows this claim already looked at: locked by this transaction, they would be selected again.
-  const seen: string[] = [];
+  // Rows this claim already looked at, and those earlier claims of the transaction took: locked by
+  // this transaction, they would be selected again.
+  let taken = claimedIn.get(w);
+  if (taken === undefined) claimedIn.set(w, (taken = []));
+  const seen: string[] = [...taken];
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
     if (free <= 0 || types.length === 0) return true;
@@ -67,6 +78,7 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
       const run = w.apply(task, request.start, { owner: o.me, leaseUntil: w.now + o.leaseMs });
       if (run === null) continue;
       claims.push({ rec: task.rec, run });
+      taken.push(task.rec.id);
       free--;
       typeLeft.set(type, left - 1);
     }
