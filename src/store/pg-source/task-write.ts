@@ -114,8 +114,8 @@ export class TaskWrite implements WriteContext {
     await insertHistory(client, this.#history);
     await deleteErrorWords(client, this.#wordsRemoved);
     await insertErrorWords(client, this.#wordsAdded);
-    // Last: the series rows are shared by every runtime, so they are held for as short a time as can be.
-    await addSeries(client, this.series);
+    // Last, sent with the COMMIT: the series rows are shared by every runtime, so they are held for as short a time as can be.
+    addSeries(client, this.series);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One NOTIFY per transaction: PostgreSQL delivers it at commit, to every listener.
     if (notices.length > 0) await client.query('SELECT pg_notify($1, $2)', notifyText(from, notices));
