@@ -31,7 +31,7 @@ export class Completions {
     for (const i of items) leases.completing(i.taskId, i.run, true);
     try {
       const results = await this.#o.write(async (client, w) => {
-        const rows = await client.query(FENCED_SQL, [items.map((i) => i.taskId), items.map((i) => i.run), this.#o.me]);
+        const rows = await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values: [items.map((i) => i.taskId), items.map((i) => i.run), this.#o.me] });
         const held = new Map<string, LoadedTask>();
         for (const row of rows.rows) {
           const t = loaded(row);
