@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../src/index.js';
+import { Runtime, type RuntimeOptions } from '../src/index.js';
 import { type Lateness, percentiles, rounded } from './precision.js';
 
 export const HANDLER_COUNT = 600;
@@ -35,11 +35,14 @@ export async function setTimeoutHandlerLateness(): Promise<Lateness> {
   return rounded(percentiles(late), 2);
 }
 
-/** The same due times as one-shot tasks of the `clock` type, on `workers` threads with the default runs per worker. */
-export async function spindleHandlerLateness(tasks: string, workers: number): Promise<Lateness> {
+/**
+ * The same due times as one-shot tasks of the `clock` type, on `workers` threads with the default
+ * runs per worker unless `options` says; on LevelDB unless it names a store (a PostgreSQL database).
+ */
+export async function spindleHandlerLateness(tasks: string, workers: number, options: Pick<RuntimeOptions, 'store' | 'runsPerWorker' | 'sync'> = {}): Promise<Lateness> {
   const data = join(tmpdir(), `spindle-bench-handler-${process.pid}`);
   rmSync(data, { recursive: true, force: true });
-  const rt = await Runtime.start({ data, tasks, workers, logLevel: 'silent', retention: 'forever' });
+  const rt = await Runtime.start({ data, tasks, workers, logLevel: 'silent', retention: 'forever', ...options });
   // run.ended can come before submitMany's answer gives the ids (not with a 1 s lead, but cheap to
   // allow): keep the handlers' instants by id and match them at the end.
   const began = new Map<string, number>();

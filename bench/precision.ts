@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../src/index.js';
+import { Runtime, type RuntimeOptions } from '../src/index.js';
 
 /** Lateness percentiles in ms. */
 export interface Lateness {
@@ -39,11 +39,14 @@ export async function setTimeoutLateness(): Promise<Lateness> {
   return percentiles(late);
 }
 
-/** One-shot `at` tasks: lateness is the run.started event's time minus the task's due time. */
-export async function spindleLateness(tasks: string, workers: number): Promise<Lateness> {
+/**
+ * One-shot `at` tasks: lateness is the run.started event's time minus the task's due time. On
+ * LevelDB in a fresh data directory unless `options` names a store (a PostgreSQL database).
+ */
+export async function spindleLateness(tasks: string, workers: number, options: Pick<RuntimeOptions, 'store' | 'runsPerWorker' | 'sync'> = {}): Promise<Lateness> {
   const data = join(tmpdir(), `spindle-bench-precision-${process.pid}`);
   rmSync(data, { recursive: true, force: true });
-  const rt = await Runtime.start({ data, tasks, workers, logLevel: 'silent', retention: 'forever' });
+  const rt = await Runtime.start({ data, tasks, workers, logLevel: 'silent', retention: 'forever', ...options });
   const due = dueTimes();
   const dueOf = new Map<string, number>();
   const late: number[] = [];

@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import { cliLatency, printLatency } from './cli-latency.js';
 import { HANDLER_COUNT, setTimeoutHandlerLateness, spindleHandlerLateness } from './handler-lateness.js';
 import { piscinaLatency, spindleLatency } from './latency.js';
+import { pgPrecision } from './pg-precision.js';
 import { setTimeoutLateness, spindleLateness } from './precision.js';
 import { pgBench } from './pg-run.js';
 import { rawIpc } from './processes.js';
@@ -129,6 +130,7 @@ for (const [name, l] of Object.entries(handler)) {
   const r = [times(l.p50, setTimeoutHandler.p50), times(l.p99, setTimeoutHandler.p99), times(l.max, setTimeoutHandler.max)].join(' / ');
   console.log(`| ${name} | ${l.p50} | ${l.p99} | ${l.max} | ${r} |`);
 }
+const pgLateness = await pgPrecision(TASKS, WORKERS);
 
 console.log(`\nscale: queued one-shot tasks due in 30 days; the runtime restarted in a fresh process${FULL ? '' : ' (1,000,000 with --full)'}`);
 const scales = [await scale(100_000, TASKS), ...(FULL ? [await scale(1_000_000, TASKS)] : [])];
@@ -145,5 +147,5 @@ const pg = await pgBench(ROUNDS);
 const seconds = Math.round((performance.now() - began) / 1000);
 console.log(`\nthe suite took ${seconds} s`);
 writeFileSync(RESULTS, JSON.stringify({
-  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, handler, scale: scales, cli, pg,
+  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, handler, pgLateness, scale: scales, cli, pg,
 }, null, 2));

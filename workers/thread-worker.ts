@@ -56,6 +56,11 @@ export default async function threadWorker(request: WorkerRequest): Promise<Work
 
 async function runOne(request: TaskMessage): Promise<ResultMessage> {
   const { runId } = request;
+  if (request.abortedBy !== undefined) {
+    // Aborted while it waited in the pool's queue for a thread: it never started, so its handler
+    // does not start either (as for a run aborted while it waits for a slot in the executor).
+    return { type: 'result', runId, ok: false, error: { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' } };
+  }
   const controller = new AbortController();
   const early = earlyAborts.get(runId);
   if (early !== undefined) {

@@ -12,10 +12,14 @@ export interface EventMap {
   'run.started': { id: string; type: string; attempt: number; run: number; startedAt: string };
   /** A handler reported progress (0..1). */
   'run.progress': { id: string; type: string; attempt: number; run: number; progress: number };
-  /** A run ended: `state` is the run's outcome, with its output or error. */
+  /**
+   * A run ended: `state` is the run's outcome, with its output or error. `truncated`: the run
+   * ended on another runtime and the event was too large to pass between runtimes, so its output
+   * and its error's stack were left out (and a long error message cut); the task has them in full.
+   */
   'run.ended': {
     id: string; type: string; attempt: number; run: number; state: string;
-    output?: unknown; error?: RunError;
+    output?: unknown; error?: RunError; truncated?: true;
     startedAt: string; endedAt: string; durationMs: number | null; worker: string | null;
   };
 }

@@ -37,9 +37,9 @@ export function wholeNumber(text: string, flag: string, options: { signed?: bool
  * `--store SPEC` with the `--data` beside it (start, repair). Like start's other flags it is a
  * start-up option: refused as INVALID_OPTION, on the command line (exit 2).
  */
-export function storeSpec(flags: { store?: string; data?: string }): StoreSpec {
+export function storeSpec(flags: { store?: string; data?: string }, field = '--store'): StoreSpec {
   try {
-    return parseStoreSpec(flags.store, resolve(dataDirOf(flags)), '--store');
+    return parseStoreSpec(flags.store, resolve(dataDirOf(flags)), field);
   } catch (err) {
     throw isSpindleError(err, 'INVALID_ARGUMENT') ? new SpindleError('INVALID_OPTION', err.message, err.details) : err;
   }

@@ -106,12 +106,16 @@ export function registerRuntimeCommands(program: Command): void {
   program.command('repair')
     .description('repair a damaged store (LevelDB repair, then the indexes and counts rebuilt from the tasks) while no runtime holds it')
     .option('--data <dir>', 'the data directory (default $SPINDLE_DATA or ./.spindle)')
-    .option('--store <spec>', 'the store to repair: level:DIR for LevelDB in DIR (default <data>/store)')
+    .option('--store <spec>', 'the store to repair: level:DIR for LevelDB in DIR (default $SPINDLE_STORE, else <data>/store)')
     .option('--json', 'print the report as JSON', false)
     .action(async (flags: { data?: string; store?: string; json: boolean }) => {
       const spec = fromCommandLine(() => {
-        const named = storeSpec(flags);
-        if (named.kind === 'postgres') throw new SpindleError('INVALID_OPTION', '--store: repair is for LevelDB stores; a PostgreSQL database is repaired by PostgreSQL', { field: '--store' });
+        // The store `spindle start` would open: --store, else $SPINDLE_STORE.
+        const env = process.env.SPINDLE_STORE;
+        const fromEnv = flags.store === undefined && env !== undefined && env !== '';
+        const field = fromEnv ? 'SPINDLE_STORE' : '--store';
+        const named = fromEnv ? storeSpec({ ...flags, store: env }, field) : storeSpec(flags, field);
+        if (named.kind === 'postgres') throw new SpindleError('INVALID_OPTION', `${field}: repair is for LevelDB stores; a PostgreSQL database is repaired by PostgreSQL`, { field });
         return named;
       });
       // Loaded here: LevelDB and the directory checks are for this command alone; the others are light clients.
@@ -151,7 +155,8 @@ function eventLine(ev: ClientEvent, out: Output): string {
     case 'run.progress':
       return `${time}  ${ev.data.id}  ${ev.data.type}  run ${ev.data.run} ${Math.round(ev.data.progress * 100)}%`;
     case 'run.ended': {
-      const what = ev.data.error !== undefined ? `${ev.data.error.code}: ${brief(ev.data.error.message, 60)}` : brief(ev.data.output, 60);
+      const what = ev.data.error !== undefined ? `${ev.data.error.code}: ${brief(ev.data.error.message, 60)}`
+        : ev.data.truncated === true ? 'output too large to pass between runtimes (spindle show has it)' : brief(ev.data.output, 60);
       return `${time}  ${ev.data.id}  ${ev.data.type}  run ${ev.data.run} ${state(ev.data.state, out.style)} in ${duration(ev.data.durationMs)}: ${what}`;
     }
     case 'events.gap':

@@ -29,7 +29,7 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('run the runtime in the foreground')
     .option('--data <dir>', 'data directory (store and socket); env SPINDLE_DATA', undefined)
-    .option('--store <spec>', 'where the tasks are kept: level:DIR for LevelDB in DIR (default LevelDB in <data>/store)')
+    .option('--store <spec>', 'where the tasks are kept: level:DIR (LevelDB in DIR) or postgres://… (shared); env SPINDLE_STORE (default LevelDB in <data>/store)')
     .option('--socket <path>', 'where to listen (default <data>/spindle.sock)')
     .option('--tasks <dir>', 'task modules directory', 'tasks')
     .option('--mode <mode>', 'threads | processes', 'threads')
@@ -88,11 +88,19 @@ export function registerStart(program: Command): void {
     });
 }
 
-/** `--store SPEC`, refused here when bad (exit 2, before anything loads); the runtime reads it again. */
+/**
+ * `--store SPEC`, else $SPINDLE_STORE (where a URL with a password stays out of `ps`), refused here
+ * when bad (exit 2, before anything loads); the runtime reads it again.
+ */
 function storeOption(flags: StartFlags): Pick<RuntimeOptions, 'store'> {
-  if (flags.store === undefined) return {};
-  storeSpec(flags);
-  return { store: flags.store };
+  if (flags.store !== undefined) {
+    storeSpec(flags);
+    return { store: flags.store };
+  }
+  const env = process.env.SPINDLE_STORE;
+  if (env === undefined || env === '') return {};
+  storeSpec({ ...flags, store: env }, 'SPINDLE_STORE');
+  return { store: env };
 }
 
 /** `--http [HOST:]PORT` (the runtime judges it, naming the field) and `--http-read-only`. */

@@ -74,8 +74,6 @@ export class ProcessExecutor implements Executor {
     this.#book = new RunBook<Run>({
       owner: 'ProcessExecutor',
       killGraceMs: this.options.killGraceMs,
-      // A run still waiting (while children start or are replaced) was never sent: nothing to stop.
-      abortedWhileWaiting: 'drop',
       workerName: (run) => run.child?.worker.name ?? 'process-pending',
       dispatch: (waiting) => this.#pump(waiting),
       signal: ({ child, abortedBy, request }) => {

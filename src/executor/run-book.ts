@@ -36,11 +36,6 @@ export interface RunBookHooks<R extends BookedRun> {
   readonly owner: string;
   /** Between aborting a run's signal and killing its worker. */
   readonly killGraceMs: number;
-  /**
-   * What a cancel or timeout does to a run still waiting for a slot: 'drop' releases it unstarted;
-   * 'send' leaves it waiting, to start with its signal already aborted. A shutdown drops it either way.
-   */
-  readonly abortedWhileWaiting: 'drop' | 'send';
   /** The worker a run is on, as outcomes name it. */
   workerName(run: R): string;
   /** Takes from the front of `waiting` the runs it sends to workers with room; the rest wait for a release. */
@@ -173,7 +168,8 @@ export class RunBook<R extends BookedRun> {
     this.report(run, { ok: false, error });
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
-    if (this.#hooks.abortedWhileWaiting === 'drop' && this.#waiting.includes(run)) {
+    // Still waiting for a slot, it was never sent: released unstarted, no handler ever sees it.
+    if (this.#waiting.includes(run)) {
       this.releaseUnstarted(run);
       return;
     }
@@ -192,8 +188,9 @@ export class RunBook<R extends BookedRun> {
   }
 
   /**
-   * A run aborted before a worker took it has reached one: the worker gets the abort, so the
-   * handler starts with its signal aborted, and a whole kill grace to notice if the first ran out.
+   * A run aborted after it was sent but before a worker took it has reached one: the worker gets
+   * the abort, so it ends the run without starting the handler, and a whole kill grace to do so if
+   * the first ran out.
    */
   placed(run: R): void {
     if (!this.holds(run) || run.abortedBy === null) return;

@@ -40,6 +40,8 @@ interface Thread {
 /** What piscina's queue-options slot carries to the balancer: the runs of one message. */
 interface Placement {
   runs: Run[];
+  /** The message's task for each run, in order: still this object until piscina posts it. */
+  tasks: TaskMessage[];
   /** The thread the batch was cut for; another is chosen if it has gone meanwhile. */
   target: Thread | null;
 }
@@ -68,9 +70,6 @@ export class ThreadExecutor implements Executor {
     this.#book = new RunBook<Run>({
       owner: 'ThreadExecutor',
       killGraceMs: this.options.killGraceMs,
-      // Kept from when such runs waited in piscina's queue, out of reach: one a cancel or timeout
-      // finds waiting for a thread still goes to one, to start with its signal aborted.
-      abortedWhileWaiting: 'send',
       workerName: (run) => run.thread?.name ?? 'thread-pending',
       dispatch: (waiting) => this.#dispatch(waiting),
       signal: (run) => this.#sendAbort(run),
@@ -181,10 +180,11 @@ export class ThreadExecutor implements Executor {
   }
 
   #send(runs: Run[], target: Thread | null): void {
-    const message: TaskMessage | BatchMessage = runs.length === 1 ? taskMessage(runs[0]!.request) : { type: 'batch', runs: runs.map((r) => taskMessage(r.request)) };
+    const tasks = runs.map((r) => taskMessage(r.request));
+    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks };
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
     // skips symbol keys, so the placement never travels to the worker.
-    Object.defineProperty(message, queueOptionsSymbol, { value: { runs, target } satisfies Placement });
+    Object.defineProperty(message, queueOptionsSymbol, { value: { runs, tasks, target } satisfies Placement });
     // Counted at once, not when piscina places the message: it may queue it, and the next batch
     // cut in this turn must not count the same free slots again.
     if (target !== null) target.load += runs.length;
@@ -246,11 +246,14 @@ export class ThreadExecutor implements Executor {
       if (placement.target !== null) placement.target.load -= size;
       thread.load += size;
     }
-    for (const run of placement.runs) {
+    placement.runs.forEach((run, i) => {
       run.thread = thread;
-      // Aborted while queued: act once piscina has posted the task to the thread.
-      if (run.abortedBy !== null) queueMicrotask(() => this.#book.placed(run));
-    }
+      if (run.abortedBy === null) return;
+      // Aborted while queued: piscina posts the message right after this returns, so the mark
+      // travels with it and the handler never starts; the kill grace restarts once it is posted.
+      placement.tasks[i]!.abortedBy = run.abortedBy;
+      queueMicrotask(() => this.#book.placed(run));
+    });
     return best;
   };
 

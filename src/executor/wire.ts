@@ -22,6 +22,8 @@ export interface TaskMessage {
   modulePath: string;
   params: unknown;
   attempt: number;
+  /** Aborted while it waited in the thread pool's queue: end it without starting the handler. */
+  abortedBy?: AbortCause;
 }
 
 /** Main → worker: answer at once; proves the entry point loaded and warms the thread up. */

@@ -27,7 +27,10 @@ export type TaskInput = string | URL | TaskDefinition<any, any, any>;
 export interface RuntimeOptions {
   /** Data directory: the store and the socket (default ./.spindle, env SPINDLE_DATA). */
   data?: string;
-  /** Where the tasks are kept: `level:DIR` (LevelDB in DIR). Default: LevelDB in `<data>/store`. */
+  /**
+   * Where the tasks are kept: `level:DIR` (LevelDB in DIR) or `postgres://…` (shared). Default: env
+   * SPINDLE_STORE, else LevelDB in `<data>/store`.
+   */
   store?: string;
   /**
    * Where the task types come from: a tasks folder (default ./tasks), or a list whose items are
@@ -166,7 +169,9 @@ export function resolveRuntimeOptions(input: RuntimeOptions = {}, env: NodeJS.Pr
     const data = resolve(dataDirOf(input, env));
     return Object.freeze({
       data,
-      store: parseStoreSpec(input.store, data),
+      store: input.store !== undefined || env.SPINDLE_STORE === undefined || env.SPINDLE_STORE === ''
+        ? parseStoreSpec(input.store, data)
+        : parseStoreSpec(env.SPINDLE_STORE, data, 'SPINDLE_STORE'),
       tasks: taskSources(input.tasks),
       mode,
       workers: input.workers === undefined ? availableParallelism() : parseInteger(input.workers, 'workers', 1, 1024),

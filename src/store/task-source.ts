@@ -1,3 +1,4 @@
+import type { SpindleEvent } from '../api/events.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { MinuteCounts } from '../api/series.js';
 import type { DueEntry, ListQuery, SearchQuery, StateCounts } from './store.js';
@@ -14,6 +15,17 @@ export interface WriteContext {
   afterWrite(fn: () => void): void;
   /** The decision made the task wait `delayMs` for a retry: a promise on the monotonic clock. */
   retrying(delayMs: number): void;
+  /**
+   * Whether `announce` is heard by anyone: false lets a decision skip building its events (the
+   * LevelDB source while nobody here listens). A shared store is always announcing: it cannot
+   * know whether another runtime's listeners want the event.
+   */
+  readonly announcing: boolean;
+  /**
+   * An event this write makes true, delivered once the write is durable (never if it fails): to
+   * this runtime's listeners, and on a shared store to every other runtime's too.
+   */
+  announce(event: SpindleEvent): void;
 }
 
 /**
@@ -80,6 +92,12 @@ export interface SourceSignals {
   wake(): void;
   /** A run of this runtime may not go on: cancelled (here or elsewhere), or the source cannot vouch for it any more. */
   abort(taskId: string, run: number, reason: 'cancel' | 'lease'): void;
+  /** Whether anyone here listens to events now. */
+  listening(): boolean;
+  /** An event written (by this runtime, or by another on a shared store), for this runtime's listeners. */
+  emit(event: SpindleEvent): void;
+  /** The tasks some listener here follows by id (a waiter), for what a shared store may have failed to deliver. */
+  watchedTasks(): string[];
 }
 
 export interface SourceStart {

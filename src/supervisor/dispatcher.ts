@@ -73,7 +73,11 @@ export class Dispatcher {
     const start: Decide<RunRecord | null> = (rec, w) => {
       const dueAt = rec.nextRunAt;
       const run = this.#startRun(rec, w);
-      if (run !== null) started.set(rec.id, { dueAt, occurrence: run.attempt === 1 });
+      if (run === null) return null;
+      started.set(rec.id, { dueAt, occurrence: run.attempt === 1 });
+      if (w.announcing) {
+        w.announce({ event: 'run.started', data: { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, startedAt: new Date(run.startedAt).toISOString() } });
+      }
       return run;
     };
     this.#claims++;
@@ -163,10 +167,6 @@ export class Dispatcher {
     const executor = this.#o.executorFor(type);
     const runId = runIdOf(rec.id, run.run);
     this.#running.set(runId, { rec, executor });
-    const bus = this.#o.bus;
-    if (bus.active) {
-      bus.emit({ event: 'run.started', data: { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, startedAt: new Date(run.startedAt).toISOString() } });
-    }
     this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, run.startedAt, started.occurrence);
     executor.run({
       runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
@@ -282,9 +282,9 @@ export class Dispatcher {
 }
 
 /** run.ended for subscribers and the observer, once the end is written. */
-export function announceRunEnd(o: { bus: EventBus; observer?: SupervisorObserver | undefined }, rec: TaskRecord, run: RunRecord, w: Parameters<Decide>[1]): void {
+export function announceRunEnd(o: { observer?: SupervisorObserver | undefined }, rec: TaskRecord, run: RunRecord, w: Parameters<Decide>[1]): void {
   o.observer?.runEnded(rec.type, run.state, run.durationMs);
-  if (!o.bus.active) return;
+  if (!w.announcing) return;
   const data = {
     id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, state: run.state,
     ...(run.output !== null ? { output: JSON.parse(run.output) as unknown } : {}),
@@ -292,7 +292,7 @@ export function announceRunEnd(o: { bus: EventBus; observer?: SupervisorObserver
     startedAt: new Date(run.startedAt).toISOString(), endedAt: new Date(run.endedAt ?? run.startedAt).toISOString(),
     durationMs: run.durationMs, worker: run.worker,
   };
-  w.afterWrite(() => o.bus.emit({ event: 'run.ended', data }));
+  w.announce({ event: 'run.ended', data });
 }
 
 function outcomeEvent(outcome: RunOutcome): TaskEventType {

@@ -22,6 +22,13 @@ export class EventBus {
     return this.#subs.size > 0;
   }
 
+  /** The task ids subscribers follow one by one (a waiter's filter). */
+  watchedTasks(): string[] {
+    const ids = new Set<string>();
+    for (const { filter } of this.#subs) if (filter.taskId !== undefined) ids.add(filter.taskId);
+    return [...ids];
+  }
+
   subscribe(filter: EventFilter, listener: EventListener): () => void {
     const sub = { filter, listener };
     this.#subs.add(sub);

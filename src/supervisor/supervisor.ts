@@ -75,7 +75,7 @@ export class Supervisor {
     this.#startedAt = clock.monotonic();
     this.#bus = new EventBus((err) => log.error({ err }, 'event listener threw'));
     this.#transitions = new Transitions({
-      registry, bus: this.#bus, retentionMs: options.retentionMs, keyRetentionMs: options.keyRetentionMs, random: options.random,
+      registry, retentionMs: options.retentionMs, keyRetentionMs: options.keyRetentionMs, random: options.random,
       ended: (rec) => this.#schedules.delete(rec.id),
     });
     this.#submissions = new Submissions({
@@ -106,6 +106,9 @@ export class Supervisor {
     }, {
       wake: () => this.#dispatcher.pump(),
       abort: (taskId, run, reason) => this.#dispatcher.abort(taskId, run, reason),
+      listening: () => this.#bus.active,
+      emit: (event) => this.#bus.emit(event),
+      watchedTasks: () => this.#bus.watchedTasks(),
     });
     this.#dispatcher.pump();
     this.#retention.start();
@@ -220,7 +223,7 @@ export class Supervisor {
     const now = w.now;
     const ended: RunRecord = { ...run, state: 'cancelled', endedAt: now, durationMs: now - run.startedAt, error: { code: 'CANCELLED', message: 'cancelled by a client' } };
     rec.lastRun = ended;
-    announceRunEnd({ bus: this.#bus, observer: this.#o.observer }, rec, ended, w);
+    announceRunEnd({ observer: this.#o.observer }, rec, ended, w);
   }
 
   /** A run left `running` by a crash or a stop is a lost try (SPEC §3). */

@@ -5,12 +5,10 @@ import type { TaskEventType, TransitionResult } from '../task/state.js';
 import { TASK_EVENTS, TERMINAL_STATES } from '../task/state.js';
 import { retryDelay } from '../task/task-options.js';
 import { transitionTable } from '../task/transition-table.js';
-import type { EventBus } from './events.js';
 import { giveBackTry } from './occurrence.js';
 
 export interface TransitionsOptions {
   registry: Registry;
-  bus: EventBus;
   /** How long terminal tasks are kept; null keeps them forever. A type may set its own. */
   retentionMs: number | null;
   /** How long an ended task keeps its idempotency key when its submit did not say. */
@@ -76,10 +74,8 @@ export class Transitions {
     if (TERMINAL_STATES.has(res.to) && !TERMINAL_STATES.has(res.from)) this.#ended(rec, now);
     else if (TERMINAL_STATES.has(res.from) && !TERMINAL_STATES.has(res.to)) reopened(rec, now);
     rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
-    const bus = this.#o.bus;
-    if (bus.active && res.to !== res.from) {
-      const data = { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: new Date(now).toISOString() };
-      w.afterWrite(() => bus.emit({ event: 'task.state', data }));
+    if (res.to !== res.from && w.announcing) {
+      w.announce({ event: 'task.state', data: { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: new Date(now).toISOString() } });
     }
     return res;
   }

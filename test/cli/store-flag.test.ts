@@ -83,6 +83,32 @@ describe('spindle start --store level:DIR', () => {
     expect(existsSync(data)).toBe(false);
   });
 
+  it('reads the store from $SPINDLE_STORE when --store is not given (the flag wins); a bad one is refused naming SPINDLE_STORE', async () => {
+    const data = join(tempDir(), 'data');
+    const store = join(tempDir(), 'env-store');
+    const runtime = background(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1'], { env: { SPINDLE_STORE: `level:${store}` } });
+    runtimes.push(runtime);
+    await runtime.printed('spindle runtime started');
+    await later(data);
+    await stop(runtime);
+    expect(readdirSync(store)).toContain('CURRENT');
+    expect(existsSync(join(data, 'store'))).toBe(false);
+
+    const flagged = join(tempDir(), 'flag-store');
+    const second = background(['start', '--data', data, '--tasks', FIXTURE_TASKS, '--workers', '1', '--store', `level:${flagged}`], { env: { SPINDLE_STORE: `level:${store}` } });
+    runtimes.push(second);
+    await second.printed('spindle runtime started');
+    await stop(second);
+    expect(readdirSync(flagged)).toContain('CURRENT');
+
+    const bad = await spindle(['start', '--data', data, '--tasks', FIXTURE_TASKS], { env: { SPINDLE_STORE: 'foo:bar' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^spindle: INVALID_OPTION: SPINDLE_STORE: unknown kind of store "foo:"; [^\n]+\n$/);
+    const repair = await spindle(['repair', '--data', data], { env: { SPINDLE_STORE: 'postgres://root@127.0.0.1:5432/postgres' } });
+    expect(repair.code).toBe(2);
+    expect(repair.stderr).toMatch(/^spindle: INVALID_OPTION: SPINDLE_STORE: repair is for LevelDB stores/);
+  });
+
   it('fails a start on an unreachable PostgreSQL in one line (STORE_UNAVAILABLE, exit 1), without printing the URL', async () => {
     for (const url of ['postgres://spindle:s3cret@127.0.0.1:1/spindle', 'postgresql://spindle:s3cret@127.0.0.1:1/spindle']) {
       const ran = await spindle(['start', '--data', join(tempDir(), 'data'), '--tasks', FIXTURE_TASKS, '--store', url, '--log-level', 'silent']);

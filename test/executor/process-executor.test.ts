@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,13 @@ const TEST_TIMEOUT = 30_000;
 
 const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}.mjs`, import.meta.url));
 const processTask = (name: string): string => fileURLToPath(new URL(`../fixtures/process-tasks/${name}.mjs`, import.meta.url));
+/** Appends `n attempt pid start` to params.log as it begins, then sleeps params.ms on its signal. */
+const RECORD = fileURLToPath(new URL('../fixtures/recovery-tasks/record.mjs', import.meta.url));
+
+/** The `n` of each handler that began, in order, from RECORD's log. */
+function began(log: string): number[] {
+  return readFileSync(log, 'utf8').split('\n').filter((l) => l.endsWith(' start')).map((l) => Number(l.split(' ')[0]));
+}
 
 let executor: ProcessExecutor | null = null;
 
@@ -208,6 +215,21 @@ describe('ProcessExecutor', () => {
     expect(ex.busy()).toBe(1);
     ex.abort(holding.runId, 'cancel');
     await holding.released;
+  });
+
+  it('never starts the handler of a run cancelled while it waits for a slot', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, killGraceMs: 120_000 });
+    const log = join(tempDir(), 'runs.log');
+    writeFileSync(log, '');
+    const holding = start(ex, RECORD, { log, n: 1, ms: 3_600_000 });
+    const queued = start(ex, RECORD, { log, n: 2 });
+    ex.abort(queued.runId, 'cancel');
+    expect(await failed(queued)).toMatchObject({ code: 'CANCELLED', worker: 'process-pending' });
+    // Cancelled once its handler has begun, so that it ends on its signal, not unstarted.
+    await until(() => began(log).length > 0);
+    ex.abort(holding.runId, 'cancel');
+    await Promise.all([holding.released, queued.released]);
+    expect(began(log)).toEqual([1]);
   });
 
   it('holds runsPerWorker runs in one child at once', { timeout: TEST_TIMEOUT }, async () => {

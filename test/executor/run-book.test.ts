@@ -27,7 +27,7 @@ function booked(runId: string, timeoutMs = 60_000): TestRun {
 /** Hooks of a worker with `room` slots that sends whatever fits; each test overrides what it watches. */
 function hooks(overrides: Partial<RunBookHooks<TestRun>> = {}, room = { slots: Infinity }): RunBookHooks<TestRun> {
   return {
-    owner: 'Test', killGraceMs: 60_000, abortedWhileWaiting: 'drop',
+    owner: 'Test', killGraceMs: 60_000,
     workerName: () => 'w',
     dispatch: (waiting) => {
       for (const run of waiting.splice(0, room.slots)) {
@@ -168,7 +168,7 @@ describe('RunBook', () => {
     expect(run.releases).toBe(0);
   });
 
-  it("'drop': releases an aborted run still waiting for a slot at once, without telling any worker", async () => {
+  it('releases an aborted run still waiting for a slot at once, without telling any worker', async () => {
     const signalled: string[] = [];
     const book = new RunBook<TestRun>(hooks({ signal: (run) => signalled.push(run.request.runId) }, { slots: 0 }));
     const run = booked('a');
@@ -178,8 +178,9 @@ describe('RunBook', () => {
     expect({ outcomes: run.outcomes.length, releases: run.releases, interruptions: run.interruptions, size: book.size, signalled }).toEqual({ outcomes: 1, releases: 1, interruptions: 0, size: 0, signalled: [] });
   });
 
-  it("'send': an aborted run still waiting is sent later and gets its abort there, with a new kill grace if the first ran out", async () => {
-    const room = { slots: 0 };
+  it('an aborted run sent but not yet on a worker (a pool queue) gets its abort once placed, with a new kill grace if the first ran out', async () => {
+    // The executor's own queue, as piscina's while a thread is replaced: sent, on no worker yet.
+    let onWorker = false;
     const signalled: boolean[] = [];
     const kills: boolean[] = [];
     let killDue!: () => void;
@@ -187,28 +188,26 @@ describe('RunBook', () => {
     const due = new Promise<void>((resolve) => { killDue = resolve; });
     const killedThere = new Promise<void>((resolve) => { killedOnWorker = resolve; });
     const book = new RunBook<TestRun>(hooks({
-      abortedWhileWaiting: 'send',
       killGraceMs: 20,
-      signal: (run) => signalled.push(run.sent),
-      kill: (run) => {
-        kills.push(run.sent);
-        if (!run.sent) {
+      signal: () => signalled.push(onWorker),
+      kill: () => {
+        kills.push(onWorker);
+        if (!onWorker) {
           killDue();
           return false;
         }
         killedOnWorker();
         return true;
       },
-    }, room));
+    }));
     const run = booked('a');
     book.add(run);
     await nextTurn();
+    expect(run.sent).toBe(true);
     book.abort('a', 'cancel');
     await due;
     expect({ killDue: run.killDue, releases: run.releases }).toEqual({ killDue: true, releases: 0 });
-    room.slots = 1;
-    book.dispatch();
-    expect(run.sent).toBe(true);
+    onWorker = true;
     book.placed(run);
     await killedThere;
     expect({ signalled, kills, killDue: run.killDue, outcomes: run.outcomes.length }).toEqual({ signalled: [false, true], kills: [false, true], killDue: false, outcomes: 1 });

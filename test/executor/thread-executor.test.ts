@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
@@ -7,6 +9,7 @@ import { isSpindleError } from '../../src/errors.js';
 import type { RunError, RunOutcome } from '../../src/executor/executor.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import { until } from '../helpers/runtime.js';
+import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import type { ThreadExecutorOptions } from '../../src/executor/thread-executor.js';
 
 // Real threads on a loaded 2-core CI machine: generous limits, never tight timing.
@@ -15,12 +18,20 @@ const SLACK_MS = 5_000;
 
 const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}.mjs`, import.meta.url));
 const faults = (name: string): string => fileURLToPath(new URL(`../fixtures/worker-faults/${name}.mjs`, import.meta.url));
+/** Appends `n attempt pid start` to params.log as it begins, then sleeps params.ms on its signal. */
+const RECORD = fileURLToPath(new URL('../fixtures/recovery-tasks/record.mjs', import.meta.url));
+
+/** The `n` of each handler that began, in order, from RECORD's log. */
+function began(log: string): number[] {
+  return readFileSync(log, 'utf8').split('\n').filter((l) => l.endsWith(' start')).map((l) => Number(l.split(' ')[0]));
+}
 
 let executor: ThreadExecutor | null = null;
 
 afterEach(async () => {
   await executor?.close(0);
   executor = null;
+  removeTempDirs();
 });
 
 async function open(options: ThreadExecutorOptions = {}): Promise<ThreadExecutor> {
@@ -174,7 +185,7 @@ describe('ThreadExecutor', () => {
     expect(next.worker).toBe(error.worker);
   });
 
-  it('aborts a run still queued for a thread, which then starts with its signal aborted', { timeout: TEST_TIMEOUT }, async () => {
+  it('aborts a run still queued for a thread, reported from no thread, and the thread serves on', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workers: 1, killGraceMs: 120_000 });
     const holding = start(ex, task('sleep'), { ms: 3_600_000 });
     const queued = start(ex, task('sleep'), { ms: 3_600_000 });
@@ -184,6 +195,37 @@ describe('ThreadExecutor', () => {
     const held = await failed(holding);
     await Promise.all([holding.released, queued.released]);
     expect((await start(ex, task('noop')).outcome).worker).toBe(held.worker);
+  });
+
+  it('never starts the handler of a run cancelled while it waits for a thread: it is released unsent', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, killGraceMs: 120_000 });
+    const log = join(tempDir(), 'runs.log');
+    writeFileSync(log, '');
+    const holding = start(ex, RECORD, { log, n: 1, ms: 3_600_000 });
+    const queued = start(ex, RECORD, { log, n: 2 });
+    ex.abort(queued.runId, 'cancel');
+    expect(await failed(queued)).toMatchObject({ code: 'CANCELLED', worker: 'thread-pending' });
+    // Cancelled once its handler has begun, so that it ends on its signal, not unstarted.
+    await until(() => began(log).length > 0);
+    ex.abort(holding.runId, 'cancel');
+    await Promise.all([holding.released, queued.released]);
+    expect(began(log)).toEqual([1]);
+  });
+
+  it('never starts the handler of a run cancelled in the pool\'s queue while its thread is replaced', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, killGraceMs: 300 });
+    const log = join(tempDir(), 'runs.log');
+    writeFileSync(log, '');
+    const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });
+    ex.abort(stubborn.runId, 'cancel');
+    await stubborn.released;
+    // Its thread has exited and its replacement is still loading: the run goes to piscina's queue.
+    const queued = start(ex, RECORD, { log, n: 2 });
+    ex.abort(queued.runId, 'cancel');
+    expect(await failed(queued)).toMatchObject({ code: 'CANCELLED', worker: 'thread-pending' });
+    await queued.released;
+    expect((await start(ex, RECORD, { log, n: 3 }).outcome)).toMatchObject({ ok: true });
+    expect(began(log)).toEqual([3]);
   });
 
   it('terminates the thread of a handler that ignores its cancel after the kill grace', { timeout: TEST_TIMEOUT }, async () => {

@@ -16,6 +16,8 @@ export interface ChaosRuntimeOptions {
   log: string;
   /** Its working directory (default: the test's); where a heap snapshot would be written. */
   cwd?: string;
+  /** More `spindle start` options, e.g. `--store postgres://… --lease 3s`. */
+  args?: readonly string[];
 }
 
 const TAIL_CHARS = 20_000;
@@ -51,6 +53,16 @@ export class ChaosRuntime {
     return this.#child?.pid ?? 0;
   }
 
+  /** Its data dir: its socket (and, on LevelDB, its store). */
+  get data(): string {
+    return this.#o.data;
+  }
+
+  /** The last of what the current start printed, stdout and stderr. */
+  get tail(): string {
+    return this.#tail;
+  }
+
   /** Starts it and resolves once it serves its socket; `env` is added to its environment. */
   start(env: Record<string, string> = {}): Promise<void> {
     return this.#spawn(env);
@@ -74,7 +86,7 @@ export class ChaosRuntime {
   #spawn(env: Record<string, string>): Promise<void> {
     const o = this.#o;
     const child = spawn(process.execPath, [CLI, 'start', '--data', o.data, '--tasks', o.tasks, '--mode', o.mode,
-      '--workers', String(o.workers), '--runs-per-worker', String(o.runsPerWorker), '--log-level', 'info'], {
+      '--workers', String(o.workers), '--runs-per-worker', String(o.runsPerWorker), '--log-level', 'info', ...(o.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
       env: { ...process.env, NO_COLOR: '1', SPINDLE_CHAOS_MARKER: `${this.marker}-${++this.#generation}`, ...env },

@@ -50,11 +50,12 @@ export async function killBackground(b: Background | undefined): Promise<void> {
   await b.exited;
 }
 
-/** Starts `spindle ARGS` in the background (e.g. `start`, `watch`), under `umask` when given. */
-export function background(args: readonly string[], options: { umask?: string } = {}): Background {
+/** Starts `spindle ARGS` in the background (e.g. `start`, `watch`), under `umask` when given, with `env` added. */
+export function background(args: readonly string[], options: { umask?: string; env?: NodeJS.ProcessEnv } = {}): Background {
+  const env = { ...process.env, NO_COLOR: '1', ...options.env };
   const child = options.umask === undefined
-    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
-    : spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let stdout = '';
   const watchers: Array<{ text: string; resolve: () => void }> = [];

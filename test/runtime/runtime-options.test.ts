@@ -58,6 +58,16 @@ describe('runtime options: the store', () => {
     }
   });
 
+  it('reads $SPINDLE_STORE when no store is given: the option wins, an empty one is none, a bad one is refused naming SPINDLE_STORE', () => {
+    const url = 'postgres://spindle:s3cret@db.example/spindle';
+    expect(resolveRuntimeOptions({ data: '/srv/spindle' }, { SPINDLE_STORE: url }).store).toEqual({ kind: 'postgres', url });
+    expect(resolveRuntimeOptions({ data: '/srv/spindle', store: 'level:/var/lib/tasks' }, { SPINDLE_STORE: url }).store).toMatchObject({ kind: 'level', path: '/var/lib/tasks' });
+    expect(resolveRuntimeOptions({ data: '/srv/spindle' }, { SPINDLE_STORE: '' }).store).toMatchObject({ kind: 'level', path: '/srv/spindle/store' });
+    const err = errorOf(() => resolveRuntimeOptions({ data: '/srv/spindle' }, { SPINDLE_STORE: 'foo:bar' }));
+    expect(err).toMatchObject({ code: 'INVALID_OPTION', details: { field: 'SPINDLE_STORE' } });
+    expect(err.message).toMatch(/^SPINDLE_STORE: unknown kind of store "foo:"/);
+  });
+
   it('takes a PostgreSQL URL as a shared store, and a lease of 2 s to 1 h (30 s by default)', () => {
     for (const store of ['postgres://spindle:s3cret@db.example/spindle', 'postgresql://spindle:s3cret@db.example/spindle', 'POSTGRES://x']) {
       expect(resolveRuntimeOptions({ store }).store, store).toEqual({ kind: 'postgres', url: store });

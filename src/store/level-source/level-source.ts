@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import type { SpindleEvent } from '../../api/events.js';
 import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
@@ -59,6 +60,8 @@ export class LevelSource implements TaskSource {
   readonly #keys: IdempotencyKeys;
   readonly #due: DueDispatch;
   #signals: SourceSignals | null = null;
+  /** A decision's event, for this runtime's listeners once its batch is written (one function for every decision). */
+  readonly #announce = (event: SpindleEvent): void => this.#commit.onCommit(() => this.#signals?.emit(event));
   #seriesSweptAt = 0;
   #closed = false;
   /** Types an operator paused, as written. */
@@ -142,7 +145,11 @@ export class LevelSource implements TaskSource {
         }
         // Announcements wait until the task is stored: a refused submit announces nothing.
         const afterWrite: Array<() => void> = [];
-        const rec = task.create({ now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined });
+        const signals = this.#signals;
+        const rec = task.create({
+          now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined,
+          announcing: signals?.listening() ?? false, announce: (event) => afterWrite.push(() => signals?.emit(event)),
+        });
         if (task.key !== null) newByKey.set(task.key, rec);
         built.push({ rec, afterWrite });
         out.push({ rec, existing: false });
@@ -315,6 +322,9 @@ export class LevelSource implements TaskSource {
       now,
       afterWrite: (fn) => this.#commit.onCommit(fn),
       retrying: (delayMs) => this.#due.retrying(t, delayMs),
+      // Only this runtime hears a LevelDB store's events: nothing to build while nobody listens.
+      announcing: this.#signals?.listening() ?? false,
+      announce: this.#announce,
     };
   }
 

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { SpindleError } from '../../errors.js';
 import { TASKS_SQL } from './migrations/001-tasks.js';
 import { OPERATIONS_SQL } from './migrations/002-operations.js';
+import { COUNTS_SQL } from './migrations/003-counts.js';
 
 export interface Migration {
   version: number;
@@ -13,6 +14,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'tasks', sql: TASKS_SQL },
   { version: 2, name: 'operations', sql: OPERATIONS_SQL },
+  { version: 3, name: 'counts', sql: COUNTS_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

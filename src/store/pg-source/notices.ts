@@ -1,3 +1,6 @@
+import type { EventMap, SpindleEvent } from '../../api/events.js';
+import type { RunError } from '../../api/views.js';
+
 /** The channel every runtime on the database LISTENs on. */
 export const CHANNEL = 'spindle';
 
@@ -8,18 +11,131 @@ export const CHANNEL = 'spindle';
  */
 export type Notice = { due: number } | { abort: { owner: string; taskId: string; run: number } } | { typePauses: true };
 
-/** The pg_notify parameters: the channel, and the notices with the sender (so it can skip its own). */
-export function notifyText(from: string, notices: readonly Notice[]): [string, string] {
-  return [CHANNEL, JSON.stringify({ from, notices })];
+/**
+ * PostgreSQL refuses a payload of 8000 bytes or more; kept under it with room to spare. A
+ * transaction's events take as many payloads as they need, all sent by one statement and
+ * delivered together at commit, in order.
+ */
+export const MAX_PAYLOAD_BYTES = 7900;
+/** A run's error message cut to this many characters when its run.ended would not fit a payload. */
+const CUT_MESSAGE_CHARS = 1000;
+
+/** The payloads of a transaction's one pg_notify statement: its notices (if any) first, then its events. */
+export function notifyPayloads(from: string, notices: readonly Notice[], events: readonly SpindleEvent[]): string[] {
+  const out = noticePayloads(from, notices);
+  if (events.length === 0) return out;
+  // Events go in payloads of their own, `e` then a JSON array whose first item is the sender: a
+  // receiver skips its own, or all of them while nobody there listens, without parsing them.
+  const head = `e[${JSON.stringify(from)}`;
+  const headBytes = Buffer.byteLength(head) + 1;
+  let payload = head;
+  let bytes = headBytes;
+  for (const event of events) {
+    const item = encodeFitting(event, MAX_PAYLOAD_BYTES - headBytes - 1);
+    const itemBytes = item.length === 0 ? 0 : Buffer.byteLength(item) + 1;
+    if (itemBytes === 0) continue;
+    if (bytes + itemBytes > MAX_PAYLOAD_BYTES && payload !== head) {
+      out.push(`${payload}]`);
+      payload = head;
+      bytes = headBytes;
+    }
+    payload += `,${item}`;
+    bytes += itemBytes;
+  }
+  if (payload !== head) out.push(`${payload}]`);
+  return out;
 }
 
-export function parseNotices(payload: string | undefined): { from: string; notices: Notice[] } | null {
+/** Notices are small, but a sweep that ends a hundred runs of another runtime asks as many aborts: split, never refused. */
+function noticePayloads(from: string, notices: readonly Notice[]): string[] {
+  if (notices.length === 0) return [];
+  const whole = JSON.stringify({ from, notices });
+  if (Buffer.byteLength(whole) <= MAX_PAYLOAD_BYTES) return [whole];
+  const half = Math.ceil(notices.length / 2);
+  return [...noticePayloads(from, notices.slice(0, half)), ...noticePayloads(from, notices.slice(half))];
+}
+
+/** What one payload says: `events` is null when it carries none or when they were skipped (`wanted` false, or our own). */
+export type Parsed = { from: string; notices: Notice[]; events: null } | { from: string; notices: []; events: SpindleEvent[] };
+
+/** A payload read back; null when it is not one of ours, or is ours to skip (`me` sent it, or its events are not `wanted`). */
+export function parsePayload(payload: string | undefined, me: string, wanted: () => boolean): Parsed | null {
   if (payload === undefined) return null;
   try {
+    if (payload.startsWith('e')) {
+      if (payload.startsWith(`e[${JSON.stringify(me)},`) || !wanted()) return null;
+      const [from, ...items] = JSON.parse(payload.slice(1)) as [string, ...Item[]];
+      return { from, notices: [], events: items.map(decode) };
+    }
     const parsed = JSON.parse(payload) as { from?: unknown; notices?: unknown };
-    if (typeof parsed.from !== 'string' || !Array.isArray(parsed.notices)) return null;
-    return { from: parsed.from, notices: parsed.notices as Notice[] };
+    if (typeof parsed.from !== 'string' || !Array.isArray(parsed.notices) || parsed.from === me) return null;
+    return { from: parsed.from, notices: parsed.notices as Notice[], events: null };
   } catch {
     return null;
+  }
+}
+
+/*
+ * An event on the wire: an array, its kind first (the names would be most of its bytes).
+ *   task.state:  [0, id, type, from, to, reason, at]
+ *   run.started: [1, id, type, attempt, run, startedAt]
+ *   run.ended:   [2, id, type, attempt, run, state, startedAt, endedAt, durationMs, worker, error, truncated, output?]
+ * A run.ended without its output has no last item (`truncated` 1 says it was left out).
+ */
+type Item = [number, ...unknown[]];
+
+function encode(ev: SpindleEvent): Item {
+  switch (ev.event) {
+    case 'task.state': {
+      const d = ev.data;
+      return [0, d.id, d.type, d.from, d.to, d.reason, d.at];
+    }
+    case 'run.started': {
+      const d = ev.data;
+      return [1, d.id, d.type, d.attempt, d.run, d.startedAt];
+    }
+    case 'run.ended': {
+      const d = ev.data;
+      const item: Item = [2, d.id, d.type, d.attempt, d.run, d.state, d.startedAt, d.endedAt, d.durationMs, d.worker, d.error ?? null, d.truncated === true ? 1 : 0];
+      if ('output' in d) item.push(d.output);
+      return item;
+    }
+    // Progress is not written, so no transaction carries it.
+    case 'run.progress': return [3];
+  }
+}
+
+/** The event as JSON within `maxBytes`; a run.ended too large loses its output and error stack, and a long message is cut. '' for what is not sent. */
+function encodeFitting(ev: SpindleEvent, maxBytes: number): string {
+  if (ev.event === 'run.progress') return '';
+  const text = JSON.stringify(encode(ev));
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes || ev.event !== 'run.ended') return text;
+  const { output: _output, error, ...rest } = ev.data;
+  const data: EventMap['run.ended'] = { ...rest, truncated: true };
+  if (error !== undefined) {
+    const { stack: _stack, ...kept } = error;
+    data.error = { ...kept, message: kept.message.length > CUT_MESSAGE_CHARS ? `${kept.message.slice(0, CUT_MESSAGE_CHARS)}…` : kept.message };
+  }
+  return JSON.stringify(encode({ event: 'run.ended', data }));
+}
+
+function decode(item: Item): SpindleEvent {
+  const [kind, id, type] = item as [number, string, string];
+  const v = item;
+  switch (kind) {
+    case 0:
+      return { event: 'task.state', data: { id, type, from: v[3] as never, to: v[4] as never, reason: v[5] as never, at: v[6] as string } };
+    case 1:
+      return { event: 'run.started', data: { id, type, attempt: v[3] as number, run: v[4] as number, startedAt: v[5] as string } };
+    default: {
+      const data: EventMap['run.ended'] = {
+        id, type, attempt: v[3] as number, run: v[4] as number, state: v[5] as string,
+        startedAt: v[6] as string, endedAt: v[7] as string, durationMs: v[8] as number | null, worker: v[9] as string | null,
+      };
+      if (v[10] !== null) data.error = v[10] as RunError;
+      if (v[11] === 1) data.truncated = true;
+      if (v.length > 12) data.output = v[12];
+      return { event: 'run.ended', data };
+    }
   }
 }

@@ -1,24 +1,89 @@
+import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { TaskState } from '../../task/state.js';
 import { TASK_STATES, TERMINAL_STATES } from '../../task/state.js';
 import type { StateCounts } from '../store.js';
 import type { PgDatabase } from './pg-database.js';
-import { addTo } from './task-write.js';
 
 /** How old the counts may be before a read of them asks the database again. */
 const REFRESH_MS = 1000;
+/**
+ * Rows each count is striped over (migration 3). A transaction adds to one slot, so two writers
+ * wait for each other only when they picked the same one; reads sum at most this many rows a count.
+ */
+const COUNT_SLOTS = 32;
+const OPEN_STATES = TASK_STATES.filter((s) => s !== 'none' && !TERMINAL_STATES.has(s));
+
+/** Where a task stands for the counts: its state, and whether it counts as paused (pausedOf). */
+export interface Counted {
+  state: TaskState;
+  paused: boolean;
+}
+
+/**
+ * How one transaction moved the counts, per (type, state, paused): written to spindle_counts in the
+ * transaction, and added to this runtime's copy once it committed.
+ */
+export class CountMoves {
+  readonly #rows = new Map<string, { type: string; state: TaskState; paused: boolean; n: number }>();
+
+  /** A task of `type` moved from `from` to `to` (null: it did not exist before, or no longer does). */
+  move(type: string, from: Counted | null, to: Counted | null): void {
+    if (from !== null && to !== null && from.state === to.state && from.paused === to.paused) return;
+    if (from !== null) this.#add(type, from, -1);
+    if (to !== null) this.#add(type, to, 1);
+  }
+
+  /** Adds the moves to spindle_counts, in one statement; rows in key order, so two writers never wait on each other in a cycle. */
+  async write(client: PoolClient): Promise<void> {
+    const rows = [...this.#rows.values()].filter((r) => r.n !== 0);
+    if (rows.length === 0) return;
+    await client.query(`INSERT INTO spindle_counts (type, state, paused, slot, n)
+      SELECT t, s, p, $5, n FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[]) AS u (t, s, p, n) ORDER BY t, s, p
+      ON CONFLICT (type, state, paused, slot) DO UPDATE SET n = spindle_counts.n + excluded.n`, [
+      rows.map((r) => r.type), rows.map((r) => r.state), rows.map((r) => r.paused), rows.map((r) => r.n),
+      Math.floor(Math.random() * COUNT_SLOTS),
+    ]);
+  }
+
+  /** Adds the moves to per-type counts and paused counts (a state whose moves cancel out is left as it was). */
+  addTo(counts: Map<string, StateCounts>, paused: Map<string, number>): void {
+    const net = new Map<string, StateCounts>();
+    for (const r of this.#rows.values()) {
+      addState(net, r.type, r.state, r.n);
+      if (r.paused) paused.set(r.type, (paused.get(r.type) ?? 0) + r.n);
+    }
+    for (const [type, c] of net) {
+      for (const [state, n] of Object.entries(c)) if (n !== 0) addState(counts, type, state as TaskState, n);
+    }
+  }
+
+  #add(type: string, { state, paused }: Counted, n: number): void {
+    const k = `${type}\u0000${state}\u0000${paused}`;
+    const row = this.#rows.get(k);
+    if (row === undefined) this.#rows.set(k, { type, state, paused, n });
+    else row.n += n;
+  }
+}
+
+/** The type's open tasks as committed (the submit's per-type lock makes the count its own until it commits). */
+export async function openCount(client: PoolClient, type: string): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    'SELECT coalesce(sum(n), 0)::float8 AS n FROM spindle_counts WHERE type = $1 AND state = ANY($2::text[])', [type, OPEN_STATES]);
+  return rows[0]!.n;
+}
 
 /**
  * Tasks per type and state, cluster-wide. Reads of counts are synchronous (stats), so they come
- * from a copy: counted by the database (one GROUP BY over the type/state index) at most once a
- * second, and moved at once by this runtime's own commits so its own changes show without delay.
+ * from a copy: read from spindle_counts (a few rows per type and state) at most once a second,
+ * and moved at once by this runtime's own commits so its own changes show without delay.
  * Another runtime's changes show within a second.
  */
 export class PgCounts {
   readonly #db: PgDatabase;
   readonly #log: Logger;
   #counts = new Map<string, StateCounts>();
-  /** Paused open tasks per type, counted and moved alike. */
+  /** Paused open tasks per type, read and moved alike. */
   #paused = new Map<string, number>();
   /** Moves committed while a count was read: the count may not include them. */
   #during: CountMoves[] | null = null;
@@ -30,28 +95,28 @@ export class PgCounts {
     this.#log = log;
   }
 
-  /** Counts now (the start waits for this; later reads refresh in the background). */
+  /** Reads the counts now (the start waits for this; later reads refresh in the background). */
   async refresh(): Promise<void> {
     if (this.#during !== null || this.#closed) return;
     this.#during = [];
     this.#countedAt = performance.now();
     try {
-      const rows = await this.#db.query<{ type: string; state: TaskState; n: number; paused: number }>(
-        'SELECT type, state, count(*)::int AS n, (count(*) FILTER (WHERE paused))::int AS paused FROM spindle_tasks GROUP BY type, state');
+      const rows = await this.#db.query<{ type: string; state: TaskState; paused: boolean; n: number }>(
+        'SELECT type, state, paused, sum(n)::float8 AS n FROM spindle_counts GROUP BY type, state, paused');
       const next = new Map<string, StateCounts>();
       const paused = new Map<string, number>();
       // A type once seen stays known (its tasks may all have been deleted).
       for (const type of this.#counts.keys()) next.set(type, {});
       for (const r of rows) {
-        addTo(next, r.type, r.state, r.n);
-        // pausedOf: the flag counts on open tasks only.
-        if (!TERMINAL_STATES.has(r.state) && r.paused > 0) paused.set(r.type, (paused.get(r.type) ?? 0) + r.paused);
+        if (!next.has(r.type)) next.set(r.type, {});
+        if (r.n !== 0) addState(next, r.type, r.state, r.n);
+        if (r.paused && r.n !== 0) paused.set(r.type, (paused.get(r.type) ?? 0) + r.n);
       }
-      for (const moves of this.#during) add(next, paused, moves);
+      for (const moves of this.#during) moves.addTo(next, paused);
       this.#counts = next;
       this.#paused = paused;
     } catch (err) {
-      this.#log.warn({ err }, 'counting tasks failed; the counts shown are older');
+      this.#log.warn({ err }, 'reading the task counts failed; the counts shown are older');
     } finally {
       this.#during = null;
     }
@@ -63,8 +128,7 @@ export class PgCounts {
 
   /** A commit of this runtime moved these counts. */
   committed(moves: CountMoves): void {
-    if (moves.counts.size === 0 && moves.paused.size === 0) return;
-    add(this.#counts, this.#paused, moves);
+    moves.addTo(this.#counts, this.#paused);
     this.#during?.push(moves);
   }
 
@@ -78,7 +142,7 @@ export class PgCounts {
     const c = this.#counts.get(type);
     if (c === undefined) return 0;
     let n = 0;
-    for (const s of TASK_STATES) if (!TERMINAL_STATES.has(s)) n += c[s] ?? 0;
+    for (const s of OPEN_STATES) n += c[s] ?? 0;
     return n;
   }
 
@@ -97,13 +161,8 @@ export class PgCounts {
   }
 }
 
-/** How one commit moved the counts (TaskWrite's). */
-export interface CountMoves {
-  counts: ReadonlyMap<string, StateCounts>;
-  paused: ReadonlyMap<string, number>;
-}
-
-function add(counts: Map<string, StateCounts>, paused: Map<string, number>, moves: CountMoves): void {
-  for (const [type, c] of moves.counts) for (const [state, n] of Object.entries(c)) addTo(counts, type, state as TaskState, n);
-  for (const [type, n] of moves.paused) paused.set(type, (paused.get(type) ?? 0) + n);
+function addState(table: Map<string, StateCounts>, type: string, state: TaskState, delta: number): void {
+  let c = table.get(type);
+  if (c === undefined) table.set(type, (c = {}));
+  c[state] = (c[state] ?? 0) + delta;
 }

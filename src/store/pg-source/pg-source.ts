@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import type { SpindleEvent } from '../../api/events.js';
 import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
 import type { TaskRecord } from '../../task/record.js';
-import { TASK_STATES, TERMINAL_STATES } from '../../task/state.js';
+import { TERMINAL_STATES } from '../../task/state.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
 } from '../task-source.js';
@@ -16,11 +17,12 @@ import { claimOp } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
-import { PgCounts } from './pg-counts.js';
+import { openCount, PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
 import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
+import { trySweepLock } from './sweep-lock.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
 import { Wakeups } from './wakeups.js';
@@ -47,7 +49,6 @@ interface Selection {
 
 /** Rows looked at per recovery transaction (abandoned runs, spooled tasks). */
 const RECOVERY_BATCH = 100;
-const OPEN_STATES = TASK_STATES.filter((s) => s !== 'none' && !TERMINAL_STATES.has(s));
 
 /**
  * The task source over PostgreSQL, shared by any number of runtimes. Every decision is applied in
@@ -97,6 +98,9 @@ export class PgSource implements TaskSource {
         this.#signals?.abort(taskId, run, 'cancel');
       },
       typePauses: () => void this.#typePauses.refresh(),
+      listening: () => this.#signals?.listening() ?? false,
+      events: (events) => this.#emit(events),
+      missed: (since) => void this.#missed(since),
       tick: () => {
         void this.#sweepAbandoned();
         void this.#typePauses.refresh();
@@ -216,7 +220,9 @@ export class PgSource implements TaskSource {
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
     if (this.#closed) return { removed: 0, more: false };
+    // Another runtime sweeping now (it holds the lock): this round is its, and this one skips it.
     const released = await this.#write(async (client, w) => {
+      if (!(await trySweepLock(client))) return null;
       const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key_expires_at <= $1
         ORDER BY key_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
       for (const row of rows.rows) {
@@ -227,8 +233,10 @@ export class PgSource implements TaskSource {
       }
       return rows.rows.length;
     });
+    if (released === null) return { removed: 0, more: false };
     // A task still holding its key (key IS NOT NULL) goes at a later sweep, once the key is free.
     const removed = await this.#write(async (client, w) => {
+      if (!(await trySweepLock(client))) return null;
       const rows = await client.query<{ id: string; type: string; state: TaskRecord['state']; paused: boolean }>(`SELECT id, type, state, paused FROM spindle_tasks
         WHERE expires_at <= $1 AND key IS NULL ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
       await deleteTasks(client, rows.rows.map((r) => r.id));
@@ -240,6 +248,7 @@ export class PgSource implements TaskSource {
       }
       return rows.rows.length;
     });
+    if (removed === null) return { removed: 0, more: false };
     return { removed, more: removed === limit || released === limit };
   }
 
@@ -272,6 +281,36 @@ export class PgSource implements TaskSource {
       this.#leases.ended(taskId, run);
       this.#signals?.abort(taskId, run, 'cancel');
     });
+  }
+
+  /** Events for this runtime's listeners: from its own commits, and from other runtimes' notices. */
+  #emit(events: readonly SpindleEvent[]): void {
+    const signals = this.#signals;
+    if (signals === null || !signals.listening()) return;
+    for (const event of events) signals.emit(event);
+  }
+
+  /**
+   * The listener was down, so notices may have been lost: a task followed by id (a waiter) that
+   * ended since gets its last task.state again, read from its record, so the wait sees the end.
+   * Other events of the outage are not replayed.
+   */
+  async #missed(since: number): Promise<void> {
+    const signals = this.#signals;
+    const ids = signals !== null && signals.listening() ? signals.watchedTasks() : [];
+    if (ids.length === 0) return;
+    this.#o.log.warn({ since: new Date(since).toISOString() }, 'the database listener was down: events of other runtimes may have been missed; ended tasks followed by id are announced again');
+    try {
+      const recs = await this.reader.getMany(ids);
+      for (const rec of recs) {
+        if (rec === undefined || !TERMINAL_STATES.has(rec.state)) continue;
+        const entry = rec.history.findLast((h) => h.from !== h.to);
+        if (entry === undefined || entry.at < since || !TERMINAL_STATES.has(entry.to)) continue;
+        signals!.emit({ event: 'task.state', data: { id: rec.id, type: rec.type, from: entry.from, to: entry.to, reason: entry.reason, at: new Date(entry.at).toISOString() } });
+      }
+    } catch (err) {
+      this.#o.log.warn({ err }, 'reading the tasks followed by id after a listener outage failed');
+    }
   }
 
   /** Runs whose lease ran out (their runtime died, or stalled past it): lost tries, a batch at a time. */
@@ -323,8 +362,9 @@ export class PgSource implements TaskSource {
         return result;
       });
       const w = last! as TaskWrite;
-      this.#counts.committed(w);
+      this.#counts.committed(w.counts);
       w.committed();
+      if (w.events.length > 0) this.#emit(w.events);
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
       return out;
     })();
@@ -342,7 +382,12 @@ function holdRanOut(rec: TaskRecord, now: number): boolean {
   return TERMINAL_STATES.has(rec.state) && rec.keyExpiresAt !== null && rec.keyExpiresAt <= now;
 }
 
-/** maxQueued, counted inside the submit's transaction: a per-type lock serialises the submits that count. */
+/**
+ * maxQueued, read inside the submit's transaction from the counts as committed: a per-type lock
+ * serialises the submits of a limited type, so each reads the count with every earlier one's tasks
+ * in it. As on LevelDB, only submits are refused: a RETRY may open a task past the limit (the next
+ * submit counts it), and a recurring task stays one open task from occurrence to occurrence.
+ */
 async function checkQueueLimits(client: PoolClient, request: SubmitRequest, existing: Map<string, TaskRecord>): Promise<void> {
   const adding = new Map<string, number>();
   for (const t of request.tasks) {
@@ -351,8 +396,7 @@ async function checkQueueLimits(client: PoolClient, request: SubmitRequest, exis
   const limited = [...adding.keys()].filter((type) => request.maxQueued.has(type)).sort();
   for (const type of limited) {
     await client.query('SELECT pg_advisory_xact_lock(2, hashtext($1))', [type]);
-    const rows = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM spindle_tasks WHERE type = $1 AND state = ANY($2::text[])', [type, OPEN_STATES]);
-    const open = rows.rows[0]!.n;
+    const open = await openCount(client, type);
     const max = request.maxQueued.get(type)!;
     const n = adding.get(type)!;
     if (open + n > max) {

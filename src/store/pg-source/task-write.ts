@@ -1,15 +1,17 @@
 import type { PoolClient } from 'pg';
+import type { SpindleEvent } from '../../api/events.js';
 import type { RunRecord, TaskRecord } from '../../task/record.js';
 import type { TaskState } from '../../task/state.js';
 import { isDispatchable, pausedOf } from '../keys.js';
 import { countRun } from '../run-series.js';
 import { errorWordsOf } from '../search-keys.js';
-import type { SeriesDelta, StateCounts } from '../store.js';
+import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
 import { insertHistory, insertRuns, insertTasks, updateTasks } from './rows.js';
-import { notifyText, type Notice } from './notices.js';
+import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
 import { addSeries, deleteErrorWords, type ErrorWord, insertErrorWords } from './derived-rows.js';
+import { CountMoves } from './pg-counts.js';
 
 /** History kept in the record; past it the oldest chunk moves to spindle_history (as the LevelDB store does). */
 const HISTORY_SPILL_AT = 64;
@@ -28,10 +30,8 @@ interface Written {
  */
 export class TaskWrite implements WriteContext {
   #now: number;
-  /** Per type, how the counts of each state moved (added to the reader's counts once committed). */
-  readonly counts = new Map<string, StateCounts>();
-  /** Per type, how the number of paused open tasks moved. */
-  readonly paused = new Map<string, number>();
+  /** How the counts moved (written to spindle_counts in this transaction, added to the reader's counts once committed). */
+  readonly counts = new CountMoves();
   /** Runs started and ended, per type and minute (added to spindle_series in this transaction). */
   readonly series = new Map<string, SeriesDelta>();
   /** The earliest due time this write gave a dispatchable task (Infinity: none). */
@@ -42,6 +42,10 @@ export class TaskWrite implements WriteContext {
   readonly #runs: RunRecord[] = [];
   readonly #history: HistoryChunk[] = [];
   readonly #notices: Notice[] = [];
+  /** What the decisions announced: sent to the other runtimes with the commit, emitted here after it. */
+  readonly events: SpindleEvent[] = [];
+  /** Another runtime may be listening, whoever listens here. */
+  readonly announcing = true;
   readonly #wordsAdded: ErrorWord[] = [];
   readonly #wordsRemoved: ErrorWord[] = [];
 
@@ -66,10 +70,13 @@ export class TaskWrite implements WriteContext {
   /** Nothing to do: due times are the database's, the same on every runtime and after a restart. */
   retrying(): void {}
 
+  announce(event: SpindleEvent): void {
+    this.events.push(event);
+  }
+
   /** A new task (built by a decision already applied). */
   created(rec: TaskRecord): void {
-    this.#move(rec.type, 'none', rec.state);
-    if (pausedOf(rec)) addCount(this.paused, rec.type, 1);
+    this.counts.move(rec.type, null, { state: rec.state, paused: pausedOf(rec) });
     this.#words(rec.id, [], errorWordsOf(rec));
     this.#spill(rec);
     this.#noteDue(rec);
@@ -82,9 +89,7 @@ export class TaskWrite implements WriteContext {
     if (rec.updatedAt > this.#now) this.#now = rec.updatedAt;
     const before = { state: rec.state, run: rec.lastRun, paused: pausedOf(rec), due: rec.nextRunAt, words: errorWordsOf(rec) };
     const out = decide(rec, this);
-    this.#move(rec.type, before.state, rec.state);
-    const paused = pausedOf(rec);
-    if (paused !== before.paused) addCount(this.paused, rec.type, paused ? 1 : -1);
+    this.counts.move(rec.type, before, { state: rec.state, paused: pausedOf(rec) });
     countRun(this.series, rec, before.run, before.due, this.now);
     this.#words(rec.id, before.words, errorWordsOf(rec));
     // The record keeps its last run; the one it replaced is kept in spindle_runs.
@@ -97,8 +102,7 @@ export class TaskWrite implements WriteContext {
 
   /** A task deleted (retention, or an operator's delete): it leaves the counts. Its rows go by the task's (ON DELETE CASCADE). */
   deleted(type: string, state: TaskState, { paused }: { paused: boolean }): void {
-    addTo(this.counts, type, state, -1);
-    if (paused) addCount(this.paused, type, -1);
+    this.counts.move(type, { state, paused }, null);
   }
 
   /** Tells the other runtimes something at commit (at most one notice of each kind is worth sending). */
@@ -114,22 +118,20 @@ export class TaskWrite implements WriteContext {
     await insertHistory(client, this.#history);
     await deleteErrorWords(client, this.#wordsRemoved);
     await insertErrorWords(client, this.#wordsAdded);
-    // Last, sent with the COMMIT: the series rows are shared by every runtime, so they are held for as short a time as can be.
+    // Last: the count and series rows are shared by every runtime, so they are held for as short a
+    // time as can be (counts first: a slot is rarely shared, a type's minute always is; the series
+    // statement goes with the COMMIT, in its round trip).
+    await this.counts.write(client);
     addSeries(client, this.series);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
-    // One NOTIFY per transaction: PostgreSQL delivers it at commit, to every listener.
-    if (notices.length > 0) await client.query('SELECT pg_notify($1, $2)', notifyText(from, notices));
+    // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
+    const payloads = notifyPayloads(from, notices, this.events);
+    if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
   }
 
   /** The transaction committed: runs what the decisions asked for after the write. */
   committed(): void {
     for (const fn of this.#after) fn();
-  }
-
-  #move(type: string, from: TaskState, to: TaskState): void {
-    if (from === to) return;
-    if (from !== 'none') addTo(this.counts, type, from, -1);
-    addTo(this.counts, type, to, 1);
   }
 
   /** A task's error words moved from `was` to `now` (most changes leave both empty). */
@@ -149,14 +151,4 @@ export class TaskWrite implements WriteContext {
   #noteDue(rec: TaskRecord): void {
     if (isDispatchable(rec) && rec.nextRunAt < this.due) this.due = rec.nextRunAt;
   }
-}
-
-export function addTo(table: Map<string, StateCounts>, type: string, state: TaskState, delta: number): void {
-  let c = table.get(type);
-  if (c === undefined) table.set(type, (c = {}));
-  c[state] = (c[state] ?? 0) + delta;
-}
-
-function addCount(table: Map<string, number>, type: string, delta: number): void {
-  table.set(type, (table.get(type) ?? 0) + delta);
 }

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Clock, Timer } from '../../clock.js';
 import type { PgDatabase } from './pg-database.js';
-import { CHANNEL, parseNotices, type Notice } from './notices.js';
+import type { SpindleEvent } from '../../api/events.js';
+import { CHANNEL, parsePayload } from './notices.js';
 
 export interface WakeupsOptions {
   db: PgDatabase;
@@ -18,6 +19,15 @@ export interface WakeupsOptions {
   typePauses(): void;
   /** The backstop's tick (1–2 s apart): besides a wake, whatever needs looking at now and then. */
   tick(): void;
+  /** Whether anyone here listens to events (else other runtimes' events are not even parsed). */
+  listening(): boolean;
+  /** Events another runtime's transaction announced, in the order it announced them. */
+  events(events: readonly SpindleEvent[]): void;
+  /**
+   * The listener was down: notices sent since `since` (database ms, the last sign of life of the
+   * old connection, less a margin) may never come.
+   */
+  missed(since: number): void;
 }
 
 const POLL_MIN_MS = 1000;
@@ -26,6 +36,11 @@ const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 /** How long the best clock sample is kept before a later, worse one may replace it. */
 const OFFSET_KEPT_MS = 10_000;
+/**
+ * How much older than the last notice received a transaction may be and still not have been heard:
+ * `now` is a transaction's start, and notices come in commit order.
+ */
+const MISSED_MARGIN_MS = 10_000;
 
 /**
  * When to claim: at once when a notice (LISTEN on one dedicated connection) or this runtime's own
@@ -33,7 +48,8 @@ const OFFSET_KEPT_MS = 10_000;
  * backstop for a notice lost with a connection, every 1–2 s (jittered, so runtimes started together
  * do not poll together). Due times are the database's: a timer is set by the database's clock,
  * estimated from the instants transactions report against this runtime's monotonic clock, so a
- * runtime whose wall clock is off waits as long as any other.
+ * runtime whose wall clock is off waits as long as any other. The same connection hears the other
+ * runtimes' events; when it was down, what it may have missed is said once it is back.
  */
 export class Wakeups {
   readonly #o: WakeupsOptions;
@@ -46,6 +62,10 @@ export class Wakeups {
   /** The database's clock minus this monotonic one: the largest recent sample (the least delayed by the round trip). */
   #offset: number;
   #offsetAt = -Infinity;
+  /** The last sign the listener connection was up (database ms): its LISTEN, or a notice. */
+  #heardAt = -Infinity;
+  /** Since when notices may have been missed (database ms), while the listener is down. */
+  #missedSince: number | null = null;
   #wakeQueued = false;
   #closed = false;
 
@@ -144,13 +164,20 @@ export class Wakeups {
       return;
     }
     this.#reconnectMs = RECONNECT_MIN_MS;
+    this.#heardAt = this.dbNow();
     // Notices sent while no one listened are gone: look now.
     this.wakeSoon();
+    if (this.#missedSince !== null) {
+      const since = this.#missedSince;
+      this.#missedSince = null;
+      this.#o.missed(since);
+    }
   }
 
   #lost(client: pg.Client, err: unknown): void {
     if (this.#closed || this.#listener !== client) return;
     this.#listener = null;
+    this.#missedSince ??= this.#heardAt - MISSED_MARGIN_MS;
     if (err !== null) this.#o.log.warn({ err }, 'the database listener connection failed; reconnecting');
     void client.end().catch(() => undefined);
     const delay = this.#reconnectMs;
@@ -162,9 +189,14 @@ export class Wakeups {
   }
 
   #notified(payload: string | undefined): void {
-    const parsed = parseNotices(payload);
-    if (parsed === null || parsed.from === this.#o.me) return;
-    for (const n of parsed.notices as Notice[]) {
+    this.#heardAt = this.dbNow();
+    const parsed = parsePayload(payload, this.#o.me, this.#o.listening);
+    if (parsed === null) return;
+    if (parsed.events !== null) {
+      this.#o.events(parsed.events);
+      return;
+    }
+    for (const n of parsed.notices) {
       if ('due' in n) this.dueAt(n.due);
       else if ('typePauses' in n) this.#o.typePauses();
       else if (n.abort.owner === this.#o.me) this.#o.abort(n.abort);

@@ -2,6 +2,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/pg-source/migrate.js';
+import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
 
@@ -35,7 +36,7 @@ describe('PostgreSQL migrations', () => {
     try {
       expect(await migrate(pool)).toBe(SCHEMA_VERSION);
       const tables = (await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'spindle_%' ORDER BY 1")).rows.map((r) => r.t);
-      expect(tables).toEqual(['spindle_error_words', 'spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_series', 'spindle_tasks', 'spindle_type_pauses']);
+      expect(tables).toEqual(['spindle_counts', 'spindle_error_words', 'spindle_history', 'spindle_migrations', 'spindle_runs', 'spindle_series', 'spindle_tasks', 'spindle_type_pauses']);
     } finally {
       await pool.end();
     }
@@ -69,6 +70,44 @@ describe('PostgreSQL migrations', () => {
       expect(rows).toEqual([{ id: '00000000000000abcde' }]);
     } finally {
       await check.end();
+    }
+  });
+
+  it('bring a database made by migration 2, with tasks in it, to counts that equal a count of its tasks', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    // Per type: tasks in each state, and how many of them carry the paused flag.
+    const tasks: Array<[string, string, number, number]> = [
+      ['email', 'queued', 120, 7], ['email', 'running', 3, 1], ['email', 'finished', 500, 0], ['email', 'failed', 20, 4],
+      ['report', 'spooled', 2, 0], ['report', 'queued', 9, 9], ['report', 'terminated', 1, 1],
+    ];
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      for (const [type, state, n, paused] of tasks) {
+        await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, run, updated_at, record)
+          SELECT $1 || lpad(g::text, 9, '0'), $2, $3, g <= $5, 0, 0, 0, '{}' FROM generate_series(1, $4) AS g`, [`${type}-${state}-`.padEnd(10, '-'), type, state, n, paused]);
+      }
+    } finally {
+      await client.end();
+    }
+    const opened = await PgDatabase.open({ url: db.url, log });
+    try {
+      expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+      const counts = new PgCounts(opened, log);
+      await counts.refresh();
+      expect(Object.fromEntries(counts.all())).toEqual({
+        email: { queued: 120, running: 3, finished: 500, failed: 20 },
+        report: { spooled: 2, queued: 9, terminated: 1 },
+      });
+      // Paused counts open tasks only: a paused flag left on an ended task is not counted.
+      expect([counts.paused('email'), counts.paused('report')]).toEqual([8, 9]);
+      expect([counts.open('email'), counts.open('report')]).toEqual([123, 11]);
+    } finally {
+      await opened.close();
     }
   });
 

@@ -69,6 +69,36 @@ describe('submits racing on two runtimes sharing a database', () => {
     expect(await rows()).toBe(5);
   });
 
+  it('maxQueued reads what every runtime committed: retries open past it (as on LevelDB), tasks ended on another runtime free places at once', async () => {
+    const maxQueued = new Map([['capped', 10]]);
+    const failed = (rec: TaskRecord, w: WriteContext): void => {
+      rec.state = 'failed';
+      rec.endedAt = w.now;
+      rec.nextRunAt = null;
+    };
+    // Two ended tasks of the type: they take no place.
+    const ended = await sources[0]!.submit({ tasks: [newTask('capped', null, failed), newTask('capped', null, failed)], maxQueued });
+    const settled = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
+      sources[i % 2]!.submit({ tasks: [newTask('capped', null)], maxQueued })));
+    const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value[0]!.rec.id] : []));
+    expect(created).toHaveLength(10);
+    // A retry is not a submit: it opens an ended task even with the type at its limit, and the next submit counts it.
+    await sources[1]!.update(ended[0]!.rec.id, (rec) => {
+      rec.state = 'queued';
+      rec.endedAt = null;
+      rec.nextRunAt = rec.updatedAt + 3_600_000;
+    });
+    await expect(sources[0]!.submit({ tasks: [newTask('capped', null)], maxQueued })).rejects.toMatchObject({
+      code: 'QUEUE_FULL', message: expect.stringMatching(/already has 11 open tasks/),
+    });
+    // Two ended on the other runtime: two places, counted at once (not a second later).
+    for (const id of created.slice(0, 2)) await sources[1]!.update(id, (rec, w) => failed(rec, w));
+    await expect(sources[0]!.submit({ tasks: [newTask('capped', null), newTask('capped', null)], maxQueued })).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    await sources[0]!.submit({ tasks: [newTask('capped', null)], maxQueued });
+    const open = await opened[0]!.query<{ n: number }>("SELECT count(*)::int AS n FROM spindle_tasks WHERE type = 'capped' AND state = 'queued'");
+    expect(open[0]!.n).toBe(10);
+  });
+
   it('a key whose hold ran out but was not swept yet goes to the next submit, released in the same write', async () => {
     const source = sources[0]!;
     // Ended, its hold over a ms ago: the key column still names it (nothing swept).
