@@ -1,10 +1,11 @@
 /**
- * `npm run bench` (`-- --full` adds 1,000,000 tasks to the scale case): every Spindle figure next
+ * `npm run bench` (`-- --full` adds 1,000,000 tasks to the scale case; `-- --only pg` runs only the
+ * PostgreSQL cases, bench/pg-run.ts, and replaces their part of results.json): every Spindle figure next
  * to a baseline measured in the same run, because this machine is shared and noisy. Prints
  * markdown tables and writes bench/results.json. Never fails CI: the targets are printed, not
  * asserted.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -13,6 +14,7 @@ import { HANDLER_COUNT, setTimeoutHandlerLateness, spindleHandlerLateness } from
 import { piscinaLatency, spindleLatency } from './latency.js';
 import { pgPrecision } from './pg-precision.js';
 import { setTimeoutLateness, spindleLateness } from './precision.js';
+import { pgBench } from './pg-run.js';
 import { rawIpc } from './processes.js';
 import { scale } from './scale.js';
 import { socketThroughput } from './socket-throughput.js';
@@ -20,6 +22,13 @@ import { spindleThroughput, WARM_UP, WORKERS } from './spindle-throughput.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const FULL = process.argv.includes('--full');
+const only = process.argv.indexOf('--only');
+const ONLY = only === -1 ? null : process.argv[only + 1];
+if (ONLY !== null && ONLY !== 'pg') {
+  console.error(`bench: --only takes pg (got ${JSON.stringify(ONLY ?? '')})`);
+  process.exit(2);
+}
+const RESULTS = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
 const TASKS = fileURLToPath(new URL('../../bench/tasks', import.meta.url));
 const began = performance.now();
 
@@ -56,6 +65,12 @@ async function paired(baseline: () => Promise<number>, run: () => Promise<number
   for (let i = 0; i < ROUNDS; i++) rounds.push({ base: await baseline(), value: await run() });
   const ratios = rounds.map((r) => r.value / r.base).sort((a, b) => a - b);
   return { base: median(rounds.map((r) => r.base)), value: median(rounds.map((r) => r.value)), ratio: median(ratios), ratios };
+}
+if (ONLY === 'pg') {
+  const pg = await pgBench(ROUNDS);
+  const earlier = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown> : {};
+  writeFileSync(RESULTS, JSON.stringify({ ...earlier, pg: { date: new Date().toISOString(), machine, ...pg } }, null, 2));
+  process.exit(0);
 }
 const spread = (p: Paired): string => `median of ${ROUNDS} paired runs (${p.ratios.map((r) => r.toFixed(2)).join(', ')}×)`;
 
@@ -127,8 +142,10 @@ console.log('\nCLI and entries: median wall time of 15 interleaved runs of each 
 const cli = await cliLatency();
 printLatency(cli, 'bare node');
 
+const pg = await pgBench(ROUNDS);
+
 const seconds = Math.round((performance.now() - began) / 1000);
 console.log(`\nthe suite took ${seconds} s`);
-writeFileSync(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), JSON.stringify({
-  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, handler, pgLateness, scale: scales, cli,
+writeFileSync(RESULTS, JSON.stringify({
+  date: new Date().toISOString(), machine, n: N, seconds, throughput, processes, latency, precision, handler, pgLateness, scale: scales, cli, pg,
 }, null, 2));

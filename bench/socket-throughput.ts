@@ -21,17 +21,21 @@ export interface SocketCase {
   workers: number;
   runsPerWorker: number;
   sync: boolean;
+  /** `--store` (default: LevelDB in the data directory). */
+  store?: string;
+  /** Untimed tasks first (default WARM_UP). */
+  warmUp?: number;
 }
 
 export async function socketThroughput(n: number, c: SocketCase): Promise<number> {
   const data = mkdtempSync(join(tmpdir(), 'spindle-bench-socket-'));
   const args = ['start', '--data', data, '--tasks', TASKS, '--mode', c.mode, '--workers', String(c.workers),
-    '--runs-per-worker', String(c.runsPerWorker), '--retention', 'forever', '--log-level', 'warn', ...(c.sync ? ['--sync'] : [])];
+    '--runs-per-worker', String(c.runsPerWorker), '--retention', 'forever', '--log-level', 'warn', ...(c.sync ? ['--sync'] : []), ...(c.store !== undefined ? ['--store', c.store] : [])];
   const runtime = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const client = await connectWhenUp(data);
     try {
-      const perSecond = await timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => (await client.stats()).states.finished ?? 0, POLL_MS);
+      const perSecond = await timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => (await client.stats()).states.finished ?? 0, POLL_MS, c.warmUp);
       await client.stop({ wait: true });
       return perSecond;
     } finally {

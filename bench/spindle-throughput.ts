@@ -39,25 +39,28 @@ export async function spindleThroughput(n: number, c: ThroughputCase): Promise<n
 
 /**
  * The timing every Spindle throughput case shares: WARM_UP no-op tasks submitted and finished
- * untimed, then n more in batches of 1,000, one batch after the other; tasks per second from the
- * first timed submit until `finished()` counts them all (polled every pollMs).
+ * untimed (warmUp of them where given), then n more in batches of 1,000, one batch after the
+ * other; tasks per second from the first timed submit until `finished()` counts them all (polled
+ * every pollMs).
  */
 export async function timedAfterWarmUp(
   n: number,
   submitMany: (batch: Array<{ type: string }>) => Promise<unknown>,
   finished: () => number | Promise<number>,
   pollMs: number,
+  warmUp = WARM_UP,
+  type = 'noop',
 ): Promise<number> {
   const submitAll = async (count: number): Promise<void> => {
-    for (let i = 0; i < count; i += BATCH) await submitMany(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ type: 'noop' })));
+    for (let i = 0; i < count; i += BATCH) await submitMany(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ type })));
   };
   const finishedAll = async (count: number): Promise<void> => {
     while ((await finished()) < count) await new Promise((r) => setTimeout(r, pollMs));
   };
-  await submitAll(WARM_UP);
-  await finishedAll(WARM_UP);
+  await submitAll(warmUp);
+  await finishedAll(warmUp);
   const t0 = performance.now();
   await submitAll(n);
-  await finishedAll(WARM_UP + n);
+  await finishedAll(warmUp + n);
   return n / ((performance.now() - t0) / 1000);
 }

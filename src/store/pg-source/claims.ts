@@ -1,5 +1,6 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
 import type { Claim, ClaimPool, ClaimRequest } from '../task-source.js';
+import type { Op } from './group-commit.js';
 import { loaded, LOADED_COLUMNS } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
@@ -17,6 +18,10 @@ const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
     AND NOT EXISTS (SELECT 1 FROM spindle_type_pauses p WHERE p.type = t.type)
   ORDER BY priority DESC, next_run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`;
 
+/*
+ * The statements of the hot path are named: each connection parses and plans them once, not at
+ * every transaction (planning was a good part of the server's time per transaction).
+ */
 const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks
   WHERE state = 'queued' AND NOT paused AND next_run_at > $1 AND type = ANY($2::text[])`;
 
@@ -24,57 +29,83 @@ const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks
 const MAX_ROUNDS = 8;
 
 /**
- * Rows a claim decided on, per shared transaction. Two claims can share one (group commit), and
- * the second's SELECT … FOR UPDATE SKIP LOCKED does not skip rows its own transaction locked, nor
- * see the first's decisions, written only at the end: without this it would start them again.
+ * The rows each transaction's claims looked at so far, claimed or left: locked by this
+ * transaction, they would be selected again, since SKIP LOCKED skips only the locks of others. Two
+ * claims can share one transaction (a group commit takes whatever claims came in the same turn),
+ * and a row the first one claimed is still `queued` on disk: the second would start it again.
  */
-const decidedIn = new WeakMap<TaskWrite, string[]>();
+const lookedAtIn = new WeakMap<TaskWrite, string[]>();
+
+function lookedAt(w: TaskWrite): string[] {
+  let ids = lookedAtIn.get(w);
+  if (ids === undefined) lookedAtIn.set(w, (ids = []));
+  return ids;
+}
 
 export interface ClaimOptions {
   me: string;
   leaseMs: number;
 }
 
+type ClaimResult = { claims: Claim[]; nextDue: number | null };
+
+/**
+ * The claim as an op of a shared transaction, its first select said ahead (the first pool's
+ * first round), so the transaction can send it with the other ops' first reads in one round trip.
+ */
+export function claimOp(request: ClaimRequest, o: ClaimOptions): Op<ClaimResult> {
+  const op: Op<ClaimResult> = (client, w, rows) => claimDue(client, w, request, o, rows);
+  const pool = request.pools[0];
+  const types = pool === undefined ? [] : [...pool.types].filter(([, n]) => n > 0).map(([t]) => t);
+  if (pool !== undefined && pool.free > 0 && types.length > 0) {
+    op.read = {
+      name: 'claim',
+      text: CLAIM_SQL,
+      values: (w) => [w.now, types, lookedAt(w), pool.free],
+      fetched: (w, fetched) => lookedAt(w).push(...fetched.map((r) => (r.record as { id: string }).id)),
+    };
+  }
+  return op;
+}
+
 /**
  * Claims in one transaction: per pool, the due tasks of its types, its free slots at most and each
  * type's limit at most; the start decision applied to each row in JS; the claimed rows owned by
  * this runtime with a lease from the transaction's instant. Resolves with the claims and, when
- * some slot stayed free, the next due time of these types (null: none).
+ * some slot stayed free, the next due time of these types (null: none). `first`: the first pool's
+ * first round, already read.
  */
-export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimRequest, o: ClaimOptions): Promise<{ claims: Claim[]; nextDue: number | null }> {
+export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimRequest, o: ClaimOptions, first?: QueryResultRow[]): Promise<ClaimResult> {
   const claims: Claim[] = [];
   let slack = false;
-  for (const pool of request.pools) {
-    if (!(await claimPool(client, w, request, pool, o, claims))) slack = true;
+  for (const [i, pool] of request.pools.entries()) {
+    if (!(await claimPool(client, w, request, pool, o, claims, i === 0 ? first : undefined))) slack = true;
   }
   if (!slack) return { claims, nextDue: null };
   const types = [...new Set(request.pools.flatMap((p) => [...p.types.keys()]))];
-  const rows = (await client.query<{ due: number | null }>(NEXT_DUE_SQL, [w.now, types])).rows;
+  const rows = (await client.query<{ due: number | null }>({ name: 'spindle_next_due', text: NEXT_DUE_SQL, values: [w.now, types] })).rows;
   return { claims, nextDue: rows[0]?.due ?? null };
 }
 
 /** Resolves true when the pool's slots (or its types' limits) were all used. */
-async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[]): Promise<boolean> {
+async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[], first?: QueryResultRow[]): Promise<boolean> {
   let free = pool.free;
   const typeLeft = new Map(pool.types);
-  // Rows this claim already looked at, and those an earlier claim in this transaction decided on:
-  // locked by this transaction, they would be selected again.
-  const decided = decidedIn.get(w) ?? [];
-  decidedIn.set(w, decided);
-  const seen: string[] = [...decided];
+  const seen = lookedAt(w);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
     if (free <= 0 || types.length === 0) return true;
     const asked = free;
-    const rows = (await client.query(CLAIM_SQL, [w.now, types, seen, asked])).rows;
+    const rows = round === 0 && first !== undefined ? first
+      : (await client.query({ name: 'spindle_claim', text: CLAIM_SQL, values: [w.now, types, seen, asked] })).rows;
     for (const row of rows) {
       const task = loaded(row);
       const type = task.rec.type;
-      seen.push(task.rec.id);
+      // Already in the list when the transaction read the rows ahead for this claim.
+      if (rows !== first) seen.push(task.rec.id);
       const left = typeLeft.get(type) ?? 0;
       // Over its type's limit: left as it is (the lock goes at commit).
       if (left <= 0 || free <= 0) continue;
-      decided.push(task.rec.id);
       const run = w.apply(task, request.start, { owner: o.me, leaseUntil: w.now + o.leaseMs });
       if (run === null) continue;
       claims.push({ rec: task.rec, run });

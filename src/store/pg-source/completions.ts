@@ -30,10 +30,11 @@ export class Completions {
     const leases = this.#o.leases;
     for (const i of items) leases.completing(i.taskId, i.run, true);
     try {
-      const results = await this.#o.write(async (client, w) => {
-        const rows = await client.query(FENCED_SQL, [items.map((i) => i.taskId), items.map((i) => i.run), this.#o.me]);
+      const values = [items.map((i) => i.taskId), items.map((i) => i.run), this.#o.me];
+      const op: Op<CompletionResult[]> = async (client, w, first) => {
+        const rows = first ?? (await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values })).rows;
         const held = new Map<string, LoadedTask>();
-        for (const row of rows.rows) {
+        for (const row of rows) {
           const t = loaded(row);
           held.set(`${t.rec.id}:${t.rec.lastRun?.run}`, t);
         }
@@ -45,7 +46,10 @@ export class Completions {
           w.apply(t, item.decide);
           return 'ok';
         });
-      });
+      };
+      // Said ahead: the claim of the slots these ends free usually shares the transaction, and the round trip.
+      op.read = { name: 'fenced', text: FENCED_SQL, values: () => values };
+      const results = await this.#o.write(op);
       for (const i of items) leases.ended(i.taskId, i.run);
       return results;
     } catch (err) {

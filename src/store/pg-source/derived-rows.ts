@@ -1,7 +1,6 @@
 import type { PoolClient } from 'pg';
-import { addMinute, emptyMinute } from '../../api/series.js';
-import { readable } from '../series-rows.js';
 import type { SeriesDelta } from '../store.js';
+import { withCommit } from './pg-database.js';
 
 /** One word of a task's error, as spindle_error_words holds it. */
 export interface ErrorWord {
@@ -21,25 +20,35 @@ export async function deleteErrorWords(client: PoolClient, words: readonly Error
     WHERE e.word = d.word AND e.task_id = d.task_id`, [words.map((w) => w.word), words.map((w) => w.taskId)]);
 }
 
+/** Two histograms ({ n, sum, b }) added in SQL, bucket by bucket. */
+const addHistogram = (h: string): string => `json_build_object(
+  'n', (s.counts->'${h}'->>'n')::float8 + (excluded.counts->'${h}'->>'n')::float8,
+  'sum', (s.counts->'${h}'->>'sum')::float8 + (excluded.counts->'${h}'->>'sum')::float8,
+  'b', (SELECT json_agg(coalesce(a.x::float8, 0) + coalesce(d.x::float8, 0) ORDER BY i)
+    FROM json_array_elements_text(s.counts->'${h}'->'b') WITH ORDINALITY AS a (x, i)
+    FULL JOIN json_array_elements_text(excluded.counts->'${h}'->'b') WITH ORDINALITY AS d (x, i) USING (i)))`;
+
+/** addMinute (src/api/series.ts) in SQL: the stored row `s` plus the delta `excluded`. */
+const ADD_MINUTE = `json_build_object(
+  'started', (s.counts->>'started')::float8 + (excluded.counts->>'started')::float8,
+  'ended', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT k, sum(v::float8) AS n FROM (
+    SELECT * FROM json_each_text(s.counts->'ended') UNION ALL SELECT * FROM json_each_text(excluded.counts->'ended')) AS e (k, v) GROUP BY k) AS t),
+  'run', ${addHistogram('run')},
+  'wait', ${addHistogram('wait')})`;
+
 /**
- * Adds a transaction's per-minute deltas to the stored rows. Every runtime adds to the same rows,
- * so each is locked for the read-add-write: made if missing (a second maker waits, then finds it),
- * then read FOR UPDATE and written back. Rows go in (type, minute) order, and last in the
- * transaction, so two writers never wait on each other's rows in a cycle.
+ * Adds a transaction's per-minute deltas to the stored rows, in one statement sent with the
+ * COMMIT: a missing row is made from the delta, an existing one is added to by the database (ON
+ * CONFLICT DO UPDATE locks it, so a second writer waits and adds to the first one's sum). Every
+ * runtime adds to the same rows and holds them locked until its commit, so the statement goes in
+ * the commit's round trip: from lock to commit without a trip to the client, which serialised the
+ * transactions of all the runtimes. Rows go in (type, minute) order, so two writers never wait on
+ * each other's rows in a cycle. Values are literals (the simple protocol takes no parameters).
  */
-export async function addSeries(client: PoolClient, deltas: ReadonlyMap<string, SeriesDelta>): Promise<void> {
+export function addSeries(client: PoolClient, deltas: ReadonlyMap<string, SeriesDelta>): void {
   if (deltas.size === 0) return;
   const sorted = [...deltas.values()].sort((a, b) => (a.type === b.type ? a.minute - b.minute : a.type < b.type ? -1 : 1));
-  const types = sorted.map((d) => d.type);
-  const minutes = sorted.map((d) => d.minute);
-  const empty = JSON.stringify(emptyMinute());
-  await client.query(`INSERT INTO spindle_series (type, minute, counts) SELECT t, m, $3::json FROM unnest($1::text[], $2::bigint[]) AS u (t, m)
-    ON CONFLICT DO NOTHING`, [types, minutes, empty]);
-  const { rows } = await client.query<{ type: string; minute: number; counts: string }>(`SELECT s.type, s.minute::float8 AS minute, s.counts::text AS counts
-    FROM spindle_series s JOIN unnest($1::text[], $2::bigint[]) AS u (t, m) ON s.type = u.t AND s.minute = u.m
-    ORDER BY s.type, s.minute FOR UPDATE OF s`, [types, minutes]);
-  const stored = new Map(rows.map((r) => [`${r.type}\n${r.minute}`, r.counts]));
-  const next = sorted.map((d) => JSON.stringify(addMinute(readable(stored.get(`${d.type}\n${d.minute}`)), d.counts)));
-  await client.query(`UPDATE spindle_series s SET counts = u.c FROM unnest($1::text[], $2::bigint[], $3::json[]) AS u (t, m, c)
-    WHERE s.type = u.t AND s.minute = u.m`, [types, minutes, next]);
+  const values = sorted.map((d) => `(${client.escapeLiteral(d.type)}, ${Math.trunc(d.minute)}, ${client.escapeLiteral(JSON.stringify(d.counts))}::json)`);
+  withCommit(client, `INSERT INTO spindle_series AS s (type, minute, counts) VALUES ${values.join(', ')}
+    ON CONFLICT (type, minute) DO UPDATE SET counts = ${ADD_MINUTE}`);
 }

@@ -1,8 +1,24 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
 import type { TaskWrite } from './task-write.js';
 
-/** One piece of work in a shared transaction: reads, decides into `w`, resolves with its answer. */
-export type Op<T> = (client: PoolClient, w: TaskWrite) => Promise<T>;
+/**
+ * The statement an op starts with, when it can be said before the op runs: it selects the
+ * loaded columns of rows.ts and locks them; its values come from the transaction (its `now`).
+ */
+export interface Read {
+  /** Names the read (and, joined, the statement it is part of: see firstReads). */
+  name: string;
+  text: string;
+  values(w: TaskWrite): unknown[];
+  /** The rows were read for the op, before any op of the transaction ran. */
+  fetched?(w: TaskWrite, rows: QueryResultRow[]): void;
+}
+
+/**
+ * One piece of work in a shared transaction: reads, decides into `w`, resolves with its answer.
+ * `rows`: what its `read` selected, when the transaction read it for the op.
+ */
+export type Op<T> = ((client: PoolClient, w: TaskWrite, rows?: QueryResultRow[]) => Promise<T>) & { read?: Read };
 
 export interface GroupCommitOptions {
   /** Runs `fn` in one transaction, writes `w`, and resolves once committed. */
@@ -61,8 +77,9 @@ export class GroupCommit {
     this.#waiting = [];
     this.#inflight++;
     this.#o.write(async (client, w) => {
+      const first = await firstReads(client, w, batch.map((b) => b.op));
       const out: unknown[] = [];
-      for (const b of batch) out.push(await b.op(client, w));
+      for (const [i, b] of batch.entries()) out.push(await b.op(client, w, first.get(i)));
       return out;
     }).then(
       (out) => batch.forEach((b, i) => b.resolve(out[i])),
@@ -73,4 +90,36 @@ export class GroupCommit {
       if (this.#inflight === 0 && this.#waiting.length === 0) for (const fn of this.#idle.splice(0)) fn();
     });
   }
+}
+
+/**
+ * The first statements of a transaction's ops in one round trip: a run end's fenced read and the
+ * claim of the slot it freed, which come together, are one statement (each a WITH query, its rows
+ * told apart by a column). At most one read of each name: two claims in one statement would not
+ * see each other's locks. With fewer than two, each op reads for itself. Resolves with the rows
+ * per op index.
+ */
+async function firstReads(client: PoolClient, w: TaskWrite, ops: ReadonlyArray<Op<unknown>>): Promise<Map<number, QueryResultRow[]>> {
+  const picked: Array<[number, Read]> = [];
+  const names = new Set<string>();
+  for (const [i, op] of ops.entries()) {
+    if (op.read === undefined || names.has(op.read.name)) continue;
+    names.add(op.read.name);
+    picked.push([i, op.read]);
+  }
+  const out = new Map<number, QueryResultRow[]>();
+  if (picked.length < 2) return out;
+  const values: unknown[] = [];
+  const parts = picked.map(([, read], k) => {
+    const offset = values.length;
+    values.push(...read.values(w));
+    return `r${k} AS (${read.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
+  });
+  const text = `WITH ${parts.join(', ')} ${picked.map((_, k) => `SELECT ${k} AS read_index, * FROM r${k}`).join(' UNION ALL ')}`;
+  const { rows } = await client.query({ name: `spindle_reads_${picked.map(([, r]) => r.name).join('_')}`, text, values });
+  for (const [i] of picked) out.set(i, []);
+  // UNION ALL of WITH queries: each one's rows in its own order, one after the other.
+  for (const row of rows) out.get(picked[row.read_index as number]![0])!.push(row);
+  for (const [i, read] of picked) read.fetched?.(w, out.get(i)!);
+  return out;
 }

@@ -18,6 +18,22 @@ const TX_ATTEMPTS = 4;
 /** A server that does not answer a connection attempt in this long counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** Statements a transaction sends with its COMMIT, per connection (see withCommit). */
+const atCommit = new WeakMap<PoolClient, string[]>();
+
+/**
+ * Sends `sql` (no parameters: values written as literals) in the same round trip as the
+ * transaction's COMMIT, after everything else. For a statement that locks a row every runtime
+ * writes: the lock is then held from that statement to the commit without a round trip to the
+ * client in between, which on a loaded machine is most of the time it would be held. A failure
+ * fails the commit, and the transaction is rolled back and retried as any other.
+ */
+export function withCommit(client: PoolClient, sql: string): void {
+  const list = atCommit.get(client);
+  if (list === undefined) throw new Error('withCommit: the connection is not in a transaction');
+  list.push(sql);
+}
+
 /** The instant of the transaction (its start: `now()`), in whole ms since the epoch. */
 export const NOW_MS = 'floor(extract(epoch from now()) * 1000)::float8';
 
@@ -92,11 +108,14 @@ export class PgDatabase {
         // One round trip for both: the simple protocol takes several statements without parameters.
         const results = await client.query(`BEGIN; SELECT ${NOW_MS} AS now`) as unknown as pg.QueryResult[];
         const now = (results[1]!.rows[0] as { now: number }).now;
+        atCommit.set(client, []);
         const out = await fn(client, now);
-        await client.query('COMMIT');
+        await client.query([...atCommit.get(client)!, 'COMMIT'].join(';\n'));
+        atCommit.delete(client);
         release();
         return out;
       } catch (err) {
+        atCommit.delete(client);
         const broken = await client.query('ROLLBACK').then(() => false, () => true);
         release(broken ? (err as Error) : undefined);
         if (isSpindleError(err)) throw err;

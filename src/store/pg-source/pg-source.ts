@@ -13,7 +13,7 @@ import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
 } from '../task-source.js';
 import { pausedOf } from '../keys.js';
-import { claimDue } from './claims.js';
+import { claimOp } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
@@ -166,7 +166,7 @@ export class PgSource implements TaskSource {
 
   async claim(request: ClaimRequest): Promise<Claim[]> {
     if (this.#closed || this.#leases.fenced || request.pools.every((p) => p.free <= 0)) return [];
-    const { claims, nextDue } = await this.#shared.run((client, w) => claimDue(client, w, request, { me: this.id, leaseMs: this.#o.leaseMs }));
+    const { claims, nextDue } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs }));
     for (const c of claims) this.#leases.claimed(c.rec.id, c.run.run);
     if (nextDue !== null) this.#wakeups.dueAt(nextDue);
     return claims;

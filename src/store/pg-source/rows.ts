@@ -63,26 +63,32 @@ const SET = COLUMNS.map((c) => (c === 'record' ? 'record = j.rec' : `${c} = r.${
 
 /*
  * A batch is one statement per table whatever its size: the columns travel as one json parameter
- * unpacked by json_populate_recordset, the records as a json[] beside it, matched by position.
- * Records stay apart because the json functions refuse a NUL escape (\u0000) that a json column
- * stores as written, and params or outputs may hold one.
+ * unpacked by json_populate_recordset, the records as a json array beside it, matched by position.
+ * Records stay apart because json_populate_recordset refuses a NUL escape (\u0000) that a json
+ * column stores as written (json_array_elements hands each element on as written), and params or
+ * outputs may hold one. One json text, not a json[]: an array parameter has every quote in every
+ * record escaped by the driver and unescaped by the server, a cost per byte on both sides.
  */
 const ROWS = `json_populate_recordset(null::spindle_tasks, $1) WITH ORDINALITY AS r
-  JOIN unnest($2::json[]) WITH ORDINALITY AS j (rec, n) ON j.n = r.ordinality`;
+  JOIN json_array_elements($2::json) WITH ORDINALITY AS j (rec, n) ON j.n = r.ordinality`;
 
-function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): [string, string[]] {
-  return [JSON.stringify(rows.map((r) => taskRow(r.rec, r.holder))), rows.map((r) => JSON.stringify(r.rec))];
+/* Named: planned once per connection (see claims.ts). */
+const INSERT_SQL = `INSERT INTO spindle_tasks (id, ${COLUMNS.join(', ')})
+  SELECT r.id, ${COLUMNS.map((c) => (c === 'record' ? 'j.rec' : `r.${c}`)).join(', ')} FROM ${ROWS}`;
+const UPDATE_SQL = `UPDATE spindle_tasks t SET ${SET} FROM ${ROWS} WHERE t.id = r.id`;
+
+function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): [string, string] {
+  return [JSON.stringify(rows.map((r) => taskRow(r.rec, r.holder))), `[${rows.map((r) => JSON.stringify(r.rec)).join(',')}]`];
 }
 
 export async function insertTasks(client: PoolClient, rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Promise<void> {
   if (rows.length === 0) return;
-  await client.query(`INSERT INTO spindle_tasks (id, ${COLUMNS.join(', ')})
-    SELECT r.id, ${COLUMNS.map((c) => (c === 'record' ? 'j.rec' : `r.${c}`)).join(', ')} FROM ${ROWS}`, rowParams(rows));
+  await client.query({ name: 'spindle_insert_tasks', text: INSERT_SQL, values: rowParams(rows) });
 }
 
 export async function updateTasks(client: PoolClient, rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Promise<void> {
   if (rows.length === 0) return;
-  await client.query(`UPDATE spindle_tasks t SET ${SET} FROM ${ROWS} WHERE t.id = r.id`, rowParams(rows));
+  await client.query({ name: 'spindle_update_tasks', text: UPDATE_SQL, values: rowParams(rows) });
 }
 
 export async function insertRuns(client: PoolClient, runs: readonly RunRecord[]): Promise<void> {

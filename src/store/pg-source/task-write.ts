@@ -119,9 +119,10 @@ export class TaskWrite implements WriteContext {
     await deleteErrorWords(client, this.#wordsRemoved);
     await insertErrorWords(client, this.#wordsAdded);
     // Last: the count and series rows are shared by every runtime, so they are held for as short a
-    // time as can be (counts first: a slot is rarely shared, a type's minute always is).
+    // time as can be (counts first: a slot is rarely shared, a type's minute always is; the series
+    // statement goes with the COMMIT, in its round trip).
     await this.counts.write(client);
-    await addSeries(client, this.series);
+    addSeries(client, this.series);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
     const payloads = notifyPayloads(from, notices, this.events);

@@ -1,0 +1,55 @@
+/**
+ * The PostgreSQL cases of `npm run bench` (alone with `-- --only pg`): capacity as runtimes are
+ * added, and one runtime's throughput next to graphile-worker and to Spindle on LevelDB. Skipped,
+ * with one line saying why, when the server does not answer.
+ */
+import { capacity, CAPACITY_RUNS_PER_WORKER, CAPACITY_WORKERS, SLEEP_MS } from './pg-capacity.js';
+import { PG_SERVER, unreachable } from './pg-server.js';
+import { graphileThroughput, PG_CONCURRENCY, PG_RUNS_PER_WORKER, PG_WARM_UP, spindleLevelThroughput, spindlePgThroughput } from './pg-throughput.js';
+import { WORKERS } from './spindle-throughput.js';
+
+export interface PgResults {
+  skipped?: string;
+  capacity?: Array<{ runtimes: number; perSec: number; ratio: number }>;
+  throughput?: Array<{ name: string; perSec: number; ratio: number }>;
+}
+
+const CAPACITY_N = Number(process.env.BENCH_PG_CAPACITY_N ?? 4_000);
+const THROUGHPUT_N = Number(process.env.BENCH_PG_N ?? 10_000);
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function pgBench(rounds: number): Promise<PgResults> {
+  const why = await unreachable();
+  if (why !== null) {
+    const host = new URL(PG_SERVER).host;
+    console.log(`\nPostgreSQL cases skipped: the server at ${host} does not answer (${why}); set SPINDLE_BENCH_PG to run them`);
+    return { skipped: why };
+  }
+
+  console.log(`\ncapacity on PostgreSQL: ${fmt(CAPACITY_N)} one-shot tasks that each wait ${SLEEP_MS} ms (no CPU), submitted through the first runtime; 1, 2 and 3 \`spindle start\` processes on one database, each ${CAPACITY_WORKERS} workers × ${CAPACITY_RUNS_PER_WORKER} runs (at most ${fmt(CAPACITY_WORKERS * CAPACITY_RUNS_PER_WORKER * 1000 / SLEEP_MS)} tasks/s per runtime); first submit to the last \`finished\` in the database; median of ${rounds} rounds`);
+  const byRuntimes = new Map<number, number[]>([[1, []], [2, []], [3, []]]);
+  for (let r = 0; r < rounds; r++) for (const k of byRuntimes.keys()) byRuntimes.get(k)!.push(await capacity(k, CAPACITY_N));
+  const one = median(byRuntimes.get(1)!);
+  const cap = [...byRuntimes].map(([runtimes, xs]) => ({ runtimes, perSec: median(xs), ratio: median(xs) / one }));
+  console.log('\n| runtimes | tasks/s | × one runtime | target |\n|---:|---:|---:|---|');
+  for (const c of cap) console.log(`| ${c.runtimes} | ${fmt(c.perSec)} | ${c.ratio.toFixed(2)} | ${c.runtimes === 3 ? '≥ 2×' : ''} |`);
+
+  console.log(`\nthroughput on PostgreSQL: ${fmt(THROUGHPUT_N)} no-op one-shot tasks in batches of 1,000, one runtime, concurrency ${PG_CONCURRENCY} (${WORKERS} workers × ${PG_RUNS_PER_WORKER} runs; graphile-worker concurrentJobs ${PG_CONCURRENCY}, local queue, batched completions), each on a fresh database on the same server, after ${fmt(PG_WARM_UP)} untimed; median of ${rounds} rounds`);
+  const runs = { pg: [] as number[], graphile: [] as number[], level: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    runs.graphile.push(await graphileThroughput(THROUGHPUT_N));
+    runs.pg.push(await spindlePgThroughput(THROUGHPUT_N));
+    runs.level.push(await spindleLevelThroughput(THROUGHPUT_N));
+  }
+  const base = median(runs.graphile);
+  const throughput = [
+    { name: 'graphile-worker on PostgreSQL (baseline)', perSec: base },
+    { name: 'Spindle on PostgreSQL', perSec: median(runs.pg) },
+    { name: 'Spindle on LevelDB', perSec: median(runs.level) },
+  ].map((t) => ({ ...t, ratio: t.perSec / base }));
+  console.log('\n| case | tasks/s | × graphile-worker | target |\n|---|---:|---:|---|');
+  for (const t of throughput) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} | ${t.name === 'Spindle on PostgreSQL' ? '> 1×' : ''} |`);
+  console.log(`rounds (tasks/s): graphile-worker ${runs.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL ${runs.pg.map(fmt).join(', ')}; on LevelDB ${runs.level.map(fmt).join(', ')}`);
+  return { capacity: cap, throughput };
+}
