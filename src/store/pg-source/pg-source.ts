@@ -24,7 +24,9 @@ import type { LoadedTask } from './rows.js';
 import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
-import { Wakeups } from './wakeups.js';
+import { Replays } from './replays.js';
+import { MISSED_MARGIN_MS, Wakeups } from './wakeups.js';
+import { Watchers } from './watchers.js';
 
 export interface PgSourceOptions {
   db: PgDatabase;
@@ -65,6 +67,8 @@ export class PgSource implements TaskSource {
   readonly #typePauses: TypePauses;
   readonly #leases: Leases;
   readonly #wakeups: Wakeups;
+  readonly #watchers: Watchers;
+  readonly #replays: Replays;
   readonly #completions: Completions;
   readonly #shared: GroupCommit;
   readonly #inflight = new Set<Promise<unknown>>();
@@ -88,6 +92,8 @@ export class PgSource implements TaskSource {
       abort: (taskId, run) => this.#signals?.abort(taskId, run, 'lease'),
       unfenced: () => this.#wakeups.wakeSoon(),
     });
+    this.#watchers = new Watchers({ db, log, clock: this.#clock, me: this.id });
+    this.#replays = new Replays({ reader: this.reader, clock: this.#clock, log, signals: () => this.#signals });
     this.#wakeups = new Wakeups({
       db, log, clock: this.#clock, me: this.id,
       wake: () => this.#signals?.wake(),
@@ -99,11 +105,15 @@ export class PgSource implements TaskSource {
       typePauses: () => void this.#typePauses.refresh(),
       listening: () => this.#signals?.listening() ?? false,
       events: (events) => this.#emit(events),
-      missed: (since) => void this.#missed(since),
+      missed: (since) => this.#missed(since),
       tick: () => {
         void this.#sweepAbandoned();
         void this.#typePauses.refresh();
+        void this.#watchers.refresh();
       },
+      connected: (client) => this.#watchers.connected(client),
+      disconnected: () => this.#watchers.disconnected(),
+      watching: () => this.#watchers.heard(),
     });
     this.#shared = new GroupCommit({ write: (fn) => this.#write(fn) });
     this.#completions = new Completions({ me: this.id, leases: this.#leases, write: (op) => this.#shared.run(op) });
@@ -246,6 +256,17 @@ export class PgSource implements TaskSource {
     return { removed, more: removed === limit || released === limit };
   }
 
+  /**
+   * The other runtimes announce only once they know this one listens: an end committed before then
+   * is replayed to the waiters here once they all must know (and a wait that subscribes, then
+   * reads its task, sees an end before that in the read).
+   */
+  listeners(active: boolean): void {
+    if (this.#closed) return;
+    this.#watchers.listening(active);
+    if (active) this.#replays.later(this.#wakeups.dbNow() - MISSED_MARGIN_MS);
+  }
+
   async flushed(): Promise<void> {
     await this.#shared.flushed();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
@@ -255,6 +276,8 @@ export class PgSource implements TaskSource {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeups.close();
+    this.#watchers.close();
+    this.#replays.close();
     await this.flushed();
     this.#leases.close();
     this.#counts.close();
@@ -281,30 +304,21 @@ export class PgSource implements TaskSource {
   #emit(events: readonly SpindleEvent[]): void {
     const signals = this.#signals;
     if (signals === null || !signals.listening()) return;
+    this.#replays.emitted(events);
     for (const event of events) signals.emit(event);
   }
 
   /**
-   * The listener was down, so notices may have been lost: a task followed by id (a waiter) that
-   * ended since gets its last task.state again, read from its record, so the wait sees the end.
-   * Other events of the outage are not replayed.
+   * The listener was down, so notices may have been lost: ended tasks followed by id are replayed
+   * now, and again once the other runtimes know this one listens again (its lock went with the
+   * connection). Other events of the outage are not replayed.
    */
-  async #missed(since: number): Promise<void> {
+  #missed(since: number): void {
     const signals = this.#signals;
-    const ids = signals !== null && signals.listening() ? signals.watchedTasks() : [];
-    if (ids.length === 0) return;
+    if (signals === null || !signals.listening() || signals.watchedTasks().length === 0) return;
     this.#o.log.warn({ since: new Date(since).toISOString() }, 'the database listener was down: events of other runtimes may have been missed; ended tasks followed by id are announced again');
-    try {
-      const recs = await this.reader.getMany(ids);
-      for (const rec of recs) {
-        if (rec === undefined || !TERMINAL_STATES.has(rec.state)) continue;
-        const entry = rec.history.findLast((h) => h.from !== h.to);
-        if (entry === undefined || entry.at < since || !TERMINAL_STATES.has(entry.to)) continue;
-        signals!.emit({ event: 'task.state', data: { id: rec.id, type: rec.type, from: entry.from, to: entry.to, reason: entry.reason, at: new Date(entry.at).toISOString() } });
-      }
-    } catch (err) {
-      this.#o.log.warn({ err }, 'reading the tasks followed by id after a listener outage failed');
-    }
+    this.#replays.later(since);
+    void this.#replays.now(since);
   }
 
   /** Runs whose lease ran out (their runtime died, or stalled past it): lost tries, a batch at a time. */
@@ -349,7 +363,7 @@ export class PgSource implements TaskSource {
       let last: TaskWrite | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
-        const w = new TaskWrite(now);
+        const w = new TaskWrite(now, this.#watchers.watched || (this.#signals?.listening() ?? false));
         last = w;
         const result = await fn(client, w);
         await w.flush(client, this.id);

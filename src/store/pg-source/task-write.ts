@@ -44,13 +44,14 @@ export class TaskWrite implements WriteContext {
   readonly #notices: Notice[] = [];
   /** What the decisions announced: sent to the other runtimes with the commit, emitted here after it. */
   readonly events: SpindleEvent[] = [];
-  /** Another runtime may be listening, whoever listens here. */
-  readonly announcing = true;
+  /** Some runtime on the database has listeners (decided as the transaction begins: see watchers.ts). */
+  readonly announcing: boolean;
   readonly #wordsAdded: ErrorWord[] = [];
   readonly #wordsRemoved: ErrorWord[] = [];
 
-  constructor(now: number) {
+  constructor(now: number, announcing = true) {
     this.#now = now;
+    this.announcing = announcing;
   }
 
   /**
