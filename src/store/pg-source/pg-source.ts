@@ -256,6 +256,11 @@ export class PgSource implements TaskSource {
     return { removed, more: removed === limit || released === limit };
   }
 
+  /** Whether this runtime's transactions carry their events now (some runtime on the database listens, as far as it knows). */
+  get announcing(): boolean {
+    return this.#watchers.watched || (this.#signals?.listening() ?? false);
+  }
+
   /**
    * The other runtimes announce only once they know this one listens: an end committed before then
    * is replayed to the waiters here once they all must know (and a wait that subscribes, then
@@ -363,7 +368,7 @@ export class PgSource implements TaskSource {
       let last: TaskWrite | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
-        const w = new TaskWrite(now, this.#watchers.watched || (this.#signals?.listening() ?? false));
+        const w = new TaskWrite(now, this.announcing);
         last = w;
         const result = await fn(client, w);
         await w.flush(client, this.id);
