@@ -17,8 +17,8 @@ export interface WriteContext {
   retrying(delayMs: number): void;
   /**
    * Whether `announce` is heard by anyone: false lets a decision skip building its events (the
-   * LevelDB source while nobody here listens; a shared store while no runtime on it has listeners,
-   * as far as it knows when the write begins).
+   * LevelDB source while nobody here listens). A shared store is always announcing: events cost it
+   * little until sent, and it decides at the end of the write whether another runtime listens.
    */
   readonly announcing: boolean;
   /**

@@ -75,6 +75,8 @@ export class PgSource implements TaskSource {
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
   #sweepingAbandoned = false;
+  /** Ends since then (database ms) are replayed once the other runtimes know this one listens: since its listeners came, less a margin for transactions begun before. */
+  #listeningSince = 0;
   /** When old per-minute rows were last deleted (database ms). */
   #seriesSweptAt = 0;
   #closed = false;
@@ -92,7 +94,7 @@ export class PgSource implements TaskSource {
       abort: (taskId, run) => this.#signals?.abort(taskId, run, 'lease'),
       unfenced: () => this.#wakeups.wakeSoon(),
     });
-    this.#watchers = new Watchers({ db, log, clock: this.#clock, me: this.id });
+    this.#watchers = new Watchers({ db, log, clock: this.#clock, me: this.id, taken: () => this.#replays.later(this.#listeningSince) });
     this.#replays = new Replays({ reader: this.reader, clock: this.#clock, log, signals: () => this.#signals });
     this.#wakeups = new Wakeups({
       db, log, clock: this.#clock, me: this.id,
@@ -256,20 +258,20 @@ export class PgSource implements TaskSource {
     return { removed, more: removed === limit || released === limit };
   }
 
-  /** Whether this runtime's transactions carry their events now (some runtime on the database listens, as far as it knows). */
+  /** Whether this runtime's transactions send their events now (some runtime on the database listens, as far as it knows). */
   get announcing(): boolean {
     return this.#watchers.watched || (this.#signals?.listening() ?? false);
   }
 
   /**
-   * The other runtimes announce only once they know this one listens: an end committed before then
-   * is replayed to the waiters here once they all must know (and a wait that subscribes, then
-   * reads its task, sees an end before that in the read).
+   * The other runtimes send events only once they know this one listens: an end committed before
+   * then is replayed to the waiters here once they all must know (see `taken`); a wait that
+   * subscribes, then reads its task, sees an end before the subscription in the read.
    */
   listeners(active: boolean): void {
     if (this.#closed) return;
+    if (active) this.#listeningSince = this.#wakeups.dbNow() - MISSED_MARGIN_MS;
     this.#watchers.listening(active);
-    if (active) this.#replays.later(this.#wakeups.dbNow() - MISSED_MARGIN_MS);
   }
 
   async flushed(): Promise<void> {
@@ -316,12 +318,14 @@ export class PgSource implements TaskSource {
   /**
    * The listener was down, so notices may have been lost: ended tasks followed by id are replayed
    * now, and again once the other runtimes know this one listens again (its lock went with the
-   * connection). Other events of the outage are not replayed.
+   * connection, and is taken again on the new one). Other events of the outage are not replayed.
    */
   #missed(since: number): void {
     const signals = this.#signals;
     if (signals === null || !signals.listening() || signals.watchedTasks().length === 0) return;
     this.#o.log.warn({ since: new Date(since).toISOString() }, 'the database listener was down: events of other runtimes may have been missed; ended tasks followed by id are announced again');
+    // The lock is being taken again on the new connection: its replay goes back to the outage, no further.
+    this.#listeningSince = Math.max(this.#listeningSince, since);
     this.#replays.later(since);
     void this.#replays.now(since);
   }
@@ -368,10 +372,10 @@ export class PgSource implements TaskSource {
       let last: TaskWrite | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
-        const w = new TaskWrite(now, this.announcing);
+        const w = new TaskWrite(now);
         last = w;
         const result = await fn(client, w);
-        await w.flush(client, this.id);
+        await w.flush(client, this.id, this.announcing);
         return result;
       });
       const w = last! as TaskWrite;

@@ -14,8 +14,9 @@ export interface ReplaysOptions {
 }
 
 /**
- * How long after this runtime's listeners came every other runtime knows it: a notice's trip, or
- * a poll tick when the notice was lost, and the transactions already begun by then ending.
+ * How long after this runtime took its watchers lock (and sent its notice) every other runtime
+ * knows it: the notice's trip, or a poll tick when the notice was lost, and a transaction that had
+ * already decided to send no events committing.
  */
 export const LEARN_MS = POLL_MAX_MS + 1000;
 

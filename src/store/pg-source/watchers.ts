@@ -10,6 +10,8 @@ export interface WatchersOptions {
   log: Logger;
   /** This runtime's id, the sender of its notices. */
   me: string;
+  /** This runtime's lock was taken and its notice sent: every other runtime knows within LEARN_MS (replays.ts). */
+  taken(): void;
 }
 
 /**
@@ -26,7 +28,7 @@ const TAKE = `SELECT pg_advisory_lock_shared(${LOCK_CLASS}, ${LOCK_OBJECT}), pg_
 const RELEASE = `SELECT pg_advisory_unlock_shared(${LOCK_CLASS}, ${LOCK_OBJECT})`;
 const ANYONE = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND classid = ${LOCK_CLASS} AND objid = ${LOCK_OBJECT} AND objsubid = 2 AND granted) AS anyone`;
+  AND classid = ${LOCK_CLASS} AND objid = ${LOCK_OBJECT} AND objsubid = 2 AND mode = 'ShareLock' AND granted) AS anyone`;
 
 /**
  * Whether any runtime on the database has listeners, so that transactions carry events only then:
@@ -133,7 +135,9 @@ export class Watchers {
     if (this.#wanted && this.#held !== client) {
       this.#held = client;
       const payload = JSON.stringify({ from: this.#o.me, notices: [{ watching: true }] });
-      client.query(TAKE, [CHANNEL, payload]).catch((err: unknown) => {
+      client.query(TAKE, [CHANNEL, payload]).then(() => {
+        if (this.#held === client) this.#o.taken();
+      }, (err: unknown) => {
         if (this.#held === client) this.#held = null;
         // The connection failing is the usual cause: its replacement takes the lock.
         this.#o.log.debug({ err }, 'taking the watchers lock failed');
