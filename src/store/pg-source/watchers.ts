@@ -16,11 +16,12 @@ export interface WatchersOptions {
 
 /**
  * The shared advisory lock a runtime holds on its listener connection while it has listeners: two
- * int4 keys (pg_locks: classid, objid, objsubid 2). Keys 1 and 2 are the transaction locks of
- * task keys and queue limits, so 3 is nobody else's.
+ * int4 keys (pg_locks: classid, objid, objsubid 2), class 4 (1 is an idempotency key's, 2 a
+ * limited type's, 3 the retention sweep's) and 0. Exported for the tests, which hold it exclusively
+ * to keep a runtime from taking it.
  */
-const LOCK_CLASS = 3;
-const LOCK_OBJECT = 0;
+export const WATCHERS_LOCK = [4, 0] as const;
+const [LOCK_CLASS, LOCK_OBJECT] = WATCHERS_LOCK;
 /** How long this runtime's listeners must all have been gone before it says so: a CLI command subscribing again and again does not flap. */
 export const IDLE_MS = 5000;
 

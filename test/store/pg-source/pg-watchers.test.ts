@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, type Runtime, type SpindleEvent } from '../../../src/index.js';
 import { CHANNEL } from '../../../src/store/pg-source/notices.js';
+import { WATCHERS_LOCK } from '../../../src/store/pg-source/watchers.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
 import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 import { removeTempDirs, startRuntime, until, waitForState } from '../../helpers/runtime.js';
@@ -116,13 +117,13 @@ describe('PostgreSQL runtimes announce events only while some runtime on the dat
     const admin = new pg.Client({ connectionString: db.url });
     observers.push(admin);
     await admin.connect();
-    await admin.query('SELECT pg_advisory_lock(3, 0)');
+    await admin.query('SELECT pg_advisory_lock($1, $2)', [...WATCHERS_LOCK]);
     const waited = client.wait(t.id);
     waited.catch(() => undefined);
     expect((await client.get(t.id)).state).toBe('running');
     await untilState(b, t.id, 'finished');
     expect(b.source.announcing).toBe(false);
-    await admin.query('SELECT pg_advisory_unlock(3, 0)');
+    await admin.query('SELECT pg_advisory_unlock($1, $2)', [...WATCHERS_LOCK]);
     // The end was committed without its event; the wait resolves all the same (the replay once `b` must know).
     expect(await waited).toMatchObject({ id: t.id, state: 'finished', lastRun: { output: { slept: 3000 } } });
     expect(eventPayloads(payloads).filter((p) => p.includes(t.id))).toEqual([]);
