@@ -321,11 +321,11 @@ export class PgSource implements TaskSource {
    * connection, and is taken again on the new one). Other events of the outage are not replayed.
    */
   #missed(since: number): void {
+    // The lock is being taken again on the new connection: its replay goes back to the outage, no further.
+    this.#listeningSince = Math.max(this.#listeningSince, since);
     const signals = this.#signals;
     if (signals === null || !signals.listening() || signals.watchedTasks().length === 0) return;
     this.#o.log.warn({ since: new Date(since).toISOString() }, 'the database listener was down: events of other runtimes may have been missed; ended tasks followed by id are announced again');
-    // The lock is being taken again on the new connection: its replay goes back to the outage, no further.
-    this.#listeningSince = Math.max(this.#listeningSince, since);
     this.#replays.later(since);
     void this.#replays.now(since);
   }
