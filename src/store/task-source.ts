@@ -17,8 +17,8 @@ export interface WriteContext {
   retrying(delayMs: number): void;
   /**
    * Whether `announce` is heard by anyone: false lets a decision skip building its events (the
-   * LevelDB source while nobody here listens). A shared store is always announcing: it cannot
-   * know whether another runtime's listeners want the event.
+   * LevelDB source while nobody here listens). A shared store is always announcing: events cost it
+   * little until sent, and it decides at the end of the write whether another runtime listens.
    */
   readonly announcing: boolean;
   /**
@@ -176,4 +176,9 @@ export interface TaskSource {
   flushed(): Promise<void>;
   /** Writes what is pending and takes no more. The store underneath is closed by its owner. */
   close(): Promise<void>;
+  /**
+   * This runtime's listeners came (the first subscribed: true) or all left (false). A shared store
+   * tells the other runtimes, so that they announce only while some runtime listens.
+   */
+  listeners?(active: boolean): void;
 }

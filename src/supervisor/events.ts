@@ -8,14 +8,17 @@ interface Subscription {
 
 /**
  * Fans events out to subscribers. Callers ask `active` before building an event, so nothing is
- * allocated on the hot path while nobody listens.
+ * allocated on the hot path while nobody listens; `onActive` hears when that changes (the first
+ * subscriber came, or the last left), for a source that tells other runtimes.
  */
 export class EventBus {
   readonly #subs = new Set<Subscription>();
   readonly #onError: (err: unknown) => void;
+  readonly #onActive: (active: boolean) => void;
 
-  constructor(onError: (err: unknown) => void) {
+  constructor(onError: (err: unknown) => void, onActive: (active: boolean) => void = () => undefined) {
     this.#onError = onError;
+    this.#onActive = onActive;
   }
 
   get active(): boolean {
@@ -32,7 +35,10 @@ export class EventBus {
   subscribe(filter: EventFilter, listener: EventListener): () => void {
     const sub = { filter, listener };
     this.#subs.add(sub);
-    return () => this.#subs.delete(sub);
+    if (this.#subs.size === 1) this.#onActive(true);
+    return () => {
+      if (this.#subs.delete(sub) && this.#subs.size === 0) this.#onActive(false);
+    };
   }
 
   emit(event: SpindleEvent): void {

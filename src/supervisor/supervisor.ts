@@ -73,7 +73,7 @@ export class Supervisor {
     this.#o = options;
     const { source, registry, clock, log } = options;
     this.#startedAt = clock.monotonic();
-    this.#bus = new EventBus((err) => log.error({ err }, 'event listener threw'));
+    this.#bus = new EventBus((err) => log.error({ err }, 'event listener threw'), (active) => source.listeners?.(active));
     this.#transitions = new Transitions({
       registry, retentionMs: options.retentionMs, keyRetentionMs: options.keyRetentionMs, random: options.random,
       ended: (rec) => this.#schedules.delete(rec.id),

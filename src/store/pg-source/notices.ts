@@ -7,9 +7,10 @@ export const CHANNEL = 'spindle';
 /**
  * What a transaction tells the other runtimes: a task became due at `due` (database ms: claim at
  * or after it), a run of `owner` must stop (cancelled by another runtime), or an operator paused
- * or resumed a type (read the paused types again).
+ * or resumed a type (read the paused types again). Sent alone, by a runtime whose listeners came:
+ * `watching` (announce events from now on; see watchers.ts).
  */
-export type Notice = { due: number } | { abort: { owner: string; taskId: string; run: number } } | { typePauses: true };
+export type Notice = { due: number } | { abort: { owner: string; taskId: string; run: number } } | { typePauses: true } | { watching: true };
 
 /**
  * PostgreSQL refuses a payload of 8000 bytes or more; kept under it with room to spare. A

@@ -25,7 +25,9 @@ import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
 import { trySweepLock } from './sweep-lock.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
-import { Wakeups } from './wakeups.js';
+import { Replays } from './replays.js';
+import { MISSED_MARGIN_MS, Wakeups } from './wakeups.js';
+import { Watchers } from './watchers.js';
 
 export interface PgSourceOptions {
   db: PgDatabase;
@@ -66,12 +68,16 @@ export class PgSource implements TaskSource {
   readonly #typePauses: TypePauses;
   readonly #leases: Leases;
   readonly #wakeups: Wakeups;
+  readonly #watchers: Watchers;
+  readonly #replays: Replays;
   readonly #completions: Completions;
   readonly #shared: GroupCommit;
   readonly #inflight = new Set<Promise<unknown>>();
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
   #sweepingAbandoned = false;
+  /** Ends since then (database ms) are replayed once the other runtimes know this one listens: since its listeners came, less a margin for transactions begun before. */
+  #listeningSince = 0;
   /** When old per-minute rows were last deleted (database ms). */
   #seriesSweptAt = 0;
   #closed = false;
@@ -89,6 +95,8 @@ export class PgSource implements TaskSource {
       abort: (taskId, run) => this.#signals?.abort(taskId, run, 'lease'),
       unfenced: () => this.#wakeups.wakeSoon(),
     });
+    this.#watchers = new Watchers({ db, log, clock: this.#clock, me: this.id, taken: () => this.#replays.later(this.#listeningSince) });
+    this.#replays = new Replays({ reader: this.reader, clock: this.#clock, log, signals: () => this.#signals });
     this.#wakeups = new Wakeups({
       db, log, clock: this.#clock, me: this.id,
       wake: () => this.#signals?.wake(),
@@ -100,11 +108,15 @@ export class PgSource implements TaskSource {
       typePauses: () => void this.#typePauses.refresh(),
       listening: () => this.#signals?.listening() ?? false,
       events: (events) => this.#emit(events),
-      missed: (since) => void this.#missed(since),
+      missed: (since) => this.#missed(since),
       tick: () => {
         void this.#sweepAbandoned();
         void this.#typePauses.refresh();
+        void this.#watchers.refresh();
       },
+      connected: (client) => this.#watchers.connected(client),
+      disconnected: () => this.#watchers.disconnected(),
+      watching: () => this.#watchers.heard(),
     });
     this.#shared = new GroupCommit({ write: (fn) => this.#write(fn) });
     this.#completions = new Completions({ me: this.id, leases: this.#leases, write: (op) => this.#shared.run(op) });
@@ -252,6 +264,22 @@ export class PgSource implements TaskSource {
     return { removed, more: removed === limit || released === limit };
   }
 
+  /** Whether this runtime's transactions send their events now (some runtime on the database listens, as far as it knows). */
+  get announcing(): boolean {
+    return this.#watchers.watched || (this.#signals?.listening() ?? false);
+  }
+
+  /**
+   * The other runtimes send events only once they know this one listens: an end committed before
+   * then is replayed to the waiters here once they all must know (see `taken`); a wait that
+   * subscribes, then reads its task, sees an end before the subscription in the read.
+   */
+  listeners(active: boolean): void {
+    if (this.#closed) return;
+    if (active) this.#listeningSince = this.#wakeups.dbNow() - MISSED_MARGIN_MS;
+    this.#watchers.listening(active);
+  }
+
   async flushed(): Promise<void> {
     await this.#shared.flushed();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
@@ -261,6 +289,8 @@ export class PgSource implements TaskSource {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeups.close();
+    this.#watchers.close();
+    this.#replays.close();
     await this.flushed();
     this.#leases.close();
     this.#counts.close();
@@ -287,30 +317,23 @@ export class PgSource implements TaskSource {
   #emit(events: readonly SpindleEvent[]): void {
     const signals = this.#signals;
     if (signals === null || !signals.listening()) return;
+    this.#replays.emitted(events);
     for (const event of events) signals.emit(event);
   }
 
   /**
-   * The listener was down, so notices may have been lost: a task followed by id (a waiter) that
-   * ended since gets its last task.state again, read from its record, so the wait sees the end.
-   * Other events of the outage are not replayed.
+   * The listener was down, so notices may have been lost: ended tasks followed by id are replayed
+   * now, and again once the other runtimes know this one listens again (its lock went with the
+   * connection, and is taken again on the new one). Other events of the outage are not replayed.
    */
-  async #missed(since: number): Promise<void> {
+  #missed(since: number): void {
+    // The lock is being taken again on the new connection: its replay goes back to the outage, no further.
+    this.#listeningSince = Math.max(this.#listeningSince, since);
     const signals = this.#signals;
-    const ids = signals !== null && signals.listening() ? signals.watchedTasks() : [];
-    if (ids.length === 0) return;
+    if (signals === null || !signals.listening() || signals.watchedTasks().length === 0) return;
     this.#o.log.warn({ since: new Date(since).toISOString() }, 'the database listener was down: events of other runtimes may have been missed; ended tasks followed by id are announced again');
-    try {
-      const recs = await this.reader.getMany(ids);
-      for (const rec of recs) {
-        if (rec === undefined || !TERMINAL_STATES.has(rec.state)) continue;
-        const entry = rec.history.findLast((h) => h.from !== h.to);
-        if (entry === undefined || entry.at < since || !TERMINAL_STATES.has(entry.to)) continue;
-        signals!.emit({ event: 'task.state', data: { id: rec.id, type: rec.type, from: entry.from, to: entry.to, reason: entry.reason, at: new Date(entry.at).toISOString() } });
-      }
-    } catch (err) {
-      this.#o.log.warn({ err }, 'reading the tasks followed by id after a listener outage failed');
-    }
+    this.#replays.later(since);
+    void this.#replays.now(since);
   }
 
   /** Runs whose lease ran out (their runtime died, or stalled past it): lost tries, a batch at a time. */
@@ -358,7 +381,7 @@ export class PgSource implements TaskSource {
         const w = new TaskWrite(now);
         last = w;
         const result = await fn(client, w);
-        await w.flush(client, this.id);
+        await w.flush(client, this.id, this.announcing);
         return result;
       });
       const w = last! as TaskWrite;

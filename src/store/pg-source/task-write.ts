@@ -44,7 +44,10 @@ export class TaskWrite implements WriteContext {
   readonly #notices: Notice[] = [];
   /** What the decisions announced: sent to the other runtimes with the commit, emitted here after it. */
   readonly events: SpindleEvent[] = [];
-  /** Another runtime may be listening, whoever listens here. */
+  /**
+   * Events are built whoever listens (a few objects): whether they are sent is decided at the flush,
+   * as late as can be, and this runtime's listeners get them if they are there at the commit.
+   */
   readonly announcing = true;
   readonly #wordsAdded: ErrorWord[] = [];
   readonly #wordsRemoved: ErrorWord[] = [];
@@ -110,7 +113,8 @@ export class TaskWrite implements WriteContext {
     this.#notices.push(n);
   }
 
-  async flush(client: PoolClient, from: string): Promise<void> {
+  /** Writes the changes; the events go to the other runtimes only `withEvents` (some runtime listens). */
+  async flush(client: PoolClient, from: string, withEvents = true): Promise<void> {
     // Updates first: one may free a key (a hold run out) that an insert takes.
     await updateTasks(client, [...this.#updates.values()]);
     await insertTasks(client, this.#inserts);
@@ -125,7 +129,7 @@ export class TaskWrite implements WriteContext {
     addSeries(client, this.series);
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
-    const payloads = notifyPayloads(from, notices, this.events);
+    const payloads = notifyPayloads(from, notices, withEvents ? this.events : []);
     if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
   }
 

@@ -19,6 +19,12 @@ export interface WakeupsOptions {
   typePauses(): void;
   /** The backstop's tick (1–2 s apart): besides a wake, whatever needs looking at now and then. */
   tick(): void;
+  /** The listener connection is up and LISTENing (again); notices are heard from now on. */
+  connected(client: pg.Client): void;
+  /** The listener connection is gone. */
+  disconnected(): void;
+  /** Another runtime's listeners came (its notice). */
+  watching(): void;
   /** Whether anyone here listens to events (else other runtimes' events are not even parsed). */
   listening(): boolean;
   /** Events another runtime's transaction announced, in the order it announced them. */
@@ -32,6 +38,8 @@ export interface WakeupsOptions {
 
 const POLL_MIN_MS = 1000;
 const POLL_JITTER_MS = 1000;
+/** The longest a tick keeps another runtime waiting: what a notice lost with a connection costs at most. */
+export const POLL_MAX_MS = POLL_MIN_MS + POLL_JITTER_MS;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 /** How long the best clock sample is kept before a later, worse one may replace it. */
@@ -40,7 +48,7 @@ const OFFSET_KEPT_MS = 10_000;
  * How much older than the last notice received a transaction may be and still not have been heard:
  * `now` is a transaction's start, and notices come in commit order.
  */
-const MISSED_MARGIN_MS = 10_000;
+export const MISSED_MARGIN_MS = 10_000;
 
 /**
  * When to claim: at once when a notice (LISTEN on one dedicated connection) or this runtime's own
@@ -165,6 +173,7 @@ export class Wakeups {
     }
     this.#reconnectMs = RECONNECT_MIN_MS;
     this.#heardAt = this.dbNow();
+    this.#o.connected(client);
     // Notices sent while no one listened are gone: look now.
     this.wakeSoon();
     if (this.#missedSince !== null) {
@@ -177,6 +186,7 @@ export class Wakeups {
   #lost(client: pg.Client, err: unknown): void {
     if (this.#closed || this.#listener !== client) return;
     this.#listener = null;
+    this.#o.disconnected();
     this.#missedSince ??= this.#heardAt - MISSED_MARGIN_MS;
     if (err !== null) this.#o.log.warn({ err }, 'the database listener connection failed; reconnecting');
     void client.end().catch(() => undefined);
@@ -199,6 +209,7 @@ export class Wakeups {
     for (const n of parsed.notices) {
       if ('due' in n) this.dueAt(n.due);
       else if ('typePauses' in n) this.#o.typePauses();
+      else if ('watching' in n) this.#o.watching();
       else if (n.abort.owner === this.#o.me) this.#o.abort(n.abort);
     }
   }

@@ -145,7 +145,9 @@ describe('events across runtimes on one PostgreSQL database (LISTEN/NOTIFY)', ()
     await admin.connect();
     try {
       await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
-      const cut = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2', [name, 'LISTEN spindle']);
+      // A listener connection's last statement is its LISTEN, or the watchers lock its runtime took on it.
+      const cut = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1
+        AND (query = 'LISTEN spindle' OR query LIKE '%pg_advisory_lock_shared%')`, [name]);
       expect(cut.rowCount).toBe(2);
       await waitForState(b.supervisor, t.id);
     } finally {
