@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '../helpers/runtime.js';
+import { createTestDatabase } from '../helpers/pg.js';
+import { startRuntime, until } from '../helpers/runtime.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 /** A process running the built StallFence (see the fixture); run `npm run build` first. */
@@ -72,5 +73,22 @@ describe('StallFence', () => {
     f.proc.stdin!.write('close\n');
     expect(await f.exited).toEqual({ code: 0, signal: null });
     expect(f.err.join('')).toBe('');
+  });
+
+  it('runs only on a store with leases: a PostgreSQL runtime beats and removes its heartbeat on stop; a LevelDB one has none', async () => {
+    const db = await createTestDatabase();
+    try {
+      const pg = await startRuntime({ store: db.url, mode: 'processes', workers: 1 });
+      const file = join(pg.options.data, 'heartbeat');
+      const first = readFileSync(file).readBigInt64LE(0);
+      await until(() => readFileSync(file).readBigInt64LE(0) > first);
+      await pg.stop();
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      await db.drop();
+    }
+    const level = await startRuntime({ mode: 'processes', workers: 1 });
+    expect(existsSync(join(level.options.data, 'heartbeat'))).toBe(false);
+    await level.stop();
   });
 });
