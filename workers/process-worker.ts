@@ -2,7 +2,8 @@
  * Entry point of a child in the ProcessExecutor's pool, forked with an IPC channel and started in
  * its own process group. Runs arrive on the channel and results, progress and aborts share it, so
  * they keep their order. Arguments: the pino level for handler logs, the runtime's pid, the cap on
- * the child's resident memory in MB.
+ * the child's resident memory in MB, and on a store with leases the runtime's heartbeat file and
+ * how old its beat may be in ms.
  */
 import pino from 'pino';
 import { boundFields } from '../src/log-fields.js';
@@ -68,8 +69,10 @@ process.on('message', (message: unknown) => {
 // that holds the loop, and caps the memory a heap limit does not (Buffers, native allocations).
 const parentPid = Number(process.argv[3]);
 const residentLimitMb = Number(process.argv[4]);
+const [heartbeatPath, heartbeatStaleMs] = [process.argv[5], Number(process.argv[6])];
+const heartbeat = heartbeatPath !== undefined && Number.isSafeInteger(heartbeatStaleMs) && heartbeatStaleMs > 0 ? { path: heartbeatPath, staleMs: heartbeatStaleMs } : undefined;
 if (Number.isSafeInteger(parentPid) && parentPid > 1 && Number.isSafeInteger(residentLimitMb) && residentLimitMb > 0) {
-  startWatchdog({ parentPid, residentLimitMb }, (err) => logger.error({ err, worker: self }, `the watchdog of ${self} failed: ${err.message}; a busy orphan may outlive the runtime`));
+  startWatchdog({ parentPid, residentLimitMb, ...(heartbeat === undefined ? {} : { heartbeat }) }, (err) => logger.error({ err, worker: self }, `the watchdog of ${self} failed: ${err.message}; a busy orphan may outlive the runtime`));
 }
 process.on('disconnect', () => {
   try {

@@ -14,6 +14,8 @@ export interface ChildWorkerOptions {
   entry: WorkerEntry;
   workerMemoryMb: number;
   logLevel: string;
+  /** The runtime's heartbeat, for the child's watchdog (see workers/watchdog.ts); only with leases. */
+  heartbeat?: { path: string; staleMs: number } | undefined;
   /** Milliseconds between SIGTERM and SIGKILL to the child's process group. */
   termGraceMs: number;
   logger: Logger;
@@ -59,8 +61,9 @@ export class ChildWorker {
 
   constructor(options: ChildWorkerOptions) {
     this.#o = options;
-    const { entry, workerMemoryMb, logLevel } = options;
-    this.#proc = fork(entry.filename, [logLevel, String(process.pid), String(residentLimitMb(workerMemoryMb))], {
+    const { entry, workerMemoryMb, logLevel, heartbeat } = options;
+    const beat = heartbeat === undefined ? [] : [heartbeat.path, String(heartbeat.staleMs)];
+    this.#proc = fork(entry.filename, [logLevel, String(process.pid), String(residentLimitMb(workerMemoryMb)), ...beat], {
       // Only what the entry needs: a parent's --inspect or its own heap flag must not reach children.
       execArgv: [...(entry.execArgv ?? []), `--max-old-space-size=${workerMemoryMb}`],
       detached: true,

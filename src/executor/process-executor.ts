@@ -17,6 +17,8 @@ import type { WorkerEntry } from './worker-entry.js';
 export interface ProcessExecutorOptions extends PoolOptions {
   /** Milliseconds between SIGTERM and SIGKILL to a killed worker's process group (default 1 s). */
   termGraceMs?: number;
+  /** The runtime's heartbeat file and how old its beat may be before a child kills itself; only with leases. */
+  heartbeat?: { path: string; staleMs: number } | undefined;
 }
 
 export interface ResolvedProcessExecutorOptions extends ResolvedPoolOptions {
@@ -67,12 +69,14 @@ export class ProcessExecutor implements Executor {
   #entry: WorkerEntry | null = null;
   #started = false;
   #onChildrenGone: (() => void) | null = null;
+  readonly #heartbeat: ProcessExecutorOptions['heartbeat'];
 
   constructor(options: ProcessExecutorOptions = {}) {
     this.options = resolveProcessExecutorOptions(options);
     this.capacity = this.options.workers * this.options.runsPerWorker;
     this.workers = this.options.workers;
     this.#logger = options.logger;
+    this.#heartbeat = options.heartbeat;
     this.#book = new RunBook<Run>({
       owner: 'ProcessExecutor',
       killGraceMs: this.options.killGraceMs,
@@ -141,7 +145,7 @@ export class ProcessExecutor implements Executor {
     const { workerMemoryMb, logLevel, termGraceMs } = this.options;
     let child!: Child;
     const worker = new ChildWorker({
-      entry, workerMemoryMb, logLevel, termGraceMs, logger: this.#log(),
+      entry, workerMemoryMb, logLevel, termGraceMs, logger: this.#log(), heartbeat: this.#heartbeat,
       tags: () => runTags(child),
       onMessage: (message) => this.#onMessage(child, message),
       onExit: (death) => this.#onExit(child, death),

@@ -4,6 +4,7 @@ import { ProcessExecutor } from '../executor/process-executor.js';
 import { ThreadExecutor } from '../executor/thread-executor.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { Isolation } from '../task/task-options.js';
+import { heartbeatPath, staleMs } from './heartbeat.js';
 import type { Mode, ResolvedRuntimeOptions } from './runtime-options.js';
 
 /** The runtime's executors: the mode's pool first, then the other one when a type asks for it. */
@@ -41,5 +42,8 @@ function createExecutor(mode: Mode, workers: number, options: ResolvedRuntimeOpt
     logLevel: options.logLevel,
     logger,
   };
-  return mode === 'threads' ? new ThreadExecutor(shared) : new ProcessExecutor(shared);
+  if (mode === 'threads') return new ThreadExecutor(shared);
+  // With leases, a child kills its handlers when the runtime stops beating (see StallFence).
+  const heartbeat = options.store.kind === 'postgres' ? { path: heartbeatPath(options.data), staleMs: staleMs(options.leaseMs) } : undefined;
+  return new ProcessExecutor({ ...shared, heartbeat });
 }

@@ -20,6 +20,7 @@ import { createExecutorPools } from './executor-pools.js';
 import { openStore, type RuntimeStore } from './open-store.js';
 import type { ResolvedRuntimeOptions, RuntimeOptions } from './runtime-options.js';
 import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from './runtime-options.js';
+import { StallFence } from './stall-fence.js';
 import { typeInfo } from './type-info.js';
 import type { TaskSource } from '../task/registry.js';
 
@@ -42,6 +43,8 @@ export class Runtime implements RuntimeApi {
   /** Set once the store starts closing: from then on even reads answer SHUTTING_DOWN. */
   #storeClosing = false;
   #failure: SpindleError | null = null;
+  /** With leases (PostgreSQL): kills the process when its main thread stalls past half a lease. */
+  #fence: StallFence | null = null;
 
   private constructor(options: ResolvedRuntimeOptions, log: Logger, registry: Registry, store: RuntimeStore, supervisor: Supervisor) {
     this.options = options;
@@ -68,9 +71,12 @@ export class Runtime implements RuntimeApi {
     };
     const store = await openStore(options.store, { sync: options.sync, onFatal, clock: options.clock, log, windowSize: options.windowSize, leaseMs: options.leaseMs });
     let supervisor: Supervisor | undefined;
+    let fence: StallFence | null = null;
     // Metrics only when served: without --http the supervisor has no observer to call.
     const metrics = options.http === null ? null : new RuntimeMetrics({ stats: () => supervisor!.stats(), typeNames: () => registry.types.keys() });
     try {
+      // Before the executors start: their children read the heartbeat from their first check.
+      if (options.store.kind === 'postgres') fence = new StallFence({ data: options.data, leaseMs: options.leaseMs, log });
       // In parallel: a process pool's children load while the thread pool's threads do.
       const started = await Promise.allSettled(executors.map((e) => e.start()));
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -96,11 +102,13 @@ export class Runtime implements RuntimeApi {
       // Damage met while recovering (before there was a runtime to stop) fails the start.
       if (store.failure !== null) throw store.failure;
       runtime = new Runtime(options, log, registry, store, supervisor);
+      runtime.#fence = fence;
     } catch (err) {
       // A supervisor that started holds timers (a page read retried): stopped, or start hangs.
       await supervisor?.stop(0);
       await Promise.allSettled(executors.map((e) => e.close(0)));
       await store.close();
+      await fence?.close();
       throw err;
     }
     // HTTP before the socket: once the socket answers, <data>/http.json is there to read.
@@ -339,6 +347,8 @@ export class Runtime implements RuntimeApi {
           },
           () => this.#server?.close(),
           () => this.#http?.close(),
+          // Last: the process workers read its beats until the executors have closed.
+          () => this.#fence?.close(),
         ];
         for (const step of steps) {
           try {
