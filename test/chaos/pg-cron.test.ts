@@ -1,16 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Execution, parseExecLog } from '../helpers/exec-log.js';
-import { cidOf, openExecutionsOf, PgCluster, statsWithin } from '../helpers/pg-cluster.js';
-import { removeTempDirs } from '../helpers/temp.js';
+import { cidOf, clusterBed, openExecutionsOf, statsWithin } from '../helpers/pg-cluster.js';
 
-let cluster: PgCluster | undefined;
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') cluster?.printTails();
-  await cluster?.close();
-  cluster = undefined;
-  removeTempDirs();
-});
+const bed = clusterBed();
 
 const TASKS = 6;
 const SLOTS = 60;
@@ -26,10 +19,10 @@ function percentile(sorted: readonly number[], p: number): number {
 describe('P4: cron every second for a minute across 4 real runtimes on one PostgreSQL database, one of them killed -9 midway', () => {
   it('each slot runs exactly once (a run lost with its runtime is retried within its slot), never before its time, and runs of a task never overlap', async () => {
     const modes = ['threads', 'threads', 'processes', 'threads'] as const;
-    cluster = await PgCluster.create({ modes, leaseMs: LEASE_MS, workers: 1, runsPerWorker: 8 });
+    const cluster = await bed.start({ modes, leaseMs: LEASE_MS, workers: 1, runsPerWorker: 8 });
     await cluster.start();
     const log = cluster.log;
-    const clients = await Promise.all(cluster.runtimes.map((_, i) => cluster!.client(i)));
+    const clients = await Promise.all(cluster.runtimes.map((_, i) => cluster.client(i)));
     const start = Math.ceil(Date.now() / 1000) * 1000 + 3000;
     const tasks = await Promise.all(Array.from({ length: TASKS }, (_, i) => clients[i % clients.length]!.submit({
       type: 'chaos-work', params: { cid: `tick${i}`, log, ms: RUN_MS },

@@ -1,20 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readStore } from '../helpers/chaos-runtime.js';
 import { expectClean } from '../helpers/chaos-scenario.js';
 import { Checker, summaryLine } from '../helpers/checker.js';
 import { type Execution, parseExecLog } from '../helpers/exec-log.js';
-import { chaosTasks, cidOf, openExecutionsOf, PgCluster, statsWithin, submitAll } from '../helpers/pg-cluster.js';
+import { chaosTasks, cidOf, clusterBed, openExecutionsOf, statsWithin, submitAll } from '../helpers/pg-cluster.js';
 import { isGone } from '../helpers/processes.js';
-import { removeTempDirs } from '../helpers/temp.js';
 
-let cluster: PgCluster | undefined;
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') cluster?.printTails();
-  await cluster?.close();
-  cluster = undefined;
-  removeTempDirs();
-});
+const bed = clusterBed();
 
 const LEASE_MS = 3000;
 /** The sweep that finds a run's lease ended runs on each runtime's backstop tick, 1–2 s apart. */
@@ -30,9 +23,9 @@ describe('P2: kill -9 of real runtimes sharing one PostgreSQL database while the
   it('their runs finish elsewhere within lease + sweep, no two executions of a task overlap, nothing is lost, and no worker outlives its runtime', async () => {
     // Two of each mode: a thread dies with its process; a child process must see its runtime gone.
     const modes = ['threads', 'processes', 'threads', 'processes'] as const;
-    cluster = await PgCluster.create({ modes: [...modes], leaseMs: LEASE_MS, workers: 2, runsPerWorker: 16 });
+    const cluster = await bed.start({ modes: [...modes], leaseMs: LEASE_MS, workers: 2, runsPerWorker: 16 });
     await cluster.start();
-    const live = new Map(await Promise.all(cluster.runtimes.map(async (_, i) => [i, await cluster!.client(i)] as const)));
+    const live = new Map(await Promise.all(cluster.runtimes.map(async (_, i) => [i, await cluster.client(i)] as const)));
     const checker = new Checker();
     const log = cluster.log;
     const kills: Array<{ victim: number; atMs: number; pids: number[]; held: number }> = [];
@@ -47,7 +40,7 @@ describe('P2: kill -9 of real runtimes sharing one PostgreSQL database while the
         await submitAll([...live.values()][0]!, checker, chaosTasks(`w${submitted}-`, WAVE, log, { ms: 3000 }));
         submitted += WAVE;
         for (const settle = Date.now() + 1000; victim < 0 && Date.now() < settle; await sleep(50)) {
-          victim = [...live.keys()].find((i) => modes[i] === mode && openExecutionsOf(log, cluster!.runtimes[i]!.markedPids()).length >= HELD_AT_KILL) ?? -1;
+          victim = [...live.keys()].find((i) => modes[i] === mode && openExecutionsOf(log, cluster.runtimes[i]!.markedPids()).length >= HELD_AT_KILL) ?? -1;
         }
       }
       const rt = cluster.runtimes[victim]!;

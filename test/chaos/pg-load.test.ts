@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readStore } from '../helpers/chaos-runtime.js';
 import { expectClean } from '../helpers/chaos-scenario.js';
 import { Checker, summaryLine } from '../helpers/checker.js';
 import { parseExecLog } from '../helpers/exec-log.js';
-import { chaosTasks, PgCluster, statsWithin, submitAll } from '../helpers/pg-cluster.js';
-import { removeTempDirs } from '../helpers/temp.js';
+import { chaosTasks, clusterBed, statsWithin, submitAll } from '../helpers/pg-cluster.js';
 
-let cluster: PgCluster | undefined;
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') cluster?.printTails();
-  await cluster?.close();
-  cluster = undefined;
-  removeTempDirs();
-});
+const bed = clusterBed();
 
 const RUNTIMES = 4;
 const EACH = 20_000;
@@ -21,9 +14,9 @@ const TOTAL = RUNTIMES * EACH;
 
 describe('P1: 4 runtimes × 20,000 runs on one PostgreSQL database (real `spindle start` processes)', () => {
   it('every one of the 80,000 acknowledged tasks finishes, each executed exactly once, no two executions of a task at once', async () => {
-    cluster = await PgCluster.create({ modes: Array.from({ length: RUNTIMES }, () => 'threads'), leaseMs: 10_000, workers: 1, runsPerWorker: 256 });
+    const cluster = await bed.start({ modes: Array.from({ length: RUNTIMES }, () => 'threads'), leaseMs: 10_000, workers: 1, runsPerWorker: 256 });
     await cluster.start();
-    const clients = await Promise.all(cluster.runtimes.map((_, i) => cluster!.client(i)));
+    const clients = await Promise.all(cluster.runtimes.map((_, i) => cluster.client(i)));
     const checker = new Checker();
     const log = cluster.log;
     const began = Date.now();

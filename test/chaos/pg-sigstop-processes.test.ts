@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readStore } from '../helpers/chaos-runtime.js';
 import { Checker } from '../helpers/checker.js';
 import { appendGone, appendPause, type Execution, parseExecLog } from '../helpers/exec-log.js';
-import { chaosTasks, cidOf, openExecutionsOf, PgCluster, statsWithin, submitAll } from '../helpers/pg-cluster.js';
-import { removeTempDirs } from '../helpers/temp.js';
+import { chaosTasks, cidOf, clusterBed, openExecutionsOf, statsWithin, submitAll } from '../helpers/pg-cluster.js';
 
-let cluster: PgCluster | undefined;
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') cluster?.printTails();
-  await cluster?.close();
-  cluster = undefined;
-  removeTempDirs();
-});
+const bed = clusterBed();
 
 const LEASE_MS = 3000;
 /** Every first try takes at least this long wherever it runs, so the others cannot drain a wave before the victim claims its share. */
@@ -22,7 +15,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('P3b: SIGSTOP of a real runtime in processes mode (its worker processes keep running)', () => {
   it('its children kill their handlers before its lease ends, so no takeover overlaps them; resumed, it finds them gone (their tries lost, its late ends refused) and claims again', async () => {
-    cluster = await PgCluster.create({ modes: ['processes', 'threads', 'threads'], leaseMs: LEASE_MS, workers: 2, runsPerWorker: 4 });
+    const cluster = await bed.start({ modes: ['processes', 'threads', 'threads'], leaseMs: LEASE_MS, workers: 2, runsPerWorker: 4 });
     // Only runtime 0 holds: elsewhere the same tasks end after their first RUN_MS (a retry at once).
     await cluster.start((i) => (i === 0 ? { SPINDLE_CHAOS_HOLD: '1' } : {}));
     const [victim] = cluster.runtimes;

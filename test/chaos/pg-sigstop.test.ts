@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readStore } from '../helpers/chaos-runtime.js';
 import { Checker } from '../helpers/checker.js';
 import { appendPause, type Execution, parseExecLog } from '../helpers/exec-log.js';
-import { chaosTasks, cidOf, openExecutionsOf, PgCluster, statsWithin, submitAll } from '../helpers/pg-cluster.js';
-import { removeTempDirs } from '../helpers/temp.js';
+import { chaosTasks, cidOf, clusterBed, openExecutionsOf, statsWithin, submitAll } from '../helpers/pg-cluster.js';
 
-let cluster: PgCluster | undefined;
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') cluster?.printTails();
-  await cluster?.close();
-  cluster = undefined;
-  removeTempDirs();
-});
+const bed = clusterBed();
 
 const LEASE_MS = 3000;
 /**
@@ -30,7 +23,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('P3: SIGSTOP of a real runtime past its lease, then SIGCONT (threads mode: its workers stop with it)', () => {
   it('its runs finish elsewhere; once resumed, its handlers are aborted or their late results refused (each run recorded lost), and the task ends once, by the run that took over', async () => {
-    cluster = await PgCluster.create({ modes: ['threads', 'threads', 'threads'], leaseMs: LEASE_MS, workers: 1, runsPerWorker: 8 });
+    const cluster = await bed.start({ modes: ['threads', 'threads', 'threads'], leaseMs: LEASE_MS, workers: 1, runsPerWorker: 8 });
     // Only runtime 0 holds: elsewhere the same tasks end after their first RUN_MS (a retry at once).
     await cluster.start((i) => (i === 0 ? { SPINDLE_CHAOS_HOLD: '1' } : {}));
     const [victim] = cluster.runtimes;

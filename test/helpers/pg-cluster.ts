@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../src/index.js';
@@ -7,7 +8,7 @@ import { ChaosRuntime } from './chaos-runtime.js';
 import type { Checker } from './checker.js';
 import { type Execution, parseExecLog } from './exec-log.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
-import { tempDir } from './temp.js';
+import { removeTempDirs, tempDir } from './temp.js';
 
 /** chaos-work with wall times in its log lines (see the module). */
 export const PG_CHAOS_TASKS = fileURLToPath(new URL('../fixtures/pg-chaos-tasks', import.meta.url));
@@ -121,4 +122,19 @@ export function openExecutionsOf(log: string, pids: readonly number[]): Executio
     return [];
   }
   return [...parseExecLog(text).byCid.values()].flatMap((runs) => runs.filter((ex) => ex.endAt === null && pids.includes(ex.pid)));
+}
+
+/**
+ * The hooks every cluster test needs: after it, the runtimes' output tails printed if it failed,
+ * the cluster closed (runtimes stopped, database dropped) and the temp dirs removed.
+ */
+export function clusterBed(): { start(options: ClusterOptions): Promise<PgCluster> } {
+  let cluster: PgCluster | undefined;
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') cluster?.printTails();
+    await cluster?.close();
+    cluster = undefined;
+    removeTempDirs();
+  });
+  return { start: async (options) => (cluster = await PgCluster.create(options)) };
 }
