@@ -17,12 +17,13 @@ import { claimOp } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
-import { openCount, PgCounts } from './pg-counts.js';
+import { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
-import { deleteTasks, keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
+import { deleteTasks, loaded, LOADED_COLUMNS } from './rows.js';
 import { trySweepLock } from './sweep-lock.js';
+import { writeSubmits } from './submits.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
 import { Replays } from './replays.js';
@@ -142,38 +143,7 @@ export class PgSource implements TaskSource {
 
   submit(request: SubmitRequest): Promise<Submitted[]> {
     this.#assertOpen();
-    const keys = [...new Set(request.tasks.flatMap((t) => (t.key === null ? [] : [keyColumn(t.key)])))].sort();
-    return this.#write(async (client, w) => {
-      const existing = new Map<string, TaskRecord>();
-      if (keys.length > 0) {
-        // Two submits of one new key would both find no holder: the key's lock makes the second wait for the first.
-        await client.query('SELECT pg_advisory_xact_lock(1, hashtext(k)) FROM unnest($1::text[]) AS k', [keys]);
-        const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key = ANY($1::text[]) ORDER BY id FOR UPDATE`, [keys]);
-        for (const row of rows.rows) {
-          const t = loaded(row);
-          // A hold is over at keyExpiresAt whether or not a sweep released it yet: released here,
-          // in the write that may give the key to a new task.
-          if (holdRanOut(t.rec, w.now)) w.apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = w.now; });
-          else existing.set(t.rec.key!, t.rec);
-        }
-      }
-      await checkQueueLimits(client, request, existing);
-      const out: Submitted[] = [];
-      for (const task of request.tasks) {
-        const holder = task.key === null ? undefined : existing.get(task.key);
-        if (holder !== undefined) {
-          const err = task.conflict(holder);
-          if (err !== null) throw err;
-          out.push({ rec: holder, existing: true });
-          continue;
-        }
-        const rec = task.create(w);
-        w.created(rec);
-        if (task.key !== null) existing.set(task.key, rec);
-        out.push({ rec, existing: false });
-      }
-      return out;
-    });
+    return this.#write((client, w) => writeSubmits(client, w, request));
   }
 
   async claim(request: ClaimRequest): Promise<Claim[]> {
@@ -398,32 +368,5 @@ export class PgSource implements TaskSource {
 
   #assertOpen(): void {
     if (this.#closed) throw new SpindleError('SHUTTING_DOWN', 'the runtime is shutting down; retry once it is back');
-  }
-}
-
-function holdRanOut(rec: TaskRecord, now: number): boolean {
-  return TERMINAL_STATES.has(rec.state) && rec.keyExpiresAt !== null && rec.keyExpiresAt <= now;
-}
-
-/**
- * maxQueued, read inside the submit's transaction from the counts as committed: a per-type lock
- * serialises the submits of a limited type, so each reads the count with every earlier one's tasks
- * in it. As on LevelDB, only submits are refused: a RETRY may open a task past the limit (the next
- * submit counts it), and a recurring task stays one open task from occurrence to occurrence.
- */
-async function checkQueueLimits(client: PoolClient, request: SubmitRequest, existing: Map<string, TaskRecord>): Promise<void> {
-  const adding = new Map<string, number>();
-  for (const t of request.tasks) {
-    if (t.key === null || !existing.has(t.key)) adding.set(t.type, (adding.get(t.type) ?? 0) + 1);
-  }
-  const limited = [...adding.keys()].filter((type) => request.maxQueued.has(type)).sort();
-  for (const type of limited) {
-    await client.query('SELECT pg_advisory_xact_lock(2, hashtext($1))', [type]);
-    const open = await openCount(client, type);
-    const max = request.maxQueued.get(type)!;
-    const n = adding.get(type)!;
-    if (open + n > max) {
-      throw new SpindleError('QUEUE_FULL', `type ${type} already has ${open} open tasks (maxQueued ${max}); retry later`, { type });
-    }
   }
 }
