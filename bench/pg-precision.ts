@@ -5,17 +5,15 @@
  * machine is shared and noisy: figures from another run are not comparable). Skipped, with one
  * line, when the server does not answer. Alone: `node dist/bench/pg-precision.js`.
  */
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { HANDLER_COUNT, setTimeoutHandlerLateness, spindleHandlerLateness } from './handler-lateness.js';
+import { onFreshDatabase, PG_SERVER } from './pg-server.js';
 import { type Lateness, setTimeoutLateness, spindleLateness } from './precision.js';
 import { WORKERS } from './spindle-throughput.js';
 
-/** The local server every session and CI run has; SPINDLE_BENCH_PG (or the tests' SPINDLE_TEST_PG) overrides it. */
-const SERVER = process.env.SPINDLE_BENCH_PG ?? process.env.SPINDLE_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
-
 type Rows = Array<[string, Lateness]>;
+const DB_PREFIX = 'spindle_bench_precision';
 
 export interface PgPrecision {
   precision: Rows;
@@ -39,16 +37,16 @@ export async function pgPrecision(tasks: string, workers: number): Promise<PgPre
     ['plain setTimeout (baseline)', await setTimeoutLateness()],
     ['spindle on LevelDB', await spindleLateness(tasks, workers)],
     ['spindle on LevelDB, `sync` (an fsync per commit, as PostgreSQL does)', await spindleLateness(tasks, workers, { sync: true })],
-    ['spindle on PostgreSQL', await onFreshDatabase((store) => spindleLateness(tasks, workers, { store }))],
-    ['spindle on PostgreSQL, 16 runs per thread', await onFreshDatabase((store) => spindleLateness(tasks, workers, { store, runsPerWorker: 16 }))],
+    ['spindle on PostgreSQL', await onFreshDatabase(DB_PREFIX, (store) => spindleLateness(tasks, workers, { store }))],
+    ['spindle on PostgreSQL, 16 runs per thread', await onFreshDatabase(DB_PREFIX, (store) => spindleLateness(tasks, workers, { store, runsPerWorker: 16 }))],
   ];
   table(precision);
   console.log(`\nhandler lateness on PostgreSQL: ${HANDLER_COUNT.toLocaleString('en-US')} \`clock\` tasks as in the handler-lateness case; lateness = the handler's first line − due`);
   const handler: Rows = [
     ['plain setTimeout, same due times (baseline)', await setTimeoutHandlerLateness()],
     ['spindle on LevelDB, in the handler', await spindleHandlerLateness(tasks, workers)],
-    ['spindle on PostgreSQL, in the handler', await onFreshDatabase((store) => spindleHandlerLateness(tasks, workers, { store }))],
-    ['spindle on PostgreSQL, 16 runs per thread, in the handler', await onFreshDatabase((store) => spindleHandlerLateness(tasks, workers, { store, runsPerWorker: 16 }))],
+    ['spindle on PostgreSQL, in the handler', await onFreshDatabase(DB_PREFIX, (store) => spindleHandlerLateness(tasks, workers, { store }))],
+    ['spindle on PostgreSQL, 16 runs per thread, in the handler', await onFreshDatabase(DB_PREFIX, (store) => spindleHandlerLateness(tasks, workers, { store, runsPerWorker: 16 }))],
   ];
   table(handler);
   return { precision, handler };
@@ -67,7 +65,7 @@ function table(rows: Rows): void {
 
 /** `down`: null when the server answers, else why not in one line without the URL (it may hold a password). */
 async function server(): Promise<{ down: string | null; syncCommit: string }> {
-  const client = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 3000 });
+  const client = new pg.Client({ connectionString: PG_SERVER, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
     const rows = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
@@ -76,29 +74,6 @@ async function server(): Promise<{ down: string | null; syncCommit: string }> {
     return { down: (err as Error).message.split('\n')[0] ?? String(err), syncCommit: '' };
   } finally {
     await client.end().catch(() => undefined);
-  }
-}
-
-/** Runs fn on a database of its own, dropped afterwards whatever fn did. */
-async function onFreshDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `spindle_bench_precision_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(SERVER);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
   }
 }
 
