@@ -31,7 +31,7 @@ export class ClaimLead {
     this.#ms = bounds.initialMs;
   }
 
-  /** The lead now, in ms. */
+  /** The lead now, in whole ms. */
   get ms(): number {
     return this.#ms;
   }
@@ -48,6 +48,7 @@ export class ClaimLead {
     const sorted = this.#samples.slice(0, n).sort();
     const high = sorted[Math.min(n - 1, Math.floor(n * QUANTILE))]!;
     const { minMs, maxMs } = this.#bounds;
-    this.#ms = Math.min(maxMs, Math.max(minMs, high * MARGIN));
+    // Whole ms: due times are, and a horizon goes into SQL next to them.
+    this.#ms = Math.min(maxMs, Math.max(minMs, Math.ceil(high * MARGIN)));
   }
 }
