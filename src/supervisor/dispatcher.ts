@@ -39,7 +39,6 @@ interface Dispatched {
   leaseLost?: boolean;
 }
 
-
 /** How long a completion whose write failed waits before it is applied again. */
 const COMPLETE_RETRY_MS = 250;
 

@@ -38,7 +38,7 @@ describe('claims on PostgreSQL', () => {
     const runtime = await startPgRuntime(bed.db.url, { workers: 2 });
     bed.runtimes.push(runtime);
     const { supervisor, source } = runtime;
-    const first = source.now() + 300;
+    const first = Math.ceil(source.now()) + 300;
     const dues = Array.from({ length: 10 }, (_, i) => first + i * 61);
     const far = await supervisor.submit({ type: 'noop', schedule: { at: new Date(first + 3_600_000).toISOString() } });
     const tasks = await supervisor.submitMany(dues.map((due) => ({ type: 'noop', schedule: { at: new Date(due).toISOString() } })));
@@ -48,7 +48,7 @@ describe('claims on PostgreSQL', () => {
       await waitForState(supervisor, t.id);
       const [run] = await supervisor.runs(t.id);
       expect(Date.parse(run!.startedAt), t.id).toBeGreaterThanOrEqual(due);
-      const start = (await supervisor.history(t.id)).find((h) => h.event === 'START')!;
+      const start = (await supervisor.history(t.id)).find((h) => h.event === 'start')!;
       // Written ahead of the due time: the run still starts at it.
       if (Date.parse(start.at) < due) {
         ahead++;
