@@ -9,8 +9,8 @@ export interface LeadBounds {
 const SAMPLES = 64;
 /** The lead covers this fraction of recent claims... */
 const QUANTILE = 0.95;
-/** ...with this margin, for a claim slower than any of them. */
-const MARGIN = 1.5;
+/** ...with this margin, for a claim slower than any of them (a claim behind another in flight takes two). */
+const MARGIN = 2;
 /** Once the window is full the lead is worked out again every this many claims (a sort of 64 numbers). */
 const RECOMPUTE_EVERY = 8;
 
