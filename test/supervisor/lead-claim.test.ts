@@ -9,7 +9,7 @@ import { CONTRACT_TASKS } from '../source-contract/harness.js';
 
 /**
  * The system clock with a wall time the test can hold still (`at`): a task due just after it is
- * claimed within the LevelDB source's lead (2 ms at least) and held, for as long as the test
+ * claimed within the LevelDB source's lead (4 ms at least) and held, for as long as the test
  * keeps the clock short of its due time. Timers stay real.
  */
 function stillClock(): Clock & { at: number | null } {

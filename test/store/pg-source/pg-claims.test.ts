@@ -55,7 +55,7 @@ describe('claims on PostgreSQL', () => {
         expect(Date.parse(run!.startedAt), t.id).toBe(due);
       }
     }
-    // Each due time wakes this runtime its lead ahead (2 ms at least), so the claims land before them;
+    // Each due time wakes this runtime its lead ahead (4 ms at least), so the claims land before them;
     // one late timer on a loaded machine may not, ten spread over 0.6 s all late would be a fault.
     expect(ahead).toBeGreaterThan(0);
     expect(await supervisor.get(far.id)).toMatchObject({ state: 'queued', runCount: 0 });
