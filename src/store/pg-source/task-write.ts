@@ -123,9 +123,8 @@ export class TaskWrite implements WriteContext {
     await deleteErrorWords(client, this.#wordsRemoved);
     await insertErrorWords(client, this.#wordsAdded);
     // Last: the count and series rows are shared by every runtime, so they are held for as short a
-    // time as can be (counts first: a slot is rarely shared, a type's minute always is; the series
-    // statement goes with the COMMIT, in its round trip).
-    await this.counts.write(client);
+    // time as can be: both statements go with the COMMIT, in its round trip.
+    this.counts.write(client);
     addSeries(client, this.series, Math.floor(Math.random() * SERIES_SLOTS));
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
