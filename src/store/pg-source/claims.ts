@@ -25,7 +25,9 @@ const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
  * the types, then sorts them: a claim then costs as much as the backlog is long (15 ms at 10,000
  * due tasks, where this takes 0.3). A function's settings are its own, so no other statement is
  * planned so; jit is off as a 'disabled' cost would otherwise turn it on. A temporary function
- * (created by each connection, see PgDatabase.session) keeps the statement in this file.
+ * (created by each connection, see PgDatabase.session) keeps the statement in this file; its
+ * parameters are CLAIM_SQL's, in order. It needs the TEMPORARY privilege on the database (PUBLIC
+ * has it unless revoked).
  */
 export const CLAIM_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_claim(bigint, text[], text[], integer)
   RETURNS TABLE (record json, owner text, lease_until float8) LANGUAGE sql VOLATILE SET enable_sort = off SET jit = off

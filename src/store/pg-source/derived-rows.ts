@@ -46,12 +46,11 @@ export const SERIES_SLOTS = 16;
 /**
  * Adds a transaction's per-minute deltas to the stored rows, in one statement sent with the
  * COMMIT: a missing row is made from the delta, an existing one is added to by the database (ON
- * CONFLICT DO UPDATE locks it, so a second writer waits and adds to the first one's sum). Every
- * runtime adds to the same rows and holds them locked until its commit, so the statement goes in
- * the commit's round trip: from lock to commit without a trip to the client, which serialised the
- * transactions of all the runtimes. Rows go in (type, minute) order, so two writers never wait on
- * each other's rows in a cycle. Values are literals (the simple protocol takes no parameters).
- * `slot`: the stripe written (see SERIES_SLOTS).
+ * CONFLICT DO UPDATE locks it, so a second writer of the same slot waits and adds to the first
+ * one's sum). A writer holds its rows locked until its commit, so the statement goes in the
+ * commit's round trip: from lock to commit without a trip to the client. Rows go in (type, minute)
+ * order, so two writers never wait on each other's rows in a cycle. Values are literals (the
+ * simple protocol takes no parameters). `slot`: the stripe written (see SERIES_SLOTS).
  */
 export function addSeries(client: PoolClient, deltas: ReadonlyMap<string, SeriesDelta>, slot = 0): void {
   if (deltas.size === 0) return;
