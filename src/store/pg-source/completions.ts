@@ -11,12 +11,13 @@ export interface CompletionsOptions {
 }
 
 /**
- * The tasks whose claim still holds: owned by this runtime, running, with this run number. What a
- * completion finds gone (cancelled, or swept after its lease and perhaps claimed elsewhere) is lost.
+ * The tasks of the ends, locked in id order; the fence (owned by this runtime, running, with this
+ * run number) is checked on the rows in JS. What a completion finds gone (cancelled, or swept after
+ * its lease and perhaps claimed elsewhere) is lost. Selected by id only: asked for the owner too,
+ * the planner walked spindle_tasks_owner, every running entry of the runtime and every dead one
+ * not yet vacuumed (thousands a completion under load), where the ids are a few probes of the key.
  */
-const FENCED_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
-  JOIN unnest($1::text[], $2::int[]) AS f (id, run) ON t.id = f.id AND t.run = f.run
-  WHERE t.owner = $3 AND t.state = 'running' ORDER BY t.id FOR UPDATE OF t`;
+const FENCED_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE id = ANY($1::text[]) AND state = 'running' ORDER BY id FOR UPDATE`;
 
 /** Run ends, each applied only while its claim's fence holds; the leases stop being renewed once written. */
 export class Completions {
@@ -30,12 +31,14 @@ export class Completions {
     const leases = this.#o.leases;
     for (const i of items) leases.completing(i.taskId, i.run, true);
     try {
-      const values = [items.map((i) => i.taskId), items.map((i) => i.run), this.#o.me];
+      const values = [items.map((i) => i.taskId)];
+      const me = this.#o.me;
       const op: Op<CompletionResult[]> = async (client, w, first) => {
         const rows = first ?? (await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values })).rows;
         const held = new Map<string, LoadedTask>();
         for (const row of rows) {
           const t = loaded(row);
+          if (t.owner !== me) continue;
           held.set(`${t.rec.id}:${t.rec.lastRun?.run}`, t);
         }
         return items.map((item): CompletionResult => {
