@@ -51,11 +51,16 @@ export function nextEvent<T>(runtime: Runtime, pick: (ev: Parameters<Parameters<
   });
 }
 
-/** Re-checks a condition on every turn of the event loop until it holds (or the test times out). */
-export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+/**
+ * Re-checks a condition every 10 ms until it holds. Without `bound` only the test's timeout ends
+ * the wait; with it, the wait fails after `bound.ms` saying what it waited for.
+ */
+export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, bound?: { ms: number; what: string }): Promise<T> {
+  const deadline = bound === undefined ? Infinity : performance.now() + bound.ms;
   for (;;) {
     const v = await probe();
     if (v !== undefined && v !== false) return v;
+    if (performance.now() > deadline) throw new Error(`waited ${bound!.ms} ms for ${bound!.what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
