@@ -185,8 +185,9 @@ export class ThreadExecutor implements Executor {
     const tasks = runs.map((r) => taskMessage(r.request));
     const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks };
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
-    // skips symbol keys, so the placement never travels to the worker.
-    Object.defineProperty(message, queueOptionsSymbol, { value: { runs, tasks, target } satisfies Placement });
+    // skips symbol keys, so the placement never travels to the worker. A plain store, not
+    // Object.defineProperty: one message per run when each thread takes one at a time.
+    (message as { [queueOptionsSymbol]?: Placement })[queueOptionsSymbol] = { runs, tasks, target };
     // Counted at once, not when piscina places the message: it may queue it, and the next batch
     // cut in this turn must not count the same free slots again.
     if (target !== null) target.load += runs.length;

@@ -55,6 +55,21 @@ export class JsonBytes {
     this.#pos += bytes.length;
   }
 
+  /**
+   * The bytes written from `from` on as a latin1 string (one char per byte, so any bytes round-trip),
+   * to append again later with appendText: cheaper to make and keep than a Buffer of its own when it
+   * is remade at every write.
+   */
+  textFrom(from: number): string {
+    return this.#buf.toString('latin1', from, this.#pos);
+  }
+
+  /** Writes bytes kept by textFrom at the current position. */
+  appendText(text: string): void {
+    this.#room(text.length);
+    this.#pos += this.#buf.write(text, this.#pos, 'latin1');
+  }
+
   /** A copy of the bytes written from `from` on, to append again later. */
   copyFrom(from: number): Buffer {
     const bytes = Buffer.allocUnsafe(this.#pos - from);
@@ -79,7 +94,16 @@ export class JsonBytes {
 
   /** JSON's null; also the method a generated writer calls for a `run` field that is null. */
   null(): void {
-    this.#ascii('null,');
+    // Byte by byte, not through #ascii: most records hold several nulls.
+    this.#room(FIELD);
+    const buf = this.#buf;
+    const p = this.#pos;
+    buf[p] = 0x6e;
+    buf[p + 1] = 0x75;
+    buf[p + 2] = 0x6c;
+    buf[p + 3] = 0x6c;
+    buf[p + 4] = COMMA;
+    this.#pos = p + 5;
   }
 
   bool(b: boolean): void {

@@ -123,16 +123,38 @@ function writeRun(b: JsonBytes, r: RunRecord): void {
 
 function writeHistory(b: JsonBytes, entries: readonly HistoryEntry[]): void {
   b.open();
-  for (let i = 0; i < entries.length; i++) {
+  writeEntries(b, entries, 0);
+  b.close();
+}
+
+/** Entries from `from` on, each an array with its comma, no brackets around them. */
+function writeEntries(b: JsonBytes, entries: readonly HistoryEntry[], from: number): void {
+  for (let i = from; i < entries.length; i++) {
     b.open();
     historyFields(b, entries[i]!);
     b.close();
   }
-  b.close();
 }
 
+/**
+ * The bytes of a task's history entries as last written: a task is written at each transition
+ * and each adds one entry, so all but the newest were encoded before. Entries are never changed
+ * once made, only appended (or spilled from the front), so the same first and last entry objects
+ * at the same count mean the same entries.
+ */
+interface HistoryBytes {
+  first: HistoryEntry;
+  last: HistoryEntry;
+  count: number;
+  /** Their bytes, each entry with its comma (JsonBytes.textFrom). */
+  text: string;
+}
+
+/** A task's fields, each with the writer of its kind; the history is written by RecordWriter itself. */
+const TASK_HISTORY = TASK_CHANGING.findIndex(([name]) => name === 'history');
 const taskFixedFields = fieldWriter<TaskRecord>(TASK_FIXED);
-const taskChangingFields = fieldWriter<TaskRecord>(TASK_CHANGING, { run: writeRun, history: writeHistory });
+const taskChangingFields = fieldWriter<TaskRecord>(TASK_CHANGING.slice(0, TASK_HISTORY), { run: writeRun });
+const taskLastFields = fieldWriter<TaskRecord>(TASK_CHANGING.slice(TASK_HISTORY + 1));
 
 const runOf = reader(RUN);
 const historyOf = reader(HISTORY);
@@ -150,13 +172,15 @@ export class RecordWriter {
    * as long as it is in memory (copies of a record share it); the id guards against two tasks
    * given one schedule object by an in-process caller.
    */
-  readonly #fixed = new WeakMap<object, { id: string; bytes: Buffer }>();
+  readonly #fixed = new WeakMap<object, { id: string; bytes: Buffer; history: HistoryBytes | null }>();
 
   task(t: TaskRecord): Uint8Array {
     const b = this.#b;
     b.reset();
-    this.#fixedFields(t);
+    const cached = this.#fixedFields(t);
     taskChangingFields(b, t);
+    this.#history(t.history, cached);
+    taskLastFields(b, t);
     b.close();
     return b.value();
   }
@@ -173,19 +197,44 @@ export class RecordWriter {
     return this.#b.value();
   }
 
-  /** The task's opening bracket and fixed fields, from the cache when this task's are there. */
-  #fixedFields(t: TaskRecord): void {
+  /**
+   * The task's opening bracket and fixed fields, from the cache when this task's are there.
+   * Answers the task's cache entry (null when its schedule is no object to key it by).
+   */
+  #fixedFields(t: TaskRecord): { history: HistoryBytes | null } | null {
     const b = this.#b;
     const owner = typeof t.schedule === 'object' && t.schedule !== null ? t.schedule : null;
     const cached = owner === null ? undefined : this.#fixed.get(owner);
     if (cached !== undefined && cached.id === t.id) {
       b.append(cached.bytes);
-      return;
+      return cached;
     }
     const from = b.length;
     b.open();
     taskFixedFields(b, t);
-    if (owner !== null) this.#fixed.set(owner, { id: t.id, bytes: b.copyFrom(from) });
+    if (owner === null) return null;
+    const entry = { id: t.id, bytes: b.copyFrom(from), history: null };
+    this.#fixed.set(owner, entry);
+    return entry;
+  }
+
+  /** The history field: the entries written before from the cache, only the new ones encoded. */
+  #history(entries: readonly HistoryEntry[], cached: { history: HistoryBytes | null } | null): void {
+    const b = this.#b;
+    b.open();
+    const start = b.length;
+    const known = cached?.history;
+    const n = entries.length;
+    let from = 0;
+    if (known != null && known.count <= n && entries[0] === known.first && entries[known.count - 1] === known.last) {
+      b.appendText(known.text);
+      from = known.count;
+    }
+    if (from < n) {
+      writeEntries(b, entries, from);
+      if (cached !== null) cached.history = { first: entries[0]!, last: entries[n - 1]!, count: n, text: b.textFrom(start) };
+    }
+    b.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { TaskIdGenerator } from '../task/task-id.js';
 import type { ScheduleCache } from './schedules.js';
 import { stableJson } from './stable-json.js';
 import type { SubmittedView } from '../api/views.js';
-import { taskView } from './task-view.js';
+import { submittedView } from './task-view.js';
 import type { Transitions } from './transitions.js';
 
 /** A store clock this far from the local one moves relative schedules and first fire times. */
@@ -65,7 +65,7 @@ export class Submissions {
       }
     });
     const submitted = await this.#o.source.submit({ tasks, maxQueued: this.#maxQueued });
-    return submitted.map(({ rec, existing }) => ({ ...taskView(rec), existing }));
+    return submitted.map(({ rec, existing }) => submittedView(rec, existing));
   }
 
   #create(r: ResolvedSubmit, schedule: CompiledSchedule, w: WriteContext): TaskRecord {

@@ -1,4 +1,4 @@
-import type { HistoryView, RunView, TaskView } from '../api/views.js';
+import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import { formatInstant } from '../schedule/schedule-fields.js';
 
@@ -32,6 +32,16 @@ export function taskView(rec: TaskRecord): TaskView {
     endedAt: isoOrNull(rec.endedAt),
     lastRun: rec.lastRun === null ? null : runView(rec.lastRun),
   };
+}
+
+/**
+ * A submit's answer for one task: its view with `existing` added last, on the view itself rather
+ * than a spread copy (a submitMany answers a thousand of them).
+ */
+export function submittedView(rec: TaskRecord, existing: boolean): SubmittedView {
+  const view: TaskView & { existing?: boolean } = taskView(rec);
+  view.existing = existing;
+  return view as SubmittedView;
 }
 
 export function runView(run: RunRecord): RunView {

@@ -8,6 +8,7 @@ import { CHAOS_TASKS, expectClean } from '../helpers/chaos-scenario.js';
 import { Checker, summaryLine } from '../helpers/checker.js';
 import { parseExecLog } from '../helpers/exec-log.js';
 import { isGone } from '../helpers/processes.js';
+import { until } from '../helpers/runtime.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const runtimes: ChaosRuntime[] = [];
@@ -48,7 +49,7 @@ describe.each(['processes', 'threads'] as const)('C1: kill -9 with 1,000 running
     await submitAll(client, checker, tasks('q', log, true));
     await statsUntil(client, (s) => s.states.running === EACH && s.states.queued === EACH && s.states.finished === EACH);
     // Running is written before the handler starts: wait until every held handler has begun.
-    while (heldStarts(log) < EACH) await new Promise((r) => setTimeout(r, 100));
+    await until(() => heldStarts(log) >= EACH, { ms: 120_000, what: `all ${EACH} held handlers to start` });
     const workers = rt.markedPids().filter((pid) => pid !== rt.pid);
     if (mode === 'processes') expect(workers).toHaveLength(4);
 

@@ -6,6 +6,7 @@ import type { SubmitOptions } from '../../src/index.js';
 import { ChaosRuntime, openCount, readStore, statsUntil } from '../helpers/chaos-runtime.js';
 import { CHAOS_TASKS, expectClean } from '../helpers/chaos-scenario.js';
 import { Checker, summaryLine } from '../helpers/checker.js';
+import { until } from '../helpers/runtime.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const runtimes: ChaosRuntime[] = [];
@@ -35,7 +36,7 @@ async function rssAfterFullGc(rt: ChaosRuntime, client: Client, cwd: string): Pr
   const snapshots = (): number => readdirSync(cwd).filter((f) => f.endsWith('.heapsnapshot')).length;
   const before = snapshots();
   process.kill(rt.pid, 'SIGUSR2');
-  while (snapshots() === before) await new Promise((r) => setTimeout(r, 50));
+  await until(() => snapshots() !== before, { ms: 120_000, what: `a heap snapshot of the runtime in ${cwd}` });
   await client.stats();
   return rssOf(rt.pid);
 }

@@ -222,11 +222,16 @@ export function openCount(stats: Stats): number {
   return OPEN_STATES.reduce((n, s) => n + (stats.states[s] ?? 0), 0);
 }
 
-/** Polls `stats` until `done` holds; the test's timeout bounds it. */
-export async function statsUntil(client: Client, done: (stats: Stats) => boolean): Promise<Stats> {
+/** How long statsUntil polls by default: under the chaos tests' 600 s, so that its message, not a bare timeout, says what was left. */
+const STATS_WAIT_MS = 400_000;
+
+/** Polls `stats` until `done` holds; fails after `withinMs` with the last counts. */
+export async function statsUntil(client: Client, done: (stats: Stats) => boolean, withinMs = STATS_WAIT_MS): Promise<Stats> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     const stats = await client.stats();
     if (done(stats)) return stats;
+    if (Date.now() > deadline) throw new Error(`stats did not reach the awaited counts within ${withinMs} ms; the last: ${JSON.stringify(stats.states)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -38,8 +38,8 @@ export interface Background {
   output(): string;
   /** What it has printed on stdout alone. */
   stdout(): string;
-  /** Resolves once its output contains `text`; rejects if it exits first. */
-  printed(text: string): Promise<void>;
+  /** Resolves once its output contains `text`; rejects if it exits first, or after `withinMs` when given. */
+  printed(text: string, withinMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -73,12 +73,16 @@ export function background(args: readonly string[], options: { umask?: string; e
     child,
     output: () => out,
     stdout: () => stdout,
-    printed: (text) => {
+    printed: (text, withinMs) => {
       if (out.includes(text)) return Promise.resolve();
-      return Promise.race([
-        new Promise<void>((resolve) => watchers.push({ text, resolve })),
-        exited.then(({ code, signal }) => { throw new Error(`exited (${code ?? signal}) before printing ${JSON.stringify(text)}:\n${out}`); }),
-      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const bounds = [exited.then(({ code, signal }) => { throw new Error(`exited (${code ?? signal}) before printing ${JSON.stringify(text)}:\n${out}`); })];
+      if (withinMs !== undefined) {
+        bounds.push(new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`did not print ${JSON.stringify(text)} within ${withinMs} ms:\n${out}`)), withinMs);
+        }));
+      }
+      return Promise.race([new Promise<void>((resolve) => watchers.push({ text, resolve })), ...bounds]).finally(() => clearTimeout(timer));
     },
     exited,
   };

@@ -15,24 +15,30 @@ const TERMINAL: TaskState[] = ['finished', 'failed', 'terminated'];
 
 /**
  * Resolves with the task once it reaches one of `states` (default: any terminal state). Listens
- * before it looks, so a change between the two is never missed.
+ * before it looks, so a change between the two is never missed. Rejects when the task ends in a
+ * state not waited for before it was seen in one that was (it passed `running` before the first
+ * look, say): no later event could end the wait.
  */
 export function waitForState(runtime: Pick<Runtime, 'get' | 'subscribe'>, id: string, states: TaskState[] = TERMINAL): Promise<TaskView> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const finish = (view: TaskView): void => {
+    let reached = false;
+    const settle = (fn: () => void): void => {
       if (done) return;
       done = true;
       unsubscribe();
-      resolve(view);
+      fn();
     };
     const check = (): void => {
       runtime.get(id).then((view) => {
-        if (states.includes(view.state)) finish(view);
-      }, (err: unknown) => { if (!done) { done = true; unsubscribe(); reject(err); } });
+        if (reached || states.includes(view.state)) settle(() => resolve(view));
+        else if (TERMINAL.includes(view.state)) settle(() => reject(new Error(`task ${id} ended ${view.state} without being seen ${states.join(' or ')}`)));
+      }, (err: unknown) => settle(() => reject(err)));
     };
     const unsubscribe = runtime.subscribe({ taskId: id, types: ['task.state'] }, (ev) => {
-      if (ev.event === 'task.state' && states.includes(ev.data.to)) check();
+      if (ev.event !== 'task.state') return;
+      if (states.includes(ev.data.to)) reached = true;
+      if (reached || TERMINAL.includes(ev.data.to)) check();
     });
     check();
   });
@@ -51,11 +57,16 @@ export function nextEvent<T>(runtime: Runtime, pick: (ev: Parameters<Parameters<
   });
 }
 
-/** Re-checks a condition on every turn of the event loop until it holds (or the test times out). */
-export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+/**
+ * Re-checks a condition every 10 ms until it holds. Without `bound` only the test's timeout ends
+ * the wait; with it, the wait fails after `bound.ms` saying what it waited for.
+ */
+export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, bound?: { ms: number; what: string }): Promise<T> {
+  const deadline = bound === undefined ? Infinity : performance.now() + bound.ms;
   for (;;) {
     const v = await probe();
     if (v !== undefined && v !== false) return v;
+    if (performance.now() > deadline) throw new Error(`waited ${bound!.ms} ms for ${bound!.what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

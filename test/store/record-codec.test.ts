@@ -55,6 +55,29 @@ describe('the record codec', () => {
     }
   });
 
+  it('writes a task whose history grew, spilled or was rolled back as a fresh writer does', () => {
+    const cached = new RecordWriter();
+    const entry = (at: number): TaskRecord['history'][number] => ({ from: 'queued', to: 'running', event: 'start', at, reason: at % 2 === 0 ? null : 'error' });
+    const rec: TaskRecord = { ...full, id: 'grows', schedule: { at: 'x' }, history: [] };
+    const same = (r: TaskRecord): void => expect([...cached.task(r)]).toEqual([...new RecordWriter().task(r)]);
+    same(rec);
+    for (let at = 1; at <= 5; at++) {
+      rec.history = [...rec.history, entry(at)];
+      same(rec);
+      same({ ...rec, history: rec.history.slice() });
+    }
+    // Spilled from the front (the store keeps the oldest entries in chunks of their own).
+    rec.history = rec.history.slice(2);
+    same(rec);
+    rec.history = [...rec.history, entry(6)];
+    same(rec);
+    // Rolled back to a shorter history, then new entries at the same length as before.
+    const back = rec.history.slice(0, 2);
+    same({ ...rec, history: back });
+    same({ ...rec, history: [...back, entry(7), entry(8)] });
+    same({ ...rec, history: [] });
+  });
+
   it('grows its buffer for a record larger than it, and a value stays whole until the next call', () => {
     const big = { ...full, id: 'big', params: { blob: 'é'.repeat(40_000) } };
     const bytes = writer.task(big);

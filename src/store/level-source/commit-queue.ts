@@ -6,6 +6,11 @@ import type { LiveTask } from './live-task.js';
 import { copyRecord } from './live-task.js';
 
 export interface CommitHooks {
+  /**
+   * A batch carrying these tasks was written (called after its `onCommit` callbacks): one call per
+   * batch where each change used to queue a callback of its own.
+   */
+  written(tasks: readonly LiveTask[]): void;
   /** Called once per failed write with every task whose uncommitted changes were undone. */
   rolledBack(tasks: LiveTask[]): void;
   /** A batch carrying these count deltas was written. */
@@ -180,6 +185,7 @@ export class CommitQueue {
       }
       this.#hooks.countsCommitted(batch.counts, batch.paused);
       for (const fn of batch.done) fn();
+      this.#hooks.written(batch.tasks);
     } else {
       this.#retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.#retryDelay * 2));
       this.#log.error({ err: error }, 'store write failed; undoing unwritten changes');

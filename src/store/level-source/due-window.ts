@@ -6,13 +6,15 @@ interface Entry {
   task: LiveTask;
   due: number;
   priority: number;
+  /** The task's id, here so the heaps' comparisons need not reach through task.rec. */
+  id: string;
   token: number;
 }
 
 const beforeKey = (aDue: number, aId: string, bDue: number, bId: string): boolean =>
   aDue < bDue || (aDue === bDue && aId < bId);
 
-const byDue = (a: Entry, b: Entry): boolean => beforeKey(a.due, a.task.rec.id, b.due, b.task.rec.id);
+const byDue = (a: Entry, b: Entry): boolean => beforeKey(a.due, a.id, b.due, b.id);
 // Among tasks already due, higher priority first, then the earlier due time.
 const byPriority = (a: Entry, b: Entry): boolean =>
   a.priority > b.priority || (a.priority === b.priority && byDue(a, b));
@@ -58,7 +60,7 @@ export class DueWindow {
 
   add(task: LiveTask, due: number, now: number): void {
     if (task.dueToken !== 0) this.remove(task);
-    const entry: Entry = { task, due, priority: task.rec.priority, token: ++this.#token };
+    const entry: Entry = { task, due, priority: task.rec.priority, id: task.rec.id, token: ++this.#token };
     task.dueToken = entry.token;
     this.#size++;
     if (due <= now) this.#readyHeap(task.rec.type).push(entry);

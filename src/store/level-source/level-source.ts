@@ -19,6 +19,7 @@ import { IdempotencyKeys } from './idempotency-keys.js';
 import type { LiveTask } from './live-task.js';
 import { copyRecord, newLive } from './live-task.js';
 import { LevelReader } from './level-reader.js';
+import { checkQueueLimits } from './queue-limits.js';
 import { PausedCounts } from './run-counts.js';
 import { StateCountTable } from './state-counts.js';
 import { TaskCache } from './task-cache.js';
@@ -83,6 +84,10 @@ export class LevelSource implements TaskSource {
         this.#paused.rollBack();
       },
       rolledBack: (tasks) => this.#rolledBack(tasks),
+      // A changed task may leave memory once its change is written (evictIfIdle says whether).
+      written: (tasks) => {
+        for (const t of tasks) this.#cache.evictIfIdle(t);
+      },
     }, options.log);
     this.#keys = new IdempotencyKeys({
       store: options.store,
@@ -127,7 +132,7 @@ export class LevelSource implements TaskSource {
       });
       // Checked after the awaits above and before any task is created, in one synchronous step, so
       // submits waiting on the store together cannot each pass the check on the same count.
-      this.#checkQueueLimits(request, existing);
+      checkQueueLimits(request, existing, this.#counts);
       // Every entry is decided before any is stored, so a conflict on the last one stores nothing.
       const out: Submitted[] = [];
       const waitFor: LiveTask[] = [];
@@ -165,20 +170,6 @@ export class LevelSource implements TaskSource {
       await this.#written(waitFor);
       return out.map(({ rec, existing: found }) => ({ rec: this.#storedVersion(rec), existing: found }));
     });
-  }
-
-  #checkQueueLimits(request: SubmitRequest, existing: Map<string, LiveTask>): void {
-    const adding = new Map<string, number>();
-    for (const t of request.tasks) {
-      if (t.key === null || !existing.has(t.key)) adding.set(t.type, (adding.get(t.type) ?? 0) + 1);
-    }
-    for (const [type, n] of adding) {
-      const max = request.maxQueued.get(type);
-      const open = this.#counts.open(type);
-      if (max !== undefined && open + n > max) {
-        throw new SpindleError('QUEUE_FULL', `type ${type} already has ${open} open tasks (maxQueued ${max}); retry later`, { type });
-      }
-    }
   }
 
   claim(request: ClaimRequest): Promise<Claim[]> {
@@ -346,7 +337,6 @@ export class LevelSource implements TaskSource {
     }
     this.#commit.touch(t);
     this.#due.reindex(t, now);
-    this.#commit.onCommit(() => this.#cache.evictIfIdle(t));
   }
 
   /** Resolves once the tasks' current changes are written; rejects with STORE_UNAVAILABLE if not. */

@@ -37,18 +37,25 @@ const ADD_MINUTE = `json_build_object(
   'wait', ${addHistogram('wait')})`;
 
 /**
+ * Rows each type's minute is striped over (migration 4): a transaction adds to one slot, picked at
+ * random, so concurrent commits rarely wait for each other's; a read sums at most this many rows a
+ * minute.
+ */
+export const SERIES_SLOTS = 16;
+
+/**
  * Adds a transaction's per-minute deltas to the stored rows, in one statement sent with the
  * COMMIT: a missing row is made from the delta, an existing one is added to by the database (ON
- * CONFLICT DO UPDATE locks it, so a second writer waits and adds to the first one's sum). Every
- * runtime adds to the same rows and holds them locked until its commit, so the statement goes in
- * the commit's round trip: from lock to commit without a trip to the client, which serialised the
- * transactions of all the runtimes. Rows go in (type, minute) order, so two writers never wait on
- * each other's rows in a cycle. Values are literals (the simple protocol takes no parameters).
+ * CONFLICT DO UPDATE locks it, so a second writer of the same slot waits and adds to the first
+ * one's sum). A writer holds its rows locked until its commit, so the statement goes in the
+ * commit's round trip: from lock to commit without a trip to the client. Rows go in (type, minute)
+ * order, so two writers never wait on each other's rows in a cycle. Values are literals (the
+ * simple protocol takes no parameters). `slot`: the stripe written (see SERIES_SLOTS).
  */
-export function addSeries(client: PoolClient, deltas: ReadonlyMap<string, SeriesDelta>): void {
+export function addSeries(client: PoolClient, deltas: ReadonlyMap<string, SeriesDelta>, slot = 0): void {
   if (deltas.size === 0) return;
   const sorted = [...deltas.values()].sort((a, b) => (a.type === b.type ? a.minute - b.minute : a.type < b.type ? -1 : 1));
-  const values = sorted.map((d) => `(${client.escapeLiteral(d.type)}, ${Math.trunc(d.minute)}, ${client.escapeLiteral(JSON.stringify(d.counts))}::json)`);
-  withCommit(client, `INSERT INTO spindle_series AS s (type, minute, counts) VALUES ${values.join(', ')}
-    ON CONFLICT (type, minute) DO UPDATE SET counts = ${ADD_MINUTE}`);
+  const values = sorted.map((d) => `(${client.escapeLiteral(d.type)}, ${Math.trunc(d.minute)}, ${Math.trunc(slot)}, ${client.escapeLiteral(JSON.stringify(d.counts))}::json)`);
+  withCommit(client, `INSERT INTO spindle_series AS s (type, minute, slot, counts) VALUES ${values.join(', ')}
+    ON CONFLICT (type, minute, slot) DO UPDATE SET counts = ${ADD_MINUTE}`);
 }

@@ -3,6 +3,7 @@ import { SpindleError } from '../../errors.js';
 import { TASKS_SQL } from './migrations/001-tasks.js';
 import { OPERATIONS_SQL } from './migrations/002-operations.js';
 import { COUNTS_SQL } from './migrations/003-counts.js';
+import { LEANER_WRITES_SQL } from './migrations/004-leaner-writes.js';
 
 export interface Migration {
   version: number;
@@ -15,6 +16,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'tasks', sql: TASKS_SQL },
   { version: 2, name: 'operations', sql: OPERATIONS_SQL },
   { version: 3, name: 'counts', sql: COUNTS_SQL },
+  { version: 4, name: 'leaner-writes', sql: LEANER_WRITES_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -46,6 +46,9 @@ export class PgDatabase {
   readonly pool: pg.Pool;
   readonly #config: ClientConfig;
   readonly #log: Logger;
+  readonly #session: string[] = [];
+  /** The connections that ran #session (connections are kept and reused by the pool). */
+  readonly #prepared = new WeakMap<PoolClient, number>();
   #closed = false;
 
   private constructor(config: ClientConfig, options: PgDatabaseOptions) {
@@ -71,6 +74,14 @@ export class PgDatabase {
   /** A new connection outside the pool (for LISTEN, which holds its connection). */
   client(): pg.Client {
     return new pg.Client(this.#config);
+  }
+
+  /**
+   * Statements each connection runs once, before its first transaction after they were given
+   * (a session's temporary functions): connections the pool already holds run them then too.
+   */
+  session(sql: string): void {
+    this.#session.push(sql);
   }
 
   /** One statement outside a transaction. */
@@ -105,6 +116,11 @@ export class PgDatabase {
         client.release(err);
       };
       try {
+        const ran = this.#prepared.get(client) ?? 0;
+        if (ran < this.#session.length) {
+          await client.query(this.#session.slice(ran).join(';\n'));
+          this.#prepared.set(client, this.#session.length);
+        }
         // One round trip for both: the simple protocol takes several statements without parameters.
         const results = await client.query(`BEGIN; SELECT ${NOW_MS} AS now`) as unknown as pg.QueryResult[];
         const now = (results[1]!.rows[0] as { now: number }).now;

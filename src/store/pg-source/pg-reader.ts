@@ -1,4 +1,4 @@
-import type { MinuteCounts } from '../../api/series.js';
+import { addMinute, type MinuteCounts } from '../../api/series.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
 import { drivingWord, idBounds } from '../search-keys.js';
 import { readable } from '../series-rows.js';
@@ -93,7 +93,14 @@ export class PgReader implements TaskReader {
     const rows = await this.#db.query<{ minute: number; counts: string }>(
       'SELECT minute::float8 AS minute, counts::text AS counts FROM spindle_series WHERE type = $1 AND minute BETWEEN $2 AND $3 ORDER BY minute',
       [type, fromMinute, toMinute]);
-    return rows.map((r) => ({ minute: r.minute, counts: readable(r.counts) }));
+    // A minute's slots (migration 4), one after the other: added up.
+    const out: Array<{ minute: number; counts: MinuteCounts }> = [];
+    for (const r of rows) {
+      const last = out[out.length - 1];
+      if (last !== undefined && last.minute === r.minute) addMinute(last.counts, readable(r.counts));
+      else out.push({ minute: r.minute, counts: readable(r.counts) });
+    }
+    return out;
   }
 
   /**

@@ -14,7 +14,7 @@ import type {
 } from '../task-source.js';
 import { pausedOf } from '../keys.js';
 import { ClaimLead } from '../claim-lead.js';
-import { claimOp } from './claims.js';
+import { CLAIM_FUNCTION_SQL, claimOp } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
@@ -96,6 +96,7 @@ export class PgSource implements TaskSource {
     this.#clock = options.clock ?? systemClock;
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const { db, log } = options;
+    db.session(CLAIM_FUNCTION_SQL);
     this.#counts = new PgCounts(db, log);
     this.#typePauses = new TypePauses(db, log);
     this.reader = new PgReader(db, this.#counts);

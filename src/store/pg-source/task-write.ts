@@ -10,7 +10,7 @@ import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
 import { insertHistory, insertRuns, insertTasks, updateTasks } from './rows.js';
 import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
-import { addSeries, deleteErrorWords, type ErrorWord, insertErrorWords } from './derived-rows.js';
+import { addSeries, deleteErrorWords, SERIES_SLOTS, type ErrorWord, insertErrorWords } from './derived-rows.js';
 import { CountMoves } from './pg-counts.js';
 
 /** History kept in the record; past it the oldest chunk moves to spindle_history (as the LevelDB store does). */
@@ -123,10 +123,9 @@ export class TaskWrite implements WriteContext {
     await deleteErrorWords(client, this.#wordsRemoved);
     await insertErrorWords(client, this.#wordsAdded);
     // Last: the count and series rows are shared by every runtime, so they are held for as short a
-    // time as can be (counts first: a slot is rarely shared, a type's minute always is; the series
-    // statement goes with the COMMIT, in its round trip).
-    await this.counts.write(client);
-    addSeries(client, this.series);
+    // time as can be: both statements go with the COMMIT, in its round trip.
+    this.counts.write(client);
+    addSeries(client, this.series, Math.floor(Math.random() * SERIES_SLOTS));
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
     const payloads = notifyPayloads(from, notices, withEvents ? this.events : []);

@@ -4,6 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/pg-source/migrate.js';
 import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
+import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
+import { addSeries } from '../../../src/store/pg-source/derived-rows.js';
+import { addMinute, emptyMinute, observe, type MinuteCounts } from '../../../src/api/series.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
 
 const log = pino({ level: 'silent' });
@@ -106,6 +109,42 @@ describe('PostgreSQL migrations', () => {
       // Paused counts open tasks only: a paused flag left on an ended task is not counted.
       expect([counts.paused('email'), counts.paused('report')]).toEqual([8, 9]);
       expect([counts.open('email'), counts.open('report')]).toEqual([123, 11]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('bring a database made by migration 3, with per-minute rows in it, to striped rows that read as they did', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const minute = (started: number): MinuteCounts => {
+      const c = emptyMinute();
+      c.started = started;
+      c.ended = { finished: started };
+      observe(c.run, 5);
+      return c;
+    };
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      await client.query('INSERT INTO spindle_series (type, minute, counts) VALUES ($1, 10, $2), ($1, 11, $3)', ['email', JSON.stringify(minute(3)), JSON.stringify(minute(4))]);
+    } finally {
+      await client.end();
+    }
+    const opened = await PgDatabase.open({ url: db.url, log });
+    try {
+      expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+      const reader = new PgReader(opened, new PgCounts(opened, log));
+      expect(await reader.series('email', 10, 11)).toEqual([{ minute: 10, counts: minute(3) }, { minute: 11, counts: minute(4) }]);
+      // A minute written since, in two other slots, reads as the sum of its three rows.
+      await opened.transaction(async (c) => addSeries(c, new Map([['k', { type: 'email', minute: 10, counts: minute(1) }]]), 5));
+      await opened.transaction(async (c) => addSeries(c, new Map([['k', { type: 'email', minute: 10, counts: minute(2) }]]), 9));
+      const sum = addMinute(addMinute(minute(3), minute(1)), minute(2));
+      expect(await reader.series('email', 10, 11)).toEqual([{ minute: 10, counts: sum }, { minute: 11, counts: minute(4) }]);
+      expect(await opened.query("SELECT indexname FROM pg_indexes WHERE indexname = 'spindle_tasks_owner'")).toEqual([]);
     } finally {
       await opened.close();
     }

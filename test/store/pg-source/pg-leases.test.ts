@@ -9,6 +9,12 @@ let runtime: PgRuntime | null = null;
 let other: PgRuntime | null = null;
 let blocker: pg.Client | null = null;
 
+/**
+ * Short enough to fence (at 70 %) soon after a test stops the renewals, long enough that a beat
+ * (every quarter) slowed by a loaded machine does not: 1.5 s tolerated under 0.7 s of delay.
+ */
+const LEASE_MS = 5000;
+
 beforeEach(async () => {
   db = await createTestDatabase();
 });
@@ -25,7 +31,7 @@ afterEach(async () => {
 
 describe('leases on PostgreSQL', () => {
   it('a runtime that cannot renew its lease in time aborts its runs and claims nothing until it renews', async () => {
-    runtime = await startPgRuntime(db.url, { leaseMs: 1500 });
+    runtime = await startPgRuntime(db.url, { leaseMs: LEASE_MS });
     const { supervisor, executor } = runtime;
     const t = await supervisor.submit({ type: 'sleep', params: { ms: 600_000 }, maxTries: 1 });
     await waitForState(supervisor, t.id, ['running']);
@@ -52,10 +58,10 @@ describe('leases on PostgreSQL', () => {
   });
 
   it('a run whose lease ran out is a lost try: swept, retried once, and a runtime still running it stops it', async () => {
-    runtime = await startPgRuntime(db.url, { leaseMs: 1500 });
+    runtime = await startPgRuntime(db.url, { leaseMs: LEASE_MS });
     const t = await runtime.supervisor.submit({ type: 'sleep', params: { ms: 600_000 }, maxTries: 2 });
     await waitForState(runtime.supervisor, t.id, ['running']);
-    other = await startPgRuntime(db.url, { leaseMs: 1500 });
+    other = await startPgRuntime(db.url, { leaseMs: LEASE_MS });
     // As if the run's lease had run out and been taken while its runtime stalled: the row names
     // another owner, whose lease ended long ago (a live owner's heartbeat would renew it).
     await other.db.query("UPDATE spindle_tasks SET owner = 'a-runtime-that-stalled', lease_until = 0 WHERE id = $1", [t.id]);
