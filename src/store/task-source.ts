@@ -67,6 +67,8 @@ export interface ClaimRequest {
   /**
    * Applied to each due task picked, in the claiming write: starts the run (returns its run
    * record, now the record's lastRun) or leaves the task waiting (null: a misfire skipped ahead).
+   * A task may be picked up to the source's lead before its due time (`w.now` < its nextRunAt):
+   * its run is then to start at the due time, not before.
    */
   start: Decide<RunRecord | null>;
 }
@@ -155,8 +157,19 @@ export interface TaskSource {
   start(options: SourceStart, signals: SourceSignals): Promise<void>;
   /** All or none: keys and maxQueued are decided inside the write. */
   submit(request: SubmitRequest): Promise<Submitted[]>;
-  /** Claims due tasks of the pools' types within their limits; resolves once the starts are written. */
+  /**
+   * Claims due tasks of the pools' types within their limits; resolves once the starts are written.
+   * Due means due by now plus the source's claim lead: about how long a claim takes to be written,
+   * measured by the source (a LevelDB group commit, a database round trip and WAL flush), so that
+   * the write is done by the due time. The source's wake-ups come that much ahead too. A run
+   * claimed ahead is held by the caller until its startedAt (see `now`).
+   */
   claim(request: ClaimRequest): Promise<Claim[]>;
+  /**
+   * The source's time now (ms since the epoch), on the clock of its writes' `now` and of due
+   * times: for a shared store, the database's clock as estimated here, never ahead of it.
+   */
+  now(): number;
   /** Ends runs, one answer per item, in the order given. */
   complete(items: readonly Completion[]): Promise<CompletionResult[]>;
   /** Changes one task wherever it runs; resolves with the written record. NOT_FOUND when there is none. */

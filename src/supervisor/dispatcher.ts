@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Executor, RunOutcome } from '../executor/executor.js';
+import type { Executor, RunListener, RunOutcome } from '../executor/executor.js';
 import type { Claim, Completion, Decide, TaskSource } from '../store/task-source.js';
 import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { TaskEventType } from '../task/state.js';
 import type { EventBus } from './events.js';
+import { HeldRuns } from './held-runs.js';
 import { nextInterval, nextOccurrence, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
 import { capOutcome } from './output-cap.js';
@@ -28,10 +29,12 @@ export interface DispatcherOptions {
   observer?: SupervisorObserver | undefined;
 }
 
-/** A run handed to an executor, until its worker is free again. */
+/** A run claimed, held until its due time or handed to an executor, until its worker is free again. */
 interface Dispatched {
   rec: TaskRecord;
+  run: number;
   executor: Executor;
+  listener: RunListener;
   /** Aborted because the source could no longer vouch for the claim: its end is a lost try, not a failure. */
   leaseLost?: boolean;
 }
@@ -48,6 +51,7 @@ export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #slots: Slots;
   readonly #running = new Map<string, Dispatched>();
+  readonly #held: HeldRuns;
   #pending: Array<{ item: Completion; retry: boolean }> = [];
   #claims = 0;
   #wokeMeanwhile = false;
@@ -57,11 +61,20 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#slots = new Slots(options.registry, options.executorFor, () => options.source.pausedTypes());
+    this.#held = new HeldRuns(options.clock, () => options.source.now());
   }
 
-  /** From now on failed outcomes are left to the next start (their runs stay `running`). */
+  /**
+   * From now on failed outcomes are left to the next start (their runs stay `running`). Runs held
+   * for their due time never start: their tries are given back, as the executor does for runs
+   * claimed ahead that no worker took yet.
+   */
   stopping(): void {
     this.#stopping = true;
+    for (const runId of this.#held.runIds()) {
+      this.#held.drop(runId);
+      this.#dropped(this.#running.get(runId)!, 'shutdown');
+    }
   }
 
   /** Claims what is due with the slots free now. */
@@ -85,7 +98,8 @@ export class Dispatcher {
       (claims) => {
         this.#claims--;
         this.#slots.settle(hold, claims);
-        for (const claim of claims) this.#dispatch(claim, started.get(claim.rec.id)!);
+        const now = claims.length === 0 ? 0 : this.#o.source.now();
+        for (const claim of claims) this.#dispatch(claim, started.get(claim.rec.id)!, now);
         this.#again();
       },
       (err: unknown) => {
@@ -106,7 +120,8 @@ export class Dispatcher {
       dispatched.leaseLost = true;
       this.#o.log.warn({ taskId, run }, 'the store no longer vouches for this run; aborting it');
     }
-    dispatched.executor.abort(runId, 'cancel');
+    if (this.#held.drop(runId)) this.#dropped(dispatched, 'cancel');
+    else dispatched.executor.abort(runId, 'cancel');
   }
 
   /** A wake that came while a claim held every slot gets its claim now. */
@@ -154,24 +169,55 @@ export class Dispatcher {
     }
     rec.nextRunAt = null;
     rec.runCount++;
+    // Claimed ahead of its due time (the source's lead), the run starts at it, not at the write.
     const run: RunRecord = {
       v: RECORD_VERSION, taskId: rec.id, run: rec.runCount, attempt: rec.tries, state: 'running',
-      startedAt: now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
+      startedAt: dueAt === null ? now : Math.max(now, dueAt), endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
     };
     rec.lastRun = run;
     return run;
   }
 
-  #dispatch({ rec, run }: Claim, started: { dueAt: number | null; occurrence: boolean }): void {
+  /**
+   * Sends a claimed run to its executor, now or, claimed ahead of its due time, at its startedAt.
+   * `now`: the source's time when the claim landed.
+   */
+  #dispatch({ rec, run }: Claim, started: { dueAt: number | null; occurrence: boolean }, now: number): void {
     const type = this.#o.registry.types.get(rec.type)!;
     const executor = this.#o.executorFor(type);
     const runId = runIdOf(rec.id, run.run);
-    this.#running.set(runId, { rec, executor });
-    this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, run.startedAt, started.occurrence);
+    const listener = this.#listener(rec, run, executor, runId);
+    const dispatched: Dispatched = { rec, run: run.run, executor, listener };
+    this.#running.set(runId, dispatched);
+    const send = (sentAt: number): void => {
+      this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
+      executor.run({
+        runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
+      }, listener);
+    };
+    const wait = run.startedAt - now;
+    if (wait <= 0) send(run.startedAt);
+    else if (this.#stopping) this.#dropped(dispatched, 'shutdown');
+    else this.#held.hold(runId, run.startedAt, wait, send);
+  }
+
+  /**
+   * A held run that will not be sent: ended as the executor ends a run aborted before a worker
+   * took it (CANCELLED; a shutdown's try given back), its slot freed.
+   */
+  #dropped(dispatched: Dispatched, reason: 'cancel' | 'shutdown'): void {
+    const { rec, run } = dispatched;
+    const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
+    this.#outcome(rec.id, run, { ok: false, error: { code: 'CANCELLED', message }, durationMs: 0, worker: 'unsent' });
+    if (reason === 'shutdown') this.#interrupted(rec.id, run);
+    dispatched.listener.onReleased();
+  }
+
+  /** What the executor tells of a run. */
+  #listener(rec: TaskRecord, run: RunRecord, executor: Executor, runId: string): RunListener {
+    const type = rec.type;
     let ranMs: number | null = null;
-    executor.run({
-      runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
-    }, {
+    return {
       onProgress: (p) => this.#progress(rec, run.run, p),
       onOutcome: (outcome) => {
         ranMs = outcome.durationMs;
@@ -180,10 +226,10 @@ export class Dispatcher {
       onInterrupted: () => this.#interrupted(rec.id, run.run),
       onReleased: () => {
         this.#running.delete(runId);
-        this.#slots.release(executor, type.name, ranMs);
+        this.#slots.release(executor, type, ranMs);
         this.#pumpSoon();
       },
-    });
+    };
   }
 
   /** Progress is shown, not persisted on its own: it is written with the next change of the task. */
@@ -217,7 +263,8 @@ export class Dispatcher {
     const ended: RunRecord = {
       ...rec.lastRun!,
       state: runStateOf(event),
-      endedAt: now,
+      // A run dropped while held for its due time ends no earlier than it was to start.
+      endedAt: Math.max(now, rec.lastRun!.startedAt),
       durationMs: outcome.durationMs,
       worker: outcome.worker,
       output: outcome.ok ? (outcome.output ?? null) : null,
@@ -241,8 +288,9 @@ export class Dispatcher {
     this.#complete({
       taskId, run, decide: (rec, w) => {
         const before = rec.lastRun!;
+        const endedAt = Math.max(w.now, before.startedAt);
         const ended: RunRecord = {
-          ...before, state: 'interrupted', endedAt: w.now, durationMs: w.now - before.startedAt,
+          ...before, state: 'interrupted', endedAt, durationMs: endedAt - before.startedAt,
           error: { code: 'CANCELLED', message: 'a graceful stop aborted the run and its handler returned on its signal; the try was given back' },
         };
         rec.lastRun = ended;

@@ -55,5 +55,25 @@ export function dispatchContract(env: ContractEnv): void {
       const order = h.events.all.flatMap((ev) => (ev.event === 'run.started' && ev.data.id !== blocker.id ? [ev.data.id] : []));
       expect(order).toEqual([high.id, mid.id, low.id]);
     });
+
+    it('a task is claimed up to the claim lead ahead of its due time, but its run starts at it, never before', async () => {
+      const h = await env.start({ workers: 2 });
+      const s = h.supervisor;
+      // Due times a few tens of ms apart: each is claimed on its own, ahead of it, and held.
+      const first = Date.now() + 300;
+      const dues = Array.from({ length: 20 }, (_, i) => first + i * 37);
+      const tasks = await s.submitMany(dues.map((due) => ({ type: 'span', params: { ms: 1 }, schedule: { at: new Date(due).toISOString() } })));
+      for (const t of tasks) await h.events.ended(t.id);
+      for (const [i, t] of tasks.entries()) {
+        const due = dues[i]!;
+        const [run] = await s.runs(t.id);
+        // The handler's own clock, the run record and its run.started event: none before the due time.
+        expect((run!.output as { from: number }).from, t.id).toBeGreaterThanOrEqual(due);
+        expect(Date.parse(run!.startedAt), t.id).toBeGreaterThanOrEqual(due);
+        const started = h.events.all.flatMap((ev) => (ev.event === 'run.started' && ev.data.id === t.id ? [Date.parse(ev.data.startedAt)] : []));
+        expect(started, t.id).toHaveLength(1);
+        expect(started[0], t.id).toBeGreaterThanOrEqual(due);
+      }
+    });
   });
 }

@@ -179,6 +179,10 @@ export class LevelSource implements TaskSource {
     return new Promise((resolve, reject) => this.#commit.onCommit(() => resolve(claims), reject));
   }
 
+  now(): number {
+    return this.#o.clock.now();
+  }
+
   async complete(items: readonly Completion[]): Promise<CompletionResult[]> {
     this.#assertOpen();
     const tasks = items.map((i) => this.#cache.get(i.taskId));

@@ -61,6 +61,8 @@ function lookedAt(w: TaskWrite): string[] {
 export interface ClaimOptions {
   me: string;
   leaseMs: number;
+  /** The claim horizon: tasks due by the transaction's instant + this are claimed (their runs held until due). */
+  leadMs: number;
 }
 
 type ClaimResult = { claims: Claim[]; nextDue: number | null };
@@ -77,7 +79,7 @@ export function claimOp(request: ClaimRequest, o: ClaimOptions): Op<ClaimResult>
     op.read = {
       name: 'claim',
       text: CLAIM_CALL,
-      values: (w) => [w.now, types, lookedAt(w), pool.free],
+      values: (w) => [w.now + o.leadMs, types, lookedAt(w), pool.free],
       fetched: (w, fetched) => lookedAt(w).push(...fetched.map((r) => (r.record as { id: string }).id)),
     };
   }
@@ -99,7 +101,7 @@ export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimR
   }
   if (!slack) return { claims, nextDue: null };
   const types = [...new Set(request.pools.flatMap((p) => [...p.types.keys()]))];
-  const rows = (await client.query<{ due: number | null }>({ name: 'spindle_next_due', text: NEXT_DUE_SQL, values: [w.now, types] })).rows;
+  const rows = (await client.query<{ due: number | null }>({ name: 'spindle_next_due', text: NEXT_DUE_SQL, values: [w.now + o.leadMs, types] })).rows;
   return { claims, nextDue: rows[0]?.due ?? null };
 }
 
@@ -113,7 +115,7 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
     if (free <= 0 || types.length === 0) return true;
     const asked = free;
     const rows = round === 0 && first !== undefined ? first
-      : (await client.query({ name: 'spindle_claim', text: CLAIM_CALL, values: [w.now, types, seen, asked] })).rows;
+      : (await client.query({ name: 'spindle_claim', text: CLAIM_CALL, values: [w.now + o.leadMs, types, seen, asked] })).rows;
     for (const row of rows) {
       const task = loaded(row);
       const type = task.rec.type;

@@ -13,6 +13,7 @@ import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
 } from '../task-source.js';
 import { pausedOf } from '../keys.js';
+import { ClaimLead } from '../claim-lead.js';
 import { CLAIM_FUNCTION_SQL, claimOp } from './claims.js';
 import { Completions } from './completions.js';
 import { GroupCommit } from './group-commit.js';
@@ -52,6 +53,12 @@ interface Selection {
 
 /** Rows looked at per recovery transaction (abandoned runs, spooled tasks). */
 const RECOVERY_BATCH = 100;
+/**
+ * A claim here is a round trip and a commit, a WAL flush: a few ms on a quiet disk, tens on a
+ * loaded one. Tasks are claimed that much ahead of their due time, as measured, within these
+ * bounds (at least 4 ms, as on LevelDB: the wake's timer lateness is not in the measured trip).
+ */
+const PG_LEAD = { minMs: 4, maxMs: 250, initialMs: 20 };
 
 /**
  * The task source over PostgreSQL, shared by any number of runtimes. Every decision is applied in
@@ -74,6 +81,7 @@ export class PgSource implements TaskSource {
   readonly #completions: Completions;
   readonly #shared: GroupCommit;
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #lead = new ClaimLead(PG_LEAD);
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
   #sweepingAbandoned = false;
@@ -102,6 +110,7 @@ export class PgSource implements TaskSource {
     this.#wakeups = new Wakeups({
       db, log, clock: this.#clock, me: this.id,
       wake: () => this.#signals?.wake(),
+      leadMs: () => this.#lead.ms,
       abort: ({ taskId, run }) => {
         if (!this.#leases.holds(taskId, run)) return;
         this.#leases.ended(taskId, run);
@@ -149,10 +158,16 @@ export class PgSource implements TaskSource {
 
   async claim(request: ClaimRequest): Promise<Claim[]> {
     if (this.#closed || this.#leases.fenced || request.pools.every((p) => p.free <= 0)) return [];
-    const { claims, nextDue } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs }));
+    const asked = this.#clock.monotonic();
+    const { claims, nextDue } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs, leadMs: this.#lead.ms }));
+    this.#lead.observe(this.#clock.monotonic() - asked);
     for (const c of claims) this.#leases.claimed(c.rec.id, c.run.run);
     if (nextDue !== null) this.#wakeups.dueAt(nextDue);
     return claims;
+  }
+
+  now(): number {
+    return this.#wakeups.dbNow();
   }
 
   complete(items: readonly Completion[]): Promise<CompletionResult[]> {

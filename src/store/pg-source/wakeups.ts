@@ -13,6 +13,8 @@ export interface WakeupsOptions {
   me: string;
   /** Claim again. */
   wake(): void;
+  /** The claim lead (ms): a due time wakes this much ahead, so that the claim is written by then. */
+  leadMs(): number;
   /** A notice asks a run to stop. */
   abort(notice: { owner: string; taskId: string; run: number }): void;
   /** An operator paused or resumed a type. */
@@ -116,10 +118,10 @@ export class Wakeups {
     return this.#o.clock.monotonic() + this.#offset;
   }
 
-  /** A task is due at `due` (database ms): wake now, or when it comes. */
+  /** A task is due at `due` (database ms): wake now, or the claim lead before it. */
   dueAt(due: number): void {
     if (this.#closed) return;
-    const delay = due - this.dbNow();
+    const delay = due - this.#o.leadMs() - this.dbNow();
     if (delay <= 0) {
       this.wakeSoon();
       return;

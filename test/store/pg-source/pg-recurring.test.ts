@@ -23,9 +23,10 @@ describe('recurring tasks on three bed.runtimes sharing one database', () => {
       await expect.poll(async () => (await reader.get(t.id)).state, { timeout: 60_000 }).toBe('finished');
       expect(await reader.get(t.id)).toMatchObject({ occurrences: slots, reason: 'exhausted' });
       const runs = (await reader.runs(t.id)).sort((a, b) => a.run - b.run);
-      // One finished run per slot; a lost run is retried within its slot, never adds one.
+      // One finished run per slot; a lost run is retried within its slot, never adds one. So is
+      // one the stopped runtime had claimed ahead of its due time and held: given back unstarted.
       expect(runs.filter((r) => r.state === 'finished')).toHaveLength(slots);
-      expect(runs.every((r) => r.state === 'finished' || r.state === 'lost')).toBe(true);
+      expect(runs.every((r) => r.state === 'finished' || r.state === 'lost' || r.state === 'interrupted')).toBe(true);
       for (let k = 1; k < runs.length; k++) {
         const before = runs[k - 1]!;
         // A lost run has no end of its own; the next one starts after its loss was recorded.
