@@ -39,11 +39,15 @@ export interface RunEnvironment {
 
 /** Runs one task to a result. Handler faults become error results; nothing is thrown. */
 export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<ResultMessage> {
+  const startAt = task.holdMs === undefined ? 0 : performance.now() + task.holdMs;
   let definition: RunnableTask;
   try {
     definition = await loadTask(task.modulePath, task.taskType);
   } catch (err) {
     return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
+  }
+  if (startAt > 0 && !(await heldUntil(startAt, env.signal))) {
+    return failure(task.runId, { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' });
   }
   let settled = false;
   let lastProgress: number | undefined;
@@ -62,6 +66,35 @@ export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<R
   }
   settled = true;
   return lastProgress === undefined ? result : { ...result, progress: lastProgress };
+}
+
+/**
+ * The last stretch of a run's wait for its due time is spun, not timed: a timer fires up to a ms
+ * late (whole-ms timer granularity), which would be most of a held run's lateness.
+ */
+const SPIN_MS = 1;
+
+/**
+ * Waits until `startAt` (performance.now()) unless the signal aborts first: a run sent a little
+ * ahead of its due time starts at it. False when aborted.
+ */
+async function heldUntil(startAt: number, signal: AbortSignal): Promise<boolean> {
+  for (let left = startAt - performance.now(); left > 0 && !signal.aborted; left = startAt - performance.now()) {
+    if (left <= SPIN_MS) {
+      while (performance.now() < startAt);
+      break;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, left - SPIN_MS);
+      signal.addEventListener('abort', done, { once: true });
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+  }
+  return !signal.aborted;
 }
 
 /** The signal's reason for each cause, shaped like the platform's own (AbortSignal.timeout). */

@@ -18,6 +18,12 @@ export interface RunRequest {
   attempt: number;
   /** Per-run limit in ms (1 .. 2^31-1). The executor enforces it on the monotonic clock. */
   timeoutMs: number;
+  /**
+   * A run sent just ahead of its due time: the instant (this process's performance.now()) before
+   * which its handler must not start. The worker waits for it, so that the hop to the worker and a
+   * busy main thread are not paid between the due time and the handler. A few ms at most.
+   */
+  startAt?: number;
 }
 
 export type RunOutcome =

@@ -9,8 +9,8 @@ import type { AbortReason, Executor, RunListener, RunRequest } from './executor.
 import { integerOption, resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
-import { isProgress } from './wire.js';
-import type { ProcessResultsMessage, ProgressMessage, ResultMessage } from './wire.js';
+import { holdOf, isProgress } from './wire.js';
+import type { ProcessResultsMessage, ProgressMessage, ResultMessage, TaskMessage } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import type { WorkerEntry } from './worker-entry.js';
 
@@ -187,7 +187,14 @@ export class ProcessExecutor implements Executor {
       child.last = run;
     }
     // On a closed channel the child is dying: its exit ends the runs as lost.
-    child.worker.send({ type: 'runs', runs: runs.map(({ request: { runId, taskId, type, modulePath, params, attempt } }) => ({ type: 'run', runId, taskId, taskType: type, modulePath, params, attempt })) });
+    child.worker.send({
+      type: 'runs',
+      runs: runs.map(({ request }): TaskMessage => {
+        const { runId, taskId, type, modulePath, params, attempt } = request;
+        const holdMs = holdOf(request);
+        return { type: 'run', runId, taskId, taskType: type, modulePath, params, attempt, ...(holdMs > 0 ? { holdMs } : {}) };
+      }),
+    });
   }
 
   #onMessage(child: Child, message: ProcessResultsMessage | ProgressMessage): void {

@@ -134,14 +134,17 @@ export class RunBook<R extends BookedRun> {
   }
 
   #sent(run: R): void {
-    run.startedAt = performance.now();
+    const now = performance.now();
+    // A run sent ahead of its due time starts when its worker's wait ends: its timeout and its
+    // duration count from then.
+    run.startedAt = Math.max(now, run.request.startAt ?? now);
     // An aborted run's timer is its kill grace, already running.
     if (run.abortedBy !== null) return;
     const timeoutMs = run.request.timeoutMs;
     run.timer = setTimeout(() => {
       run.timer = null;
       this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
-    }, timeoutMs);
+    }, timeoutMs + run.startedAt - now);
   }
 
   /**

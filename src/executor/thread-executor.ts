@@ -9,6 +9,7 @@ import { resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
+import { holdOf } from './wire.js';
 import type { AbortMessage, BatchMessage, LogMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import { relayLine } from './worker-output.js';
@@ -323,7 +324,10 @@ export class ThreadExecutor implements Executor {
 }
 
 function taskMessage(request: RunRequest): TaskMessage {
-  return { type: 'run', runId: request.runId, taskId: request.taskId, taskType: request.type, modulePath: request.modulePath, params: request.params, attempt: request.attempt };
+  const message: TaskMessage = { type: 'run', runId: request.runId, taskId: request.taskId, taskType: request.type, modulePath: request.modulePath, params: request.params, attempt: request.attempt };
+  const holdMs = holdOf(request);
+  if (holdMs > 0) message.holdMs = holdMs;
+  return message;
 }
 
 /** Why piscina failed a run: the thread's recorded death, else the pool's own reason. */

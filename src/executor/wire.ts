@@ -24,6 +24,8 @@ export interface TaskMessage {
   attempt: number;
   /** Aborted while it waited in the thread pool's queue: end it without starting the handler. */
   abortedBy?: AbortCause;
+  /** Ms from its arrival before the handler may start (the run's RunRequest.startAt, as a wait). */
+  holdMs?: number;
 }
 
 /** Main → worker: answer at once; proves the entry point loaded and warms the thread up. */
@@ -190,4 +192,9 @@ export function isChannelMessage(value: unknown): value is ChannelMessage {
 /** A progress value a handler may report: a finite number within 0..1. */
 export function isProgress(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= 1;
+}
+
+/** The wait a run's message carries, taken as it is sent: what is left until the run's startAt. */
+export function holdOf(request: { startAt?: number | undefined }): number {
+  return request.startAt === undefined ? 0 : request.startAt - performance.now();
 }

@@ -7,7 +7,7 @@ import { RECORD_VERSION } from '../task/record.js';
 import type { Registry, TaskType } from '../task/registry.js';
 import type { TaskEventType } from '../task/state.js';
 import type { EventBus } from './events.js';
-import { HeldRuns } from './held-runs.js';
+import { HeldRuns, SEND_AHEAD_MS } from './held-runs.js';
 import { nextInterval, nextOccurrence, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
 import { capOutcome } from './output-cap.js';
@@ -179,8 +179,8 @@ export class Dispatcher {
   }
 
   /**
-   * Sends a claimed run to its executor, now or, claimed ahead of its due time, at its startedAt.
-   * `now`: the source's time when the claim landed.
+   * Sends a claimed run to its executor, now or, claimed ahead of its due time, SEND_AHEAD_MS
+   * before its startedAt, its worker waiting the rest. `now`: the source's time when the claim landed.
    */
   #dispatch({ rec, run }: Claim, started: { dueAt: number | null; occurrence: boolean }, now: number): void {
     const type = this.#o.registry.types.get(rec.type)!;
@@ -189,14 +189,15 @@ export class Dispatcher {
     const listener = this.#listener(rec, run, executor, runId);
     const dispatched: Dispatched = { rec, run: run.run, executor, listener };
     this.#running.set(runId, dispatched);
-    const send = (sentAt: number): void => {
+    const send = (sentAt: number, holdMs: number): void => {
       this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
       executor.run({
         runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
+        ...(holdMs > 0 ? { startAt: performance.now() + holdMs } : {}),
       }, listener);
     };
     const wait = run.startedAt - now;
-    if (wait <= 0) send(run.startedAt);
+    if (wait <= SEND_AHEAD_MS) send(run.startedAt, Math.max(0, wait));
     else if (this.#stopping) this.#dropped(dispatched, 'shutdown');
     else this.#held.hold(runId, run.startedAt, wait, send);
   }

@@ -1,16 +1,27 @@
 import type { Clock, Timer } from '../clock.js';
 
+/**
+ * Runs go to their workers this long before their due time, with what is left as a wait the worker
+ * keeps itself: the hop to the worker and a busy main thread are then not paid between the due time
+ * and the handler (a worker's own timer is about as punctual as a plain setTimeout).
+ */
+export const SEND_AHEAD_MS = 3;
+
+/** Sends a held run: `sentAt`, its start on the source's clock; `holdMs`, the worker's wait before its handler. */
+export type Send = (sentAt: number, holdMs: number) => void;
+
 /** Runs to be sent together at `at` (the source's ms since the epoch). */
 interface Batch {
   at: number;
   timer: Timer;
-  /** Per run id, what sends it, given the time it is sent. */
-  sends: Map<string, (sentAt: number) => void>;
+  /** Per run id, what sends it. */
+  sends: Map<string, Send>;
 }
 
 /**
  * Runs claimed ahead of their due time (the source's claim lead), held until it: their starts are
- * written, their slots taken, and they are sent at their startedAt, one timer per send time.
+ * written, their slots taken, and they are sent SEND_AHEAD_MS before their startedAt, one timer per
+ * send time.
  */
 export class HeldRuns {
   readonly #clock: Clock;
@@ -24,8 +35,8 @@ export class HeldRuns {
     this.#now = now;
   }
 
-  /** Sends the run at `at`, `wait` ms from now. */
-  hold(runId: string, at: number, wait: number, send: (sentAt: number) => void): void {
+  /** Sends the run to start at `at`, `wait` ms from now. */
+  hold(runId: string, at: number, wait: number, send: Send): void {
     let batch = this.#batches.get(at);
     if (batch === undefined) {
       batch = { at, timer: this.#timer(at, wait), sends: new Map() };
@@ -54,22 +65,24 @@ export class HeldRuns {
   }
 
   /**
-   * A timer may fire a fraction of a ms early against the source's clock (Node times it from the
-   * loop's cached time): what is left is waited again, so that no handler starts before its due
-   * time. Left longer than the whole wait, the clock was set back: the batch goes now.
+   * A timer may fire early against the source's clock (Node times it from the loop's cached time):
+   * what is left beyond SEND_AHEAD_MS is waited again, and the rest is the workers' wait, so that no
+   * handler starts before its due time. Left longer than the whole wait, the clock was set back:
+   * the batch goes now, unheld.
    */
   #timer(at: number, wait: number): Timer {
     return this.#clock.setTimer(() => {
       const batch = this.#batches.get(at)!;
       const now = this.#now();
       const left = at - now;
-      if (left > 0 && left <= wait) {
+      if (left > SEND_AHEAD_MS && left <= wait) {
         batch.timer = this.#timer(at, left);
         return;
       }
       this.#batches.delete(at);
       for (const runId of batch.sends.keys()) this.#batchOf.delete(runId);
-      for (const send of batch.sends.values()) send(Math.max(at, now));
-    }, wait);
+      const holdMs = left > 0 && left <= wait ? left : 0;
+      for (const send of batch.sends.values()) send(Math.max(at, now), holdMs);
+    }, wait - SEND_AHEAD_MS);
   }
 }

@@ -49,7 +49,7 @@ interface Tracked {
 
 let runs = 0;
 
-function start(ex: ThreadExecutor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number } = {}): Tracked {
+function start(ex: ThreadExecutor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number; startAt?: number } = {}): Tracked {
   const runId = `run-${++runs}`;
   const progress: number[] = [];
   let onOutcome!: (outcome: RunOutcome) => void;
@@ -57,7 +57,7 @@ function start(ex: ThreadExecutor, modulePath: string, params: unknown = {}, opt
   const outcome = new Promise<RunOutcome>((resolve) => (onOutcome = resolve));
   const released = new Promise<void>((resolve) => (onReleased = resolve));
   ex.run(
-    { runId, taskId: `task-${runs}`, type: 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000 },
+    { runId, taskId: `task-${runs}`, type: 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000, ...(options.startAt === undefined ? {} : { startAt: options.startAt }) },
     { onProgress: (p) => progress.push(p), onOutcome, onReleased },
   );
   return { runId, outcome, released, progress };
@@ -195,6 +195,34 @@ describe('ThreadExecutor', () => {
     const held = await failed(holding);
     await Promise.all([holding.released, queued.released]);
     expect((await start(ex, task('noop')).outcome).worker).toBe(held.worker);
+  });
+
+  it('holds a run sent ahead of its due time in its worker until its startAt, and counts its duration from then', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1 });
+    await start(ex, task('noop')).outcome;
+    const startAt = performance.now() + 300;
+    const held = start(ex, task('noop'), {}, { startAt });
+    const outcome = await held.outcome;
+    const arrived = performance.now();
+    expect(outcome.ok).toBe(true);
+    expect(arrived).toBeGreaterThanOrEqual(startAt);
+    expect(outcome.durationMs).toBeLessThanOrEqual(Math.ceil(arrived - startAt) + 1);
+  });
+
+  it('never starts the handler of a run cancelled while its worker holds it for its due time', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 3, killGraceMs: 120_000 });
+    const log = join(tempDir(), 'runs.log');
+    writeFileSync(log, '');
+    const holding = start(ex, RECORD, { log, n: 1, ms: 3_600_000 });
+    await until(() => began(log).length > 0);
+    const held = start(ex, RECORD, { log, n: 2 }, { startAt: performance.now() + 3_600_000 });
+    // Sent after the held run to the same worker, in order: once it has ended, the held run is there.
+    await start(ex, RECORD, { log, n: 3 }).outcome;
+    ex.abort(held.runId, 'cancel');
+    expect(await failed(held)).toMatchObject({ code: 'CANCELLED' });
+    ex.abort(holding.runId, 'cancel');
+    await Promise.all([holding.released, held.released]);
+    expect(began(log)).toEqual([1, 3]);
   });
 
   it('never starts the handler of a run cancelled while it waits for a thread: it is released unsent', { timeout: TEST_TIMEOUT }, async () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 import type { Runtime } from '../../src/index.js';
+import { SEND_AHEAD_MS } from '../../src/supervisor/held-runs.js';
 import { removeTempDirs, startRuntime, tempDir, until, waitForState } from '../helpers/runtime.js';
 import { CONTRACT_TASKS } from '../source-contract/harness.js';
 
@@ -24,12 +25,16 @@ afterEach(async () => {
   removeTempDirs();
 });
 
-/** A `hold` task (it writes its marker when its handler starts) due 1 ms after the held clock: claimed at once, held. */
+/**
+ * A `hold` task (it writes its marker when its handler starts) due just after the held clock:
+ * within the source's least lead (4 ms), so claimed at once, and beyond SEND_AHEAD_MS, so held by
+ * the runtime (a run due sooner goes to its worker, which waits on the real clock).
+ */
 async function heldTask(clock: Clock & { at: number | null }): Promise<{ r: Runtime; id: string; due: number; marker: string; data: string }> {
   const data = tempDir();
   const r = (runtime = await startRuntime({ data, clock, tasks: CONTRACT_TASKS }));
   clock.at = Date.now();
-  const due = clock.at + 1;
+  const due = clock.at + SEND_AHEAD_MS + 1;
   const marker = join(tempDir(), 'started');
   const t = await r.submit({ type: 'hold', params: { marker }, schedule: { at: new Date(due).toISOString() } });
   await waitForState(r, t.id, ['running']);
