@@ -40,8 +40,11 @@ export async function setTimeoutLateness(): Promise<Lateness> {
 }
 
 /**
- * One-shot `at` tasks: lateness is the run.started event's time minus the task's due time. On
- * LevelDB in a fresh data directory unless `options` names a store (a PostgreSQL database).
+ * One-shot `at` tasks: lateness is the run's recorded start (run.started's startedAt) minus the
+ * task's due time. Not the event's arrival: a run claimed ahead of its due time announces its start
+ * when the start is written, up to the claim lead before the run is sent (handler-lateness.ts
+ * measures when handlers really start). On LevelDB in a fresh data directory unless `options`
+ * names a store (a PostgreSQL database).
  */
 export async function spindleLateness(tasks: string, workers: number, options: Pick<RuntimeOptions, 'store' | 'runsPerWorker' | 'sync'> = {}): Promise<Lateness> {
   const data = join(tmpdir(), `spindle-bench-precision-${process.pid}`);
@@ -53,7 +56,7 @@ export async function spindleLateness(tasks: string, workers: number, options: P
   const done = new Promise<void>((resolve) => {
     rt.subscribe({ types: ['run.started'] }, (ev) => {
       if (ev.event !== 'run.started') return;
-      late.push(Date.now() - dueOf.get(ev.data.id)!);
+      late.push(Date.parse(ev.data.startedAt) - dueOf.get(ev.data.id)!);
       if (late.length === COUNT) resolve();
     });
   });
