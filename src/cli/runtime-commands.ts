@@ -9,7 +9,6 @@ import { storeSpec, wholeNumber } from './flag-values.js';
 import { brief, dim, duration, state, styleFor, table, wallTime } from './format.js';
 import { fromCommandLine } from './report-error.js';
 import { scheduleFrom, type ScheduleFlags, scheduleOptions } from './schedule-flags.js';
-import { SeenEnds } from './seen-ends.js';
 
 /** How long `watch` keeps trying to reach a runtime that restarts under it. */
 const WATCH_RECONNECT_MS = 60_000;
@@ -72,10 +71,7 @@ export function registerRuntimeCommands(program: Command): void {
       process.once('SIGTERM', stop);
       await stream.ready;
       process.stderr.write(dim(`watching ${client.socketPath}; Ctrl-C to stop\n`, styleFor(process.stderr)));
-      // A runtime on PostgreSQL may deliver an end again (replayed after its listener was down).
-      const ends = new SeenEnds();
       for await (const ev of stream) {
-        if (!ends.first(ev)) continue;
         if (out.json) process.stdout.write(`${JSON.stringify(ev)}\n`);
         else out.print(eventLine(ev, out));
       }
