@@ -5,6 +5,7 @@ import { Client } from '../../src/index.js';
 import type { Stats, TaskView } from '../../src/index.js';
 import { CLI } from './cli.js';
 import { appendGone, appendKill } from './exec-log.js';
+import { isGone } from './processes.js';
 
 export interface ChaosRuntimeOptions {
   data: string;
@@ -124,16 +125,19 @@ export class ChaosRuntime {
     await this.#exited;
     appendKill(this.#o.log, pids);
     this.#child = null;
+    // A process on its way out has no environment to read (no marker) before it is gone: the pids
+    // known at the kill are waited for by pid as well.
+    const leftOf = (): number[] => [...new Set([...this.markedPids(generation), ...pids.filter((pid) => !isGone(pid))])];
     const aftermath = (async (): Promise<Aftermath> => {
       for (;;) {
-        const left = this.markedPids(generation);
+        const left = leftOf();
         if (left.length === 0) {
           appendGone(this.#o.log, pids);
           return { goneMs: Date.now() - at, orphans: [] };
         }
         if (Date.now() - at > ORPHAN_BOUND_MS) {
           killAll(left);
-          while (this.markedPids(generation).length > 0) await new Promise((r) => setTimeout(r, 10));
+          while (leftOf().length > 0) await new Promise((r) => setTimeout(r, 10));
           // Until now they may have been running their handlers: the log must say so.
           appendGone(this.#o.log, pids);
           return { goneMs: Date.now() - at, orphans: left };
