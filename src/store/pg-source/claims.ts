@@ -30,7 +30,7 @@ const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
  * has it unless revoked).
  */
 export const CLAIM_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_claim(bigint, text[], text[], integer)
-  RETURNS TABLE (record json, owner text, lease_until float8) LANGUAGE sql VOLATILE SET enable_sort = off SET jit = off
+  RETURNS TABLE (id text, record text, owner text, lease_until float8) LANGUAGE sql VOLATILE SET enable_sort = off SET jit = off
   AS $claim$ ${CLAIM_SQL} $claim$`;
 const CLAIM_CALL = 'SELECT * FROM pg_temp.spindle_claim($1, $2, $3, $4)';
 
@@ -80,7 +80,7 @@ export function claimOp(request: ClaimRequest, o: ClaimOptions): Op<ClaimResult>
       name: 'claim',
       text: CLAIM_CALL,
       values: (w) => [w.now + o.leadMs, types, lookedAt(w), pool.free],
-      fetched: (w, fetched) => lookedAt(w).push(...fetched.map((r) => (r.record as { id: string }).id)),
+      fetched: (w, fetched) => lookedAt(w).push(...fetched.map((r) => r.id as string)),
     };
   }
   return op;

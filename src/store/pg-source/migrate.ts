@@ -4,6 +4,7 @@ import { TASKS_SQL } from './migrations/001-tasks.js';
 import { OPERATIONS_SQL } from './migrations/002-operations.js';
 import { COUNTS_SQL } from './migrations/003-counts.js';
 import { LEANER_WRITES_SQL } from './migrations/004-leaner-writes.js';
+import { COMPACT_RECORDS_SQL } from './migrations/005-compact-records.js';
 
 export interface Migration {
   version: number;
@@ -17,6 +18,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'operations', sql: OPERATIONS_SQL },
   { version: 3, name: 'counts', sql: COUNTS_SQL },
   { version: 4, name: 'leaner-writes', sql: LEANER_WRITES_SQL },
+  { version: 5, name: 'compact-records', sql: COMPACT_RECORDS_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

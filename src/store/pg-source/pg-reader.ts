@@ -6,6 +6,7 @@ import type { DueEntry, ListQuery, SearchQuery, StateCounts } from '../store.js'
 import type { TaskReader } from '../task-source.js';
 import type { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
+import { taskOfColumn } from './rows.js';
 
 const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
 /** pausedOf (src/store/keys.ts) in SQL, as the paused-task index of migration 2 is defined. */
@@ -24,14 +25,14 @@ export class PgReader implements TaskReader {
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    const rows = await this.#db.query<{ record: TaskRecord }>('SELECT record FROM spindle_tasks WHERE id = $1', [id]);
-    return rows[0]?.record;
+    const rows = await this.#db.query<{ record: string }>('SELECT record FROM spindle_tasks WHERE id = $1', [id]);
+    return rows[0] === undefined ? undefined : taskOfColumn(rows[0].record);
   }
 
   async getMany(ids: readonly string[]): Promise<Array<TaskRecord | undefined>> {
     if (ids.length === 0) return [];
-    const rows = await this.#db.query<{ record: TaskRecord }>('SELECT record FROM spindle_tasks WHERE id = ANY($1::text[])', [ids]);
-    const byId = new Map(rows.map((r) => [r.record.id, r.record]));
+    const rows = await this.#db.query<{ id: string; record: string }>('SELECT id, record FROM spindle_tasks WHERE id = ANY($1::text[])', [ids]);
+    const byId = new Map(rows.map((r) => [r.id, taskOfColumn(r.record)]));
     return ids.map((id) => byId.get(id));
   }
 
@@ -84,9 +85,9 @@ export class PgReader implements TaskReader {
   }
 
   async oldestQueued(type: string): Promise<TaskRecord | undefined> {
-    const rows = await this.#db.query<{ record: TaskRecord }>(
+    const rows = await this.#db.query<{ record: string }>(
       "SELECT record FROM spindle_tasks WHERE type = $1 AND state = 'queued' ORDER BY id LIMIT 1", [type]);
-    return rows[0]?.record;
+    return rows[0] === undefined ? undefined : taskOfColumn(rows[0].record);
   }
 
   async series(type: string, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; counts: MinuteCounts }>> {

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
 import { heldKeyOf } from '../keys.js';
+import { decodeTask, RecordWriter } from '../record-codec.js';
 
 /** Who holds a running task: the runtime that claimed it and until when (database ms). Null on other states. */
 export interface Holder {
@@ -14,10 +15,18 @@ export interface LoadedTask extends Holder {
 }
 
 /** The columns selected to load a task for a change (rows map with `loaded`). */
-export const LOADED_COLUMNS = 'record, owner, lease_until::float8 AS lease_until';
+export const LOADED_COLUMNS = 'id, record, owner, lease_until::float8 AS lease_until';
 
-export function loaded(row: { record: TaskRecord; owner: string | null; lease_until: number | null }): LoadedTask {
-  return { rec: row.record, owner: row.owner, leaseUntil: row.lease_until };
+export function loaded(row: { record: string; owner: string | null; lease_until: number | null }): LoadedTask {
+  return { rec: taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
+}
+
+/**
+ * A task from its record column: record-codec's array (migration 5), or the keyed object an
+ * earlier schema wrote, which stays until the task's next write.
+ */
+export function taskOfColumn(text: string): TaskRecord {
+  return text.charCodeAt(0) === 0x5b /* [ */ ? decodeTask(text) : JSON.parse(text) as TaskRecord;
 }
 
 export interface HistoryChunk {
@@ -63,22 +72,38 @@ const SET = COLUMNS.map((c) => (c === 'record' ? 'record = j.rec' : `${c} = r.${
 
 /*
  * A batch is one statement per table whatever its size: the columns travel as one json parameter
- * unpacked by json_populate_recordset, the records as a json array beside it, matched by position.
- * Records stay apart because json_populate_recordset refuses a NUL escape (\u0000) that a json
- * column stores as written (json_array_elements hands each element on as written), and params or
- * outputs may hold one. One json text, not a json[]: an array parameter has every quote in every
- * record escaped by the driver and unescaped by the server, a cost per byte on both sides.
+ * unpacked by json_populate_recordset, the records as one text beside it, a line each, matched by
+ * position. Records stay apart because json_populate_recordset refuses a NUL escape (\u0000) that
+ * params or outputs may hold. Lines, not a json array or a text[]: JSON has no raw line break
+ * outside a string and escapes one inside, so the server splits them at memchr's speed where a
+ * json array was lexed byte by byte, and a text[] parameter has every quote in every record
+ * escaped by the driver and unescaped by the server.
  */
 const ROWS = `json_populate_recordset(null::spindle_tasks, $1) WITH ORDINALITY AS r
-  JOIN json_array_elements($2::json) WITH ORDINALITY AS j (rec, n) ON j.n = r.ordinality`;
+  JOIN unnest(string_to_array($2::text, E'\\n')) WITH ORDINALITY AS j (rec, n) ON j.n = r.ordinality`;
 
 /* Named: planned once per connection (see claims.ts). */
 const INSERT_SQL = `INSERT INTO spindle_tasks (id, ${COLUMNS.join(', ')})
   SELECT r.id, ${COLUMNS.map((c) => (c === 'record' ? 'j.rec' : `r.${c}`)).join(', ')} FROM ${ROWS}`;
 const UPDATE_SQL = `UPDATE spindle_tasks t SET ${SET} FROM ${ROWS} WHERE t.id = r.id`;
 
-function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): [string, string] {
-  return [JSON.stringify(rows.map((r) => taskRow(r.rec, r.holder))), `[${rows.map((r) => JSON.stringify(r.rec)).join(',')}]`];
+const writer = new RecordWriter();
+const NEWLINE = 0x0a;
+
+/** The rows' columns as json, and their records encoded one a line, as bytes (sent as they are: no string made of them). */
+function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): [string, Buffer] {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const r of rows) {
+    // A view of the writer's buffer until its next record: copied here.
+    const bytes = writer.task(r.rec);
+    const line = Buffer.allocUnsafe(bytes.length + 1);
+    line.set(bytes);
+    line[bytes.length] = NEWLINE;
+    parts.push(line);
+    size += line.length;
+  }
+  return [JSON.stringify(rows.map((r) => taskRow(r.rec, r.holder))), Buffer.concat(parts, size - 1)];
 }
 
 export async function insertTasks(client: PoolClient, rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Promise<void> {

@@ -5,6 +5,9 @@ import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/pg-sourc
 import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
+import { PgSource } from '../../../src/store/pg-source/pg-source.js';
+import type { RunRecord, TaskRecord } from '../../../src/task/record.js';
+import { RECORD_VERSION } from '../../../src/task/record.js';
 import { addSeries } from '../../../src/store/pg-source/derived-rows.js';
 import { addMinute, emptyMinute, observe, type MinuteCounts } from '../../../src/api/series.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
@@ -146,6 +149,60 @@ describe('PostgreSQL migrations', () => {
       expect(await reader.series('email', 10, 11)).toEqual([{ minute: 10, counts: sum }, { minute: 11, counts: minute(4) }]);
       expect(await opened.query("SELECT indexname FROM pg_indexes WHERE indexname = 'spindle_tasks_owner'")).toEqual([]);
     } finally {
+      await opened.close();
+    }
+  });
+
+  it('bring a database made by migration 4, with keyed records in it, to compact records: each reads as it was, and as written after its next write', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    // Due a minute ago; its params hold a line break and a NUL, which the compact records carry one a line.
+    const rec: TaskRecord = {
+      v: RECORD_VERSION, id: '0000000000000upg004', type: 't', params: { note: 'a\nb\u0000c', n: [1, 2] },
+      state: 'queued', reason: null, schedule: null, recurring: false, priority: 0, maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 0,
+      tries: 0, runCount: 0, occurrences: 0, firedAt: null, interval: null, nextRunAt: Date.now() - 60_000, paused: false, key: null, createdAt: 1,
+      updatedAt: 1, endedAt: null, expiresAt: null, lastRun: null, history: [{ from: 'spooled', to: 'queued', event: 'PLACE', at: 1, reason: null }],
+      historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
+    };
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 4)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
+        VALUES ($1, 't', 'queued', false, 0, $2, 0, 1, $3)`, [rec.id, rec.nextRunAt, JSON.stringify(rec)]);
+    } finally {
+      await client.end();
+    }
+    const opened = await PgDatabase.open({ url: db.url, log });
+    const source = new PgSource({ db: opened, log, leaseMs: 5000 });
+    try {
+      expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await source.reader.get(rec.id)).toEqual(rec);
+      const claims = await source.claim({
+        pools: [{ free: 1, types: new Map([['t', 1]]) }],
+        start: (r, w): RunRecord => {
+          r.state = 'running';
+          r.tries++;
+          r.runCount++;
+          r.nextRunAt = null;
+          r.updatedAt = w.now;
+          r.lastRun = {
+            v: RECORD_VERSION, taskId: r.id, run: r.runCount, attempt: r.tries, state: 'running',
+            startedAt: w.now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
+          };
+          return r.lastRun;
+        },
+      });
+      expect(claims.map((c) => c.rec.id)).toEqual([rec.id]);
+      expect(claims[0]!.rec.params).toEqual(rec.params);
+      const [row] = await opened.query<{ record: string }>('SELECT record FROM spindle_tasks WHERE id = $1', [rec.id]);
+      expect(row!.record.startsWith('[')).toBe(true);
+      expect(await source.reader.get(rec.id)).toEqual(claims[0]!.rec);
+      expect(await source.reader.getMany([rec.id, 'none'])).toEqual([claims[0]!.rec, undefined]);
+    } finally {
+      await source.close();
       await opened.close();
     }
   });

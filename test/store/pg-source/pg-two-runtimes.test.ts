@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { taskOfColumn } from '../../../src/store/pg-source/rows.js';
 import { pgTestBed, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 
 /** A database of its own per test, and the bed.runtimes it starts there (stopped, then dropped, after it). */
@@ -37,8 +38,10 @@ describe('two bed.runtimes sharing one PostgreSQL database', () => {
       (await a.db.query<{ n: number }>("SELECT count(*)::int AS n FROM spindle_tasks WHERE state = 'finished'"))[0]!.n;
     await expect.poll(finished, { timeout: 200_000, interval: 200 }).toBe(2000);
 
-    const rows = await a.db.query<{ state: string; runs: number; run: number; last: string }>(
-      `SELECT state, (record->>'runCount')::int AS runs, run, record->'lastRun'->>'state' AS last FROM spindle_tasks`);
+    const rows = (await a.db.query<{ state: string; record: string; run: number }>('SELECT state, record, run FROM spindle_tasks')).map((r) => {
+      const rec = taskOfColumn(r.record);
+      return { state: r.state, runs: rec.runCount, run: r.run, last: rec.lastRun?.state };
+    });
     expect(rows).toHaveLength(2000);
     // One run each: started once (runCount 1, run 1), ended once, finished; no earlier run was kept.
     expect(rows.filter((r) => r.state !== 'finished' || r.runs !== 1 || r.run !== 1 || r.last !== 'finished')).toEqual([]);
