@@ -30,7 +30,7 @@ const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
  * has it unless revoked).
  */
 export const CLAIM_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_claim(bigint, text[], text[], integer)
-  RETURNS TABLE (id text, record text, owner text, lease_until float8) LANGUAGE sql VOLATILE SET enable_sort = off SET jit = off
+  RETURNS TABLE (id text, record text, owner text, lease_until float8, version float8) LANGUAGE sql VOLATILE SET enable_sort = off SET jit = off
   AS $claim$ ${CLAIM_SQL} $claim$`;
 const CLAIM_CALL = 'SELECT * FROM pg_temp.spindle_claim($1, $2, $3, $4)';
 
@@ -65,7 +65,8 @@ export interface ClaimOptions {
   leadMs: number;
 }
 
-type ClaimResult = { claims: Claim[]; nextDue: number | null };
+/** `versions[i]`: the version claims[i]'s row has once the claim is written (see LOADED_COLUMNS). */
+type ClaimResult = { claims: Claim[]; versions: number[]; nextDue: number | null };
 
 /**
  * The claim as an op of a shared transaction, its first select said ahead (the first pool's
@@ -95,18 +96,19 @@ export function claimOp(request: ClaimRequest, o: ClaimOptions): Op<ClaimResult>
  */
 export async function claimDue(client: PoolClient, w: TaskWrite, request: ClaimRequest, o: ClaimOptions, first?: QueryResultRow[]): Promise<ClaimResult> {
   const claims: Claim[] = [];
+  const versions: number[] = [];
   let slack = false;
   for (const [i, pool] of request.pools.entries()) {
-    if (!(await claimPool(client, w, request, pool, o, claims, i === 0 ? first : undefined))) slack = true;
+    if (!(await claimPool(client, w, request, pool, o, { claims, versions }, i === 0 ? first : undefined))) slack = true;
   }
-  if (!slack) return { claims, nextDue: null };
+  if (!slack) return { claims, versions, nextDue: null };
   const types = [...new Set(request.pools.flatMap((p) => [...p.types.keys()]))];
   const rows = (await client.query<{ due: number | null }>({ name: 'spindle_next_due', text: NEXT_DUE_SQL, values: [w.now + o.leadMs, types] })).rows;
-  return { claims, nextDue: rows[0]?.due ?? null };
+  return { claims, versions, nextDue: rows[0]?.due ?? null };
 }
 
 /** Resolves true when the pool's slots (or its types' limits) were all used. */
-async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, claims: Claim[], first?: QueryResultRow[]): Promise<boolean> {
+async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest, pool: ClaimPool, o: ClaimOptions, out: Omit<ClaimResult, 'nextDue'>, first?: QueryResultRow[]): Promise<boolean> {
   let free = pool.free;
   const typeLeft = new Map(pool.types);
   const seen = lookedAt(w);
@@ -126,7 +128,8 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
       if (left <= 0 || free <= 0) continue;
       const run = w.apply(task, request.start, { owner: o.me, leaseUntil: w.now + o.leaseMs });
       if (run === null) continue;
-      claims.push({ rec: task.rec, run });
+      out.claims.push({ rec: task.rec, run });
+      out.versions.push((row.version as number) + 1);
       free--;
       typeLeft.set(type, left - 1);
     }

@@ -1,7 +1,9 @@
+import type { TaskRecord } from '../../task/record.js';
 import type { Completion, CompletionResult } from '../task-source.js';
 import type { Op } from './group-commit.js';
 import type { Leases } from './leases.js';
-import { loaded, LOADED_COLUMNS, type LoadedTask } from './rows.js';
+import { taskOfColumn, type LoadedTask } from './rows.js';
+import type { TaskWrite } from './task-write.js';
 
 export interface CompletionsOptions {
   me: string;
@@ -17,7 +19,18 @@ export interface CompletionsOptions {
  * the planner walked spindle_tasks_owner, every running entry of the runtime and every dead one
  * not yet vacuumed (thousands a completion under load), where the ids are a few probes of the key.
  */
-const FENCED_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE id = ANY($1::text[]) AND state = 'running' ORDER BY id FOR UPDATE`;
+const FENCED_SQL = `SELECT t.id, CASE WHEN t.version = k.version THEN NULL ELSE t.record END AS record, t.owner,
+    t.lease_until::float8 AS lease_until, t.version::float8 AS version
+  FROM spindle_tasks t JOIN unnest($1::text[], $2::float8[]) AS k (id, version) ON t.id = k.id
+  WHERE t.state = 'running' ORDER BY t.id FOR UPDATE OF t`;
+/*
+ * The columns are LOADED_COLUMNS (rows.ts), but the record comes only when the row's version is
+ * not the one this runtime's claim wrote (-1 for a run it holds no record of): the run's end is
+ * then applied to the record held since the claim, not to one read and parsed again.
+ */
+
+/** Per transaction attempt: the records held since their claims, by task id, and the statement's values. */
+const heldIn = new WeakMap<TaskWrite, { values: unknown[]; recs: Map<string, TaskRecord> }>();
 
 /** One complete() call waiting for the op that writes it. */
 interface Pending {
@@ -58,26 +71,42 @@ export class Completions {
   /** Queues one op for every end handed in until its transaction starts. */
   #write(): void {
     const me = this.#o.me;
-    let taken: { batch: Pending[]; values: unknown[] } | null = null;
+    const leases = this.#o.leases;
+    let taken: Pending[] | null = null;
     // Once: a transaction run again (a serialization failure) writes the same ends.
-    const take = (): { batch: Pending[]; values: unknown[] } => {
+    const take = (): Pending[] => {
       if (taken === null) {
-        const batch = this.#pending;
+        taken = this.#pending;
         this.#pending = [];
         this.#queued = false;
-        const items = batch.flatMap((p) => p.items);
-        taken = { batch, values: [items.map((i) => i.taskId)] };
       }
       return taken;
     };
+    // Per attempt: an attempt after a failed one reads again the records the failed one changed.
+    const heldFor = (w: TaskWrite): { values: unknown[]; recs: Map<string, TaskRecord> } => {
+      let h = heldIn.get(w);
+      if (h === undefined) {
+        const items = take().flatMap((p) => p.items);
+        const recs = new Map<string, TaskRecord>();
+        const versions = items.map((i) => {
+          const written = leases.written(i.taskId, i.run);
+          if (written === null) return -1;
+          recs.set(i.taskId, written.rec);
+          return written.version;
+        });
+        heldIn.set(w, (h = { values: [items.map((i) => i.taskId), versions], recs }));
+      }
+      return h;
+    };
     const op: Op<CompletionResult[]> = async (client, w, first) => {
-      const { batch, values } = take();
+      const batch = take();
+      const { values, recs } = heldFor(w);
       const rows = first ?? (await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values })).rows;
       const held = new Map<string, LoadedTask>();
       for (const row of rows) {
-        const t = loaded(row);
-        if (t.owner !== me) continue;
-        held.set(`${t.rec.id}:${t.rec.lastRun?.run}`, t);
+        if (row.owner !== me) continue;
+        const rec = row.record === null ? recs.get(row.id as string)! : taskOfColumn(row.record as string);
+        held.set(`${rec.id}:${rec.lastRun?.run}`, { rec, owner: row.owner as string, leaseUntil: row.lease_until as number });
       }
       return batch.flatMap((p) => p.items).map((item): CompletionResult => {
         const key = `${item.taskId}:${item.run}`;
@@ -89,18 +118,17 @@ export class Completions {
       });
     };
     // Said ahead: the claim of the slots these ends free usually shares the transaction, and the round trip.
-    op.read = { name: 'fenced', text: FENCED_SQL, values: () => take().values };
-    const leases = this.#o.leases;
+    op.read = { name: 'fenced', text: FENCED_SQL, values: (w) => heldFor(w).values };
     this.#o.write(op).then((results) => {
       let at = 0;
-      for (const p of take().batch) {
+      for (const p of take()) {
         for (const i of p.items) leases.ended(i.taskId, i.run);
         p.resolve(results.slice(at, at + p.items.length));
         at += p.items.length;
       }
     }, (err: unknown) => {
       // A transaction that never started never took its ends: they fail with it.
-      for (const p of take().batch) {
+      for (const p of take()) {
         for (const i of p.items) leases.completing(i.taskId, i.run, false);
         p.reject(err);
       }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../clock.js';
+import type { TaskRecord } from '../../task/record.js';
 import type { PgDatabase } from './pg-database.js';
 import { NOW_MS } from './pg-database.js';
 
@@ -36,6 +37,14 @@ interface Held {
   /** The beat count when the claim was written: a beat sent before it cannot have seen it. */
   beat: number;
   completing: boolean;
+  /** The record as the claim wrote it, and the row's version then; null once a run end took it (see `written`). */
+  written: Written | null;
+}
+
+/** A task's record as this runtime wrote it, and the version of its row that write made. */
+export interface Written {
+  rec: TaskRecord;
+  version: number;
 }
 
 /**
@@ -79,9 +88,21 @@ export class Leases {
     for (const t of [this.#beatTimer, this.#checkTimer]) if (t !== null) this.#o.clock.clearTimer(t);
   }
 
-  /** A claim of ours was written. */
-  claimed(taskId: string, run: number): void {
-    this.#held.set(taskId, { run, beat: this.#beats, completing: false });
+  /** A claim of ours was written: `rec` as written, making the row's `version`. */
+  claimed(rec: TaskRecord, run: number, version: number): void {
+    this.#held.set(rec.id, { run, beat: this.#beats, completing: false, written: { rec, version } });
+  }
+
+  /**
+   * The record the claim of this run wrote, given once: the run's end applies its decision to it,
+   * and a write that fails after that must read the task again, not take the changed object.
+   */
+  written(taskId: string, run: number): Written | null {
+    const h = this.#held.get(taskId);
+    if (h === undefined || h.run !== run) return null;
+    const { written } = h;
+    h.written = null;
+    return written;
   }
 
   /** The run's end is being written: a beat that misses it meanwhile is not a loss. */

@@ -159,9 +159,9 @@ export class PgSource implements TaskSource {
   async claim(request: ClaimRequest): Promise<Claim[]> {
     if (this.#closed || this.#leases.fenced || request.pools.every((p) => p.free <= 0)) return [];
     const asked = this.#clock.monotonic();
-    const { claims, nextDue } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs, leadMs: this.#lead.ms }));
+    const { claims, versions, nextDue } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs, leadMs: this.#lead.ms }));
     this.#lead.observe(this.#clock.monotonic() - asked);
-    for (const c of claims) this.#leases.claimed(c.rec.id, c.run.run);
+    for (const [i, c] of claims.entries()) this.#leases.claimed(c.rec, c.run.run, versions[i]!);
     if (nextDue !== null) this.#wakeups.dueAt(nextDue);
     return claims;
   }

@@ -14,8 +14,11 @@ export interface LoadedTask extends Holder {
   rec: TaskRecord;
 }
 
-/** The columns selected to load a task for a change (rows map with `loaded`). */
-export const LOADED_COLUMNS = 'id, record, owner, lease_until::float8 AS lease_until';
+/**
+ * The columns selected to load a task for a change (rows map with `loaded`); `version` counts the
+ * task's writes (migration 5), so the version a write makes is the one read plus one.
+ */
+export const LOADED_COLUMNS = 'id, record, owner, lease_until::float8 AS lease_until, version::float8 AS version';
 
 export function loaded(row: { record: string; owner: string | null; lease_until: number | null }): LoadedTask {
   return { rec: taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
@@ -85,7 +88,7 @@ const ROWS = `json_populate_recordset(null::spindle_tasks, $1) WITH ORDINALITY A
 /* Named: planned once per connection (see claims.ts). */
 const INSERT_SQL = `INSERT INTO spindle_tasks (id, ${COLUMNS.join(', ')})
   SELECT r.id, ${COLUMNS.map((c) => (c === 'record' ? 'j.rec' : `r.${c}`)).join(', ')} FROM ${ROWS}`;
-const UPDATE_SQL = `UPDATE spindle_tasks t SET ${SET} FROM ${ROWS} WHERE t.id = r.id`;
+const UPDATE_SQL = `UPDATE spindle_tasks t SET ${SET}, version = t.version + 1 FROM ${ROWS} WHERE t.id = r.id`;
 
 const writer = new RecordWriter();
 const NEWLINE = 0x0a;

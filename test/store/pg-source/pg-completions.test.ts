@@ -44,4 +44,21 @@ describe('run ends on PostgreSQL', () => {
     await other.query('ROLLBACK');
     expect(await ends).toEqual([['ok'], ['ok']]);
   });
+
+  it('a run end applies to the task as written last: a change made while it ran is kept, not undone by the record its claim wrote', async () => {
+    const runtime = await startPgRuntime(bed.db.url, { workers: 1, leaseMs: 600_000 });
+    bed.runtimes.push(runtime);
+    const { supervisor, source } = runtime;
+    const task = await supervisor.submit({ type: 'sleep', params: { ms: 600_000 }, maxTries: 1 });
+    await waitForState(supervisor, task.id, ['running']);
+    // A write between the claim and the end (an operator's, which leaves the task running).
+    await source.update(task.id, (rec, w) => {
+      rec.priority = 9;
+      rec.updatedAt = w.now;
+    });
+    const seen: number[] = [];
+    expect(await source.complete([{ taskId: task.id, run: 1, decide: (rec) => { seen.push(rec.priority); } }])).toEqual(['ok']);
+    expect(seen).toEqual([9]);
+    expect((await source.reader.get(task.id))?.priority).toBe(9);
+  });
 });
