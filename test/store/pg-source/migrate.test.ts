@@ -6,11 +6,12 @@ import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
 import { PgSource } from '../../../src/store/pg-source/pg-source.js';
-import type { RunRecord, TaskRecord } from '../../../src/task/record.js';
+import type { TaskRecord } from '../../../src/task/record.js';
 import { RECORD_VERSION } from '../../../src/task/record.js';
 import { addSeries } from '../../../src/store/pg-source/derived-rows.js';
 import { addMinute, emptyMinute, observe, type MinuteCounts } from '../../../src/api/series.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
+import { startRun } from './start-run.js';
 
 const log = pino({ level: 'silent' });
 let db: TestDatabase;
@@ -182,18 +183,7 @@ describe('PostgreSQL migrations', () => {
       expect(await source.reader.get(rec.id)).toEqual(rec);
       const claims = await source.claim({
         pools: [{ free: 1, types: new Map([['t', 1]]) }],
-        start: (r, w): RunRecord => {
-          r.state = 'running';
-          r.tries++;
-          r.runCount++;
-          r.nextRunAt = null;
-          r.updatedAt = w.now;
-          r.lastRun = {
-            v: RECORD_VERSION, taskId: r.id, run: r.runCount, attempt: r.tries, state: 'running',
-            startedAt: w.now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
-          };
-          return r.lastRun;
-        },
+        start: startRun,
       });
       expect(claims.map((c) => c.rec.id)).toEqual([rec.id]);
       expect(claims[0]!.rec.params).toEqual(rec.params);

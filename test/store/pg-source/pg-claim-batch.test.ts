@@ -3,9 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgSource } from '../../../src/store/pg-source/pg-source.js';
 import type { ClaimRequest, NewTask, WriteContext } from '../../../src/store/task-source.js';
-import type { RunRecord, TaskRecord } from '../../../src/task/record.js';
+import type { TaskRecord } from '../../../src/task/record.js';
 import { RECORD_VERSION } from '../../../src/task/record.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
+import { startRun } from './start-run.js';
 
 const log = pino({ level: 'silent' });
 let db: TestDatabase;
@@ -43,18 +44,7 @@ function dueTask(): NewTask {
 function request(free: number): ClaimRequest {
   return {
     pools: [{ free, types: new Map([['t', free]]) }],
-    start: (rec, w): RunRecord => {
-      rec.state = 'running';
-      rec.tries++;
-      rec.runCount++;
-      rec.nextRunAt = null;
-      rec.updatedAt = w.now;
-      rec.lastRun = {
-        v: RECORD_VERSION, taskId: rec.id, run: rec.runCount, attempt: rec.tries, state: 'running',
-        startedAt: w.now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
-      };
-      return rec.lastRun;
-    },
+    start: startRun,
   };
 }
 
