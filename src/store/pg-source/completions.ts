@@ -18,16 +18,18 @@ export interface CompletionsOptions {
  * its lease and perhaps claimed elsewhere) is lost. Selected by id only: asked for the owner too,
  * the planner walked spindle_tasks_owner, every running entry of the runtime and every dead one
  * not yet vacuumed (thousands a completion under load), where the ids are a few probes of the key.
- */
-const FENCED_SQL = `SELECT t.id, CASE WHEN t.version = k.version THEN NULL ELSE t.record END AS record, t.owner,
-    t.lease_until::float8 AS lease_until, t.version::float8 AS version
-  FROM spindle_tasks t JOIN unnest($1::text[], $2::float8[]) AS k (id, version) ON t.id = k.id
-  WHERE t.state = 'running' ORDER BY t.id FOR UPDATE OF t`;
-/*
+ * The probes are LATERAL, one per id in id order, each locking its row, so no plan can trade them
+ * for a walk of every running task (a join was hashed over spindle_tasks_lease's entries).
+ *
  * The columns are LOADED_COLUMNS (rows.ts), but the record comes only when the row's version is
  * not the one this runtime's claim wrote (-1 for a run it holds no record of): the run's end is
  * then applied to the record held since the claim, not to one read and parsed again.
  */
+const FENCED_SQL = `SELECT t.id, CASE WHEN t.version = k.version THEN NULL ELSE t.record END AS record, t.owner,
+    t.lease_until::float8 AS lease_until, t.version::float8 AS version
+  FROM (SELECT * FROM unnest($1::text[], $2::float8[]) AS u (id, version) ORDER BY id) AS k
+  CROSS JOIN LATERAL (SELECT id, record, owner, lease_until, version FROM spindle_tasks WHERE id = k.id AND state = 'running' FOR UPDATE) AS t
+  ORDER BY k.id`;
 
 /** Per transaction attempt: the records held since their claims, by task id, and the statement's values. */
 const heldIn = new WeakMap<TaskWrite, { values: unknown[]; recs: Map<string, TaskRecord> }>();
