@@ -11,7 +11,7 @@ import { countRun } from '../run-series.js';
 import type { TaskStore } from '../store.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader,
-  TaskSource, WriteContext,
+  TaskSource,
 } from '../task-source.js';
 import { CommitQueue } from './commit-queue.js';
 import { DueDispatch } from './due-dispatch.js';
@@ -23,6 +23,7 @@ import { checkQueueLimits } from './queue-limits.js';
 import { PausedCounts } from './run-counts.js';
 import { StateCountTable } from './state-counts.js';
 import { TaskCache } from './task-cache.js';
+import { DecisionContext, SubmitContext } from './write-contexts.js';
 
 const HISTORY_SPILL_AT = 64;
 const HISTORY_CHUNK = 32;
@@ -34,70 +35,6 @@ export interface LevelSourceOptions {
   log: Logger;
   /** Dispatchable tasks held in memory at most (the rest are paged from the store's due index). */
   windowSize: number;
-}
-
-/**
- * A decision's write context: one object per decision with its methods on the prototype, where
- * an object literal made two closures per decision (two decisions per task on the hot path).
- */
-class DecisionContext implements WriteContext {
-  readonly now: number;
-  readonly announcing: boolean;
-  readonly #commit: CommitQueue;
-  readonly #due: DueDispatch;
-  readonly #task: LiveTask;
-  readonly #announce: (event: SpindleEvent) => void;
-
-  constructor(now: number, announcing: boolean, commit: CommitQueue, due: DueDispatch, task: LiveTask, announce: (event: SpindleEvent) => void) {
-    this.now = now;
-    this.announcing = announcing;
-    this.#commit = commit;
-    this.#due = due;
-    this.#task = task;
-    this.#announce = announce;
-  }
-
-  afterWrite(fn: () => void): void {
-    this.#commit.onCommit(fn);
-  }
-
-  retrying(delayMs: number): void {
-    this.#due.retrying(this.#task, delayMs);
-  }
-
-  announce(event: SpindleEvent): void {
-    this.#announce(event);
-  }
-}
-
-/**
- * A submit's context, one for all the tasks it creates: their announcements and after-write work
- * wait, in order, until the tasks are stored (a refused submit runs none of it).
- */
-class SubmitContext implements WriteContext {
-  readonly now: number;
-  readonly announcing: boolean;
-  readonly afterWrites: Array<() => void> = [];
-  readonly #signals: SourceSignals | null;
-
-  constructor(now: number, signals: SourceSignals | null) {
-    this.now = now;
-    this.announcing = signals?.listening() ?? false;
-    this.#signals = signals;
-  }
-
-  afterWrite(fn: () => void): void {
-    this.afterWrites.push(fn);
-  }
-
-  retrying(): void {
-    // A new task has no run to retry.
-  }
-
-  announce(event: SpindleEvent): void {
-    const signals = this.#signals;
-    this.afterWrites.push(() => signals?.emit(event));
-  }
 }
 
 /**
