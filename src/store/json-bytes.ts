@@ -48,17 +48,10 @@ export class JsonBytes {
     this.#pos = 0;
   }
 
-  /** Writes bytes made earlier (by copyFrom) at the current position. */
-  append(bytes: Uint8Array): void {
-    this.#room(bytes.length);
-    this.#buf.set(bytes, this.#pos);
-    this.#pos += bytes.length;
-  }
-
   /**
    * The bytes written from `from` on as a latin1 string (one char per byte, so any bytes round-trip),
-   * to append again later with appendText: cheaper to make and keep than a Buffer of its own when it
-   * is remade at every write.
+   * to append again later with appendText: cheaper to make and keep than a Buffer of its own
+   * (measured on the fixed fields kept per task, see record-codec.ts).
    */
   textFrom(from: number): string {
     return this.#buf.toString('latin1', from, this.#pos);
@@ -68,13 +61,6 @@ export class JsonBytes {
   appendText(text: string): void {
     this.#room(text.length);
     this.#pos += this.#buf.write(text, this.#pos, 'latin1');
-  }
-
-  /** A copy of the bytes written from `from` on, to append again later. */
-  copyFrom(from: number): Buffer {
-    const bytes = Buffer.allocUnsafe(this.#pos - from);
-    this.#buf.copy(bytes, 0, from, this.#pos);
-    return bytes;
   }
 
   // Each field below is written with the comma that follows it; close() takes back the comma
@@ -180,6 +166,8 @@ export class JsonBytes {
 
   /** Any JSON value (undefined as null), through JSON.stringify. */
   json(value: unknown): void {
+    // Most tasks have no params: null without a JSON.stringify call.
+    if (value === null || value === undefined) return this.null();
     const text = JSON.stringify(value) ?? 'null';
     this.#room(text.length * 3 + 1);
     this.#pos += this.#buf.write(text, this.#pos, 'utf8');

@@ -172,7 +172,7 @@ export class RecordWriter {
    * as long as it is in memory (copies of a record share it); the id guards against two tasks
    * given one schedule object by an in-process caller.
    */
-  readonly #fixed = new WeakMap<object, { id: string; bytes: Buffer; history: HistoryBytes | null }>();
+  readonly #fixed = new WeakMap<object, { id: string; text: string; history: HistoryBytes | null }>();
 
   task(t: TaskRecord): Uint8Array {
     const b = this.#b;
@@ -206,14 +206,14 @@ export class RecordWriter {
     const owner = typeof t.schedule === 'object' && t.schedule !== null ? t.schedule : null;
     const cached = owner === null ? undefined : this.#fixed.get(owner);
     if (cached !== undefined && cached.id === t.id) {
-      b.append(cached.bytes);
+      b.appendText(cached.text);
       return cached;
     }
     const from = b.length;
     b.open();
     taskFixedFields(b, t);
     if (owner === null) return null;
-    const entry = { id: t.id, bytes: b.copyFrom(from), history: null };
+    const entry = { id: t.id, text: b.textFrom(from), history: null };
     this.#fixed.set(owner, entry);
     return entry;
   }

@@ -11,7 +11,7 @@ import { countRun } from '../run-series.js';
 import type { TaskStore } from '../store.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader,
-  TaskSource, WriteContext,
+  TaskSource,
 } from '../task-source.js';
 import { CommitQueue } from './commit-queue.js';
 import { DueDispatch } from './due-dispatch.js';
@@ -23,6 +23,7 @@ import { checkQueueLimits } from './queue-limits.js';
 import { PausedCounts } from './run-counts.js';
 import { StateCountTable } from './state-counts.js';
 import { TaskCache } from './task-cache.js';
+import { DecisionContext, SubmitContext } from './write-contexts.js';
 
 const HISTORY_SPILL_AT = 64;
 const HISTORY_CHUNK = 32;
@@ -34,14 +35,6 @@ export interface LevelSourceOptions {
   log: Logger;
   /** Dispatchable tasks held in memory at most (the rest are paged from the store's due index). */
   windowSize: number;
-}
-
-/** What a decision changed, to store it: the state it left, the run it replaced, whether it was paused, when it was due. */
-interface Before {
-  state: TaskState;
-  run: RunRecord | null;
-  paused: boolean;
-  due: number | null;
 }
 
 /**
@@ -136,8 +129,9 @@ export class LevelSource implements TaskSource {
       // Every entry is decided before any is stored, so a conflict on the last one stores nothing.
       const out: Submitted[] = [];
       const waitFor: LiveTask[] = [];
-      const built: Array<{ rec: TaskRecord; afterWrite: Array<() => void> }> = [];
+      const built: TaskRecord[] = [];
       const newByKey = new Map<string, TaskRecord>();
+      const context = new SubmitContext(at, this.#signals);
       for (const task of request.tasks) {
         const held = task.key === null ? undefined : existing.get(task.key);
         const holder = held?.rec ?? (task.key === null ? undefined : newByKey.get(task.key));
@@ -148,25 +142,19 @@ export class LevelSource implements TaskSource {
           if (held !== undefined) waitFor.push(held);
           continue;
         }
-        // Announcements wait until the task is stored: a refused submit announces nothing.
-        const afterWrite: Array<() => void> = [];
-        const signals = this.#signals;
-        const rec = task.create({
-          now: at, afterWrite: (fn) => afterWrite.push(fn), retrying: () => undefined,
-          announcing: signals?.listening() ?? false, announce: (event) => afterWrite.push(() => signals?.emit(event)),
-        });
+        const rec = task.create(context);
         if (task.key !== null) newByKey.set(task.key, rec);
-        built.push({ rec, afterWrite });
+        built.push(rec);
         out.push({ rec, existing: false });
       }
-      for (const { rec, afterWrite } of built) {
+      for (const rec of built) {
         const t = newLive(rec, { stored: false });
         this.#cache.hold(t);
         this.#keys.taken(t);
-        this.#stored(t, { state: 'none', run: null, paused: false, due: null }, at);
-        for (const fn of afterWrite) this.#commit.onCommit(fn);
+        this.#stored(t, 'none', null, false, null, at);
         waitFor.push(t);
       }
+      for (const fn of context.afterWrites) this.#commit.onCommit(fn);
       await this.#written(waitFor);
       return out.map(({ rec, existing: found }) => ({ rec: this.#storedVersion(rec), existing: found }));
     });
@@ -307,30 +295,25 @@ export class LevelSource implements TaskSource {
    * share spills to the store, and the due window follows the new due time.
    */
   #apply<T>(t: LiveTask, decide: Decide<T>, now: number): T {
-    const before: Before = { state: t.rec.state, run: t.rec.lastRun, paused: pausedOf(t.rec), due: t.rec.nextRunAt };
-    const out = decide(t.rec, this.#context(t, now));
-    this.#stored(t, before, now);
+    const rec = t.rec;
+    const state = rec.state;
+    const run = rec.lastRun;
+    const paused = pausedOf(rec);
+    const due = rec.nextRunAt;
+    // Only this runtime hears a LevelDB store's events: nothing to build while nobody listens.
+    const out = decide(rec, new DecisionContext(now, this.#signals?.listening() ?? false, this.#commit, this.#due, t, this.#announce));
+    this.#stored(t, state, run, paused, due, now);
     return out;
   }
 
-  #context(t: LiveTask, now: number): WriteContext {
-    return {
-      now,
-      afterWrite: (fn) => this.#commit.onCommit(fn),
-      retrying: (delayMs) => this.#due.retrying(t, delayMs),
-      // Only this runtime hears a LevelDB store's events: nothing to build while nobody listens.
-      announcing: this.#signals?.listening() ?? false,
-      announce: this.#announce,
-    };
-  }
-
-  #stored(t: LiveTask, before: Before, now: number): void {
+  /** Stores a decision: what it changed is read against the state it left, the run it replaced, whether it was paused and when it was due. */
+  #stored(t: LiveTask, stateWas: TaskState, runWas: RunRecord | null, pausedWas: boolean, dueWas: number | null, now: number): void {
     const rec = t.rec;
-    this.#counts.move(rec.type, before.state, rec.state, this.#commit.countDeltas);
+    this.#counts.move(rec.type, stateWas, rec.state, this.#commit.countDeltas);
     const paused = pausedOf(rec);
-    if (paused !== before.paused) this.#paused.add(rec.type, paused ? 1 : -1, this.#commit.pausedDeltas);
-    countRun(this.#commit.seriesDeltas, rec, before.run, before.due, now);
-    if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#commit.addRun(before.run);
+    if (paused !== pausedWas) this.#paused.add(rec.type, paused ? 1 : -1, this.#commit.pausedDeltas);
+    countRun(this.#commit.seriesDeltas, rec, runWas, dueWas, now);
+    if (runWas !== null && rec.lastRun?.run !== runWas.run) this.#commit.addRun(runWas);
     if (rec.history.length >= HISTORY_SPILL_AT) {
       this.#commit.addHistory({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.splice(0, HISTORY_CHUNK) });
       rec.historyChunks++;
