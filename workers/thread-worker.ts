@@ -54,15 +54,17 @@ export default async function threadWorker(request: WorkerRequest): Promise<Work
   return runOne(request);
 }
 
-async function runOne(request: TaskMessage): Promise<ResultMessage> {
+async function runOne(request: TaskMessage, queued = false): Promise<ResultMessage> {
   const { runId } = request;
-  if (request.abortedBy !== undefined) {
-    // Aborted while it waited in the pool's queue for a thread: it never started, so its handler
-    // does not start either (as for a run aborted while it waits for a slot in the executor).
+  // Aborted while it waited in the pool's queue for a thread, or on this thread behind other runs:
+  // it never started, so its handler does not start either (as for a run aborted while it waits
+  // for a slot in the executor).
+  const early = earlyAborts.get(runId);
+  if (request.abortedBy !== undefined || (queued && early !== undefined)) {
+    earlyAborts.delete(runId);
     return { type: 'result', runId, ok: false, error: { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' } };
   }
   const controller = new AbortController();
-  const early = earlyAborts.get(runId);
   if (early !== undefined) {
     earlyAborts.delete(runId);
     controller.abort(abortReason(early));
@@ -81,25 +83,47 @@ async function runOne(request: TaskMessage): Promise<ResultMessage> {
 }
 
 /**
- * Runs a batch concurrently. Results that end in the same turn go back in one message; those
- * ending before the last one are sent ahead on parentPort, so a slow run never holds a fast
- * run's result.
+ * Runs a batch, `lanes` runs at a time, the rest in order as lanes free. Results that end in the
+ * same turn go back in one message; those ending before the last one are sent ahead on
+ * parentPort, so a slow run never holds a fast run's result. A queued run starts only once what
+ * ended before it is posted, with its id: a handler that keeps the thread busy, or kills it, cannot
+ * hold back an earlier run's result, and the executor learns when the run started.
  */
 async function runBatch(batch: BatchMessage): Promise<BatchReply> {
+  const arrived = performance.now();
+  const { runs } = batch;
+  let next = Math.min(batch.lanes ?? runs.length, runs.length);
   let pending: ResultMessage[] = [];
   let sendAhead: NodeJS.Immediate | null = null;
-  const flush = (): void => {
+  const flush = (started?: string): void => {
+    if (sendAhead !== null) clearImmediate(sendAhead);
     sendAhead = null;
-    parentPort!.postMessage({ type: 'spindle-results', results: pending } satisfies ResultsMessage);
+    parentPort!.postMessage({ type: 'spindle-results', results: pending, ...(started !== undefined ? { started } : {}) } satisfies ResultsMessage);
     pending = [];
   };
-  await Promise.all(batch.runs.map(async (run) => {
-    // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
-    // between would leave this result in an array already sent.
-    const result = await runOne(run);
-    pending.push(result);
-    sendAhead ??= setImmediate(flush);
-  }));
+  const lane = async (first: TaskMessage): Promise<void> => {
+    let run = first;
+    let queued = false;
+    for (;;) {
+      // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
+      // between would leave this result in an array already sent.
+      const result = await runOne(run, queued);
+      pending.push(result);
+      // A run that ended on its signal was likely stopped with others (a shutdown aborts every
+      // run at once): their aborts, still in this thread's port, land before the next one starts.
+      if (!result.ok && result.error.code === 'CANCELLED' && next < runs.length) await new Promise((resolve) => setImmediate(resolve));
+      if (next >= runs.length) {
+        sendAhead ??= setImmediate(flush);
+        return;
+      }
+      run = runs[next++]!;
+      flush(run.runId);
+      queued = true;
+      // Its wait for its due time was measured from the message's arrival.
+      if (run.holdMs !== undefined) run = { ...run, holdMs: run.holdMs - (performance.now() - arrived) };
+    }
+  };
+  await Promise.all(runs.slice(0, next).map(lane));
   if (sendAhead !== null) clearImmediate(sendAhead);
   return { type: 'batch', results: pending };
 }

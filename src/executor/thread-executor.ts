@@ -5,12 +5,12 @@ import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
-import { resolvePoolOptions } from './pool-options.js';
+import { MAX_QUEUED_PER_WORKER, resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import { holdOf } from './wire.js';
-import type { AbortMessage, BatchMessage, LogMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import type { AbortMessage, BatchMessage, LogMessage, PingMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import { relayLine } from './worker-output.js';
 
@@ -32,8 +32,11 @@ interface Thread {
   /** Why the executor terminated it, when it did. */
   terminatedFor: string | null;
   exited: boolean;
-  /** Runs lost with this thread: their slots are freed when it has exited. */
-  readonly waiting: Run[];
+  /**
+   * Runs lost with this thread, each with why piscina failed it: settled once it has exited, when
+   * everything it posted has arrived (whether a queued run had started, above all).
+   */
+  readonly waiting: Array<{ run: Run; reason: unknown }>;
   /** Runs placed on it and not yet released. */
   load: number;
 }
@@ -73,12 +76,14 @@ export class ThreadExecutor implements Executor {
     this.#book = new RunBook<Run>({
       owner: 'ThreadExecutor',
       killGraceMs: this.options.killGraceMs,
-      workerName: (run) => run.thread?.name ?? 'thread-pending',
+      // Queued on a thread, a run has not started on it: it may yet run on another.
+      workerName: (run) => (run.queued ? null : run.thread?.name) ?? 'thread-pending',
       dispatch: (waiting) => this.#dispatch(waiting),
       signal: (run) => this.#sendAbort(run),
       kill: (run, why) => {
-        // Not on a thread yet: the balancer places it, then the book starts a new grace (placed).
-        if (run.thread === null) return false;
+        // Not on a thread yet, or queued there behind other runs: the book starts a new grace
+        // once its thread takes it (placed, started), and kills no run that was not aborted.
+        if (run.thread === null || run.queued) return false;
         this.#terminate(run.thread, why);
         return true;
       },
@@ -121,7 +126,10 @@ export class ThreadExecutor implements Executor {
     pool.on('message', (message: unknown) => {
       const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
       if (type === 'spindle-results') {
-        for (const result of (message as { results: ResultMessage[] }).results) this.#resultArrived(result);
+        const { results, started } = message as ResultsMessage;
+        for (const result of results) this.#resultArrived(result);
+        const run = started === undefined ? undefined : this.#book.get(started);
+        if (run !== undefined) this.#book.started(run);
       } else if (type === 'spindle-log') {
         relayLine(this.#log(), 'stdout', (message as LogMessage).line.replace(/\n$/, ''), {});
       }
@@ -146,19 +154,25 @@ export class ThreadExecutor implements Executor {
   }
 
   /**
-   * Sends waiting runs to the threads with room, as many per message as each can take. When every
-   * thread is full they stay in the book until a release; when a thread is being replaced they go to
-   * piscina's queue, which places them once the new thread is ready.
+   * Sends waiting runs to the threads with room, as many per message as each can take, and those
+   * beyond every free slot (runs claimed ahead) queued behind them, up to MAX_QUEUED_PER_WORKER per
+   * thread, shared among the threads with room: one message, one wake of the thread and one promise
+   * for many runs, and the thread goes on to the next the moment one ends, not a round trip through
+   * this thread later. When every thread is full they stay in the book until a release; when a
+   * thread is being replaced they go to piscina's queue, which places them once the new thread is ready.
    */
   #dispatch(waiting: Run[]): void {
     while (waiting.length > 0) {
-      const target = this.#roomiest();
+      const { target, threads, lanes } = this.#room();
       if (target === null) {
         if (this.#allThreadsLive()) return;
-        this.#send(waiting.splice(0, 1), null);
+        this.#send(waiting.splice(0, 1), null, 1);
         continue;
       }
-      this.#send(waiting.splice(0, this.options.runsPerWorker - target.load), target);
+      const free = this.options.runsPerWorker - target.load;
+      // A thread being replaced takes its share once it is ready (piscina's queue), not queued here.
+      const behind = !this.#allThreadsLive() ? 0 : Math.min(MAX_QUEUED_PER_WORKER, Math.ceil(Math.max(0, waiting.length - lanes) / threads));
+      this.#send(waiting.splice(0, free + behind), target, free);
     }
   }
 
@@ -171,20 +185,29 @@ export class ThreadExecutor implements Executor {
     });
   }
 
-  /** The live thread with the most free slots, or null when none has one (a thread is being replaced). */
-  #roomiest(): Thread | null {
-    let best: Thread | null = null;
+  /**
+   * The live thread with the most free slots (null when none has one: a thread is being replaced),
+   * how many threads have a free slot and how many free slots they have together.
+   */
+  #room(): { target: Thread | null; threads: number; lanes: number } {
+    let target: Thread | null = null;
+    let threads = 0;
+    let lanes = 0;
     for (const worker of this.#pool?.threads ?? []) {
       const thread = this.#threadFor(worker.threadId);
       if (thread === undefined || thread.terminatedFor !== null || thread.death !== null || thread.load >= this.options.runsPerWorker) continue;
-      if (best === null || thread.load < best.load) best = thread;
+      threads++;
+      lanes += this.options.runsPerWorker - thread.load;
+      if (target === null || thread.load < target.load) target = thread;
     }
-    return best;
+    return { target, threads, lanes };
   }
 
-  #send(runs: Run[], target: Thread | null): void {
+  /** `lanes`: how many of the runs start at once; the rest queue behind them on the thread. */
+  #send(runs: Run[], target: Thread | null, lanes: number): void {
     const tasks = runs.map((r) => taskMessage(r.request));
-    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks };
+    for (let i = lanes; i < runs.length; i++) runs[i]!.queued = true;
+    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks, ...(lanes < runs.length ? { lanes } : {}) };
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
     // skips symbol keys, so the placement never travels to the worker. A plain store, not
     // Object.defineProperty: one message per run when each thread takes one at a time.
@@ -198,7 +221,7 @@ export class ThreadExecutor implements Executor {
         else this.#finished(runs[0]!, reply);
       },
       (err: unknown) => {
-        for (const run of runs) if (this.#book.holds(run)) this.#lost(run, err);
+        for (const run of runs) this.#lost(run, err);
       },
     );
   }
@@ -238,7 +261,8 @@ export class ThreadExecutor implements Executor {
         break;
       }
       const load = thread?.load ?? candidate.currentUsage;
-      if (load < bestLoad && load + size <= this.options.runsPerWorker) {
+      // A free slot for its first run, and room to queue the others (see #dispatch).
+      if (load < bestLoad && load < this.options.runsPerWorker && load + size <= this.options.runsPerWorker + MAX_QUEUED_PER_WORKER) {
         best = candidate;
         bestLoad = load;
       }
@@ -276,7 +300,7 @@ export class ThreadExecutor implements Executor {
       thread.death ??= { exitCode };
       thread.exited = true;
       this.#threads.delete(threadId);
-      for (const run of thread.waiting.splice(0)) this.#book.release(run);
+      for (const { run, reason } of thread.waiting.splice(0)) this.#lost(run, reason);
     });
     this.#threads.set(threadId, thread);
     return thread;
@@ -296,11 +320,24 @@ export class ThreadExecutor implements Executor {
     this.#book.release(run);
   }
 
+  /**
+   * Piscina failed the run: its thread died or was terminated, or the pool is being destroyed. A
+   * run still queued there never started: it waits for another thread, as a run no thread took
+   * yet. Whether it started is known only once the thread has exited (its last messages arrive
+   * first), so a queued run waits for that; the others are reported at once, released then.
+   */
   #lost(run: Run, reason: unknown): void {
+    if (!this.#book.holds(run)) return;
     const thread = run.thread;
-    if (!run.reported) this.#book.report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
     const dying = thread !== null && !thread.exited && (thread.death !== null || thread.terminatedFor !== null);
-    if (dying) thread.waiting.push(run);
+    if (run.queued && !dying) {
+      if (thread !== null) thread.load--;
+      run.thread = null;
+      this.#book.unstarted(run);
+      return;
+    }
+    if (!run.reported && !run.queued) this.#book.report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
+    if (dying) thread.waiting.push({ run, reason });
     else this.#book.release(run);
   }
 

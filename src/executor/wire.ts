@@ -34,14 +34,17 @@ export interface PingMessage {
 }
 
 /**
- * Main → thread: several runs in one message (those started together, for one thread). Results
- * come back as soon as each ends, grouped per turn of the thread's event loop: those still pending
- * when the last run ends ride in the BatchReply, the others arrive first as ResultsMessages on the
- * thread's parentPort.
+ * Main → thread: several runs in one message, for one thread. The first `lanes` start at once; the
+ * rest are queued behind them, in order, each started when one before it ends. Results come back
+ * as soon as each ends, grouped per turn of the thread's event loop: those still pending when the
+ * last run ends ride in the BatchReply, the others arrive first as ResultsMessages on the thread's
+ * parentPort. Before a queued run starts, the results before it are sent with its id (`started`).
  */
 export interface BatchMessage {
   type: 'batch';
   runs: TaskMessage[];
+  /** Runs at once (default: all of them). */
+  lanes?: number;
 }
 
 export type WorkerRequest = TaskMessage | PingMessage | BatchMessage;
@@ -76,10 +79,15 @@ export interface BatchReply {
   results: ResultMessage[];
 }
 
-/** Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead. */
+/**
+ * Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead.
+ * `started`: a queued run of a BatchMessage whose handler starts right after this is posted, so
+ * the executor counts its timeout and duration from then, and knows it started if the thread dies.
+ */
 export interface ResultsMessage {
   type: 'spindle-results';
   results: ResultMessage[];
+  started?: string;
 }
 
 export type WorkerReply = ResultMessage | PongMessage | BatchReply;
