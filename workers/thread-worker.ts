@@ -32,13 +32,36 @@ const toExecutor = { write: (line: string) => parentPort!.postMessage({ type: 's
 const logger = pino({ level: logLevel, mixin: boundFields }, toExecutor);
 captureOutput(logger, { worker: self });
 const running = new Map<string, AbortController>();
+
+/** A batch's runs, and the index of the next one to start: those from it on are queued. */
+interface Queue {
+  readonly runs: TaskMessage[];
+  next: number;
+}
+
+/** The batch of each run queued on this thread, not started yet. */
+const queuedIn = new Map<string, Queue>();
+
+/** Gives back, unstarted, the runs still queued in `runId`'s batch (none if it has started). */
+function recall(runId: string): void {
+  const queue = queuedIn.get(runId);
+  if (queue === undefined) return;
+  const returned = queue.runs.slice(queue.next).map((r) => r.runId);
+  queue.next = queue.runs.length;
+  for (const id of returned) queuedIn.delete(id);
+  parentPort!.postMessage({ type: 'spindle-results', results: [], returned } satisfies ResultsMessage);
+}
 const earlyAborts = new Map<string, AbortCause>();
 
 const channel = new BroadcastChannel(channelName);
 channel.unref();
 channel.onmessage = (event) => {
   const message = (event as MessageEvent).data as unknown;
-  if (!isChannelMessage(message) || message.type !== 'abort' || message.worker !== self) return;
+  if (!isChannelMessage(message) || message.type === 'progress' || message.worker !== self) return;
+  if (message.type === 'recall') {
+    recall(message.runId);
+    return;
+  }
   const controller = running.get(message.runId);
   if (controller !== undefined) {
     controller.abort(abortReason(message.cause));
@@ -92,7 +115,8 @@ async function runOne(request: TaskMessage, queued = false): Promise<ResultMessa
 async function runBatch(batch: BatchMessage): Promise<BatchReply> {
   const arrived = performance.now();
   const { runs } = batch;
-  let next = Math.min(batch.lanes ?? runs.length, runs.length);
+  const queue: Queue = { runs, next: Math.min(batch.lanes ?? runs.length, runs.length) };
+  for (const run of runs.slice(queue.next)) queuedIn.set(run.runId, queue);
   let pending: ResultMessage[] = [];
   let sendAhead: NodeJS.Immediate | null = null;
   const flush = (started?: string): void => {
@@ -111,19 +135,21 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
       pending.push(result);
       // A run that ended on its signal was likely stopped with others (a shutdown aborts every
       // run at once): their aborts, still in this thread's port, land before the next one starts.
-      if (!result.ok && result.error.code === 'CANCELLED' && next < runs.length) await new Promise((resolve) => setImmediate(resolve));
-      if (next >= runs.length) {
+      if (!result.ok && result.error.code === 'CANCELLED' && queue.next < runs.length) await new Promise((resolve) => setImmediate(resolve));
+      if (queue.next >= runs.length) {
         sendAhead ??= setImmediate(flush);
         return;
       }
-      run = runs[next++]!;
+      run = runs[queue.next++]!;
+      queuedIn.delete(run.runId);
       flush(run.runId);
       queued = true;
       // Its wait for its due time was measured from the message's arrival.
       if (run.holdMs !== undefined) run = { ...run, holdMs: run.holdMs - (performance.now() - arrived) };
     }
   };
-  await Promise.all(runs.slice(0, next).map(lane));
+  const lanes = runs.slice(0, queue.next);
+  await Promise.all(lanes.map(lane));
   if (sendAhead !== null) clearImmediate(sendAhead);
   return { type: 'batch', results: pending };
 }

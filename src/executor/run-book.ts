@@ -151,17 +151,17 @@ export class RunBook<R extends BookedRun> {
   }
 
   /**
-   * A run queued on a worker that is gone before it started it: it waits for a worker again, as a
-   * run no worker took yet; one aborted meanwhile (a shutdown's too) is released unstarted.
+   * Runs queued on a worker that will not start them (it is gone, or gave them back): they wait
+   * for a worker again, ahead of the others and in their order, as runs no worker took yet; one
+   * aborted meanwhile (a shutdown's too) is released unstarted.
    */
-  unstarted(run: R): void {
-    if (!this.holds(run)) return;
-    run.queued = false;
-    if (run.abortedBy !== null) {
-      this.releaseUnstarted(run);
-      return;
-    }
-    this.#waiting.unshift(run);
+  unstarted(runs: R[]): void {
+    const back = runs.filter((run) => this.holds(run));
+    for (const run of back) run.queued = false;
+    for (const run of back) if (run.abortedBy !== null) this.releaseUnstarted(run);
+    const waiting = back.filter((run) => run.abortedBy === null);
+    if (waiting.length === 0) return;
+    this.#waiting.unshift(...waiting);
     if (!this.#dispatchScheduled) {
       this.#dispatchScheduled = true;
       queueMicrotask(() => this.dispatch());

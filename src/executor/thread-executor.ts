@@ -10,7 +10,7 @@ import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import { holdOf } from './wire.js';
-import type { AbortMessage, BatchMessage, LogMessage, PingMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import type { AbortMessage, BatchMessage, LogMessage, PingMessage, RecallMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import { relayLine } from './worker-output.js';
 
@@ -23,6 +23,9 @@ interface Run extends BookedRun {
   /** Set when piscina hands the run to a thread. */
   thread: Thread | null;
 }
+
+/** Runs claimed ahead are short: one still queued on its thread this long after it was sent is recalled. */
+const RECALL_AFTER_MS = 50;
 
 interface Thread {
   readonly name: string;
@@ -126,10 +129,11 @@ export class ThreadExecutor implements Executor {
     pool.on('message', (message: unknown) => {
       const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
       if (type === 'spindle-results') {
-        const { results, started } = message as ResultsMessage;
+        const { results, started, returned } = message as ResultsMessage;
         for (const result of results) this.#resultArrived(result);
         const run = started === undefined ? undefined : this.#book.get(started);
         if (run !== undefined) this.#book.started(run);
+        if (returned !== undefined) this.#giveBack(returned.map((runId) => this.#book.get(runId)).filter((r) => r !== undefined));
       } else if (type === 'spindle-log') {
         relayLine(this.#log(), 'stdout', (message as LogMessage).line.replace(/\n$/, ''), {});
       }
@@ -215,15 +219,38 @@ export class ThreadExecutor implements Executor {
     // Counted at once, not when piscina places the message: it may queue it, and the next batch
     // cut in this turn must not count the same free slots again.
     if (target !== null) target.load += runs.length;
+    if (runs.length > lanes) this.#recallLater(runs.slice(lanes));
     this.#pool!.run(message).then(
       (reply: WorkerReply) => {
         if (reply.type === 'batch') for (const result of reply.results) this.#resultArrived(result);
         else this.#finished(runs[0]!, reply);
       },
-      (err: unknown) => {
-        for (const run of runs) this.#lost(run, err);
-      },
+      (err: unknown) => this.#giveBack(runs.filter((run) => this.#lost(run, err))),
     );
+  }
+
+  /**
+   * Runs queued behind a run that takes far longer than runs claimed ahead do (they are short) are
+   * given back after RECALL_AFTER_MS, to go to the first thread free, as they would had they waited
+   * here: a slow run holds up no more than its own thread.
+   */
+  #recallLater(queued: Run[]): void {
+    const timer = setTimeout(() => {
+      const waiting = queued.find((run) => run.queued && this.#book.holds(run) && run.thread !== null);
+      if (waiting === undefined) return;
+      this.#channel?.postMessage({ type: 'recall', runId: waiting.request.runId, worker: waiting.thread!.name } satisfies RecallMessage);
+    }, RECALL_AFTER_MS);
+    timer.unref();
+  }
+
+  /** Queued runs that will not start on their thread: they wait for the first thread with room, in order. */
+  #giveBack(runs: Run[]): void {
+    const back = runs.filter((run) => run.queued);
+    for (const run of back) {
+      if (run.thread !== null) run.thread.load--;
+      run.thread = null;
+    }
+    this.#book.unstarted(back);
   }
 
   #resultArrived(result: ResultMessage): void {
@@ -300,7 +327,7 @@ export class ThreadExecutor implements Executor {
       thread.death ??= { exitCode };
       thread.exited = true;
       this.#threads.delete(threadId);
-      for (const { run, reason } of thread.waiting.splice(0)) this.#lost(run, reason);
+      this.#giveBack(thread.waiting.splice(0).filter(({ run, reason }) => this.#lost(run, reason)).map(({ run }) => run));
     });
     this.#threads.set(threadId, thread);
     return thread;
@@ -323,22 +350,19 @@ export class ThreadExecutor implements Executor {
   /**
    * Piscina failed the run: its thread died or was terminated, or the pool is being destroyed. A
    * run still queued there never started: it waits for another thread, as a run no thread took
-   * yet. Whether it started is known only once the thread has exited (its last messages arrive
-   * first), so a queued run waits for that; the others are reported at once, released then.
+   * yet (true: give it back). Whether it started is known only once the thread has exited (its
+   * last messages arrive first), so a queued run waits for that; the others are reported at once,
+   * released then.
    */
-  #lost(run: Run, reason: unknown): void {
-    if (!this.#book.holds(run)) return;
+  #lost(run: Run, reason: unknown): boolean {
+    if (!this.#book.holds(run)) return false;
     const thread = run.thread;
     const dying = thread !== null && !thread.exited && (thread.death !== null || thread.terminatedFor !== null);
-    if (run.queued && !dying) {
-      if (thread !== null) thread.load--;
-      run.thread = null;
-      this.#book.unstarted(run);
-      return;
-    }
+    if (run.queued && !dying) return true;
     if (!run.reported && !run.queued) this.#book.report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
     if (dying) thread.waiting.push({ run, reason });
     else this.#book.release(run);
+    return false;
   }
 
   #sendAbort(run: Run): void {

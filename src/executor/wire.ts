@@ -83,11 +83,13 @@ export interface BatchReply {
  * Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead.
  * `started`: a queued run of a BatchMessage whose handler starts right after this is posted, so
  * the executor counts its timeout and duration from then, and knows it started if the thread dies.
+ * `returned`: queued runs given back unstarted on a RecallMessage.
  */
 export interface ResultsMessage {
   type: 'spindle-results';
   results: ResultMessage[];
   started?: string;
+  returned?: string[];
 }
 
 export type WorkerReply = ResultMessage | PongMessage | BatchReply;
@@ -107,7 +109,17 @@ export interface ProgressMessage {
   progress: number;
 }
 
-export type ChannelMessage = AbortMessage | ProgressMessage;
+/**
+ * Main → thread: give back the runs of `runId`'s batch still queued there, not started (they waited
+ * too long behind a run: another thread may be free). Answered with a ResultsMessage's `returned`.
+ */
+export interface RecallMessage {
+  type: 'recall';
+  runId: string;
+  worker: string;
+}
+
+export type ChannelMessage = AbortMessage | ProgressMessage | RecallMessage;
 
 /** Thread → main, on parentPort: one line of the thread's pino logger (JSON), for the runtime's logger. */
 export interface LogMessage {
@@ -194,7 +206,7 @@ export function threadWorkerName(threadId: number): string {
 export function isChannelMessage(value: unknown): value is ChannelMessage {
   if (typeof value !== 'object' || value === null) return false;
   const { type, runId } = value as { type?: unknown; runId?: unknown };
-  return (type === 'abort' || type === 'progress') && typeof runId === 'string';
+  return (type === 'abort' || type === 'progress' || type === 'recall') && typeof runId === 'string';
 }
 
 /** A progress value a handler may report: a finite number within 0..1. */

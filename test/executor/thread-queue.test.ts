@@ -129,6 +129,27 @@ describe('ThreadExecutor, runs queued on a thread', () => {
     expect(began(log)).toEqual([2]);
   });
 
+  it('takes back runs queued behind a long run, and runs them on the first thread free', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 2 });
+    const log = logFile();
+    const other = start(ex, task('sleep'), { ms: 3_600_000 });
+    // Sent at the end of this turn: the other thread is busy from then on.
+    await new Promise((resolve) => setImmediate(resolve));
+    const long = start(ex, RECORD, { log, n: 1, ms: 3_600_000 });
+    const queued = [start(ex, RECORD, { log, n: 2 }), start(ex, RECORD, { log, n: 3 })];
+    await until(() => began(log).length > 0);
+    // Taken back from behind the long run, they wait for a free thread, as runs claimed ahead do.
+    ex.abort(other.runId, 'cancel');
+    const freed = await other.outcome;
+    const ran = await Promise.all(queued.map((q) => q.outcome));
+    for (const outcome of ran) expect(outcome).toMatchObject({ ok: true, worker: freed.worker });
+    expect(began(log)).toEqual([1, 2, 3]);
+    ex.abort(long.runId, 'cancel');
+    const stopped = await long.outcome;
+    expect(stopped).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expect(stopped.worker).not.toBe(freed.worker);
+  });
+
   it('gives back the try of a queued run a shutdown stopped before it started', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const log = logFile();
