@@ -3,40 +3,33 @@
  * the runs it has room for: each starts there when one before it ends. These tests hold a queued
  * run to what a run waiting in the executor for a free thread is promised.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../../src/executor/executor.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import type { ThreadExecutorOptions } from '../../src/executor/thread-executor.js';
+import { RECORD, recordLog as logFile, recordsBegun as began } from '../helpers/record-task.js';
 import { until } from '../helpers/runtime.js';
-import { removeTempDirs, tempDir } from '../helpers/temp.js';
+import { removeTempDirs } from '../helpers/temp.js';
 
 // Real threads on a loaded 2-core CI machine: generous limits, never tight timing.
 const TEST_TIMEOUT = 30_000;
 
 const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}.mjs`, import.meta.url));
-/** Appends `n attempt pid start` to params.log as it begins, then sleeps params.ms on its signal. */
-const RECORD = fileURLToPath(new URL('../fixtures/recovery-tasks/record.mjs', import.meta.url));
 
-function began(log: string): number[] {
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l.endsWith(' start')).map((l) => Number(l.split(' ')[0]));
-}
-
-let executor: ThreadExecutor | null = null;
+const opened: ThreadExecutor[] = [];
 
 afterEach(async () => {
-  await executor?.close(0);
-  executor = null;
+  await Promise.all(opened.splice(0).map((ex) => ex.close(0)));
   removeTempDirs();
 });
 
 /** One thread, one run at a time: every run after the first in a turn is queued behind it. */
 async function open(options: ThreadExecutorOptions = {}): Promise<ThreadExecutor> {
-  executor = new ThreadExecutor({ workers: 1, runsPerWorker: 1, killGraceMs: 500, logLevel: 'silent', ...options });
-  await executor.start();
-  return executor;
+  const ex = new ThreadExecutor({ workers: 1, runsPerWorker: 1, killGraceMs: 500, logLevel: 'silent', ...options });
+  opened.push(ex);
+  await ex.start();
+  return ex;
 }
 
 interface Tracked {
@@ -60,12 +53,6 @@ function start(ex: ThreadExecutor, modulePath: string, params: unknown, timeoutM
     { onProgress: () => {}, onOutcome, onReleased, onInterrupted: () => (interrupted = true) },
   );
   return { runId, outcome, released, interrupted: () => interrupted };
-}
-
-function logFile(): string {
-  const log = join(tempDir(), 'runs.log');
-  writeFileSync(log, '');
-  return log;
 }
 
 describe('ThreadExecutor, runs queued on a thread', () => {
