@@ -150,6 +150,9 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
   };
   const lanes = runs.slice(0, queue.next);
   await Promise.all(lanes.map(lane));
+  // Piscina's reply travels on another port than parentPort: a queued run's result there could
+  // overtake the word that it started. Results of a batch that queued runs all go on parentPort.
+  if (lanes.length < runs.length && pending.length > 0) flush();
   if (sendAhead !== null) clearImmediate(sendAhead);
   return { type: 'batch', results: pending };
 }

@@ -38,7 +38,8 @@ export interface PingMessage {
  * rest are queued behind them, in order, each started when one before it ends. Results come back
  * as soon as each ends, grouped per turn of the thread's event loop: those still pending when the
  * last run ends ride in the BatchReply, the others arrive first as ResultsMessages on the thread's
- * parentPort. Before a queued run starts, the results before it are sent with its id (`started`).
+ * parentPort. Before a queued run starts, the results before it are sent with its id (`started`);
+ * a batch that queued runs sends all its results on parentPort, behind that word.
  */
 export interface BatchMessage {
   type: 'batch';
