@@ -4,7 +4,7 @@
  *
  * Thread workers get it on two transports: piscina's own request/reply path (WorkerRequest →
  * WorkerReply) and a side channel for what may happen while a run is in flight (ChannelMessage:
- * aborts one way, progress the other). Process workers get all of it, in order, on their one IPC
+ * aborts and recalls one way, progress the other). Process workers get all of it, in order, on their one IPC
  * channel (ProcessRequest → ProcessReply).
  */
 import type { RunErrorCode } from '../errors.js';
