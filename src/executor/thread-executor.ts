@@ -174,10 +174,21 @@ export class ThreadExecutor implements Executor {
         continue;
       }
       const free = this.options.runsPerWorker - target.load;
-      // A thread being replaced takes its share once it is ready (piscina's queue), not queued here.
-      const behind = !this.#allThreadsLive() ? 0 : Math.min(MAX_QUEUED_PER_WORKER, Math.ceil(Math.max(0, waiting.length - lanes) / threads));
-      this.#send(waiting.splice(0, free + behind), target, free);
+      this.#send(waiting.splice(0, free + this.#behind(waiting, free, lanes, threads)), target, free);
     }
+  }
+
+  /**
+   * How many runs to queue behind the `free` a thread starts at once: a share of those beyond the
+   * free slots of every thread with room. None while a thread is being replaced (it takes its share
+   * once it is ready, from piscina's queue), nor with a run due at a set instant among them (sent
+   * ahead of its due time): it would wait for the runs before it rather than for the first free thread.
+   */
+  #behind(waiting: Run[], free: number, lanes: number, threads: number): number {
+    const behind = Math.min(MAX_QUEUED_PER_WORKER, Math.ceil(Math.max(0, waiting.length - lanes) / threads));
+    if (behind === 0 || !this.#allThreadsLive()) return 0;
+    for (let i = 0; i < free + behind && i < waiting.length; i++) if (waiting[i]!.request.startAt !== undefined) return 0;
+    return behind;
   }
 
   #allThreadsLive(): boolean {
