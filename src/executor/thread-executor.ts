@@ -4,13 +4,14 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
+import type { AbortReason, Executor, RunListener, RunRequest } from './executor.js';
 import { MAX_QUEUED_PER_WORKER, resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import { holdOf } from './wire.js';
 import type { AbortMessage, BatchMessage, LogMessage, PingMessage, RecallMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import { lostRunError, type ThreadDeath } from './thread-death.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import { relayLine } from './worker-output.js';
 
@@ -31,7 +32,7 @@ interface Thread {
   readonly name: string;
   readonly worker: Worker;
   /** What ended it on its own: an uncaught error (a crash, the heap limit) or an exit code. */
-  death: { error: unknown } | { exitCode: number } | null;
+  death: ThreadDeath | null;
   /** Why the executor terminated it, when it did. */
   terminatedFor: string | null;
   exited: boolean;
@@ -400,27 +401,4 @@ function taskMessage(request: RunRequest): TaskMessage {
   const holdMs = holdOf(request);
   if (holdMs > 0) message.holdMs = holdMs;
   return message;
-}
-
-/** Why piscina failed a run: the thread's recorded death, else the pool's own reason. */
-function lostRunError(thread: Thread | null, reason: unknown, workerMemoryMb: number): RunError {
-  if (thread !== null && thread.terminatedFor !== null) {
-    return { code: 'WORKER_CRASHED', message: `its thread was terminated because ${thread.terminatedFor}` };
-  }
-  const death = thread?.death ?? null;
-  if (death !== null && 'exitCode' in death) {
-    return { code: 'WORKER_EXITED', message: `the handler's thread exited with code ${death.exitCode} before the run finished`, exitCode: death.exitCode };
-  }
-  const error = death !== null ? death.error : reason;
-  const fields = typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown }) : {};
-  const described = {
-    ...(typeof fields.name === 'string' ? { name: fields.name } : {}),
-    ...(typeof fields.stack === 'string' ? { stack: fields.stack } : {}),
-  };
-  const message = typeof fields.message === 'string' ? fields.message : String(error);
-  if (death === null) return { code: 'WORKER_CRASHED', message: `the thread pool lost the run: ${message}`, ...described };
-  if (fields.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return { code: 'WORKER_OOM', message: `the handler's thread reached its heap limit of ${workerMemoryMb} MB (workerMemoryMb) and was stopped`, ...described };
-  }
-  return { code: 'WORKER_CRASHED', message: `the handler's thread crashed with an uncaught error: ${message}`, ...described };
 }
