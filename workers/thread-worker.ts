@@ -32,13 +32,36 @@ const toExecutor = { write: (line: string) => parentPort!.postMessage({ type: 's
 const logger = pino({ level: logLevel, mixin: boundFields }, toExecutor);
 captureOutput(logger, { worker: self });
 const running = new Map<string, AbortController>();
+
+/** A batch's runs, and the index of the next one to start: those from it on are queued. */
+interface Queue {
+  readonly runs: TaskMessage[];
+  next: number;
+}
+
+/** The batch of each run queued on this thread, not started yet. */
+const queuedIn = new Map<string, Queue>();
+
+/** Gives back, unstarted, the runs still queued in `runId`'s batch (none if it has started). */
+function recall(runId: string): void {
+  const queue = queuedIn.get(runId);
+  if (queue === undefined) return;
+  const returned = queue.runs.slice(queue.next).map((r) => r.runId);
+  queue.next = queue.runs.length;
+  for (const id of returned) queuedIn.delete(id);
+  parentPort!.postMessage({ type: 'spindle-results', results: [], returned } satisfies ResultsMessage);
+}
 const earlyAborts = new Map<string, AbortCause>();
 
 const channel = new BroadcastChannel(channelName);
 channel.unref();
 channel.onmessage = (event) => {
   const message = (event as MessageEvent).data as unknown;
-  if (!isChannelMessage(message) || message.type !== 'abort' || message.worker !== self) return;
+  if (!isChannelMessage(message) || message.type === 'progress' || message.worker !== self) return;
+  if (message.type === 'recall') {
+    recall(message.runId);
+    return;
+  }
   const controller = running.get(message.runId);
   if (controller !== undefined) {
     controller.abort(abortReason(message.cause));
@@ -54,15 +77,17 @@ export default async function threadWorker(request: WorkerRequest): Promise<Work
   return runOne(request);
 }
 
-async function runOne(request: TaskMessage): Promise<ResultMessage> {
+async function runOne(request: TaskMessage, queued = false): Promise<ResultMessage> {
   const { runId } = request;
-  if (request.abortedBy !== undefined) {
-    // Aborted while it waited in the pool's queue for a thread: it never started, so its handler
-    // does not start either (as for a run aborted while it waits for a slot in the executor).
+  // Aborted while it waited in the pool's queue for a thread, or on this thread behind other runs:
+  // it never started, so its handler does not start either (as for a run aborted while it waits
+  // for a slot in the executor).
+  const early = earlyAborts.get(runId);
+  if (request.abortedBy !== undefined || (queued && early !== undefined)) {
+    earlyAborts.delete(runId);
     return { type: 'result', runId, ok: false, error: { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' } };
   }
   const controller = new AbortController();
-  const early = earlyAborts.get(runId);
   if (early !== undefined) {
     earlyAborts.delete(runId);
     controller.abort(abortReason(early));
@@ -81,25 +106,53 @@ async function runOne(request: TaskMessage): Promise<ResultMessage> {
 }
 
 /**
- * Runs a batch concurrently. Results that end in the same turn go back in one message; those
- * ending before the last one are sent ahead on parentPort, so a slow run never holds a fast
- * run's result.
+ * Runs a batch, `lanes` runs at a time, the rest in order as lanes free. Results that end in the
+ * same turn go back in one message; those ending before the last one are sent ahead on
+ * parentPort, so a slow run never holds a fast run's result. A queued run starts only once what
+ * ended before it is posted, with its id: a handler that keeps the thread busy, or kills it, cannot
+ * hold back an earlier run's result, and the executor learns when the run started.
  */
 async function runBatch(batch: BatchMessage): Promise<BatchReply> {
+  const arrived = performance.now();
+  const { runs } = batch;
+  const queue: Queue = { runs, next: Math.min(batch.lanes ?? runs.length, runs.length) };
+  for (const run of runs.slice(queue.next)) queuedIn.set(run.runId, queue);
   let pending: ResultMessage[] = [];
   let sendAhead: NodeJS.Immediate | null = null;
-  const flush = (): void => {
+  const flush = (started?: string): void => {
+    if (sendAhead !== null) clearImmediate(sendAhead);
     sendAhead = null;
-    parentPort!.postMessage({ type: 'spindle-results', results: pending } satisfies ResultsMessage);
+    parentPort!.postMessage({ type: 'spindle-results', results: pending, ...(started !== undefined ? { started } : {}) } satisfies ResultsMessage);
     pending = [];
   };
-  await Promise.all(batch.runs.map(async (run) => {
-    // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
-    // between would leave this result in an array already sent.
-    const result = await runOne(run);
-    pending.push(result);
-    sendAhead ??= setImmediate(flush);
-  }));
+  const lane = async (first: TaskMessage): Promise<void> => {
+    let run = first;
+    let queued = false;
+    for (;;) {
+      // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
+      // between would leave this result in an array already sent.
+      const result = await runOne(run, queued);
+      pending.push(result);
+      // A run that ended on its signal was likely stopped with others (a shutdown aborts every
+      // run at once): their aborts, still in this thread's port, land before the next one starts.
+      if (!result.ok && result.error.code === 'CANCELLED' && queue.next < runs.length) await new Promise((resolve) => setImmediate(resolve));
+      if (queue.next >= runs.length) {
+        sendAhead ??= setImmediate(flush);
+        return;
+      }
+      run = runs[queue.next++]!;
+      queuedIn.delete(run.runId);
+      flush(run.runId);
+      queued = true;
+      // Its wait for its due time was measured from the message's arrival.
+      if (run.holdMs !== undefined) run = { ...run, holdMs: run.holdMs - (performance.now() - arrived) };
+    }
+  };
+  const lanes = runs.slice(0, queue.next);
+  await Promise.all(lanes.map(lane));
+  // Piscina's reply travels on another port than parentPort: a queued run's result there could
+  // overtake the word that it started. Results of a batch that queued runs all go on parentPort.
+  if (lanes.length < runs.length && pending.length > 0) flush();
   if (sendAhead !== null) clearImmediate(sendAhead);
   return { type: 'batch', results: pending };
 }

@@ -28,6 +28,13 @@ export interface ResolvedPoolOptions {
   readonly logLevel: string;
 }
 
+/**
+ * The most runs a worker is sent beyond those it has room for, queued there behind them (runs
+ * claimed ahead, src/supervisor/slots.ts): only short runs are, and what a worker gets through in
+ * a few ms is all it takes to keep it busy while the next claim is written.
+ */
+export const MAX_QUEUED_PER_WORKER = 16;
+
 export const POOL_DEFAULTS = {
   runsPerWorker: 1,
   workerMemoryMb: 512,

@@ -25,11 +25,16 @@ export interface BookedRun {
   reported: boolean;
   /** The kill grace ran out before a worker took the run: it gets a whole new one there (see placed). */
   killDue: boolean;
+  /**
+   * Sent to a worker behind other runs, not started yet: its timeout and duration count from when
+   * the worker starts it (started), and a kill waits for that too, as for a run no worker took.
+   */
+  queued: boolean;
 }
 
 /** What a run starts with; an executor adds where the run is. */
 export function bookedRun(request: RunRequest, listener: RunListener): BookedRun {
-  return { request, listener, startedAt: performance.now(), timer: null, abortedBy: null, progress: null, reported: false, killDue: false };
+  return { request, listener, startedAt: performance.now(), timer: null, abortedBy: null, progress: null, reported: false, killDue: false, queued: false };
 }
 
 export interface RunBookHooks<R extends BookedRun> {
@@ -134,6 +139,36 @@ export class RunBook<R extends BookedRun> {
   }
 
   #sent(run: R): void {
+    if (!run.queued) this.#clockFrom(run);
+  }
+
+  /** A run queued on its worker behind others (see BookedRun.queued) has started there. */
+  started(run: R): void {
+    if (!this.holds(run) || !run.queued) return;
+    run.queued = false;
+    if (run.abortedBy === null) this.#clockFrom(run);
+    else this.placed(run);
+  }
+
+  /**
+   * Runs queued on a worker that will not start them (it is gone, or gave them back): they wait
+   * for a worker again, ahead of the others and in their order, as runs no worker took yet; one
+   * aborted meanwhile (a shutdown's too) is released unstarted.
+   */
+  unstarted(runs: R[]): void {
+    const back = runs.filter((run) => this.holds(run));
+    for (const run of back) run.queued = false;
+    for (const run of back) if (run.abortedBy !== null) this.releaseUnstarted(run);
+    const waiting = back.filter((run) => run.abortedBy === null);
+    if (waiting.length === 0) return;
+    this.#waiting.unshift(...waiting);
+    if (!this.#dispatchScheduled) {
+      this.#dispatchScheduled = true;
+      queueMicrotask(() => this.dispatch());
+    }
+  }
+
+  #clockFrom(run: R): void {
     const now = performance.now();
     // A run sent ahead of its due time starts when its worker's wait ends: its timeout and its
     // duration count from then.

@@ -4,13 +4,14 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import type { AbortReason, Executor, RunError, RunListener, RunRequest } from './executor.js';
-import { resolvePoolOptions } from './pool-options.js';
+import type { AbortReason, Executor, RunListener, RunRequest } from './executor.js';
+import { MAX_QUEUED_PER_WORKER, resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import { holdOf } from './wire.js';
-import type { AbortMessage, BatchMessage, LogMessage, PingMessage, ResultMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import type { AbortMessage, BatchMessage, LogMessage, PingMessage, RecallMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
+import { lostRunError, type ThreadDeath } from './thread-death.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import { relayLine } from './worker-output.js';
 
@@ -24,16 +25,22 @@ interface Run extends BookedRun {
   thread: Thread | null;
 }
 
+/** Runs claimed ahead are short: one still queued on its thread this long after it was sent is recalled. */
+const RECALL_AFTER_MS = 50;
+
 interface Thread {
   readonly name: string;
   readonly worker: Worker;
   /** What ended it on its own: an uncaught error (a crash, the heap limit) or an exit code. */
-  death: { error: unknown } | { exitCode: number } | null;
+  death: ThreadDeath | null;
   /** Why the executor terminated it, when it did. */
   terminatedFor: string | null;
   exited: boolean;
-  /** Runs lost with this thread: their slots are freed when it has exited. */
-  readonly waiting: Run[];
+  /**
+   * Runs lost with this thread, each with why piscina failed it: settled once it has exited, when
+   * everything it posted has arrived (whether a queued run had started, above all).
+   */
+  readonly waiting: Array<{ run: Run; reason: unknown }>;
   /** Runs placed on it and not yet released. */
   load: number;
 }
@@ -73,12 +80,14 @@ export class ThreadExecutor implements Executor {
     this.#book = new RunBook<Run>({
       owner: 'ThreadExecutor',
       killGraceMs: this.options.killGraceMs,
-      workerName: (run) => run.thread?.name ?? 'thread-pending',
+      // Queued on a thread, a run has not started on it: it may yet run on another.
+      workerName: (run) => (run.queued ? null : run.thread?.name) ?? 'thread-pending',
       dispatch: (waiting) => this.#dispatch(waiting),
       signal: (run) => this.#sendAbort(run),
       kill: (run, why) => {
-        // Not on a thread yet: the balancer places it, then the book starts a new grace (placed).
-        if (run.thread === null) return false;
+        // Not on a thread yet, or queued there behind other runs: the book starts a new grace
+        // once its thread takes it (placed, started), and kills no run that was not aborted.
+        if (run.thread === null || run.queued) return false;
         this.#terminate(run.thread, why);
         return true;
       },
@@ -121,7 +130,11 @@ export class ThreadExecutor implements Executor {
     pool.on('message', (message: unknown) => {
       const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
       if (type === 'spindle-results') {
-        for (const result of (message as { results: ResultMessage[] }).results) this.#resultArrived(result);
+        const { results, started, returned } = message as ResultsMessage;
+        for (const result of results) this.#resultArrived(result);
+        const run = started === undefined ? undefined : this.#book.get(started);
+        if (run !== undefined) this.#book.started(run);
+        if (returned !== undefined) this.#giveBack(returned.map((runId) => this.#book.get(runId)).filter((r) => r !== undefined));
       } else if (type === 'spindle-log') {
         relayLine(this.#log(), 'stdout', (message as LogMessage).line.replace(/\n$/, ''), {});
       }
@@ -146,20 +159,37 @@ export class ThreadExecutor implements Executor {
   }
 
   /**
-   * Sends waiting runs to the threads with room, as many per message as each can take. When every
-   * thread is full they stay in the book until a release; when a thread is being replaced they go to
-   * piscina's queue, which places them once the new thread is ready.
+   * Sends waiting runs to the threads with room, as many per message as each can take, and those
+   * beyond every free slot (runs claimed ahead) queued behind them, up to MAX_QUEUED_PER_WORKER per
+   * thread, shared among the threads with room: one message, one wake of the thread and one promise
+   * for many runs, and the thread goes on to the next the moment one ends, not a round trip through
+   * this thread later. When every thread is full they stay in the book until a release; when a
+   * thread is being replaced they go to piscina's queue, which places them once the new thread is ready.
    */
   #dispatch(waiting: Run[]): void {
     while (waiting.length > 0) {
-      const target = this.#roomiest();
+      const { target, threads, lanes } = this.#room();
       if (target === null) {
         if (this.#allThreadsLive()) return;
-        this.#send(waiting.splice(0, 1), null);
+        this.#send(waiting.splice(0, 1), null, 1);
         continue;
       }
-      this.#send(waiting.splice(0, this.options.runsPerWorker - target.load), target);
+      const free = this.options.runsPerWorker - target.load;
+      this.#send(waiting.splice(0, free + this.#behind(waiting, free, lanes, threads)), target, free);
     }
+  }
+
+  /**
+   * How many runs to queue behind the `free` a thread starts at once: a share of those beyond the
+   * free slots of every thread with room. None while a thread is being replaced (it takes its share
+   * once it is ready, from piscina's queue), nor with a run due at a set instant among them (sent
+   * ahead of its due time): it would wait for the runs before it rather than for the first free thread.
+   */
+  #behind(waiting: Run[], free: number, lanes: number, threads: number): number {
+    const behind = Math.min(MAX_QUEUED_PER_WORKER, Math.ceil(Math.max(0, waiting.length - lanes) / threads));
+    if (behind === 0 || !this.#allThreadsLive()) return 0;
+    for (let i = 0; i < free + behind && i < waiting.length; i++) if (waiting[i]!.request.startAt !== undefined) return 0;
+    return behind;
   }
 
   #allThreadsLive(): boolean {
@@ -171,20 +201,29 @@ export class ThreadExecutor implements Executor {
     });
   }
 
-  /** The live thread with the most free slots, or null when none has one (a thread is being replaced). */
-  #roomiest(): Thread | null {
-    let best: Thread | null = null;
+  /**
+   * The live thread with the most free slots (null when none has one: a thread is being replaced),
+   * how many threads have a free slot and how many free slots they have together.
+   */
+  #room(): { target: Thread | null; threads: number; lanes: number } {
+    let target: Thread | null = null;
+    let threads = 0;
+    let lanes = 0;
     for (const worker of this.#pool?.threads ?? []) {
       const thread = this.#threadFor(worker.threadId);
       if (thread === undefined || thread.terminatedFor !== null || thread.death !== null || thread.load >= this.options.runsPerWorker) continue;
-      if (best === null || thread.load < best.load) best = thread;
+      threads++;
+      lanes += this.options.runsPerWorker - thread.load;
+      if (target === null || thread.load < target.load) target = thread;
     }
-    return best;
+    return { target, threads, lanes };
   }
 
-  #send(runs: Run[], target: Thread | null): void {
+  /** `lanes`: how many of the runs start at once; the rest queue behind them on the thread. */
+  #send(runs: Run[], target: Thread | null, lanes: number): void {
     const tasks = runs.map((r) => taskMessage(r.request));
-    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks };
+    for (let i = lanes; i < runs.length; i++) runs[i]!.queued = true;
+    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks, ...(lanes < runs.length ? { lanes } : {}) };
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
     // skips symbol keys, so the placement never travels to the worker. A plain store, not
     // Object.defineProperty: one message per run when each thread takes one at a time.
@@ -192,15 +231,38 @@ export class ThreadExecutor implements Executor {
     // Counted at once, not when piscina places the message: it may queue it, and the next batch
     // cut in this turn must not count the same free slots again.
     if (target !== null) target.load += runs.length;
+    if (runs.length > lanes) this.#recallLater(runs.slice(lanes));
     this.#pool!.run(message).then(
       (reply: WorkerReply) => {
         if (reply.type === 'batch') for (const result of reply.results) this.#resultArrived(result);
         else this.#finished(runs[0]!, reply);
       },
-      (err: unknown) => {
-        for (const run of runs) if (this.#book.holds(run)) this.#lost(run, err);
-      },
+      (err: unknown) => this.#giveBack(runs.filter((run) => this.#lost(run, err))),
     );
+  }
+
+  /**
+   * Runs queued behind a run that takes far longer than runs claimed ahead do (they are short) are
+   * given back after RECALL_AFTER_MS, to go to the first thread free, as they would had they waited
+   * here: a slow run holds up no more than its own thread.
+   */
+  #recallLater(queued: Run[]): void {
+    const timer = setTimeout(() => {
+      const waiting = queued.find((run) => run.queued && this.#book.holds(run) && run.thread !== null);
+      if (waiting === undefined) return;
+      this.#channel?.postMessage({ type: 'recall', runId: waiting.request.runId, worker: waiting.thread!.name } satisfies RecallMessage);
+    }, RECALL_AFTER_MS);
+    timer.unref();
+  }
+
+  /** Queued runs that will not start on their thread: they wait for the first thread with room, in order. */
+  #giveBack(runs: Run[]): void {
+    const back = runs.filter((run) => run.queued);
+    for (const run of back) {
+      if (run.thread !== null) run.thread.load--;
+      run.thread = null;
+    }
+    this.#book.unstarted(back);
   }
 
   #resultArrived(result: ResultMessage): void {
@@ -238,7 +300,8 @@ export class ThreadExecutor implements Executor {
         break;
       }
       const load = thread?.load ?? candidate.currentUsage;
-      if (load < bestLoad && load + size <= this.options.runsPerWorker) {
+      // A free slot for its first run, and room to queue the others (see #dispatch).
+      if (load < bestLoad && load < this.options.runsPerWorker && load + size <= this.options.runsPerWorker + MAX_QUEUED_PER_WORKER) {
         best = candidate;
         bestLoad = load;
       }
@@ -276,7 +339,7 @@ export class ThreadExecutor implements Executor {
       thread.death ??= { exitCode };
       thread.exited = true;
       this.#threads.delete(threadId);
-      for (const run of thread.waiting.splice(0)) this.#book.release(run);
+      this.#giveBack(thread.waiting.splice(0).filter(({ run, reason }) => this.#lost(run, reason)).map(({ run }) => run));
     });
     this.#threads.set(threadId, thread);
     return thread;
@@ -296,12 +359,22 @@ export class ThreadExecutor implements Executor {
     this.#book.release(run);
   }
 
-  #lost(run: Run, reason: unknown): void {
+  /**
+   * Piscina failed the run: its thread died or was terminated, or the pool is being destroyed. A
+   * run still queued there never started: it waits for another thread, as a run no thread took
+   * yet (true: give it back). Whether it started is known only once the thread has exited (its
+   * last messages arrive first), so a queued run waits for that; the others are reported at once,
+   * released then.
+   */
+  #lost(run: Run, reason: unknown): boolean {
+    if (!this.#book.holds(run)) return false;
     const thread = run.thread;
-    if (!run.reported) this.#book.report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
     const dying = thread !== null && !thread.exited && (thread.death !== null || thread.terminatedFor !== null);
-    if (dying) thread.waiting.push(run);
+    if (run.queued && !dying) return true;
+    if (!run.reported && !run.queued) this.#book.report(run, { ok: false, error: lostRunError(thread, reason, this.options.workerMemoryMb) });
+    if (dying) thread.waiting.push({ run, reason });
     else this.#book.release(run);
+    return false;
   }
 
   #sendAbort(run: Run): void {
@@ -328,27 +401,4 @@ function taskMessage(request: RunRequest): TaskMessage {
   const holdMs = holdOf(request);
   if (holdMs > 0) message.holdMs = holdMs;
   return message;
-}
-
-/** Why piscina failed a run: the thread's recorded death, else the pool's own reason. */
-function lostRunError(thread: Thread | null, reason: unknown, workerMemoryMb: number): RunError {
-  if (thread !== null && thread.terminatedFor !== null) {
-    return { code: 'WORKER_CRASHED', message: `its thread was terminated because ${thread.terminatedFor}` };
-  }
-  const death = thread?.death ?? null;
-  if (death !== null && 'exitCode' in death) {
-    return { code: 'WORKER_EXITED', message: `the handler's thread exited with code ${death.exitCode} before the run finished`, exitCode: death.exitCode };
-  }
-  const error = death !== null ? death.error : reason;
-  const fields = typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown }) : {};
-  const described = {
-    ...(typeof fields.name === 'string' ? { name: fields.name } : {}),
-    ...(typeof fields.stack === 'string' ? { stack: fields.stack } : {}),
-  };
-  const message = typeof fields.message === 'string' ? fields.message : String(error);
-  if (death === null) return { code: 'WORKER_CRASHED', message: `the thread pool lost the run: ${message}`, ...described };
-  if (fields.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return { code: 'WORKER_OOM', message: `the handler's thread reached its heap limit of ${workerMemoryMb} MB (workerMemoryMb) and was stopped`, ...described };
-  }
-  return { code: 'WORKER_CRASHED', message: `the handler's thread crashed with an uncaught error: ${message}`, ...described };
 }

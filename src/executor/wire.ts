@@ -4,7 +4,7 @@
  *
  * Thread workers get it on two transports: piscina's own request/reply path (WorkerRequest →
  * WorkerReply) and a side channel for what may happen while a run is in flight (ChannelMessage:
- * aborts one way, progress the other). Process workers get all of it, in order, on their one IPC
+ * aborts and recalls one way, progress the other). Process workers get all of it, in order, on their one IPC
  * channel (ProcessRequest → ProcessReply).
  */
 import type { RunErrorCode } from '../errors.js';
@@ -34,14 +34,18 @@ export interface PingMessage {
 }
 
 /**
- * Main → thread: several runs in one message (those started together, for one thread). Results
- * come back as soon as each ends, grouped per turn of the thread's event loop: those still pending
- * when the last run ends ride in the BatchReply, the others arrive first as ResultsMessages on the
- * thread's parentPort.
+ * Main → thread: several runs in one message, for one thread. The first `lanes` start at once; the
+ * rest are queued behind them, in order, each started when one before it ends. Results come back
+ * as soon as each ends, grouped per turn of the thread's event loop: those still pending when the
+ * last run ends ride in the BatchReply, the others arrive first as ResultsMessages on the thread's
+ * parentPort. Before a queued run starts, the results before it are sent with its id (`started`);
+ * a batch that queued runs sends all its results on parentPort, behind that word.
  */
 export interface BatchMessage {
   type: 'batch';
   runs: TaskMessage[];
+  /** Runs at once (default: all of them). */
+  lanes?: number;
 }
 
 export type WorkerRequest = TaskMessage | PingMessage | BatchMessage;
@@ -76,10 +80,17 @@ export interface BatchReply {
   results: ResultMessage[];
 }
 
-/** Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead. */
+/**
+ * Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead.
+ * `started`: a queued run of a BatchMessage whose handler starts right after this is posted, so
+ * the executor counts its timeout and duration from then, and knows it started if the thread dies.
+ * `returned`: queued runs given back unstarted on a RecallMessage.
+ */
 export interface ResultsMessage {
   type: 'spindle-results';
   results: ResultMessage[];
+  started?: string;
+  returned?: string[];
 }
 
 export type WorkerReply = ResultMessage | PongMessage | BatchReply;
@@ -99,7 +110,17 @@ export interface ProgressMessage {
   progress: number;
 }
 
-export type ChannelMessage = AbortMessage | ProgressMessage;
+/**
+ * Main → thread: give back the runs of `runId`'s batch still queued there, not started (they waited
+ * too long behind a run: another thread may be free). Answered with a ResultsMessage's `returned`.
+ */
+export interface RecallMessage {
+  type: 'recall';
+  runId: string;
+  worker: string;
+}
+
+export type ChannelMessage = AbortMessage | ProgressMessage | RecallMessage;
 
 /** Thread → main, on parentPort: one line of the thread's pino logger (JSON), for the runtime's logger. */
 export interface LogMessage {
@@ -186,7 +207,7 @@ export function threadWorkerName(threadId: number): string {
 export function isChannelMessage(value: unknown): value is ChannelMessage {
   if (typeof value !== 'object' || value === null) return false;
   const { type, runId } = value as { type?: unknown; runId?: unknown };
-  return (type === 'abort' || type === 'progress') && typeof runId === 'string';
+  return (type === 'abort' || type === 'progress' || type === 'recall') && typeof runId === 'string';
 }
 
 /** A progress value a handler may report: a finite number within 0..1. */

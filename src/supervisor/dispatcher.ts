@@ -82,6 +82,8 @@ export class Dispatcher {
     if (this.#stopping) return;
     if (this.#claims > 0) this.#wokeMeanwhile = true;
     const hold = this.#slots.hold();
+    // Every pool with room waits for more of it: the runs that free it will pump again.
+    if (hold.deferred && hold.pools.length === 0) return;
     const started = new Map<string, { dueAt: number | null; occurrence: boolean }>();
     const start: Decide<RunRecord | null> = (rec, w) => {
       const dueAt = rec.nextRunAt;
