@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, existsSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { ProcessExecutor } from '../../src/executor/process-executor.js';
 import { isGone } from '../helpers/processes.js';
 import { until } from '../helpers/runtime.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
+import { pidIn } from './executor-harness.js';
 
 /** Writes its pid to params.file, then spins without yielding: only a thread or a signal ends it. */
 const SPIN = fileURLToPath(new URL('../fixtures/worker-faults/spin.mjs', import.meta.url));
@@ -70,7 +71,7 @@ describe('ProcessExecutor with a heartbeat (a runtime with leases)', () => {
     await executor.start();
     const file = join(dir, 'pid');
     const outcome = run(executor, 'spin', SPIN, { file });
-    const pid = await until(() => existsSync(file) && Number(readFileSync(file, 'utf8')) > 0 && Number(readFileSync(file, 'utf8')));
+    const pid = await pidIn(file);
     // While the beats go on, twice the bound passes and the spinning handler is left alone.
     await sleep(2 * STALE_MS);
     expect(isGone(pid)).toBe(false);

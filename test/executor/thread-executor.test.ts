@@ -1,141 +1,30 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { isSpindleError } from '../../src/errors.js';
-import type { RunError, RunOutcome } from '../../src/executor/executor.js';
+import { describe, expect, it } from 'vitest';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
-import { until } from '../helpers/runtime.js';
-import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import type { ThreadExecutorOptions } from '../../src/executor/thread-executor.js';
+import { RECORD, recordLog, recordsBegun as began } from '../helpers/record-task.js';
+import { executorContract } from './executor-contract.js';
+import { failed, opener, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
 
-// Real threads on a loaded 2-core CI machine: generous limits, never tight timing.
-const TEST_TIMEOUT = 30_000;
-const SLACK_MS = 5_000;
-
-const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}.mjs`, import.meta.url));
 const faults = (name: string): string => fileURLToPath(new URL(`../fixtures/worker-faults/${name}.mjs`, import.meta.url));
-/** Appends `n attempt pid start` to params.log as it begins, then sleeps params.ms on its signal. */
-const RECORD = fileURLToPath(new URL('../fixtures/recovery-tasks/record.mjs', import.meta.url));
 
-/** The `n` of each handler that began, in order, from RECORD's log. */
-function began(log: string): number[] {
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l.endsWith(' start')).map((l) => Number(l.split(' ')[0]));
-}
-
-let executor: ThreadExecutor | null = null;
-
-afterEach(async () => {
-  await executor?.close(0);
-  executor = null;
-  removeTempDirs();
-});
-
-async function open(options: ThreadExecutorOptions = {}): Promise<ThreadExecutor> {
-  executor = new ThreadExecutor({ workers: 2, killGraceMs: 500, logLevel: 'silent', ...options });
-  await executor.start();
-  return executor;
-}
-
-interface Tracked {
-  runId: string;
-  outcome: Promise<RunOutcome>;
-  released: Promise<void>;
-  progress: number[];
-}
-
-let runs = 0;
-
-function start(ex: ThreadExecutor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number; startAt?: number } = {}): Tracked {
-  const runId = `run-${++runs}`;
-  const progress: number[] = [];
-  let onOutcome!: (outcome: RunOutcome) => void;
-  let onReleased!: () => void;
-  const outcome = new Promise<RunOutcome>((resolve) => (onOutcome = resolve));
-  const released = new Promise<void>((resolve) => (onReleased = resolve));
-  ex.run(
-    { runId, taskId: `task-${runs}`, type: 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000, ...(options.startAt === undefined ? {} : { startAt: options.startAt }) },
-    { onProgress: (p) => progress.push(p), onOutcome, onReleased },
-  );
-  return { runId, outcome, released, progress };
-}
-
-async function failed(tracked: Tracked): Promise<RunError & { worker: string }> {
-  const outcome = await tracked.outcome;
-  if (outcome.ok) throw new Error(`expected a failed run, got output ${String(outcome.output)}`);
-  return { ...outcome.error, worker: outcome.worker };
-}
-
-/**
- * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
- * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
- */
-function holdLoop(ms: number): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-    resolve();
-  }));
-}
+const create = (options: ThreadExecutorOptions): ThreadExecutor => new ThreadExecutor(options);
+const open = opener(create, { workers: 2, killGraceMs: 500, logLevel: 'silent' });
 
 describe('ThreadExecutor', () => {
-  it('sends what handlers print and ctx.log to its logger, each line tagged with its own run when runs share a thread', { timeout: TEST_TIMEOUT }, async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-        callback();
-      },
-    });
-    const ex = await open({ workers: 1, runsPerWorker: 2, logLevel: 'info', logger: pino({ level: 'info' }, sink) });
-    const interleaved = fileURLToPath(new URL('../fixtures/worker-output/interleaved.mjs', import.meta.url));
-    const slow = start(ex, interleaved, { tag: 'slow', ms: 300 }, { attempt: 2 });
-    const fast = start(ex, interleaved, { tag: 'fast', ms: 0 });
-    const output = start(ex, fileURLToPath(new URL('../fixtures/process-tasks/output.mjs', import.meta.url)), { tag: 'xyz' }, { attempt: 3 });
-    const outcomes = await Promise.all([slow.outcome, fast.outcome, output.outcome]);
-    // Lines travel on another port than results: wait for the last one written.
-    await until(() => lines.some((l) => l.msg === 'slow from a timer'));
-    expect(new Set(outcomes.map((o) => o.worker)).size).toBe(1);
-    const tags = (run: Tracked, attempt: number) => ({ taskId: run.runId.replace('run-', 'task-'), type: 'fixture', attempt, worker: outcomes[0]!.worker });
-    const of = (msg: string) => lines.find((l) => l.msg === msg);
-    expect(of('slow begins and ends')).toMatchObject({ ...tags(slow, 2), stream: 'stdout', level: 30 });
-    expect(of('fast begins and ends')).toMatchObject({ ...tags(fast, 1), stream: 'stdout', level: 30 });
-    expect(of('plain stdout xyz')).toMatchObject({ ...tags(output, 3), stream: 'stdout', level: 30 });
-    expect(of('plain stderr xyz')).toMatchObject({ ...tags(output, 3), stream: 'stderr', level: 40 });
-    expect(of('through ctx.log')).toMatchObject({ ...tags(output, 3), tag: 'xyz', level: 40 });
-    expect(of('fast from a timer')).toMatchObject({ ...tags(fast, 1), stream: 'stderr' });
-    expect(of('slow from a timer')).toMatchObject({ ...tags(slow, 2), stream: 'stderr' });
-  });
-
-  it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const params = { a: 1, list: [1, 'two', null, { nested: true }] };
-    const outcome = await start(ex, task('echo'), params).outcome;
-    expect(outcome).toMatchObject({ ok: true, output: JSON.stringify(params), worker: expect.stringMatching(/^thread-\d+$/) });
-    expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
-  });
-
-  it('reports no output when the handler returns undefined', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const tracked = start(ex, task('noop'));
-    expect(await tracked.outcome).toMatchObject({ ok: true, output: undefined });
-    await tracked.released;
-    expect(ex.busy()).toBe(0);
-  });
-
-  it('records a thrown error as HANDLER_ERROR with its name, stack and own code', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const error = await failed(start(ex, task('throws')));
-    expect(error).toMatchObject({ code: 'HANDLER_ERROR', name: 'Error', message: 'this handler always fails', handlerCode: 'E_FIXTURE' });
-    expect(error.stack).toContain('throws.mjs');
-  });
-
-  it('passes the attempt number to the handler', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    expect((await failed(start(ex, task('flaky'), {}, { attempt: 1 }))).code).toBe('HANDLER_ERROR');
-    expect(await start(ex, task('flaky'), {}, { attempt: 2 }).outcome).toMatchObject({ ok: true, output: '{"attempt":2}' });
+  executorContract({
+    worker: 'thread',
+    noun: 'thread',
+    open,
+    create,
+    badOptions: [
+      ['workers', { workers: 1.5 }],
+      ['runsPerWorker', { runsPerWorker: 0 }],
+      ['workerMemoryMb', { workerMemoryMb: Number.NaN }],
+      ['killGraceMs', { killGraceMs: 2 ** 31 }],
+    ],
+    uncaughtCrash: {},
   });
 
   it('W1: kills a busy loop at its timeout and runs the next tasks on a new thread, the pool at full size', { timeout: TEST_TIMEOUT }, async () => {
@@ -173,77 +62,9 @@ describe('ThreadExecutor', () => {
     expect(next.worker).not.toBe(error.worker);
   });
 
-  it('cancels a sleep that honours its signal without killing its thread', { timeout: TEST_TIMEOUT }, async () => {
-    // With a kill grace this long, only the handler settling can free the slot within the test.
-    const ex = await open({ workers: 1, killGraceMs: 120_000 });
-    const sleeping = start(ex, task('sleep'), { ms: 3_600_000 });
-    ex.abort(sleeping.runId, 'cancel');
-    const error = await failed(sleeping);
-    expect(error.code).toBe('CANCELLED');
-    await sleeping.released;
-    const next = await start(ex, task('noop')).outcome;
-    expect(next.worker).toBe(error.worker);
-  });
-
-  it('aborts a run still queued for a thread, reported from no thread, and the thread serves on', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, killGraceMs: 120_000 });
-    const holding = start(ex, task('sleep'), { ms: 3_600_000 });
-    const queued = start(ex, task('sleep'), { ms: 3_600_000 });
-    ex.abort(queued.runId, 'cancel');
-    expect(await failed(queued)).toMatchObject({ code: 'CANCELLED', worker: 'thread-pending' });
-    ex.abort(holding.runId, 'cancel');
-    const held = await failed(holding);
-    await Promise.all([holding.released, queued.released]);
-    expect((await start(ex, task('noop')).outcome).worker).toBe(held.worker);
-  });
-
-  it('holds a run sent ahead of its due time in its worker until its startAt, and counts its duration from then', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1 });
-    await start(ex, task('noop')).outcome;
-    const startAt = performance.now() + 300;
-    const held = start(ex, task('noop'), {}, { startAt });
-    const outcome = await held.outcome;
-    const arrived = performance.now();
-    expect(outcome.ok).toBe(true);
-    expect(arrived).toBeGreaterThanOrEqual(startAt);
-    expect(outcome.durationMs).toBeLessThanOrEqual(Math.ceil(arrived - startAt) + 1);
-  });
-
-  it('never starts the handler of a run cancelled while its worker holds it for its due time', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, runsPerWorker: 3, killGraceMs: 120_000 });
-    const log = join(tempDir(), 'runs.log');
-    writeFileSync(log, '');
-    const holding = start(ex, RECORD, { log, n: 1, ms: 3_600_000 });
-    await until(() => began(log).length > 0);
-    const held = start(ex, RECORD, { log, n: 2 }, { startAt: performance.now() + 3_600_000 });
-    // Sent after the held run to the same worker, in order: once it has ended, the held run is there.
-    await start(ex, RECORD, { log, n: 3 }).outcome;
-    ex.abort(held.runId, 'cancel');
-    expect(await failed(held)).toMatchObject({ code: 'CANCELLED' });
-    ex.abort(holding.runId, 'cancel');
-    await Promise.all([holding.released, held.released]);
-    expect(began(log)).toEqual([1, 3]);
-  });
-
-  it('never starts the handler of a run cancelled while it waits for a thread: it is released unsent', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, killGraceMs: 120_000 });
-    const log = join(tempDir(), 'runs.log');
-    writeFileSync(log, '');
-    const holding = start(ex, RECORD, { log, n: 1, ms: 3_600_000 });
-    const queued = start(ex, RECORD, { log, n: 2 });
-    ex.abort(queued.runId, 'cancel');
-    expect(await failed(queued)).toMatchObject({ code: 'CANCELLED', worker: 'thread-pending' });
-    // Cancelled once its handler has begun, so that it ends on its signal, not unstarted.
-    await until(() => began(log).length > 0);
-    ex.abort(holding.runId, 'cancel');
-    await Promise.all([holding.released, queued.released]);
-    expect(began(log)).toEqual([1]);
-  });
-
   it('never starts the handler of a run cancelled in the pool\'s queue while its thread is replaced', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workers: 1, killGraceMs: 300 });
-    const log = join(tempDir(), 'runs.log');
-    writeFileSync(log, '');
+    const log = recordLog();
     const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });
     ex.abort(stubborn.runId, 'cancel');
     await stubborn.released;
@@ -254,151 +75,5 @@ describe('ThreadExecutor', () => {
     await queued.released;
     expect((await start(ex, RECORD, { log, n: 3 }).outcome)).toMatchObject({ ok: true });
     expect(began(log)).toEqual([3]);
-  });
-
-  it('terminates the thread of a handler that ignores its cancel after the kill grace', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, killGraceMs: 300 });
-    const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });
-    ex.abort(stubborn.runId, 'cancel');
-    const error = await failed(stubborn);
-    expect(error.code).toBe('CANCELLED');
-    await stubborn.released;
-    const next = await start(ex, task('noop')).outcome;
-    expect(next).toMatchObject({ ok: true });
-    expect(next.worker).not.toBe(error.worker);
-  });
-
-  it.each([0, 1, 7])('W2: reports process.exit(%i) mid-run as WORKER_EXITED with the code', { timeout: TEST_TIMEOUT }, async (code) => {
-    const ex = await open();
-    const exited = start(ex, task('exit'), { code });
-    expect(await failed(exited)).toMatchObject({ code: 'WORKER_EXITED', exitCode: code });
-    await exited.released;
-    expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
-  });
-
-  it('W3: reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workerMemoryMb: 32 });
-    const hog = start(ex, task('oom'));
-    expect((await failed(hog)).code).toBe('WORKER_OOM');
-    await hog.released;
-    expect(await start(ex, task('echo'), { after: 'oom' }).outcome).toMatchObject({ ok: true, output: '{"after":"oom"}' });
-  });
-
-  it('W4: reports an uncaught error thrown from a timer after the handler returned as WORKER_CRASHED', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const crash = start(ex, task('crash-later'));
-    const error = await failed(crash);
-    expect(error.code).toBe('WORKER_CRASHED');
-    expect(error.message).toContain('thrown from a timer');
-    await crash.released;
-    expect(await start(ex, task('noop')).outcome).toMatchObject({ ok: true });
-  });
-
-  it('refuses output JSON cannot represent with OUTPUT_NOT_SERIALIZABLE naming the path', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const error = await failed(start(ex, task('bad-output')));
-    expect(error.code).toBe('OUTPUT_NOT_SERIALIZABLE');
-    expect(error.message).toContain('output.f is a function');
-  });
-
-  it.each([
-    ['a module that throws on import', fileURLToPath(new URL('../fixtures/bad-tasks/import-throws.mjs', import.meta.url))],
-    ['a module that does not exist', fileURLToPath(new URL('../fixtures/tasks/no-such-task.mjs', import.meta.url))],
-    ['a module without a task definition', fileURLToPath(new URL('../../src/executor/wire.ts', import.meta.url))],
-  ])('B1: fails %s with HANDLER_LOAD_FAILED', { timeout: TEST_TIMEOUT }, async (_what, modulePath) => {
-    const ex = await open();
-    const error = await failed(start(ex, modulePath));
-    expect(error.code).toBe('HANDLER_LOAD_FAILED');
-    expect(error.message).toContain(modulePath);
-  });
-
-  it('loads a TypeScript task module', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const typed = fileURLToPath(new URL('../fixtures/ts-tasks/typed.ts', import.meta.url));
-    expect(await start(ex, typed, { a: 2, b: 3 }).outcome).toMatchObject({ ok: true, output: '{"sum":5,"attempt":1}' });
-  });
-
-  it('delivers ctx.progress to onProgress before the outcome', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const tracked = start(ex, task('progress'));
-    await tracked.released;
-    expect(await tracked.outcome).toMatchObject({ ok: true });
-    expect(tracked.progress).toEqual([0.5]);
-  });
-
-  it('holds runsPerWorker runs on one thread at once', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, runsPerWorker: 2 });
-    expect(ex.capacity).toBe(2);
-    const both = [start(ex, task('sleep'), { ms: 300 }), start(ex, task('sleep'), { ms: 300 })];
-    expect(ex.busy()).toBe(2);
-    const [a, b] = await Promise.all(both.map((t) => t.outcome));
-    expect(a).toMatchObject({ ok: true });
-    expect(b).toMatchObject({ ok: true, worker: a!.worker });
-  });
-
-  it('sends runs started together in one message and hands back each result as soon as it ends', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, runsPerWorker: 8 });
-    for (let round = 0; round < 5; round++) {
-      // Ends spread over several turns of the thread's loop: some results go ahead, the rest with the batch.
-      const runs = [0, 5, 10, 20, 40, 60, 80, 300].map((ms) => ({ ms, tracked: start(ex, task('sleep'), { ms }) }));
-      const slow = runs.at(-1)!.tracked;
-      let slowEnded = false;
-      void slow.outcome.then(() => { slowEnded = true; });
-      const fast = await runs[0]!.tracked.outcome;
-      expect(slowEnded).toBe(false);
-      const outcomes = await Promise.all(runs.map((r) => r.tracked.outcome));
-      expect(outcomes.every((o) => o.ok && o.worker === fast.worker)).toBe(true);
-      await Promise.all(runs.map((r) => r.tracked.released));
-      expect(ex.busy()).toBe(0);
-    }
-  });
-
-  it('closes within its grace period when a handler ignores the shutdown', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ killGraceMs: 120_000 });
-    const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });
-    const began = performance.now();
-    await ex.close(500);
-    expect(performance.now() - began).toBeLessThan(500 + SLACK_MS);
-    expect((await failed(stubborn)).code).toBe('CANCELLED');
-    await stubborn.released;
-    expect(ex.busy()).toBe(0);
-    await ex.close(500); // idempotent
-  });
-
-  it('fails a run asked for after close without starting it', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    await ex.close(0);
-    const late = start(ex, task('noop'));
-    expect((await failed(late)).code).toBe('CANCELLED');
-    await late.released;
-  });
-
-  it('keeps a result its thread sent before the deadline when the runtime\'s loop was held past it (issue 14 #8)', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open();
-    const finishing = start(ex, task('sleep'), { ms: 1_000 }, { timeoutMs: 3_000 });
-    // The handler ends at 1 s and its result waits to be read; the 3 s timer expires meanwhile.
-    await holdLoop(5_000);
-    expect(await finishing.outcome).toMatchObject({ ok: true, output: '{"slept":1000}' });
-    await finishing.released;
-    expect(ex.busy()).toBe(0);
-  });
-
-  it.each([
-    ['workers', { workers: 0 }],
-    ['workers', { workers: 1.5 }],
-    ['runsPerWorker', { runsPerWorker: 0 }],
-    ['workerMemoryMb', { workerMemoryMb: Number.NaN }],
-    ['killGraceMs', { killGraceMs: -1 }],
-    ['killGraceMs', { killGraceMs: 2 ** 31 }],
-    ['logLevel', { logLevel: 'loud' }],
-  ] as const)('refuses a bad %s with INVALID_OPTION naming it', (field, options) => {
-    let caught: unknown;
-    try {
-      new ThreadExecutor(options);
-    } catch (err) {
-      caught = err;
-    }
-    expect(isSpindleError(caught, 'INVALID_OPTION')).toBe(true);
-    expect((caught as { details: { field?: string } }).details.field).toBe(field);
   });
 });
