@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import type { Executor, RunError, RunOutcome } from '../../src/executor/executor.js';
@@ -60,28 +59,5 @@ export async function failed(tracked: Tracked): Promise<RunError & { worker: str
   return { ...outcome.error, worker: outcome.worker };
 }
 
-/** A pino destination that keeps each JSON line it is written, parsed, in `lines`. */
-export function lineSink(): { sink: Writable; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { sink, lines };
-}
-
 /** The pid a fixture wrote to `file`, once it has written it. */
 export const pidIn = (file: string): Promise<number> => until(() => existsSync(file) && Number(readFileSync(file, 'utf8')) > 0 && Number(readFileSync(file, 'utf8')));
-
-/**
- * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
- * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
- */
-export function holdLoop(ms: number): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-    resolve();
-  }));
-}
