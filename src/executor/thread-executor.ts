@@ -155,7 +155,10 @@ export class ThreadExecutor implements Executor {
   run(request: RunRequest, listener: RunListener): void {
     // After close() the book refuses the run as CANCELLED: that is no programming error.
     if (this.#pool === null && !this.#book.closed) throw new Error('ThreadExecutor: run() before start()');
-    this.#book.add({ ...bookedRun(request, listener), thread: null });
+    // Not a spread copy of the booked run: that built the run twice over, per run.
+    const run = bookedRun(request, listener) as Run;
+    run.thread = null;
+    this.#book.add(run);
   }
 
   /**

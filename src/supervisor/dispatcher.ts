@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Executor, RunListener, RunOutcome } from '../executor/executor.js';
+import type { Executor, RunListener, RunOutcome, RunRequest } from '../executor/executor.js';
 import type { Claim, Completion, Decide, TaskSource } from '../store/task-source.js';
 import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
@@ -29,14 +29,49 @@ export interface DispatcherOptions {
   observer?: SupervisorObserver | undefined;
 }
 
-/** A run claimed, held until its due time or handed to an executor, until its worker is free again. */
-interface Dispatched {
-  rec: TaskRecord;
-  run: number;
-  executor: Executor;
-  listener: RunListener;
+/** What a run's listener reports to the dispatcher: one set of callbacks shared by every run. */
+interface RunHooks {
+  progress(rec: TaskRecord, run: number, progress: number): void;
+  outcome(taskId: string, run: number, outcome: RunOutcome): void;
+  interrupted(taskId: string, run: number): void;
+  released(d: Dispatched): void;
+}
+
+/**
+ * A run claimed, held until its due time or handed to an executor, until its worker is free
+ * again; it is also the run's listener. A class rather than closures per run: a 256-run worker
+ * takes tens of thousands of runs a second, and each run's closures were garbage to collect.
+ */
+class Dispatched implements RunListener {
   /** Aborted because the source could no longer vouch for the claim: its end is a lost try, not a failure. */
-  leaseLost?: boolean;
+  leaseLost = false;
+  /** How long the run's handler took, once its outcome is in (the slot's measure). */
+  ranMs: number | null = null;
+
+  constructor(
+    readonly hooks: RunHooks,
+    readonly rec: TaskRecord,
+    readonly run: number,
+    readonly executor: Executor,
+    readonly runId: string,
+  ) {}
+
+  onProgress(progress: number): void {
+    this.hooks.progress(this.rec, this.run, progress);
+  }
+
+  onOutcome(outcome: RunOutcome): void {
+    this.ranMs = outcome.durationMs;
+    this.hooks.outcome(this.rec.id, this.run, outcome);
+  }
+
+  onInterrupted(): void {
+    this.hooks.interrupted(this.rec.id, this.run);
+  }
+
+  onReleased(): void {
+    this.hooks.released(this);
+  }
 }
 
 /** How long a completion whose write failed waits before it is applied again. */
@@ -57,6 +92,16 @@ export class Dispatcher {
   #wokeMeanwhile = false;
   #pumpQueued = false;
   #stopping = false;
+  readonly #hooks: RunHooks = {
+    progress: (rec, run, p) => this.#progress(rec, run, p),
+    outcome: (taskId, run, outcome) => this.#outcome(taskId, run, outcome),
+    interrupted: (taskId, run) => this.#interrupted(taskId, run),
+    released: (d) => {
+      this.#running.delete(d.runId);
+      this.#slots.release(d.executor, d.rec.type, d.ranMs);
+      this.#pumpSoon();
+    },
+  };
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
@@ -188,20 +233,20 @@ export class Dispatcher {
     const type = this.#o.registry.types.get(rec.type)!;
     const executor = this.#o.executorFor(type);
     const runId = runIdOf(rec.id, run.run);
-    const listener = this.#listener(rec, run, executor, runId);
-    const dispatched: Dispatched = { rec, run: run.run, executor, listener };
+    const dispatched = new Dispatched(this.#hooks, rec, run.run, executor, runId);
     this.#running.set(runId, dispatched);
-    const send = (sentAt: number, holdMs: number): void => {
-      this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
-      executor.run({
-        runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs,
-        ...(holdMs > 0 ? { startAt: performance.now() + holdMs } : {}),
-      }, listener);
-    };
     const wait = run.startedAt - now;
-    if (wait <= SEND_AHEAD_MS) send(run.startedAt, Math.max(0, wait));
+    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, type, run, started, run.startedAt, Math.max(0, wait));
     else if (this.#stopping) this.#dropped(dispatched, 'shutdown');
-    else this.#held.hold(runId, run.startedAt, wait, send);
+    else this.#held.hold(runId, run.startedAt, wait, (sentAt, holdMs) => this.#send(dispatched, type, run, started, sentAt, holdMs));
+  }
+
+  #send(d: Dispatched, type: TaskType, run: RunRecord, started: { dueAt: number | null; occurrence: boolean }, sentAt: number, holdMs: number): void {
+    const rec = d.rec;
+    this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
+    const request: RunRequest = { runId: d.runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs };
+    if (holdMs > 0) request.startAt = performance.now() + holdMs;
+    d.executor.run(request, d);
   }
 
   /**
@@ -213,26 +258,7 @@ export class Dispatcher {
     const message = reason === 'cancel' ? 'the run was cancelled' : 'the run was stopped by a shutdown';
     this.#outcome(rec.id, run, { ok: false, error: { code: 'CANCELLED', message }, durationMs: 0, worker: 'unsent' });
     if (reason === 'shutdown') this.#interrupted(rec.id, run);
-    dispatched.listener.onReleased();
-  }
-
-  /** What the executor tells of a run. */
-  #listener(rec: TaskRecord, run: RunRecord, executor: Executor, runId: string): RunListener {
-    const type = rec.type;
-    let ranMs: number | null = null;
-    return {
-      onProgress: (p) => this.#progress(rec, run.run, p),
-      onOutcome: (outcome) => {
-        ranMs = outcome.durationMs;
-        this.#outcome(rec.id, run.run, outcome);
-      },
-      onInterrupted: () => this.#interrupted(rec.id, run.run),
-      onReleased: () => {
-        this.#running.delete(runId);
-        this.#slots.release(executor, type, ranMs);
-        this.#pumpSoon();
-      },
-    };
+    dispatched.onReleased();
   }
 
   /** Progress is shown, not persisted on its own: it is written with the next change of the task. */
@@ -306,11 +332,11 @@ export class Dispatcher {
         const logLine = runEndLog(this.#o.log, rec, ended, res);
         if (logLine !== undefined) w.afterWrite(logLine);
       },
-    }, { retry: false });
+    }, false);
   }
 
   /** Run ends of one turn go to the source together. `retry`: apply it again if its write fails. */
-  #complete(item: Completion, { retry = true }: { retry?: boolean } = {}): void {
+  #complete(item: Completion, retry = true): void {
     if (this.#pending.length === 0) queueMicrotask(() => this.#flushCompletions());
     this.#pending.push({ item, retry });
   }

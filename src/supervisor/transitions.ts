@@ -1,7 +1,7 @@
 import type { WriteContext } from '../store/task-source.js';
 import type { TaskRecord } from '../task/record.js';
 import type { Registry } from '../task/registry.js';
-import type { TaskEventType, TransitionResult } from '../task/state.js';
+import type { GuardInput, TaskEventType, TransitionResult } from '../task/state.js';
 import { TASK_EVENTS, TERMINAL_STATES } from '../task/state.js';
 import { retryDelay } from '../task/task-options.js';
 import { transitionTable } from '../task/transition-table.js';
@@ -25,6 +25,8 @@ export interface NextStep {
   nextDue?: number | null;
 }
 
+const NO_NEXT: NextStep = Object.freeze({});
+
 /** A machine event as history records it (lower-cased once, not at every transition). */
 const HISTORY_EVENT = Object.fromEntries(TASK_EVENTS.map((e) => [e, e.toLowerCase()])) as Record<TaskEventType, string>;
 
@@ -37,16 +39,25 @@ const HISTORY_EVENT = Object.fromEntries(TASK_EVENTS.map((e) => [e, e.toLowerCas
 export class Transitions {
   readonly #o: TransitionsOptions;
   readonly #table = transitionTable();
+  /**
+   * The guards' input, filled afresh for each step rather than built per call: guards read it
+   * synchronously and keep nothing, and a task takes four steps on its way through.
+   */
+  readonly #input: GuardInput = { paused: false, tries: 0, maxTries: 0, recurring: false, hasNext: false };
 
   constructor(options: TransitionsOptions) {
     this.#o = options;
   }
 
   /** Applies `event` to `rec` in place. Null (and nothing changed) when the machine refuses it. */
-  change(rec: TaskRecord, event: TaskEventType, w: WriteContext, next: NextStep = {}): TransitionResult | null {
-    const res = this.#table.step(rec.state, event, {
-      paused: rec.paused, tries: rec.tries, maxTries: rec.maxTries, recurring: rec.recurring, hasNext: next.hasNext ?? false,
-    });
+  change(rec: TaskRecord, event: TaskEventType, w: WriteContext, next: NextStep = NO_NEXT): TransitionResult | null {
+    const input = this.#input;
+    input.paused = rec.paused;
+    input.tries = rec.tries;
+    input.maxTries = rec.maxTries;
+    input.recurring = rec.recurring;
+    input.hasNext = next.hasNext ?? false;
+    const res = this.#table.step(rec.state, event, input);
     if (res === null) return null;
     const now = w.now;
     if (res.to !== res.from) {
