@@ -42,10 +42,13 @@ export class LevelReader implements TaskReader {
   }
 
   async runs(rec: TaskRecord): Promise<RunRecord[]> {
+    // Runs replaced by a later one whose write has not landed yet, taken before the read: a write
+    // landing during it takes them off the queue, and the read may not see what it wrote.
+    const unwritten = this.#p.commit.unwrittenRuns(rec.id);
     const stored = await this.#p.store.runs(rec.id);
     const byRun = new Map(stored.map((r) => [r.run, r]));
-    // Runs replaced by a later one whose write has not landed yet, and the run in the record.
-    for (const r of this.#p.commit.unwrittenRuns(rec.id)) byRun.set(r.run, r);
+    // Then the run in the record.
+    for (const r of unwritten) byRun.set(r.run, r);
     if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
     return [...byRun.values()];
   }
