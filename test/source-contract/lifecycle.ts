@@ -53,7 +53,26 @@ export function lifecycleContract(env: ContractEnv): void {
       const s = h.supervisor;
       const n = 40;
       const t = await s.submit({ type: 'noop', schedule: { every: '20ms', count: n }, misfire: 'all' });
+      // Read while it runs: no read misses a run or history entries whose write is landing (runs
+      // replaced by the next, history spilled to a chunk), so each read holds at least the last.
+      let running = true;
+      const seen = { history: 0, runs: 0 };
+      let failed: unknown = null;
+      const reads = (async () => {
+        while (running) {
+          const [history, runs] = await Promise.all([s.history(t.id), s.runs(t.id)]);
+          expect(history.length).toBeGreaterThanOrEqual(seen.history);
+          expect(runs.map((r) => r.run)).toEqual(Array.from({ length: runs.length }, (_, i) => i + 1));
+          expect(runs.length).toBeGreaterThanOrEqual(seen.runs);
+          seen.history = history.length;
+          seen.runs = runs.length;
+        }
+      })().catch((err: unknown) => { failed = err; });
       await h.events.ended(t.id);
+      running = false;
+      await reads;
+      expect(failed).toBeNull();
+      expect(seen.runs).toBeGreaterThan(0);
       const v = await s.get(t.id);
       expect(v).toMatchObject({ state: 'finished', reason: 'exhausted', runCount: n, occurrences: n });
       const runs = await s.runs(t.id);

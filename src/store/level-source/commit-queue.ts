@@ -110,10 +110,19 @@ export class CommitQueue {
 
   /** A task's runs added but not yet written (being written or waiting for the next batch). */
   unwrittenRuns(taskId: string): RunRecord[] {
-    const out: RunRecord[] = [];
+    return this.#unwritten('runs', taskId);
+  }
+
+  /** A task's history chunks spilled but not yet written, in chunk order (batches land in order). */
+  unwrittenHistory(taskId: string): HistoryChunk[] {
+    return this.#unwritten('history', taskId);
+  }
+
+  #unwritten<K extends 'runs' | 'history'>(kind: K, taskId: string): Array<OpenBatch[K][number]> {
+    const out: Array<OpenBatch[K][number]> = [];
     for (const batch of [this.#writing, this.#open]) {
       if (batch === null) continue;
-      for (const run of batch.runs) if (run.taskId === taskId) out.push(run);
+      for (const item of batch[kind]) if (item.taskId === taskId) out.push(item);
     }
     return out;
   }

@@ -42,20 +42,26 @@ export class LevelReader implements TaskReader {
   }
 
   async runs(rec: TaskRecord): Promise<RunRecord[]> {
-    // Runs replaced by a later one whose write has not landed yet, taken before the read: a write
-    // landing during it takes them off the queue, and the read may not see what it wrote.
+    // Taken before the read: the runs replaced by a later one whose write has not landed yet (a
+    // write landing during the read takes them off the queue, and the read may not see what it
+    // wrote), and the run in the record (a run started during the read replaces it there).
     const unwritten = this.#p.commit.unwrittenRuns(rec.id);
+    const last = rec.lastRun;
     const stored = await this.#p.store.runs(rec.id);
     const byRun = new Map(stored.map((r) => [r.run, r]));
-    // Then the run in the record.
     for (const r of unwritten) byRun.set(r.run, r);
-    if (rec.lastRun !== null) byRun.set(rec.lastRun.run, rec.lastRun);
+    if (last !== null) byRun.set(last.run, last);
     return [...byRun.values()];
   }
 
   async history(rec: TaskRecord): Promise<HistoryEntry[]> {
-    const spilled = await this.#p.store.historyChunks(rec.id, rec.historyChunks);
-    return [...spilled, ...rec.history];
+    // Taken before the read, as in runs(): the chunks spilled in writes not landed yet, and the
+    // entries the record holds now (a spill during the read moves them to a chunk not read).
+    const held = rec.history.slice();
+    const unwritten = this.#p.commit.unwrittenHistory(rec.id);
+    // The chunks before the first unwritten one were written by earlier batches.
+    const stored = await this.#p.store.historyChunks(rec.id, unwritten[0]?.chunk ?? rec.historyChunks);
+    return [...stored, ...unwritten.flatMap((c) => c.entries), ...held];
   }
 
   counts(): ReadonlyMap<string, StateCounts> {
