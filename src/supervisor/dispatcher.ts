@@ -76,6 +76,9 @@ class Dispatched implements RunListener {
 
 /** How long a completion whose write failed waits before it is applied again. */
 const COMPLETE_RETRY_MS = 250;
+/** #complete's options, made once: it is called for every run's end. */
+const RETRY = Object.freeze({ retry: true });
+const NO_RETRY = Object.freeze({ retry: false });
 
 /**
  * Runs due tasks: claims them from the source as slots free up, hands each claimed run to its
@@ -332,11 +335,11 @@ export class Dispatcher {
         const logLine = runEndLog(this.#o.log, rec, ended, res);
         if (logLine !== undefined) w.afterWrite(logLine);
       },
-    }, false);
+    }, NO_RETRY);
   }
 
   /** Run ends of one turn go to the source together. `retry`: apply it again if its write fails. */
-  #complete(item: Completion, retry = true): void {
+  #complete(item: Completion, { retry }: { retry: boolean } = RETRY): void {
     if (this.#pending.length === 0) queueMicrotask(() => this.#flushCompletions());
     this.#pending.push({ item, retry });
   }
