@@ -1,6 +1,6 @@
 import { addMinute, type MinuteCounts } from '../../api/series.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
-import { TASK_STATES, TERMINAL_STATES } from '../../api/states.js';
+import { TASK_STATES } from '../../api/states.js';
 import { drivingWord, idBounds } from '../search-keys.js';
 import { readable } from '../series-rows.js';
 import type { DueEntry, ListQuery, SearchQuery, StateCounts } from '../store.js';
@@ -25,6 +25,8 @@ function byType(type: string, filter: string, limit: string): string {
 }
 
 const STATE_SET: ReadonlySet<string> = new Set(TASK_STATES);
+/** The states spindle_tasks_in_flight indexes (migration 6): few tasks, and the runtime scans them. */
+const IN_FLIGHT: ReadonlySet<string> = new Set(['spooled', 'running']);
 
 /** Ids are 19 characters of [0-9a-z] (src/task/task-id.ts): every id starting with a prefix sorts at or before the prefix padded with 'z'. */
 const ID_LENGTH = 19;
@@ -61,16 +63,16 @@ export class PgReader implements TaskReader {
       sql = `SELECT id FROM spindle_tasks WHERE ${PAUSED} ${type} ${below} ORDER BY id DESC LIMIT ${limit}`;
     } else if (query.state !== undefined) {
       // No task is in a state this code does not know; a known one is spelled in the statement, so
-      // the planner can match it to the open-task index's predicate.
+      // the planner can match it to the predicate of spindle_tasks_in_flight.
       if (!STATE_SET.has(query.state)) return [];
       const state = `'${query.state}'`;
       if (query.type !== undefined) {
         sql = `SELECT id FROM spindle_tasks WHERE type = $${values.push(query.type)} AND state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
-      } else if (!TERMINAL_STATES.has(query.state)) {
+      } else if (IN_FLIGHT.has(query.state)) {
         sql = `SELECT id FROM spindle_tasks WHERE state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
       } else {
-        // Ended tasks have no index of their own (migration 6): a range of the type-state index per
-        // type that ever had tasks in this state (spindle_counts keeps a row for each), newest first.
+        // The other states have no index of their own (migration 6): a range of the type-state index
+        // per type that ever had tasks in this state (spindle_counts keeps a row for each), merged.
         sql = `SELECT x.id FROM (SELECT DISTINCT type FROM spindle_counts WHERE state = ${state}) AS c
           CROSS JOIN LATERAL (SELECT id FROM spindle_tasks t WHERE t.type = c.type AND t.state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}) AS x
           ORDER BY x.id DESC LIMIT ${limit}`;
