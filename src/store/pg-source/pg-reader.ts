@@ -12,18 +12,6 @@ import { taskOfColumn } from './rows.js';
 const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
 /** pausedOf (src/store/keys.ts) in SQL, as the paused-task index of migration 2 is defined. */
 const PAUSED = "paused AND state IN ('spooled', 'queued', 'running')";
-/**
- * One type's task ids newest first, from `filter` (SQL that follows a WHERE … AND, or nothing), at
- * most `limit` (a parameter): one range of the type-state index per state, each newest first and
- * cut at the limit, merged by id (a Merge Append), so a page reads about as many entries as it
- * returns, however many tasks the type has. Migration 6 dropped the type's own index: it was an
- * entry more at every write of a task.
- */
-function byType(type: string, filter: string, limit: string): string {
-  const ranges = TASK_STATES.map((s) => `(SELECT id FROM spindle_tasks WHERE type = ${type} AND state = '${s}' ${filter} ORDER BY id DESC LIMIT ${limit})`);
-  return `SELECT id FROM (${ranges.join(' UNION ALL ')}) AS u ORDER BY id DESC LIMIT ${limit}`;
-}
-
 const STATE_SET: ReadonlySet<string> = new Set(TASK_STATES);
 /** The states spindle_tasks_in_flight indexes (migration 6): few tasks, and the runtime scans them. */
 const IN_FLIGHT: ReadonlySet<string> = new Set(['spooled', 'running']);
@@ -71,11 +59,7 @@ export class PgReader implements TaskReader {
       } else if (IN_FLIGHT.has(query.state)) {
         sql = `SELECT id FROM spindle_tasks WHERE state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
       } else {
-        // The other states have no index of their own (migration 6): a range of the type-state index
-        // per type that ever had tasks in this state (spindle_counts keeps a row for each), merged.
-        sql = `SELECT x.id FROM (SELECT DISTINCT type FROM spindle_counts WHERE state = ${state}) AS c
-          CROSS JOIN LATERAL (SELECT id FROM spindle_tasks t WHERE t.type = c.type AND t.state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}) AS x
-          ORDER BY x.id DESC LIMIT ${limit}`;
+        sql = byTypes(state, below, limit);
       }
     } else if (query.type !== undefined) {
       sql = byType(`$${values.push(query.type)}`, below, limit);
@@ -150,19 +134,21 @@ export class PgReader implements TaskReader {
     const bounds = idBounds(query);
     if (bounds === null) return { ids: [], exhausted: true };
     const values: unknown[] = [];
-    const where: string[] = [];
     const word = drivingWord(query.words ?? []);
     const column = word !== undefined ? 'task_id' : 'id';
-    if (bounds.gte !== '') where.push(`AND ${column} >= $${values.push(bounds.gte)}`);
+    const range: string[] = [];
+    if (bounds.gte !== '') range.push(`AND ${column} >= $${values.push(bounds.gte)}`);
     const upper = upperBound(bounds.lt);
-    if (upper !== null) where.push(`AND ${column} ${upper.op} $${values.push(upper.id)}`);
-    const range = where.join(' ');
-    const limit = () => `$${values.push(scanLimit)}`;
-    const sql = word !== undefined
-      ? `SELECT task_id AS id FROM spindle_error_words WHERE word = $${values.push(word)} ${range} ORDER BY task_id DESC LIMIT ${limit()}`
-      : query.type !== undefined
-        ? byType(`$${values.push(query.type)}`, range, limit())
-        : `SELECT id FROM spindle_tasks WHERE true ${range} ORDER BY id DESC LIMIT ${limit()}`;
+    if (upper !== null) range.push(`AND ${column} ${upper.op} $${values.push(upper.id)}`);
+    const limit = `$${values.push(scanLimit)}`;
+    let sql: string;
+    if (word !== undefined) {
+      sql = `SELECT task_id AS id FROM spindle_error_words WHERE word = $${values.push(word)} ${range.join(' ')} ORDER BY task_id DESC LIMIT ${limit}`;
+    } else if (query.type !== undefined) {
+      sql = byType(`$${values.push(query.type)}`, range.join(' '), limit);
+    } else {
+      sql = `SELECT id FROM spindle_tasks WHERE true ${range.join(' ')} ORDER BY id DESC LIMIT ${limit}`;
+    }
     const rows = await this.#db.query<{ id: string }>(sql, values);
     return { ids: rows.map((r) => r.id), exhausted: rows.length < scanLimit };
   }
@@ -185,4 +171,34 @@ function upperBound(lt: string): { op: '<' | '<='; id: string } | null {
   if (lt.startsWith('\xff')) return null;
   if (lt.endsWith('\xff')) return { op: '<=', id: lt.slice(0, -1).padEnd(ID_LENGTH, 'z') };
   return { op: '<', id: lt };
+}
+
+/**
+ * One type's task ids newest first, from `filter` (SQL that follows a WHERE … AND, or nothing), at
+ * most `limit` (a parameter): one range of the type-state index per state, each newest first and
+ * cut at the limit, merged by id (a Merge Append), so a page reads about as many entries as it
+ * returns, however many tasks the type has. Migration 6 dropped the type's own index: it was an
+ * entry more at every write of a task.
+ */
+function byType(type: string, filter: string, limit: string): string {
+  const ranges = TASK_STATES.map((s) => `(SELECT id FROM spindle_tasks WHERE type = ${type} AND state = '${s}' ${filter} ORDER BY id DESC LIMIT ${limit})`);
+  return `SELECT id FROM (${ranges.join(' UNION ALL ')}) AS u ORDER BY id DESC LIMIT ${limit}`;
+}
+
+/**
+ * The ids of one state newest first, for a state spindle_tasks_in_flight does not hold (migration
+ * 6 left them without an index of their own): one range of the type-state index per type. The
+ * types are read from that index too, one probe each (a loose index scan), so the list depends on
+ * nothing but the tasks. A page of `limit` ids comes from the `limit` types whose newest id there
+ * is the newest (every other type's ids are older than those), so only their ranges are read past
+ * their first entry.
+ */
+function byTypes(state: string, filter: string, limit: string): string {
+  const range = (type: string, n: string): string =>
+    `(SELECT id FROM spindle_tasks t WHERE t.type = ${type} AND t.state = ${state} ${filter} ORDER BY id DESC LIMIT ${n})`;
+  return `WITH RECURSIVE types (type) AS (
+      (SELECT type FROM spindle_tasks ORDER BY type LIMIT 1)
+      UNION ALL SELECT (SELECT t.type FROM spindle_tasks t WHERE t.type > types.type ORDER BY t.type LIMIT 1) FROM types WHERE types.type IS NOT NULL)
+    SELECT x.id FROM (SELECT types.type FROM types CROSS JOIN LATERAL ${range('types.type', '1')} AS newest ORDER BY newest.id DESC LIMIT ${limit}) AS top
+    CROSS JOIN LATERAL ${range('top.type', limit)} AS x ORDER BY x.id DESC LIMIT ${limit}`;
 }
