@@ -13,8 +13,6 @@ const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NUL
 /** pausedOf (src/store/keys.ts) in SQL, as the paused-task index of migration 2 is defined. */
 const PAUSED = "paused AND state IN ('spooled', 'queued', 'running')";
 const STATE_SET: ReadonlySet<string> = new Set(TASK_STATES);
-/** The states spindle_tasks_in_flight indexes (migration 6): few tasks, and the runtime scans them. */
-const IN_FLIGHT: ReadonlySet<string> = new Set(['spooled', 'running']);
 
 /** Ids are 19 characters of [0-9a-z] (src/task/task-id.ts): every id starting with a prefix sorts at or before the prefix padded with 'z'. */
 const ID_LENGTH = 19;
@@ -51,12 +49,12 @@ export class PgReader implements TaskReader {
       sql = `SELECT id FROM spindle_tasks WHERE ${PAUSED} ${type} ${below} ORDER BY id DESC LIMIT ${limit}`;
     } else if (query.state !== undefined) {
       // No task is in a state this code does not know; a known one is spelled in the statement, so
-      // the planner can match it to the predicate of spindle_tasks_in_flight.
+      // the planner can match it to the predicate of spindle_tasks_spooled.
       if (!STATE_SET.has(query.state)) return [];
       const state = `'${query.state}'`;
       if (query.type !== undefined) {
         sql = `SELECT id FROM spindle_tasks WHERE type = $${values.push(query.type)} AND state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
-      } else if (IN_FLIGHT.has(query.state)) {
+      } else if (query.state === 'spooled') {
         sql = `SELECT id FROM spindle_tasks WHERE state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
       } else {
         sql = byTypes(state, below, limit);
@@ -186,8 +184,9 @@ function byType(type: string, filter: string, limit: string): string {
 }
 
 /**
- * The ids of one state newest first, for a state spindle_tasks_in_flight does not hold (migration
- * 6 left them without an index of their own): one range of the type-state index per type. The
+ * The ids of one state newest first, for a state but spooled (migration 6 left the others without
+ * an index of their own: an entry less at every write of a task): one range of the type-state
+ * index per type. The
  * types are read from that index too, one probe each (a loose index scan), so the list depends on
  * nothing but the tasks. A page of `limit` ids comes from the `limit` types whose newest id there
  * is the newest (every other type's ids are older than those), so only their ranges are read past

@@ -250,9 +250,9 @@ describe('PostgreSQL migrations', () => {
       const reader = new PgReader(opened, new PgCounts(opened, log));
       expect(await Promise.all(queries.map((q) => reader.listIds(q)))).toEqual(before);
       const indexes = (await opened.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'spindle_tasks' ORDER BY 1")).map((r) => r.name);
-      expect(indexes).toEqual(['spindle_tasks_claim', 'spindle_tasks_due', 'spindle_tasks_expiry', 'spindle_tasks_in_flight', 'spindle_tasks_key',
-        'spindle_tasks_key_expiry', 'spindle_tasks_paused', 'spindle_tasks_pkey', 'spindle_tasks_type_state']);
-      // The runs whose lease ran out, as the abandoned-run sweep selects them, without the lease index.
+      expect(indexes).toEqual(['spindle_tasks_claim', 'spindle_tasks_due', 'spindle_tasks_expiry', 'spindle_tasks_key', 'spindle_tasks_key_expiry',
+        'spindle_tasks_lease', 'spindle_tasks_paused', 'spindle_tasks_pkey', 'spindle_tasks_spooled', 'spindle_tasks_type_state']);
+      // The runs whose lease ran out, as the abandoned-run sweep selects them.
       const expired = await opened.query<{ id: string }>("SELECT id FROM spindle_tasks WHERE state = 'running' AND lease_until <= $1 ORDER BY id", [100]);
       expect(expired.map((r) => r.id)).toEqual(before[2 + 3 * TASK_STATES.indexOf('running')]!.filter((id) => Number(id) <= 100).sort());
     } finally {
