@@ -67,7 +67,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-describe('PostgreSQL lists without a type index, the ended and queued tasks by type (migration 6)', () => {
+describe('PostgreSQL lists without a type index, and of one state (but spooled) by type (migration 6)', () => {
   it('list by every state and type, and both, newest first, page by page, as the table holds them', async () => {
     for (const state of [undefined, ...TASK_STATES]) {
       for (const type of [undefined, ...TYPES]) {
