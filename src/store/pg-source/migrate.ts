@@ -5,6 +5,7 @@ import { OPERATIONS_SQL } from './migrations/002-operations.js';
 import { COUNTS_SQL } from './migrations/003-counts.js';
 import { LEANER_WRITES_SQL } from './migrations/004-leaner-writes.js';
 import { COMPACT_RECORDS_SQL } from './migrations/005-compact-records.js';
+import { FEWER_INDEX_ENTRIES_SQL } from './migrations/006-fewer-index-entries.js';
 
 export interface Migration {
   version: number;
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'counts', sql: COUNTS_SQL },
   { version: 4, name: 'leaner-writes', sql: LEANER_WRITES_SQL },
   { version: 5, name: 'compact-records', sql: COMPACT_RECORDS_SQL },
+  { version: 6, name: 'fewer-index-entries', sql: FEWER_INDEX_ENTRIES_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -7,6 +7,8 @@ import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
 import { PgSource } from '../../../src/store/pg-source/pg-source.js';
 import type { TaskRecord } from '../../../src/task/record.js';
+import { TASK_STATES } from '../../../src/api/states.js';
+import type { ListQuery } from '../../../src/store/store.js';
 import { RECORD_VERSION } from '../../../src/task/record.js';
 import { addSeries } from '../../../src/store/pg-source/derived-rows.js';
 import { addMinute, emptyMinute, observe, type MinuteCounts } from '../../../src/api/series.js';
@@ -193,6 +195,67 @@ describe('PostgreSQL migrations', () => {
       expect(await source.reader.getMany([rec.id, 'none'])).toEqual([claims[0]!.rec, undefined]);
     } finally {
       await source.close();
+      await opened.close();
+    }
+  });
+
+  it('bring a database made by migration 5, with tasks in it, to fewer indexes (migration 6): every list reads as it did', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      // 600 tasks of three types in every stored state, interleaved by id; the running ones hold a lease.
+      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, owner, lease_until, run, updated_at, record)
+        SELECT lpad(g::text, 19, '0'), (ARRAY['email', 'report', 'sms'])[1 + g % 3], s, g % 7 = 0, 0,
+          CASE WHEN s = 'queued' THEN g END, CASE WHEN s = 'running' THEN 'rt' END, CASE WHEN s = 'running' THEN g END, 0, 0, '[]'
+        FROM generate_series(1, 600) AS g,
+          LATERAL (SELECT (ARRAY['spooled', 'queued', 'running', 'finished', 'failed', 'terminated'])[1 + (g * 5 / 4) % 6] AS s) AS x`);
+      await client.query(`INSERT INTO spindle_counts (type, state, paused, slot, n)
+        SELECT type, state, paused AND state IN ('spooled', 'queued', 'running'), 0, count(*) FROM spindle_tasks GROUP BY 1, 2, 3`);
+    } finally {
+      await client.end();
+    }
+    const queries: ListQuery[] = [{ limit: 1000 }, { limit: 1000, paused: true }];
+    for (const state of TASK_STATES) {
+      queries.push({ state, limit: 1000 }, { state, type: 'sms', limit: 1000 }, { state, limit: 7, cursor: '0000000000000000300' });
+    }
+    for (const type of ['email', 'report', 'sms', 'none']) queries.push({ type, limit: 1000 }, { type, limit: 9, cursor: '0000000000000000400' });
+    // What each list must return, read from the tables before the migration, as plainly as SQL says it.
+    const before: string[][] = [];
+    const plain = new pg.Client({ connectionString: db.url });
+    await plain.connect();
+    try {
+      for (const q of queries) {
+        const where = ['true'];
+        const values: unknown[] = [];
+        if (q.paused === true) where.push("paused AND state IN ('spooled', 'queued', 'running')");
+        else if (q.state !== undefined) where.push(`state = $${values.push(q.state)}`);
+        if (q.type !== undefined) where.push(`type = $${values.push(q.type)}`);
+        if (q.cursor !== undefined) where.push(`id < $${values.push(q.cursor)}`);
+        const { rows } = await plain.query<{ id: string }>(`SELECT id FROM spindle_tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${q.limit}`, values);
+        before.push(rows.map((r) => r.id));
+      }
+    } finally {
+      await plain.end();
+    }
+    expect(before.filter((ids) => ids.length > 0).length).toBeGreaterThan(queries.length / 2);
+
+    const opened = await PgDatabase.open({ url: db.url, log });
+    try {
+      expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+      const reader = new PgReader(opened, new PgCounts(opened, log));
+      expect(await Promise.all(queries.map((q) => reader.listIds(q)))).toEqual(before);
+      const indexes = (await opened.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'spindle_tasks' ORDER BY 1")).map((r) => r.name);
+      expect(indexes).toEqual(['spindle_tasks_claim', 'spindle_tasks_due', 'spindle_tasks_expiry', 'spindle_tasks_key', 'spindle_tasks_key_expiry',
+        'spindle_tasks_lease', 'spindle_tasks_paused', 'spindle_tasks_pkey', 'spindle_tasks_spooled', 'spindle_tasks_type_state']);
+      // The runs whose lease ran out, as the abandoned-run sweep selects them.
+      const expired = await opened.query<{ id: string }>("SELECT id FROM spindle_tasks WHERE state = 'running' AND lease_until <= $1 ORDER BY id", [100]);
+      expect(expired.map((r) => r.id)).toEqual(before[2 + 3 * TASK_STATES.indexOf('running')]!.filter((id) => Number(id) <= 100).sort());
+    } finally {
       await opened.close();
     }
   });
