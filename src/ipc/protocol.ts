@@ -52,8 +52,8 @@ export function resultResponse(id: RpcId, result: unknown): RpcResponse {
 /**
  * A result array longer than this is encoded in pieces of this many items. The whole line as one
  * string would be a large object (a 1,000-task submitMany answers about 550 KB), which V8 puts on
- * pages fresh from the kernel and the socket then copies into a buffer of three times its length;
- * a piece of 100 tasks (about 55 KB) stays in the young generation.
+ * pages fresh from the kernel, faulted in one by one, and flattens again to write (the newline
+ * makes it a rope); a piece of 100 tasks (about 55 KB) stays in the young generation.
  */
 const PIECE_ITEMS = 100;
 
