@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { LineReader } from '../api/line-reader.js';
+import { LineReader, readInto } from '../api/line-reader.js';
 import type { Method } from '../api/methods.js';
 import { SpindleError, type ErrorCode } from '../errors.js';
 import type { ClientEvent } from './event-stream.js';
@@ -86,7 +86,15 @@ export class Connection {
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       assertTrustedSocket(this.socketPath);
-      const socket = connect(this.socketPath);
+      // Made before the socket, which reads into it from the start (so no line is called before
+      // `socket` below is set).
+      const reader = new LineReader(null, {
+        maxFrameBytes: MAX_ANSWER_BYTES,
+        frameTimeoutMs: ANSWER_TIMEOUT_MS,
+        onLine: (line) => this.#onLine(line, socket),
+        onFault: (_code, message) => this.#protocolError(socket, message),
+      });
+      const socket = connect({ path: this.socketPath, onread: readInto(reader) });
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.destroy();
         reject(unreachable(this.socketPath, err));
@@ -103,12 +111,6 @@ export class Connection {
         this.#socket = socket;
         this.#state = 'connected';
         this.#fault = null;
-        const reader = new LineReader(socket, {
-          maxFrameBytes: MAX_ANSWER_BYTES,
-          frameTimeoutMs: ANSWER_TIMEOUT_MS,
-          onLine: (line) => this.#onLine(line, socket),
-          onFault: (_code, message) => this.#protocolError(socket, message),
-        });
         socket.once('close', () => {
           reader.stop();
           this.#onDisconnect(socket);

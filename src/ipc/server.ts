@@ -8,7 +8,7 @@ import { LineReader } from '../api/line-reader.js';
 import type { RuntimeApi } from '../api/runtime-api.js';
 import { IPC_DEFAULTS } from './limits.js';
 import { HANDLERS, type MethodConnection, replyCost } from './methods.js';
-import { errorResponse, eventNotification, isMethod, methodNotFound, parseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
+import { errorResponse, eventNotification, isMethod, methodNotFound, parseLine, responseLine, resultResponse, type RpcId, type RpcResponse } from './protocol.js';
 import { ReplyBudget } from './reply-budget.js';
 
 export interface IpcServerOptions {
@@ -223,9 +223,20 @@ class Connection implements MethodConnection {
   /** Writes an admitted reply; answers its length. */
   #write(message: RpcResponse): number {
     if (!this.#open) return 0;
-    const line = serialise(message, this.#ctx.log);
-    this.#socket.write(line);
-    return line.length;
+    const pieces = encodeResponse(message, this.#ctx.log);
+    if (pieces.length === 1) {
+      this.#socket.write(pieces[0]!);
+      return pieces[0]!.length;
+    }
+    // Corked, the pieces leave in one write, as the whole line would.
+    this.#socket.cork();
+    let length = 0;
+    for (const piece of pieces) {
+      this.#socket.write(piece);
+      length += piece.length;
+    }
+    this.#socket.uncork();
+    return length;
   }
 
   /**
@@ -260,6 +271,15 @@ class Connection implements MethodConnection {
     this.#budget.close();
     for (const unsubscribe of this.#subs.values()) unsubscribe();
     this.#subs.clear();
+  }
+}
+
+function encodeResponse(message: RpcResponse, log: Logger): string[] {
+  try {
+    return responseLine(message);
+  } catch (err) {
+    log.error({ err }, 'ipc reply not serialisable');
+    return [`${JSON.stringify(errorResponse(message.id, err))}\n`];
   }
 }
 

@@ -73,6 +73,16 @@ describe('Client (SPEC §7)', () => {
     expect(stats.workers).toMatchObject({ mode: 'threads', size: 2 });
   });
 
+  it('reads answers many times its read buffer, with characters cut between reads', async () => {
+    const runtime = await serve();
+    const client = await connect({ data: runtime.options.data });
+    // About 2 MB of answer, most of its bytes in 2- to 4-byte characters: reads end inside them.
+    const tasks = Array.from({ length: 1_000 }, (_, i) => ({ type: 'echo', params: { i, s: 'é€😀'.repeat(100 + (i % 7)) }, schedule: { in: '1h' } }));
+    const many = await client.submitMany(tasks);
+    expect(many.map((t) => t.params)).toEqual(tasks.map((t) => t.params));
+    expect((await client.stats()).states.queued).toBe(1_000);
+  });
+
   it('has enqueue and dequeue as aliases of submit and cancel', async () => {
     const runtime = await serve();
     const client = await connect({ data: runtime.options.data });

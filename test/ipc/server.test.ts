@@ -223,6 +223,34 @@ describe('IPC requests (SPEC §6)', () => {
   });
 });
 
+describe('long answers over the socket', () => {
+  it('answers a 1,000-task submitMany in one line: compact JSON, the tasks in order', async () => {
+    const server = await serve();
+    const socket = connect(server.socketPath);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const tasks = Array.from({ length: 1_000 }, (_, i) => ({ type: 'echo', params: { i, s: 'é😀' }, schedule: { in: '1h' } }));
+    const received: Buffer[] = [];
+    const line = new Promise<string>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        if (chunk.includes(0x0a)) resolve(Buffer.concat(received).toString('utf8'));
+      });
+    });
+    socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 'many', method: 'task.submitMany', params: { tasks } })}\n`);
+    const text = await line;
+    socket.destroy();
+    expect(text.indexOf('\n')).toBe(text.length - 1);
+    const message = JSON.parse(text) as Message;
+    // The bytes are those of the message stringified whole, as for any other answer.
+    expect(text).toBe(`${JSON.stringify(message)}\n`);
+    expect(Object.keys(message)).toEqual(['jsonrpc', 'id', 'result']);
+    expect(message.id).toBe('many');
+    expect(message.result.map((t: { params: unknown }) => t.params)).toEqual(tasks.map((t) => t.params));
+    expect(new Set(message.result.map((t: { id: string }) => t.id)).size).toBe(1_000);
+    expect(await runtime.get(message.result[999].id)).toMatchObject({ id: message.result[999].id, params: { i: 999 } });
+  });
+});
+
 describe('IPC faults (RELIABILITY I1, I3, I4, L2; more in test/reliability/ipc-faults.test.ts)', () => {
   it('I3: accepts a line of exactly the frame limit', async () => {
     const limit = 64 * 1024;
