@@ -188,7 +188,8 @@ export class JsonBytes {
 
   /**
    * Copies short text byte by byte when it is all ASCII (as most params and schedules are), where
-   * Buffer#write's checks cost more than the copy; false, nothing written, at the first other char.
+   * Buffer#write's checks cost more than the copy; false at the first other char, the position left
+   * where it was (Buffer#write then writes over what was copied).
    */
   #asciiText(text: string): boolean {
     const buf = this.#buf;
