@@ -56,7 +56,7 @@ export function diffIndexes(batch: Batch, before: TaskRecord | null, after: Task
     if (paused) batch.put(pausedKey(after.type, id), INDEXED);
     else batch.del(pausedKey(after.type, id));
   }
-  diffErrorKeys(before, after, (k) => batch.del(k), (k) => batch.put(k, INDEXED));
+  diffErrorKeys(before, after, batch, INDEXED);
 }
 
 export function deleteTask(batch: Batch, rec: TaskRecord): void {

@@ -150,6 +150,12 @@ interface HistoryBytes {
   text: string;
 }
 
+/**
+ * Histories shorter than this are encoded whole at each write, not kept: a one-shot task's
+ * (2 to 4 entries) costs less to encode again than to keep as text and copy back (measured).
+ */
+const HISTORY_CACHED_FROM = 5;
+
 /** A task's fields, each with the writer of its kind; the history is written by RecordWriter itself. */
 const TASK_HISTORY = TASK_CHANGING.findIndex(([name]) => name === 'history');
 const taskFixedFields = fieldWriter<TaskRecord>(TASK_FIXED);
@@ -172,7 +178,7 @@ export class RecordWriter {
    * as long as it is in memory (copies of a record share it); the id guards against two tasks
    * given one schedule object by an in-process caller.
    */
-  readonly #fixed = new WeakMap<object, { id: string; text: string; history: HistoryBytes | null }>();
+  readonly #fixed = new WeakMap<object, { id: string; key: string | null; text: string; history: HistoryBytes | null }>();
 
   task(t: TaskRecord): Uint8Array {
     const b = this.#b;
@@ -205,7 +211,8 @@ export class RecordWriter {
     const b = this.#b;
     const owner = typeof t.schedule === 'object' && t.schedule !== null ? t.schedule : null;
     const cached = owner === null ? undefined : this.#fixed.get(owner);
-    if (cached !== undefined && cached.id === t.id) {
+    // The key is the one fixed field a decision clears in place (a retried task whose hold ran out).
+    if (cached !== undefined && cached.id === t.id && cached.key === t.key) {
       b.appendText(cached.text);
       return cached;
     }
@@ -213,7 +220,7 @@ export class RecordWriter {
     b.open();
     taskFixedFields(b, t);
     if (owner === null) return null;
-    const entry = { id: t.id, text: b.textFrom(from), history: null };
+    const entry = { id: t.id, key: t.key, text: b.textFrom(from), history: null };
     this.#fixed.set(owner, entry);
     return entry;
   }
@@ -232,7 +239,7 @@ export class RecordWriter {
     }
     if (from < n) {
       writeEntries(b, entries, from);
-      if (cached !== null) cached.history = { first: entries[0]!, last: entries[n - 1]!, count: n, text: b.textFrom(start) };
+      if (cached !== null && n >= HISTORY_CACHED_FROM) cached.history = { first: entries[0]!, last: entries[n - 1]!, count: n, text: b.textFrom(start) };
     }
     b.close();
   }

@@ -1,5 +1,6 @@
 import { errorWords } from '../api/error-words.js';
 import type { TaskRecord } from '../task/record.js';
+import type { Batch } from './index-writes.js';
 import type { SearchQuery } from './store.js';
 
 /**
@@ -26,16 +27,19 @@ export function errorWordsOf(rec: TaskRecord): readonly string[] {
 
 export const errorKeys = (rec: TaskRecord): string[] => errorWordsOf(rec).map((w) => errorKey(w, rec.id));
 
-/** Moves a task's error keys from one version to the next; most changes cannot move them (a cheap test first). */
-export function diffErrorKeys(before: TaskRecord | null, after: TaskRecord, del: (key: string) => void, put: (key: string) => void): void {
+/**
+ * Moves a task's error keys from one version to the next, each put with `value`; most changes
+ * cannot move them (a cheap test first, and no callback objects made for it: every write calls this).
+ */
+export function diffErrorKeys(before: TaskRecord | null, after: TaskRecord, batch: Batch, value: Uint8Array): void {
   const mayMove = before === null || before.state !== after.state || before.lastRun?.run !== after.lastRun?.run || before.lastRun?.state !== after.lastRun?.state;
   if (!mayMove) return;
   const now = errorWordsOf(after);
   const was = before === null ? NO_WORDS : errorWordsOf(before);
   if (now.length === 0 && was.length === 0) return;
   const adding = new Set(now);
-  for (const w of was) if (!adding.delete(w)) del(errorKey(w, before!.id));
-  for (const w of adding) put(errorKey(w, after.id));
+  for (const w of was) if (!adding.delete(w)) batch.del(errorKey(w, before!.id));
+  for (const w of adding) batch.put(errorKey(w, after.id), value);
 }
 
 /** The id range a query allows, [gte, lt), from its id prefix, its time range and its cursor. */

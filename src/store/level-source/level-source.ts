@@ -29,6 +29,15 @@ const HISTORY_SPILL_AT = 64;
 const HISTORY_CHUNK = 32;
 const RECOVERY_PAGE = 500;
 
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/** The submit's idempotency keys, each once, sorted; no arrays made per task (most have no key). */
+function keysOf(tasks: SubmitRequest['tasks']): readonly string[] {
+  let keys: Set<string> | null = null;
+  for (const t of tasks) if (t.key !== null) (keys ??= new Set()).add(t.key);
+  return keys === null ? NO_KEYS : [...keys].sort();
+}
+
 export interface LevelSourceOptions {
   store: TaskStore;
   clock: Clock;
@@ -117,7 +126,7 @@ export class LevelSource implements TaskSource {
 
   async submit(request: SubmitRequest): Promise<Submitted[]> {
     this.#assertOpen();
-    const keys = [...new Set(request.tasks.flatMap((t) => (t.key === null ? [] : [t.key])))].sort();
+    const keys = keysOf(request.tasks);
     return this.#keys.withKeys(keys, async () => {
       const { at, existing } = await this.#keys.holders(keys, () => {
         this.#assertOpen();
