@@ -11,6 +11,7 @@ import {
 } from './keys.js';
 import { CountRows } from './count-rows.js';
 import { deleteTask, diffIndexes, writeTypePauses } from './index-writes.js';
+import { nativeBatch } from './native-batch.js';
 import type { MinuteCounts } from '../api/series.js';
 import { type KeyRange, mergeIds, type RangeReads, readSeries, searchIds } from './level-reads.js';
 import { parseRow, seriesKey, seriesPrefix, SeriesRows } from './series-rows.js';
@@ -256,7 +257,8 @@ export class LevelStore implements TaskStore {
 
   async commit(changes: ChangeSet): Promise<void> {
     const db = await this.#ready('write');
-    const batch = db.batch();
+    const whole = db.batch();
+    const batch = nativeBatch(whole);
     const w = this.#writer;
     for (const { before, after } of changes.tasks) {
       if (after === null) {
@@ -280,9 +282,10 @@ export class LevelStore implements TaskStore {
     }
     for (const [key, row] of series ?? []) batch.put(key, Buffer.from(JSON.stringify(row)));
     const number = this.#writes + 1;
-    batch.put(WRITE_MARK_KEY, Buffer.from(String(number)));
+    // Through the public put: the batch counts it, so it is never skipped as empty.
+    whole.put(WRITE_MARK_KEY, Buffer.from(String(number)));
     try {
-      await batch.write(this.#sync ? { sync: true } : {});
+      await whole.write(this.#sync ? { sync: true } : {});
       this.#writes = number;
       this.#counts.written(counts);
       if (series !== null) this.#series.written(series);
