@@ -40,11 +40,13 @@ export interface RunEnvironment {
 /** Runs one task to a result. Handler faults become error results; nothing is thrown. */
 export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<ResultMessage> {
   const startAt = task.holdMs === undefined ? 0 : performance.now() + task.holdMs;
-  let definition: RunnableTask;
-  try {
-    definition = await loadTask(task.modulePath, task.taskType);
-  } catch (err) {
-    return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
+  let definition = loaded.get(task.modulePath)?.get(task.taskType);
+  if (definition === undefined) {
+    try {
+      definition = await loadTask(task.modulePath, task.taskType);
+    } catch (err) {
+      return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
+    }
   }
   if (startAt > 0 && !(await heldUntil(startAt, env.signal))) {
     return failure(task.runId, { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' });
@@ -105,6 +107,11 @@ export function abortReason(cause: AbortCause): DOMException {
 
 /** One import per module, shared by every type it defines. */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
+/**
+ * The definitions found, per module and type: a run of one found before starts without waiting
+ * on the import's promise or searching the module's exports again, the bulk of a no-op run.
+ */
+const loaded = new Map<string, Map<string, RunnableTask>>();
 
 async function loadTask(modulePath: string, type: string): Promise<RunnableTask> {
   let loading = modules.get(modulePath);
@@ -114,7 +121,11 @@ async function loadTask(modulePath: string, type: string): Promise<RunnableTask>
     // Forget failures so that a transient one (a file briefly missing, EMFILE) is retried.
     loading.catch(() => modules.delete(modulePath));
   }
-  return pickDefinition(await loading, type);
+  const definition = pickDefinition(await loading, type);
+  let types = loaded.get(modulePath);
+  if (types === undefined) loaded.set(modulePath, (types = new Map()));
+  types.set(type, definition);
+  return definition;
 }
 
 async function importModule(modulePath: string): Promise<Record<string, unknown>> {

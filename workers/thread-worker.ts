@@ -49,7 +49,7 @@ function recall(runId: string): void {
   const returned = queue.runs.slice(queue.next).map((r) => r.runId);
   queue.next = queue.runs.length;
   for (const id of returned) queuedIn.delete(id);
-  parentPort!.postMessage({ type: 'spindle-results', results: [], returned } satisfies ResultsMessage);
+  parentPort!.postMessage({ type: 'spindle-results', results: [], done: [], returned } satisfies ResultsMessage);
 }
 const earlyAborts = new Map<string, AbortCause>();
 
@@ -118,12 +118,14 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
   const queue: Queue = { runs, next: Math.min(batch.lanes ?? runs.length, runs.length) };
   for (const run of runs.slice(queue.next)) queuedIn.set(run.runId, queue);
   let pending: ResultMessage[] = [];
+  let done: string[] = [];
   let sendAhead: NodeJS.Immediate | null = null;
   const flush = (started?: string): void => {
     if (sendAhead !== null) clearImmediate(sendAhead);
     sendAhead = null;
-    parentPort!.postMessage({ type: 'spindle-results', results: pending, ...(started !== undefined ? { started } : {}) } satisfies ResultsMessage);
+    parentPort!.postMessage({ type: 'spindle-results', results: pending, done, ...(started !== undefined ? { started } : {}) } satisfies ResultsMessage);
     pending = [];
+    done = [];
   };
   const lane = async (first: TaskMessage): Promise<void> => {
     let run = first;
@@ -132,7 +134,8 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
       // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
       // between would leave this result in an array already sent.
       const result = await runOne(run, queued);
-      pending.push(result);
+      if (result.ok && result.output === undefined && result.progress === undefined) done.push(result.runId);
+      else pending.push(result);
       // A run that ended on its signal was likely stopped with others (a shutdown aborts every
       // run at once): their aborts, still in this thread's port, land before the next one starts.
       if (!result.ok && result.error.code === 'CANCELLED' && queue.next < runs.length) await new Promise((resolve) => setImmediate(resolve));
@@ -152,7 +155,7 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
   await Promise.all(lanes.map(lane));
   // Piscina's reply travels on another port than parentPort: a queued run's result there could
   // overtake the word that it started. Results of a batch that queued runs all go on parentPort.
-  if (lanes.length < runs.length && pending.length > 0) flush();
+  if (lanes.length < runs.length && pending.length + done.length > 0) flush();
   if (sendAhead !== null) clearImmediate(sendAhead);
-  return { type: 'batch', results: pending };
+  return { type: 'batch', results: pending, done };
 }

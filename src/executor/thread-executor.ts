@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import type { AbortReason, Executor, RunListener, RunRequest } from './executor.js';
 import { resolvePoolOptions } from './pool-options.js';
-import { bookedRun, RunBook } from './run-book.js';
+import { bookedRun, type Result, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import { holdOf } from './wire.js';
@@ -17,6 +17,9 @@ import { relayLine } from './worker-output.js';
 
 export type ThreadExecutorOptions = PoolOptions;
 export type ResolvedThreadExecutorOptions = ResolvedPoolOptions;
+
+/** What a `done` id stands for: one shared result, read only. */
+const SUCCEEDED: Result = Object.freeze({ ok: true, output: undefined });
 
 /** Runs claimed ahead are short: one still queued on its thread this long after it was sent is recalled. */
 const RECALL_AFTER_MS = 50;
@@ -106,8 +109,9 @@ export class ThreadExecutor implements Executor {
     pool.on('message', (message: unknown) => {
       const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
       if (type === 'spindle-results') {
-        const { results, started, returned } = message as ResultsMessage;
+        const { results, done, started, returned } = message as ResultsMessage;
         for (const result of results) this.#resultArrived(result);
+        for (const runId of done) this.#succeeded(runId);
         const run = started === undefined ? undefined : this.#book.get(started);
         if (run !== undefined) this.#book.started(run);
         if (returned !== undefined) this.#giveBack(returned.map((runId) => this.#book.get(runId)).filter((r) => r !== undefined));
@@ -173,8 +177,12 @@ export class ThreadExecutor implements Executor {
     if (runs.length > lanes) this.#recallLater(runs.slice(lanes));
     this.#pool!.run(message).then(
       (reply: WorkerReply) => {
-        if (reply.type === 'batch') for (const result of reply.results) this.#resultArrived(result);
-        else this.#finished(runs[0]!, reply);
+        if (reply.type === 'batch') {
+          for (const result of reply.results) this.#resultArrived(result);
+          for (const runId of reply.done) this.#succeeded(runId);
+        } else {
+          this.#finished(runs[0]!, reply);
+        }
       },
       (err: unknown) => this.#giveBack(runs.filter((run) => this.#lost(run, err))),
     );
@@ -207,6 +215,14 @@ export class ThreadExecutor implements Executor {
   #resultArrived(result: ResultMessage): void {
     const run = this.#book.get(result.runId);
     if (run !== undefined) this.#finished(run, result);
+  }
+
+  /** A run of a batch succeeded with no output and no progress (a `done` id). */
+  #succeeded(runId: string): void {
+    const run = this.#book.get(runId);
+    if (run === undefined) return;
+    this.#book.settled(run, SUCCEEDED);
+    this.#book.release(run);
   }
 
   abort(runId: string, reason: AbortReason): void {
@@ -251,7 +267,8 @@ export class ThreadExecutor implements Executor {
   #finished(run: Run, reply: WorkerReply): void {
     if (reply.type === 'result') {
       if (!run.reported && reply.progress !== undefined) this.#book.progress(run, reply.progress);
-      this.#book.settled(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
+      // The reply is a Result as it is (the book reads ok, output and error): no copy per run.
+      this.#book.settled(run, reply);
     }
     this.#book.release(run);
   }

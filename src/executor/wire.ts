@@ -78,10 +78,14 @@ export interface PongMessage {
 export interface BatchReply {
   type: 'batch';
   results: ResultMessage[];
+  done: string[];
 }
 
 /**
  * Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead.
+ * `done` (here and in a BatchReply): the runs that succeeded with no output and no progress, by
+ * id, not as ResultMessages: most runs end so, and an id crosses a port for a fraction of what a
+ * result object costs to write and read.
  * `started`: a queued run of a BatchMessage whose handler starts right after this is posted, so
  * the executor counts its timeout and duration from then, and knows it started if the thread dies.
  * `returned`: queued runs given back unstarted on a RecallMessage.
@@ -89,6 +93,7 @@ export interface BatchReply {
 export interface ResultsMessage {
   type: 'spindle-results';
   results: ResultMessage[];
+  done: string[];
   started?: string;
   returned?: string[];
 }
