@@ -278,6 +278,29 @@ export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): 
     }
   });
 
+  it('gives each run of one message its own outcome, whether it returned nothing, output or progress, or threw, and each type of a module its own handler, run after run', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 16 });
+    const mail = fileURLToPath(new URL('../fixtures/code-tasks/mail.ts', import.meta.url));
+    for (let round = 0; round < 3; round++) {
+      const noops = [start(ex, task('noop')), start(ex, task('noop'))];
+      const echo = start(ex, task('echo'), { round });
+      const progress = start(ex, task('progress'));
+      const throws = start(ex, task('throws'));
+      const send = start(ex, mail, { to: `r${round}@example.com` }, { type: 'send-email', attempt: 2 });
+      const bounce = start(ex, mail, {}, { type: 'bounce' });
+      const last = start(ex, task('noop'));
+      for (const noop of [...noops, last]) expect(await noop.outcome).toMatchObject({ ok: true, output: undefined });
+      expect(await echo.outcome).toMatchObject({ ok: true, output: `{"round":${round}}` });
+      expect(await progress.outcome).toMatchObject({ ok: true, output: '{"done":true}' });
+      expect(progress.progress).toEqual([0.5]);
+      expect(await failed(throws)).toMatchObject({ code: 'HANDLER_ERROR', handlerCode: 'E_FIXTURE' });
+      expect(await send.outcome).toMatchObject({ ok: true, output: `{"sent":"r${round}@example.com","attempt":2}` });
+      expect(await failed(bounce)).toMatchObject({ code: 'HANDLER_ERROR', message: 'mailbox full' });
+      await Promise.all([...noops, echo, progress, throws, send, bounce, last].map((r) => r.released));
+      expect(ex.busy()).toBe(0);
+    }
+  });
+
   it('closes within its grace period when a handler ignores the shutdown', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ killGraceMs: 120_000 });
     const stubborn = start(ex, task('ignore-abort'), { ms: 3_600_000 });

@@ -39,7 +39,7 @@ export interface Tracked {
 
 let runs = 0;
 
-export function start(ex: Executor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number; startAt?: number } = {}): Tracked {
+export function start(ex: Executor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number; startAt?: number; type?: string } = {}): Tracked {
   const runId = `run-${++runs}`;
   const progress: number[] = [];
   let onOutcome!: (outcome: RunOutcome) => void;
@@ -47,7 +47,7 @@ export function start(ex: Executor, modulePath: string, params: unknown = {}, op
   const outcome = new Promise<RunOutcome>((resolve) => (onOutcome = resolve));
   const released = new Promise<void>((resolve) => (onReleased = resolve));
   ex.run(
-    { runId, taskId: `task-${runs}`, type: 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000, ...(options.startAt === undefined ? {} : { startAt: options.startAt }) },
+    { runId, taskId: `task-${runs}`, type: options.type ?? 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000, ...(options.startAt === undefined ? {} : { startAt: options.startAt }) },
     { onProgress: (p) => progress.push(p), onOutcome, onReleased },
   );
   return { runId, outcome, released, progress };
