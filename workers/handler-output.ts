@@ -51,15 +51,16 @@ export function captureOutput(logger: Logger, outside: RunFields): void {
 }
 
 /** Runs `fn` with its output tagged with `fields`; what it left without a newline is logged at the end. */
-export async function withRunOutput<T>(logger: Logger, fields: RunFields, fn: () => Promise<T>): Promise<T> {
+export async function withRunOutput<T>(logger: Logger, fields: RunFields, fn: () => T | Promise<T>): Promise<T> {
   const writer: Writer = { fields, stdout: '', stderr: '' };
   try {
     return await current.run(writer, fn);
   } finally {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      if (writer[stream] !== '') emit(logger, fields, stream, writer[stream]);
-      writer[stream] = '';
-    }
+    // Stream by stream, not a loop over a list of them: this runs for every run.
+    if (writer.stdout !== '') emit(logger, fields, 'stdout', writer.stdout);
+    if (writer.stderr !== '') emit(logger, fields, 'stderr', writer.stderr);
+    writer.stdout = '';
+    writer.stderr = '';
   }
 }
 

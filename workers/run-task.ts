@@ -51,22 +51,17 @@ export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<R
   if (startAt > 0 && !(await heldUntil(startAt, env.signal))) {
     return failure(task.runId, { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' });
   }
-  let settled = false;
-  let lastProgress: number | undefined;
   const fields = { taskId: task.taskId, type: task.taskType, attempt: task.attempt, worker: env.worker };
-  const ctx = createContext(task, env, fields, (progress) => {
-    if (settled) return;
-    lastProgress = progress;
-    env.reportProgress(progress);
-  });
+  const ctx = new RunContext(task.attempt, env, fields);
   let result: ResultMessage;
   try {
-    // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts).
-    result = serializeOutput(task.runId, await withRunOutput(env.logger, fields, async () => definition.run(task.params, ctx)));
+    // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts). A
+    // handler that throws rather than rejects lands in the catch all the same.
+    result = serializeOutput(task.runId, await withRunOutput(env.logger, fields, () => definition.run(task.params, ctx)));
   } catch (err) {
     result = failure(task.runId, wireError(env.signal.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
   }
-  settled = true;
+  const lastProgress = ctx.settle();
   return lastProgress === undefined ? result : { ...result, progress: lastProgress };
 }
 
@@ -109,7 +104,7 @@ export function abortReason(cause: AbortCause): DOMException {
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 /**
  * The definitions found, per module and type: a run of one found before starts without waiting
- * on the import's promise or searching the module's exports again, the bulk of a no-op run.
+ * on the import's promise or searching the module's exports again.
  */
 const loaded = new Map<string, Map<string, RunnableTask>>();
 
@@ -158,25 +153,51 @@ function isRunnable(value: unknown): value is RunnableTask {
   return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function';
 }
 
-function createContext(task: TaskMessage, env: RunEnvironment, fields: RunFields, report: (progress: number) => void): TaskRunContext {
-  let log: Logger | undefined;
-  return {
-    signal: env.signal,
-    attempt: task.attempt,
-    // Most handlers never log: bind the child logger only when one does.
-    get log() {
-      // Fields, not child bindings: a handler passing `attempt` itself must not write it twice.
-      log ??= withFields(env.logger, fields);
-      return log;
-    },
-    progress(progress: number) {
+/**
+ * A handler's ctx. A class rather than an object literal with a `log` getter: such a literal
+ * costs a fresh accessor each time, measured at about 0.7 µs a run, more than the rest of a no-op
+ * run's context together.
+ */
+class RunContext implements TaskRunContext {
+  readonly signal: AbortSignal;
+  readonly attempt: number;
+  /** Its own property, not the prototype's, so that a handler may take it off ctx and call it. */
+  readonly progress: (progress: number) => Promise<void>;
+  readonly #logger: Logger;
+  readonly #fields: RunFields;
+  #log: Logger | undefined;
+  #settled = false;
+  #lastProgress: number | undefined;
+
+  constructor(attempt: number, env: RunEnvironment, fields: RunFields) {
+    this.signal = env.signal;
+    this.attempt = attempt;
+    this.#logger = env.logger;
+    this.#fields = fields;
+    this.progress = (progress) => {
       if (!isProgress(progress)) {
         throw new RangeError(`ctx.progress expects a number within 0..1, got ${typeof progress === 'number' ? progress : typeof progress}`);
       }
-      report(progress);
+      if (!this.#settled) {
+        this.#lastProgress = progress;
+        env.reportProgress(progress);
+      }
       return Promise.resolve();
-    },
-  };
+    };
+  }
+
+  /** Most handlers never log: the child logger is bound only when one does. */
+  get log(): Logger {
+    // Fields, not child bindings: a handler passing `attempt` itself must not write it twice.
+    this.#log ??= withFields(this.#logger, this.#fields);
+    return this.#log;
+  }
+
+  /** The run has settled: later progress is dropped. Returns the last progress reported before. */
+  settle(): number | undefined {
+    this.#settled = true;
+    return this.#lastProgress;
+  }
 }
 
 function serializeOutput(runId: string, output: unknown): ResultMessage {

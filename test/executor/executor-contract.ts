@@ -3,6 +3,8 @@
  * runs against its own executor: the same ctx, outcomes and run error codes, aborts, timeouts and
  * the kill grace, runs held until their startAt, runs cancelled before they start, close.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,7 @@ import type { Executor, RunError } from '../../src/executor/executor.js';
 import type { PoolOptions } from '../../src/executor/pool-options.js';
 import { RECORD, recordLog, recordsBegun as began } from '../helpers/record-task.js';
 import { until } from '../helpers/runtime.js';
+import { tempDir } from '../helpers/temp.js';
 import { failed, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
 import type { Tracked } from './executor-harness.js';
 
@@ -84,6 +87,33 @@ export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): 
     expect(of('through ctx.log')).toMatchObject({ ...tags(output, 3), tag: 'xyz', level: 40 });
     expect(of('fast from a timer')).toMatchObject({ ...tags(fast, 1), stream: 'stderr' });
     expect(of('slow from a timer')).toMatchObject({ ...tags(slow, 2), stream: 'stderr' });
+  });
+
+  it('gives a handler a ctx it may take apart, and takes what a handler returns or throws without a promise', { timeout: TEST_TIMEOUT }, async () => {
+    const { sink, lines } = lineSink();
+    const ex = await open({ workers: 1, runsPerWorker: 4, logLevel: 'info', logger: pino({ level: 'info' }, sink) });
+    const dir = tempDir();
+    const module = (name: string, source: string): string => {
+      const file = join(dir, `${name}.mjs`);
+      writeFileSync(file, source);
+      return file;
+    };
+    const takesApart = module('takes-apart', `export default { name: 'takes-apart', async run(params, { signal, attempt, log, progress }) {
+      await progress(0.25);
+      log.info({ tag: params.tag }, 'logged through a log taken off ctx');
+      return { attempt, aborted: signal.aborted };
+    } };`);
+    const returns = module('returns', `export default { name: 'returns', run(params) { return { got: params.n }; } };`);
+    const throws = module('throws-sync', `export default { name: 'throws-sync', run() { throw new TypeError('thrown, not rejected'); } };`);
+    const apart = start(ex, takesApart, { tag: 'apart' }, { attempt: 3 });
+    const plain = start(ex, returns, { n: 7 });
+    const thrown = start(ex, throws);
+    expect(await apart.outcome).toMatchObject({ ok: true, output: '{"attempt":3,"aborted":false}' });
+    expect(apart.progress).toEqual([0.25]);
+    expect(await plain.outcome).toMatchObject({ ok: true, output: '{"got":7}' });
+    expect(await failed(thrown)).toMatchObject({ code: 'HANDLER_ERROR', name: 'TypeError', message: 'thrown, not rejected' });
+    await until(() => lines.some((l) => l.msg === 'logged through a log taken off ctx'));
+    expect(lines.find((l) => l.msg === 'logged through a log taken off ctx')).toMatchObject({ tag: 'apart', taskId: apart.runId.replace('run-', 'task-'), attempt: 3 });
   });
 
   it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
