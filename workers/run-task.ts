@@ -9,6 +9,7 @@ import { isProgress } from '../src/executor/wire.js';
 import { withFields } from '../src/log-fields.js';
 import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
 import { type RunFields, withRunOutput } from './handler-output.js';
+import type { RunAbort } from './run-abort.js';
 
 /** What a handler receives as its second argument (SPEC §2). */
 export interface TaskRunContext {
@@ -25,7 +26,8 @@ interface RunnableTask {
 
 /** What the entry point provides for one run. */
 export interface RunEnvironment {
-  signal: AbortSignal;
+  /** The run's abort: ctx.signal is its signal. */
+  abort: RunAbort;
   /**
    * The worker's logger (made with the boundFields mixin): the handler's ctx.log is a child
    * writing { taskId, type, attempt, worker }, and its printed lines are written through it.
@@ -48,7 +50,7 @@ export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<R
       return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
     }
   }
-  if (startAt > 0 && !(await heldUntil(startAt, env.signal))) {
+  if (startAt > 0 && !(await heldUntil(startAt, env.abort.signal))) {
     return failure(task.runId, { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' });
   }
   const fields = { taskId: task.taskId, type: task.taskType, attempt: task.attempt, worker: env.worker };
@@ -59,7 +61,7 @@ export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<R
     // handler that throws rather than rejects lands in the catch all the same.
     result = serializeOutput(task.runId, await withRunOutput(env.logger, fields, () => definition.run(task.params, ctx)));
   } catch (err) {
-    result = failure(task.runId, wireError(env.signal.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
+    result = failure(task.runId, wireError(env.abort.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
   }
   const lastProgress = ctx.settle();
   return lastProgress === undefined ? result : { ...result, progress: lastProgress };
@@ -159,10 +161,10 @@ function isRunnable(value: unknown): value is RunnableTask {
  * run's context together.
  */
 class RunContext implements TaskRunContext {
-  readonly signal: AbortSignal;
   readonly attempt: number;
   /** Its own property, not the prototype's, so that a handler may take it off ctx and call it. */
   readonly progress: (progress: number) => Promise<void>;
+  readonly #abort: RunAbort;
   readonly #logger: Logger;
   readonly #fields: RunFields;
   #log: Logger | undefined;
@@ -170,7 +172,7 @@ class RunContext implements TaskRunContext {
   #lastProgress: number | undefined;
 
   constructor(attempt: number, env: RunEnvironment, fields: RunFields) {
-    this.signal = env.signal;
+    this.#abort = env.abort;
     this.attempt = attempt;
     this.#logger = env.logger;
     this.#fields = fields;
@@ -184,6 +186,11 @@ class RunContext implements TaskRunContext {
       }
       return Promise.resolve();
     };
+  }
+
+  /** Made when first read (see RunAbort). */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 
   /** Most handlers never log: the child logger is bound only when one does. */

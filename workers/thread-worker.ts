@@ -11,6 +11,7 @@ import { boundFields } from '../src/log-fields.js';
 import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
 import type { AbortCause, BatchMessage, BatchReply, LogMessage, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
 import { captureOutput } from './handler-output.js';
+import { RunAbort } from './run-abort.js';
 import { abortReason, runTask } from './run-task.js';
 
 /**
@@ -31,7 +32,7 @@ const self = threadWorkerName(threadId);
 const toExecutor = { write: (line: string) => parentPort!.postMessage({ type: 'spindle-log', line } satisfies LogMessage) };
 const logger = pino({ level: logLevel, mixin: boundFields }, toExecutor);
 captureOutput(logger, { worker: self });
-const running = new Map<string, AbortController>();
+const running = new Map<string, RunAbort>();
 
 /** A batch's runs, and the index of the next one to start: those from it on are queued. */
 interface Queue {
@@ -62,9 +63,9 @@ channel.onmessage = (event) => {
     recall(message.runId);
     return;
   }
-  const controller = running.get(message.runId);
-  if (controller !== undefined) {
-    controller.abort(abortReason(message.cause));
+  const abort = running.get(message.runId);
+  if (abort !== undefined) {
+    abort.abort(abortReason(message.cause));
     return;
   }
   earlyAborts.set(message.runId, message.cause);
@@ -87,15 +88,15 @@ async function runOne(request: TaskMessage, queued = false): Promise<ResultMessa
     earlyAborts.delete(runId);
     return { type: 'result', runId, ok: false, error: { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' } };
   }
-  const controller = new AbortController();
+  const abort = new RunAbort();
   if (early !== undefined) {
     earlyAborts.delete(runId);
-    controller.abort(abortReason(early));
+    abort.abort(abortReason(early));
   }
-  running.set(runId, controller);
+  running.set(runId, abort);
   try {
     return await runTask(request, {
-      signal: controller.signal,
+      abort,
       logger,
       worker: self,
       reportProgress: (progress) => channel.postMessage({ type: 'progress', runId, progress } satisfies ProgressMessage),

@@ -3,7 +3,7 @@
  * runs against its own executor: the same ctx, outcomes and run error codes, aborts, timeouts and
  * the kill grace, runs held until their startAt, runs cancelled before they start, close.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
@@ -114,6 +114,35 @@ export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): 
     expect(await failed(thrown)).toMatchObject({ code: 'HANDLER_ERROR', name: 'TypeError', message: 'thrown, not rejected' });
     await until(() => lines.some((l) => l.msg === 'logged through a log taken off ctx'));
     expect(lines.find((l) => l.msg === 'logged through a log taken off ctx')).toMatchObject({ tag: 'apart', taskId: apart.runId.replace('run-', 'task-'), attempt: 3 });
+  });
+
+  it('gives a handler that first reads ctx.signal after its run was cancelled a signal already aborted, with its reason', { timeout: TEST_TIMEOUT }, async () => {
+    const { sink, lines } = lineSink();
+    const ex = await open({ workers: 1, runsPerWorker: 2, logLevel: 'info', logger: pino({ level: 'info' }, sink) });
+    const dir = tempDir();
+    const go = join(dir, 'go');
+    const file = join(dir, 'late-reader.mjs');
+    // It waits for the test's word (a file) without its signal, then reads the signal for the first time.
+    writeFileSync(file, `import { existsSync } from 'node:fs';
+      export default { name: 'late-reader', async run(params, ctx) {
+        await ctx.progress(0.5);
+        while (!existsSync(params.go)) await new Promise((resolve) => setTimeout(resolve, 5));
+        ctx.log.info({ aborted: ctx.signal.aborted, reason: ctx.signal.reason?.name }, 'read the signal late');
+      } };`);
+    const late = start(ex, file, { go });
+    // A run on the same worker that ends on its signal: aborted after the first, its end says the
+    // worker has had the first one's abort too (aborts reach a worker in order).
+    const marker = join(dir, 'marker');
+    const listening = start(ex, task('await-abort'), { marker });
+    await until(() => late.progress.length > 0 && existsSync(marker));
+    ex.abort(late.runId, 'cancel');
+    ex.abort(listening.runId, 'cancel');
+    expect((await failed(late)).code).toBe('CANCELLED');
+    await listening.released;
+    writeFileSync(go, '');
+    await late.released;
+    await until(() => lines.some((l) => l.msg === 'read the signal late'));
+    expect(lines.find((l) => l.msg === 'read the signal late')).toMatchObject({ aborted: true, reason: 'AbortError' });
   });
 
   it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
