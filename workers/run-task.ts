@@ -8,7 +8,7 @@ import type { RunErrorCode } from '../src/errors.js';
 import { isProgress } from '../src/executor/wire.js';
 import { withFields } from '../src/log-fields.js';
 import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
-import { type RunFields, withRunOutput } from './handler-output.js';
+import { RunOutput, type RunFields } from './handler-output.js';
 import type { RunAbort } from './run-abort.js';
 
 /** What a handler receives as its second argument (SPEC §2). */
@@ -55,13 +55,16 @@ export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<R
   }
   const fields = { taskId: task.taskId, type: task.taskType, attempt: task.attempt, worker: env.worker };
   const ctx = new RunContext(task.attempt, env, fields);
+  // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts).
+  const output = new RunOutput(fields);
   let result: ResultMessage;
   try {
-    // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts). A
-    // handler that throws rather than rejects lands in the catch all the same.
-    result = serializeOutput(task.runId, await withRunOutput(env.logger, fields, () => definition.run(task.params, ctx)));
+    // A handler that throws rather than rejects lands in the catch all the same.
+    result = serializeOutput(task.runId, await output.run(() => definition.run(task.params, ctx)));
   } catch (err) {
     result = failure(task.runId, wireError(env.abort.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
+  } finally {
+    output.end(env.logger);
   }
   const lastProgress = ctx.settle();
   return lastProgress === undefined ? result : { ...result, progress: lastProgress };
