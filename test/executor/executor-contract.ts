@@ -3,10 +3,7 @@
  * runs against its own executor: the same ctx, outcomes and run error codes, aborts, timeouts and
  * the kill grace, runs held until their startAt, runs cancelled before they start, close.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { expect, it } from 'vitest';
@@ -15,8 +12,8 @@ import type { Executor, RunError } from '../../src/executor/executor.js';
 import type { PoolOptions } from '../../src/executor/pool-options.js';
 import { RECORD, recordLog, recordsBegun as began } from '../helpers/record-task.js';
 import { until } from '../helpers/runtime.js';
-import { tempDir } from '../helpers/temp.js';
-import { failed, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
+import { failed, lineSink, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
+import { handlerContract } from './handler-contract.js';
 import type { Tracked } from './executor-harness.js';
 
 export interface ExecutorMode<O extends PoolOptions> {
@@ -40,18 +37,6 @@ const POOL_BAD_OPTIONS: ReadonlyArray<readonly [field: string, options: PoolOpti
   ['logLevel', { logLevel: 'loud' }],
 ];
 
-/** A pino destination that keeps each JSON line it is written, parsed, in `lines`. */
-function lineSink(): { sink: Writable; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { sink, lines };
-}
-
 /**
  * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
  * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
@@ -66,6 +51,7 @@ function holdLoop(ms: number): Promise<void> {
 /** Registers the contract's tests in the calling describe block, once for `mode`. */
 export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): void {
   const { open, worker, noun } = mode;
+  handlerContract(open);
 
   it(`sends what handlers print and ctx.log to its logger, each line tagged with its own run when runs share a ${noun}`, { timeout: TEST_TIMEOUT }, async () => {
     const { sink, lines } = lineSink();
@@ -87,62 +73,6 @@ export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): 
     expect(of('through ctx.log')).toMatchObject({ ...tags(output, 3), tag: 'xyz', level: 40 });
     expect(of('fast from a timer')).toMatchObject({ ...tags(fast, 1), stream: 'stderr' });
     expect(of('slow from a timer')).toMatchObject({ ...tags(slow, 2), stream: 'stderr' });
-  });
-
-  it('gives a handler a ctx it may take apart, and takes what a handler returns or throws without a promise', { timeout: TEST_TIMEOUT }, async () => {
-    const { sink, lines } = lineSink();
-    const ex = await open({ workers: 1, runsPerWorker: 4, logLevel: 'info', logger: pino({ level: 'info' }, sink) });
-    const dir = tempDir();
-    const module = (name: string, source: string): string => {
-      const file = join(dir, `${name}.mjs`);
-      writeFileSync(file, source);
-      return file;
-    };
-    const takesApart = module('takes-apart', `export default { name: 'takes-apart', async run(params, { signal, attempt, log, progress }) {
-      await progress(0.25);
-      log.info({ tag: params.tag }, 'logged through a log taken off ctx');
-      return { attempt, aborted: signal.aborted };
-    } };`);
-    const returns = module('returns', `export default { name: 'returns', run(params) { return { got: params.n }; } };`);
-    const throws = module('throws-sync', `export default { name: 'throws-sync', run() { throw new TypeError('thrown, not rejected'); } };`);
-    const apart = start(ex, takesApart, { tag: 'apart' }, { attempt: 3 });
-    const plain = start(ex, returns, { n: 7 });
-    const thrown = start(ex, throws);
-    expect(await apart.outcome).toMatchObject({ ok: true, output: '{"attempt":3,"aborted":false}' });
-    expect(apart.progress).toEqual([0.25]);
-    expect(await plain.outcome).toMatchObject({ ok: true, output: '{"got":7}' });
-    expect(await failed(thrown)).toMatchObject({ code: 'HANDLER_ERROR', name: 'TypeError', message: 'thrown, not rejected' });
-    await until(() => lines.some((l) => l.msg === 'logged through a log taken off ctx'));
-    expect(lines.find((l) => l.msg === 'logged through a log taken off ctx')).toMatchObject({ tag: 'apart', taskId: apart.runId.replace('run-', 'task-'), attempt: 3 });
-  });
-
-  it('gives a handler that first reads ctx.signal after its run was cancelled a signal already aborted, with its reason', { timeout: TEST_TIMEOUT }, async () => {
-    const { sink, lines } = lineSink();
-    const ex = await open({ workers: 1, runsPerWorker: 2, logLevel: 'info', logger: pino({ level: 'info' }, sink) });
-    const dir = tempDir();
-    const go = join(dir, 'go');
-    const file = join(dir, 'late-reader.mjs');
-    // It waits for the test's word (a file) without its signal, then reads the signal for the first time.
-    writeFileSync(file, `import { existsSync } from 'node:fs';
-      export default { name: 'late-reader', async run(params, ctx) {
-        await ctx.progress(0.5);
-        while (!existsSync(params.go)) await new Promise((resolve) => setTimeout(resolve, 5));
-        ctx.log.info({ aborted: ctx.signal.aborted, reason: ctx.signal.reason?.name }, 'read the signal late');
-      } };`);
-    const late = start(ex, file, { go });
-    // A run on the same worker that ends on its signal: aborted after the first, its end says the
-    // worker has had the first one's abort too (aborts reach a worker in order).
-    const marker = join(dir, 'marker');
-    const listening = start(ex, task('await-abort'), { marker });
-    await until(() => late.progress.length > 0 && existsSync(marker));
-    ex.abort(late.runId, 'cancel');
-    ex.abort(listening.runId, 'cancel');
-    expect((await failed(late)).code).toBe('CANCELLED');
-    await listening.released;
-    writeFileSync(go, '');
-    await late.released;
-    await until(() => lines.some((l) => l.msg === 'read the signal late'));
-    expect(lines.find((l) => l.msg === 'read the signal late')).toMatchObject({ aborted: true, reason: 'AbortError' });
   });
 
   it('returns the handler output as JSON text', { timeout: TEST_TIMEOUT }, async () => {
@@ -333,29 +263,6 @@ export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): 
       const outcomes = await Promise.all(runs.map((r) => r.outcome));
       expect(outcomes.every((o) => o.ok && o.worker === fast.worker)).toBe(true);
       await Promise.all(runs.map((r) => r.released));
-      expect(ex.busy()).toBe(0);
-    }
-  });
-
-  it('gives each run of one message its own outcome, whether it returned nothing, output or progress, or threw, and each type of a module its own handler, run after run', { timeout: TEST_TIMEOUT }, async () => {
-    const ex = await open({ workers: 1, runsPerWorker: 16 });
-    const mail = fileURLToPath(new URL('../fixtures/code-tasks/mail.ts', import.meta.url));
-    for (let round = 0; round < 3; round++) {
-      const noops = [start(ex, task('noop')), start(ex, task('noop'))];
-      const echo = start(ex, task('echo'), { round });
-      const progress = start(ex, task('progress'));
-      const throws = start(ex, task('throws'));
-      const send = start(ex, mail, { to: `r${round}@example.com` }, { type: 'send-email', attempt: 2 });
-      const bounce = start(ex, mail, {}, { type: 'bounce' });
-      const last = start(ex, task('noop'));
-      for (const noop of [...noops, last]) expect(await noop.outcome).toMatchObject({ ok: true, output: undefined });
-      expect(await echo.outcome).toMatchObject({ ok: true, output: `{"round":${round}}` });
-      expect(await progress.outcome).toMatchObject({ ok: true, output: '{"done":true}' });
-      expect(progress.progress).toEqual([0.5]);
-      expect(await failed(throws)).toMatchObject({ code: 'HANDLER_ERROR', handlerCode: 'E_FIXTURE' });
-      expect(await send.outcome).toMatchObject({ ok: true, output: `{"sent":"r${round}@example.com","attempt":2}` });
-      expect(await failed(bounce)).toMatchObject({ code: 'HANDLER_ERROR', message: 'mailbox full' });
-      await Promise.all([...noops, echo, progress, throws, send, bounce, last].map((r) => r.released));
       expect(ex.busy()).toBe(0);
     }
   });
