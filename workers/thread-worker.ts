@@ -8,7 +8,7 @@
 import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { boundFields } from '../src/log-fields.js';
-import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
+import { isChannelMessage, taskAt, threadWorkerName } from '../src/executor/wire.js';
 import type { AbortCause, BatchMessage, BatchReply, LogMessage, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
 import { captureOutput } from './handler-output.js';
 import { RunAbort } from './run-abort.js';
@@ -36,7 +36,7 @@ const running = new Map<string, RunAbort>();
 
 /** A batch's runs, and the index of the next one to start: those from it on are queued. */
 interface Queue {
-  readonly runs: TaskMessage[];
+  readonly runIds: string[];
   next: number;
 }
 
@@ -47,8 +47,8 @@ const queuedIn = new Map<string, Queue>();
 function recall(runId: string): void {
   const queue = queuedIn.get(runId);
   if (queue === undefined) return;
-  const returned = queue.runs.slice(queue.next).map((r) => r.runId);
-  queue.next = queue.runs.length;
+  const returned = queue.runIds.slice(queue.next);
+  queue.next = queue.runIds.length;
   for (const id of returned) queuedIn.delete(id);
   parentPort!.postMessage({ type: 'spindle-results', results: [], done: [], returned } satisfies ResultsMessage);
 }
@@ -115,9 +115,10 @@ async function runOne(request: TaskMessage, queued = false): Promise<ResultMessa
  */
 async function runBatch(batch: BatchMessage): Promise<BatchReply> {
   const arrived = performance.now();
-  const { runs } = batch;
-  const queue: Queue = { runs, next: Math.min(batch.lanes ?? runs.length, runs.length) };
-  for (const run of runs.slice(queue.next)) queuedIn.set(run.runId, queue);
+  const { runIds } = batch;
+  const size = runIds.length;
+  const queue: Queue = { runIds, next: Math.min(batch.lanes ?? size, size) };
+  for (let i = queue.next; i < size; i++) queuedIn.set(runIds[i]!, queue);
   let pending: ResultMessage[] = [];
   let done: string[] = [];
   let sendAhead: NodeJS.Immediate | null = null;
@@ -139,24 +140,26 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
       else pending.push(result);
       // A run that ended on its signal was likely stopped with others (a shutdown aborts every
       // run at once): their aborts, still in this thread's port, land before the next one starts.
-      if (!result.ok && result.error.code === 'CANCELLED' && queue.next < runs.length) await new Promise((resolve) => setImmediate(resolve));
-      if (queue.next >= runs.length) {
+      if (!result.ok && result.error.code === 'CANCELLED' && queue.next < size) await new Promise((resolve) => setImmediate(resolve));
+      if (queue.next >= size) {
         sendAhead ??= setImmediate(flush);
         return;
       }
-      run = runs[queue.next++]!;
+      run = taskAt(batch, queue.next++);
       queuedIn.delete(run.runId);
       flush(run.runId);
       queued = true;
       // Its wait for its due time was measured from the message's arrival.
-      if (run.holdMs !== undefined) run = { ...run, holdMs: run.holdMs - (performance.now() - arrived) };
+      if (run.holdMs !== undefined) run.holdMs -= performance.now() - arrived;
     }
   };
-  const lanes = runs.slice(0, queue.next);
-  await Promise.all(lanes.map(lane));
+  const lanes: Array<Promise<void>> = [];
+  const atOnce = queue.next;
+  for (let i = 0; i < atOnce; i++) lanes.push(lane(taskAt(batch, i)));
+  await Promise.all(lanes);
   // Piscina's reply travels on another port than parentPort: a queued run's result there could
   // overtake the word that it started. Results of a batch that queued runs all go on parentPort.
-  if (lanes.length < runs.length && pending.length + done.length > 0) flush();
+  if (lanes.length < size && pending.length + done.length > 0) flush();
   if (sendAhead !== null) clearImmediate(sendAhead);
   return { type: 'batch', results: pending, done };
 }

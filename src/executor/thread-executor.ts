@@ -164,13 +164,12 @@ export class ThreadExecutor implements Executor {
 
   /** `lanes`: how many of the runs start at once; the rest queue behind them on the thread. */
   #send(runs: Run[], target: Thread | null, lanes: number): void {
-    const tasks = runs.map((r) => taskMessage(r.request));
     for (let i = lanes; i < runs.length; i++) runs[i]!.queued = true;
-    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks, ...(lanes < runs.length ? { lanes } : {}) };
+    const message: TaskMessage | BatchMessage = runs.length === 1 ? taskMessage(runs[0]!.request) : batchMessage(runs, lanes);
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
     // skips symbol keys, so the placement never travels to the worker. A plain store, not
     // Object.defineProperty: one message per run when each thread takes one at a time.
-    (message as { [queueOptionsSymbol]?: Placement })[queueOptionsSymbol] = { runs, tasks, target };
+    (message as { [queueOptionsSymbol]?: Placement })[queueOptionsSymbol] = { runs, message, target };
     // Counted at once, not when piscina places the message: it may queue it, and the next batch
     // cut in this turn must not count the same free slots again.
     if (target !== null) target.load += runs.length;
@@ -308,6 +307,30 @@ export class ThreadExecutor implements Executor {
     this.#logger ??= pino({ level: this.options.logLevel });
     return this.#logger;
   }
+}
+
+/** The runs of one message, as a BatchMessage's columns; `lanes`: how many start at once. */
+function batchMessage(runs: readonly Run[], lanes: number): BatchMessage {
+  const n = runs.length;
+  const batch: BatchMessage = { type: 'batch', runIds: new Array<string>(n), taskIds: new Array<string>(n), kinds: new Array<number>(n), types: [], modules: [], params: new Array<unknown>(n), attempts: new Array<number>(n) };
+  for (let i = 0; i < n; i++) {
+    const request = runs[i]!.request;
+    batch.runIds[i] = request.runId;
+    batch.taskIds[i] = request.taskId;
+    let kind = 0;
+    while (kind < batch.types.length && (batch.types[kind] !== request.type || batch.modules[kind] !== request.modulePath)) kind++;
+    if (kind === batch.types.length) {
+      batch.types.push(request.type);
+      batch.modules.push(request.modulePath);
+    }
+    batch.kinds[i] = kind;
+    batch.params[i] = request.params;
+    batch.attempts[i] = request.attempt;
+    const holdMs = holdOf(request);
+    if (holdMs > 0) (batch.holdMs ??= runs.map(() => null))[i] = holdMs;
+  }
+  if (lanes < n) batch.lanes = lanes;
+  return batch;
 }
 
 function taskMessage(request: RunRequest): TaskMessage {

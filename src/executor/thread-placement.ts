@@ -8,7 +8,7 @@ import { type Piscina, queueOptionsSymbol } from 'piscina';
 import { MAX_QUEUED_PER_WORKER } from './pool-options.js';
 import type { BookedRun } from './run-book.js';
 import type { ThreadDeath } from './thread-death.js';
-import type { TaskMessage } from './wire.js';
+import { type BatchMessage, markAborted, type TaskMessage } from './wire.js';
 
 export type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 type PoolThread = Parameters<Balancer>[1][number];
@@ -38,8 +38,8 @@ export interface Thread {
 /** What piscina's queue-options slot carries to the balancer: the runs of one message. */
 export interface Placement {
   runs: PlacedRun[];
-  /** The message's task for each run, in order: still this object until piscina posts it. */
-  tasks: TaskMessage[];
+  /** The message carrying them: still this object until piscina posts it. */
+  message: TaskMessage | BatchMessage;
   /** The thread the batch was cut for; another is chosen if it has gone meanwhile. */
   target: Thread | null;
 }
@@ -150,7 +150,7 @@ export class ThreadPlacement {
       if (run.abortedBy === null) return;
       // Aborted while queued: piscina posts the message right after this returns, so the mark
       // travels with it and the handler never starts; the kill grace restarts once it is posted.
-      placement.tasks[i]!.abortedBy = run.abortedBy;
+      markAborted(placement.message, i, run.abortedBy);
       queueMicrotask(() => this.#hooks.placed(run));
     });
     return best;

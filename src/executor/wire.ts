@@ -43,9 +43,42 @@ export interface PingMessage {
  */
 export interface BatchMessage {
   type: 'batch';
-  runs: TaskMessage[];
+  /**
+   * The runs as columns, run i at index i of each, not as TaskMessages: a message of hundreds of
+   * objects cost the thread sending it and the thread reading it several times what these
+   * arrays do (taskAt makes run i's TaskMessage again).
+   */
+  runIds: string[];
+  taskIds: string[];
+  /** Each run's type and module, as an index into `types` and `modules`: a batch mostly holds one type. */
+  kinds: number[];
+  types: string[];
+  modules: string[];
+  params: unknown[];
+  attempts: number[];
+  /** TaskMessage.abortedBy per run; absent while none has one. */
+  abortedBy?: Array<AbortCause | null>;
+  /** TaskMessage.holdMs per run; absent while none has one. */
+  holdMs?: Array<number | null>;
   /** Runs at once (default: all of them). */
   lanes?: number;
+}
+
+/** Run `i` of a batch as a TaskMessage. */
+export function taskAt(batch: BatchMessage, i: number): TaskMessage {
+  const kind = batch.kinds[i]!;
+  const task: TaskMessage = { type: 'run', runId: batch.runIds[i]!, taskId: batch.taskIds[i]!, taskType: batch.types[kind]!, modulePath: batch.modules[kind]!, params: batch.params[i], attempt: batch.attempts[i]! };
+  const abortedBy = batch.abortedBy?.[i];
+  if (abortedBy != null) task.abortedBy = abortedBy;
+  const holdMs = batch.holdMs?.[i];
+  if (holdMs != null) task.holdMs = holdMs;
+  return task;
+}
+
+/** Marks run `i` of a message (0 for a TaskMessage) aborted while it waited in the pool's queue. */
+export function markAborted(message: TaskMessage | BatchMessage, i: number, cause: AbortCause): void {
+  if (message.type === 'run') message.abortedBy = cause;
+  else (message.abortedBy ??= message.runIds.map(() => null))[i] = cause;
 }
 
 export type WorkerRequest = TaskMessage | PingMessage | BatchMessage;

@@ -6,6 +6,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { expect, it } from 'vitest';
@@ -71,6 +72,23 @@ export function handlerContract(open: (options?: PoolOptions) => Promise<Executo
     await late.released;
     await until(() => lines.some((l) => l.msg === 'read the signal late'));
     expect(lines.find((l) => l.msg === 'read the signal late')).toMatchObject({ aborted: true, reason: 'AbortError' });
+  });
+
+  it('holds each run of one message sent ahead of its due time until its own startAt', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 4 });
+    const file = join(tempDir(), 'clock.mjs');
+    writeFileSync(file, `export default { name: 'clock', run() { return { at: Date.now() }; } };`);
+    await start(ex, file).outcome;
+    const now = performance.now();
+    const wallNow = Date.now();
+    const dues = [150, 350, 250].map((ms) => now + ms);
+    const held = dues.map((startAt) => start(ex, file, {}, { startAt }));
+    const outcomes = await Promise.all(held.map((run) => run.outcome));
+    outcomes.forEach((outcome, i) => {
+      if (!outcome.ok) throw new Error(`run ${i} failed: ${outcome.error.message}`);
+      // Date.now() is whole ms: a start in the due ms may read one less.
+      expect((JSON.parse(outcome.output!) as { at: number }).at).toBeGreaterThanOrEqual(wallNow + Math.floor(dues[i]! - now) - 1);
+    });
   });
 
   it('gives each run of one message its own outcome, whether it returned nothing, output or progress, or threw, and each type of a module its own handler, run after run', { timeout: TEST_TIMEOUT }, async () => {
