@@ -50,16 +50,32 @@ export function captureOutput(logger: Logger, outside: RunFields): void {
   }
 }
 
-/** Runs `fn` with its output tagged with `fields`; what it left without a newline is logged at the end. */
-export async function withRunOutput<T>(logger: Logger, fields: RunFields, fn: () => Promise<T>): Promise<T> {
-  const writer: Writer = { fields, stdout: '', stderr: '' };
-  try {
-    return await current.run(writer, fn);
-  } finally {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      if (writer[stream] !== '') emit(logger, fields, stream, writer[stream]);
-      writer[stream] = '';
-    }
+/**
+ * Where one run's output goes: `run` calls the handler with what it prints tagged with `fields`,
+ * `end` logs what it left without a newline once it has settled. Two calls rather than one async
+ * wrapper: with AsyncLocalStorage on, every promise and await costs the worker's thread its hooks,
+ * and a wrapper would add its own to every run.
+ */
+export class RunOutput {
+  readonly #writer: Writer;
+
+  constructor(fields: RunFields) {
+    this.#writer = { fields, stdout: '', stderr: '' };
+  }
+
+  /** Calls `fn` with its output, and that of whatever it starts, tagged with this run. */
+  run<T>(fn: () => T): T {
+    return current.run(this.#writer, fn);
+  }
+
+  /** The run settled: logs what it left without a newline. */
+  end(logger: Logger): void {
+    const writer = this.#writer;
+    // Stream by stream, not a loop over a list of them: this runs for every run.
+    if (writer.stdout !== '') emit(logger, writer.fields, 'stdout', writer.stdout);
+    if (writer.stderr !== '') emit(logger, writer.fields, 'stderr', writer.stderr);
+    writer.stdout = '';
+    writer.stderr = '';
   }
 }
 

@@ -10,6 +10,7 @@ import { boundFields } from '../src/log-fields.js';
 import { isProcessRequest, processWorkerName } from '../src/executor/wire.js';
 import type { ProcessReply, ResultMessage, TaskMessage } from '../src/executor/wire.js';
 import { captureOutput } from './handler-output.js';
+import { RunAbort } from './run-abort.js';
 import { abortReason, runTask } from './run-task.js';
 import { startWatchdog } from './watchdog.js';
 
@@ -20,7 +21,7 @@ const self = processWorkerName(process.pid);
 // The executor reads them and writes them through the runtime's logger, in its format.
 const logger = pino({ level: process.argv[2] ?? 'info', mixin: boundFields }, pino.destination({ fd: 1, sync: true }));
 captureOutput(logger, { worker: self });
-const running = new Map<string, AbortController>();
+const running = new Map<string, RunAbort>();
 let crashing = false;
 
 function reply(message: ProcessReply): void {
@@ -41,11 +42,11 @@ function flushResults(): void {
 }
 
 async function run(task: TaskMessage): Promise<void> {
-  const controller = new AbortController();
-  running.set(task.runId, controller);
+  const abort = new RunAbort();
+  running.set(task.runId, abort);
   try {
     const result = await runTask(task, {
-      signal: controller.signal,
+      abort,
       logger,
       worker: self,
       reportProgress: (progress) => reply({ type: 'progress', runId: task.runId, progress }),

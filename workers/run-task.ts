@@ -8,7 +8,8 @@ import type { RunErrorCode } from '../src/errors.js';
 import { isProgress } from '../src/executor/wire.js';
 import { withFields } from '../src/log-fields.js';
 import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
-import { type RunFields, withRunOutput } from './handler-output.js';
+import { RunOutput, type RunFields } from './handler-output.js';
+import type { RunAbort } from './run-abort.js';
 
 /** What a handler receives as its second argument (SPEC §2). */
 export interface TaskRunContext {
@@ -25,7 +26,8 @@ interface RunnableTask {
 
 /** What the entry point provides for one run. */
 export interface RunEnvironment {
-  signal: AbortSignal;
+  /** The run's abort: ctx.signal is its signal. */
+  abort: RunAbort;
   /**
    * The worker's logger (made with the boundFields mixin): the handler's ctx.log is a child
    * writing { taskId, type, attempt, worker }, and its printed lines are written through it.
@@ -40,31 +42,31 @@ export interface RunEnvironment {
 /** Runs one task to a result. Handler faults become error results; nothing is thrown. */
 export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<ResultMessage> {
   const startAt = task.holdMs === undefined ? 0 : performance.now() + task.holdMs;
-  let definition: RunnableTask;
-  try {
-    definition = await loadTask(task.modulePath, task.taskType);
-  } catch (err) {
-    return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
+  let definition = loaded.get(task.modulePath)?.get(task.taskType);
+  if (definition === undefined) {
+    try {
+      definition = await loadTask(task.modulePath, task.taskType);
+    } catch (err) {
+      return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
+    }
   }
-  if (startAt > 0 && !(await heldUntil(startAt, env.signal))) {
+  if (startAt > 0 && !(await heldUntil(startAt, env.abort.signal))) {
     return failure(task.runId, { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' });
   }
-  let settled = false;
-  let lastProgress: number | undefined;
   const fields = { taskId: task.taskId, type: task.taskType, attempt: task.attempt, worker: env.worker };
-  const ctx = createContext(task, env, fields, (progress) => {
-    if (settled) return;
-    lastProgress = progress;
-    env.reportProgress(progress);
-  });
+  const ctx = new RunContext(task.attempt, env, fields);
+  // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts).
+  const output = new RunOutput(fields);
   let result: ResultMessage;
   try {
-    // What the handler prints is tagged like its ctx.log lines (workers/handler-output.ts).
-    result = serializeOutput(task.runId, await withRunOutput(env.logger, fields, async () => definition.run(task.params, ctx)));
+    // A handler that throws rather than rejects lands in the catch all the same.
+    result = serializeOutput(task.runId, await output.run(() => definition.run(task.params, ctx)));
   } catch (err) {
-    result = failure(task.runId, wireError(env.signal.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
+    result = failure(task.runId, wireError(env.abort.aborted ? 'CANCELLED' : 'HANDLER_ERROR', err));
+  } finally {
+    output.end(env.logger);
   }
-  settled = true;
+  const lastProgress = ctx.settle();
   return lastProgress === undefined ? result : { ...result, progress: lastProgress };
 }
 
@@ -105,6 +107,11 @@ export function abortReason(cause: AbortCause): DOMException {
 
 /** One import per module, shared by every type it defines. */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
+/**
+ * The definitions found, per module and type: a run of one found before starts without waiting
+ * on the import's promise or searching the module's exports again.
+ */
+const loaded = new Map<string, Map<string, RunnableTask>>();
 
 async function loadTask(modulePath: string, type: string): Promise<RunnableTask> {
   let loading = modules.get(modulePath);
@@ -114,7 +121,11 @@ async function loadTask(modulePath: string, type: string): Promise<RunnableTask>
     // Forget failures so that a transient one (a file briefly missing, EMFILE) is retried.
     loading.catch(() => modules.delete(modulePath));
   }
-  return pickDefinition(await loading, type);
+  const definition = pickDefinition(await loading, type);
+  let types = loaded.get(modulePath);
+  if (types === undefined) loaded.set(modulePath, (types = new Map()));
+  types.set(type, definition);
+  return definition;
 }
 
 async function importModule(modulePath: string): Promise<Record<string, unknown>> {
@@ -147,25 +158,56 @@ function isRunnable(value: unknown): value is RunnableTask {
   return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function';
 }
 
-function createContext(task: TaskMessage, env: RunEnvironment, fields: RunFields, report: (progress: number) => void): TaskRunContext {
-  let log: Logger | undefined;
-  return {
-    signal: env.signal,
-    attempt: task.attempt,
-    // Most handlers never log: bind the child logger only when one does.
-    get log() {
-      // Fields, not child bindings: a handler passing `attempt` itself must not write it twice.
-      log ??= withFields(env.logger, fields);
-      return log;
-    },
-    progress(progress: number) {
+/**
+ * A handler's ctx. A class rather than an object literal with a `log` getter: such a literal
+ * costs a fresh accessor each time, measured at about 0.7 µs a run, more than the rest of a no-op
+ * run's context together.
+ */
+class RunContext implements TaskRunContext {
+  readonly attempt: number;
+  /** Its own property, not the prototype's, so that a handler may take it off ctx and call it. */
+  readonly progress: (progress: number) => Promise<void>;
+  readonly #abort: RunAbort;
+  readonly #logger: Logger;
+  readonly #fields: RunFields;
+  #log: Logger | undefined;
+  #settled = false;
+  #lastProgress: number | undefined;
+
+  constructor(attempt: number, env: RunEnvironment, fields: RunFields) {
+    this.#abort = env.abort;
+    this.attempt = attempt;
+    this.#logger = env.logger;
+    this.#fields = fields;
+    this.progress = (progress) => {
       if (!isProgress(progress)) {
         throw new RangeError(`ctx.progress expects a number within 0..1, got ${typeof progress === 'number' ? progress : typeof progress}`);
       }
-      report(progress);
+      if (!this.#settled) {
+        this.#lastProgress = progress;
+        env.reportProgress(progress);
+      }
       return Promise.resolve();
-    },
-  };
+    };
+  }
+
+  /** Made when first read (see RunAbort). */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Most handlers never log: the child logger is bound only when one does. */
+  get log(): Logger {
+    // Fields, not child bindings: a handler passing `attempt` itself must not write it twice.
+    this.#log ??= withFields(this.#logger, this.#fields);
+    return this.#log;
+  }
+
+  /** The run has settled: later progress is dropped. Returns the last progress reported before. */
+  settle(): number | undefined {
+    this.#settled = true;
+    return this.#lastProgress;
+  }
 }
 
 function serializeOutput(runId: string, output: unknown): ResultMessage {

@@ -8,9 +8,10 @@
 import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { boundFields } from '../src/log-fields.js';
-import { isChannelMessage, threadWorkerName } from '../src/executor/wire.js';
+import { isChannelMessage, taskAt, threadWorkerName } from '../src/executor/wire.js';
 import type { AbortCause, BatchMessage, BatchReply, LogMessage, ProgressMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply, WorkerRequest } from '../src/executor/wire.js';
 import { captureOutput } from './handler-output.js';
+import { RunAbort } from './run-abort.js';
 import { abortReason, runTask } from './run-task.js';
 
 /**
@@ -31,11 +32,11 @@ const self = threadWorkerName(threadId);
 const toExecutor = { write: (line: string) => parentPort!.postMessage({ type: 'spindle-log', line } satisfies LogMessage) };
 const logger = pino({ level: logLevel, mixin: boundFields }, toExecutor);
 captureOutput(logger, { worker: self });
-const running = new Map<string, AbortController>();
+const running = new Map<string, RunAbort>();
 
 /** A batch's runs, and the index of the next one to start: those from it on are queued. */
 interface Queue {
-  readonly runs: TaskMessage[];
+  readonly runIds: string[];
   next: number;
 }
 
@@ -46,10 +47,10 @@ const queuedIn = new Map<string, Queue>();
 function recall(runId: string): void {
   const queue = queuedIn.get(runId);
   if (queue === undefined) return;
-  const returned = queue.runs.slice(queue.next).map((r) => r.runId);
-  queue.next = queue.runs.length;
+  const returned = queue.runIds.slice(queue.next);
+  queue.next = queue.runIds.length;
   for (const id of returned) queuedIn.delete(id);
-  parentPort!.postMessage({ type: 'spindle-results', results: [], returned } satisfies ResultsMessage);
+  parentPort!.postMessage({ type: 'spindle-results', results: [], done: [], returned } satisfies ResultsMessage);
 }
 const earlyAborts = new Map<string, AbortCause>();
 
@@ -62,9 +63,9 @@ channel.onmessage = (event) => {
     recall(message.runId);
     return;
   }
-  const controller = running.get(message.runId);
-  if (controller !== undefined) {
-    controller.abort(abortReason(message.cause));
+  const abort = running.get(message.runId);
+  if (abort !== undefined) {
+    abort.abort(abortReason(message.cause));
     return;
   }
   earlyAborts.set(message.runId, message.cause);
@@ -87,15 +88,15 @@ async function runOne(request: TaskMessage, queued = false): Promise<ResultMessa
     earlyAborts.delete(runId);
     return { type: 'result', runId, ok: false, error: { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' } };
   }
-  const controller = new AbortController();
+  const abort = new RunAbort();
   if (early !== undefined) {
     earlyAborts.delete(runId);
-    controller.abort(abortReason(early));
+    abort.abort(abortReason(early));
   }
-  running.set(runId, controller);
+  running.set(runId, abort);
   try {
     return await runTask(request, {
-      signal: controller.signal,
+      abort,
       logger,
       worker: self,
       reportProgress: (progress) => channel.postMessage({ type: 'progress', runId, progress } satisfies ProgressMessage),
@@ -114,16 +115,19 @@ async function runOne(request: TaskMessage, queued = false): Promise<ResultMessa
  */
 async function runBatch(batch: BatchMessage): Promise<BatchReply> {
   const arrived = performance.now();
-  const { runs } = batch;
-  const queue: Queue = { runs, next: Math.min(batch.lanes ?? runs.length, runs.length) };
-  for (const run of runs.slice(queue.next)) queuedIn.set(run.runId, queue);
+  const { runIds } = batch;
+  const size = runIds.length;
+  const queue: Queue = { runIds, next: Math.min(batch.lanes ?? size, size) };
+  for (let i = queue.next; i < size; i++) queuedIn.set(runIds[i]!, queue);
   let pending: ResultMessage[] = [];
+  let done: string[] = [];
   let sendAhead: NodeJS.Immediate | null = null;
   const flush = (started?: string): void => {
     if (sendAhead !== null) clearImmediate(sendAhead);
     sendAhead = null;
-    parentPort!.postMessage({ type: 'spindle-results', results: pending, ...(started !== undefined ? { started } : {}) } satisfies ResultsMessage);
+    parentPort!.postMessage({ type: 'spindle-results', results: pending, done, ...(started !== undefined ? { started } : {}) } satisfies ResultsMessage);
     pending = [];
+    done = [];
   };
   const lane = async (first: TaskMessage): Promise<void> => {
     let run = first;
@@ -132,27 +136,30 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
       // Not `pending.push(await …)`: that would read `pending` before the await, and a flush in
       // between would leave this result in an array already sent.
       const result = await runOne(run, queued);
-      pending.push(result);
+      if (result.ok && result.output === undefined && result.progress === undefined) done.push(result.runId);
+      else pending.push(result);
       // A run that ended on its signal was likely stopped with others (a shutdown aborts every
       // run at once): their aborts, still in this thread's port, land before the next one starts.
-      if (!result.ok && result.error.code === 'CANCELLED' && queue.next < runs.length) await new Promise((resolve) => setImmediate(resolve));
-      if (queue.next >= runs.length) {
+      if (!result.ok && result.error.code === 'CANCELLED' && queue.next < size) await new Promise((resolve) => setImmediate(resolve));
+      if (queue.next >= size) {
         sendAhead ??= setImmediate(flush);
         return;
       }
-      run = runs[queue.next++]!;
+      run = taskAt(batch, queue.next++);
       queuedIn.delete(run.runId);
       flush(run.runId);
       queued = true;
       // Its wait for its due time was measured from the message's arrival.
-      if (run.holdMs !== undefined) run = { ...run, holdMs: run.holdMs - (performance.now() - arrived) };
+      if (run.holdMs !== undefined) run.holdMs -= performance.now() - arrived;
     }
   };
-  const lanes = runs.slice(0, queue.next);
-  await Promise.all(lanes.map(lane));
+  const lanes: Array<Promise<void>> = [];
+  const atOnce = queue.next;
+  for (let i = 0; i < atOnce; i++) lanes.push(lane(taskAt(batch, i)));
+  await Promise.all(lanes);
   // Piscina's reply travels on another port than parentPort: a queued run's result there could
   // overtake the word that it started. Results of a batch that queued runs all go on parentPort.
-  if (lanes.length < runs.length && pending.length > 0) flush();
+  if (lanes.length < size && pending.length + done.length > 0) flush();
   if (sendAhead !== null) clearImmediate(sendAhead);
-  return { type: 'batch', results: pending };
+  return { type: 'batch', results: pending, done };
 }

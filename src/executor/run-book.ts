@@ -176,10 +176,18 @@ export class RunBook<R extends BookedRun> {
     // An aborted run's timer is its kill grace, already running.
     if (run.abortedBy !== null) return;
     const timeoutMs = run.request.timeoutMs;
-    run.timer = setTimeout(() => {
+    const expired = (): void => {
+      // Node counts a timer from its loop's clock, read when the turn began: a run sent late in a
+      // long turn had its timer fire that much early. It waits out the rest of its timeout.
+      const left = run.startedAt + timeoutMs - performance.now();
+      if (left > 0) {
+        run.timer = setTimeout(expired, Math.ceil(left));
+        return;
+      }
       run.timer = null;
       this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
-    }, timeoutMs + run.startedAt - now);
+    };
+    run.timer = setTimeout(expired, timeoutMs + run.startedAt - now);
   }
 
   /**

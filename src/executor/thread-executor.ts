@@ -1,58 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import type { AbortReason, Executor, RunListener, RunRequest } from './executor.js';
-import { MAX_QUEUED_PER_WORKER, resolvePoolOptions } from './pool-options.js';
-import { type BookedRun, bookedRun, RunBook } from './run-book.js';
+import { resolvePoolOptions } from './pool-options.js';
+import { bookedRun, type Result, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
 import { holdOf } from './wire.js';
 import type { AbortMessage, BatchMessage, LogMessage, PingMessage, RecallMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
-import { lostRunError, type ThreadDeath } from './thread-death.js';
+import { lostRunError } from './thread-death.js';
+import { type Placement, type PlacedRun as Run, type Thread, ThreadPlacement } from './thread-placement.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import { relayLine } from './worker-output.js';
 
 export type ThreadExecutorOptions = PoolOptions;
 export type ResolvedThreadExecutorOptions = ResolvedPoolOptions;
 
-type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
-type PoolThread = Parameters<Balancer>[1][number];
-interface Run extends BookedRun {
-  /** Set when piscina hands the run to a thread. */
-  thread: Thread | null;
-}
+/** What a `done` id stands for: one shared result, read only. */
+const SUCCEEDED: Result = Object.freeze({ ok: true, output: undefined });
 
 /** Runs claimed ahead are short: one still queued on its thread this long after it was sent is recalled. */
 const RECALL_AFTER_MS = 50;
-
-interface Thread {
-  readonly name: string;
-  readonly worker: Worker;
-  /** What ended it on its own: an uncaught error (a crash, the heap limit) or an exit code. */
-  death: ThreadDeath | null;
-  /** Why the executor terminated it, when it did. */
-  terminatedFor: string | null;
-  exited: boolean;
-  /**
-   * Runs lost with this thread, each with why piscina failed it: settled once it has exited, when
-   * everything it posted has arrived (whether a queued run had started, above all).
-   */
-  readonly waiting: Array<{ run: Run; reason: unknown }>;
-  /** Runs placed on it and not yet released. */
-  load: number;
-}
-
-/** What piscina's queue-options slot carries to the balancer: the runs of one message. */
-interface Placement {
-  runs: Run[];
-  /** The message's task for each run, in order: still this object until piscina posts it. */
-  tasks: TaskMessage[];
-  /** The thread the batch was cut for; another is chosen if it has gone meanwhile. */
-  target: Thread | null;
-}
 
 /**
  * Runs tasks on a piscina pool of worker threads. A run is aborted through its ctx.signal; a
@@ -68,6 +38,7 @@ export class ThreadExecutor implements Executor {
   readonly #channelName = `spindle-threads-${randomUUID()}`;
   readonly #book: RunBook<Run>;
   readonly #threads = new Map<number, Thread>();
+  readonly #placement: ThreadPlacement;
   #logger: Logger | undefined;
   #pool: Piscina | null = null;
   #channel: BroadcastChannel | null = null;
@@ -95,6 +66,14 @@ export class ThreadExecutor implements Executor {
         if (run.thread !== null) run.thread.load--;
       },
     });
+    this.#placement = new ThreadPlacement({
+      runsPerWorker: this.options.runsPerWorker,
+      workers: this.options.workers,
+      poolThreads: () => this.#pool?.threads ?? [],
+      known: (threadId) => this.#threads.get(threadId),
+      threadFor: (threadId) => this.#threadFor(threadId),
+      placed: (run) => this.#book.placed(run),
+    });
   }
 
   busy(): number {
@@ -118,7 +97,7 @@ export class ThreadExecutor implements Executor {
       concurrentTasksPerWorker: runsPerWorker,
       resourceLimits: { maxOldGenerationSizeMb: workerMemoryMb },
       workerData: { channel: this.#channelName, logLevel } satisfies ThreadWorkerData,
-      loadBalancer: this.#balance,
+      loadBalancer: this.#placement.balance,
       // Piscina's default parks an idle thread in Atomics.wait, freezing what handlers left
       // running: a keep-alive socket misses its close, a stray timer fires during the next run and
       // is blamed on it. Plain messages keep every thread's event loop turning; measured no slower.
@@ -130,8 +109,9 @@ export class ThreadExecutor implements Executor {
     pool.on('message', (message: unknown) => {
       const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
       if (type === 'spindle-results') {
-        const { results, started, returned } = message as ResultsMessage;
+        const { results, done, started, returned } = message as ResultsMessage;
         for (const result of results) this.#resultArrived(result);
+        for (const runId of done) this.#succeeded(runId);
         const run = started === undefined ? undefined : this.#book.get(started);
         if (run !== undefined) this.#book.started(run);
         if (returned !== undefined) this.#giveBack(returned.map((runId) => this.#book.get(runId)).filter((r) => r !== undefined));
@@ -171,74 +151,37 @@ export class ThreadExecutor implements Executor {
    */
   #dispatch(waiting: Run[]): void {
     while (waiting.length > 0) {
-      const { target, threads, lanes } = this.#room();
+      const { target, threads, lanes } = this.#placement.room();
       if (target === null) {
-        if (this.#allThreadsLive()) return;
+        if (this.#placement.allThreadsLive()) return;
         this.#send(waiting.splice(0, 1), null, 1);
         continue;
       }
       const free = this.options.runsPerWorker - target.load;
-      this.#send(waiting.splice(0, free + this.#behind(waiting, free, lanes, threads)), target, free);
+      this.#send(waiting.splice(0, free + this.#placement.behind(waiting, free, lanes, threads)), target, free);
     }
-  }
-
-  /**
-   * How many runs to queue behind the `free` a thread starts at once: a share of those beyond the
-   * free slots of every thread with room. None while a thread is being replaced (it takes its share
-   * once it is ready, from piscina's queue), nor with a run due at a set instant among them (sent
-   * ahead of its due time): it would wait for the runs before it rather than for the first free thread.
-   */
-  #behind(waiting: Run[], free: number, lanes: number, threads: number): number {
-    const behind = Math.min(MAX_QUEUED_PER_WORKER, Math.ceil(Math.max(0, waiting.length - lanes) / threads));
-    if (behind === 0 || !this.#allThreadsLive()) return 0;
-    for (let i = 0; i < free + behind && i < waiting.length; i++) if (waiting[i]!.request.startAt !== undefined) return 0;
-    return behind;
-  }
-
-  #allThreadsLive(): boolean {
-    const workers = this.#pool?.threads ?? [];
-    if (workers.length < this.options.workers) return false;
-    return workers.every((w) => {
-      const thread = this.#threadFor(w.threadId);
-      return thread !== undefined && thread.death === null && thread.terminatedFor === null;
-    });
-  }
-
-  /**
-   * The live thread with the most free slots (null when none has one: a thread is being replaced),
-   * how many threads have a free slot and how many free slots they have together.
-   */
-  #room(): { target: Thread | null; threads: number; lanes: number } {
-    let target: Thread | null = null;
-    let threads = 0;
-    let lanes = 0;
-    for (const worker of this.#pool?.threads ?? []) {
-      const thread = this.#threadFor(worker.threadId);
-      if (thread === undefined || thread.terminatedFor !== null || thread.death !== null || thread.load >= this.options.runsPerWorker) continue;
-      threads++;
-      lanes += this.options.runsPerWorker - thread.load;
-      if (target === null || thread.load < target.load) target = thread;
-    }
-    return { target, threads, lanes };
   }
 
   /** `lanes`: how many of the runs start at once; the rest queue behind them on the thread. */
   #send(runs: Run[], target: Thread | null, lanes: number): void {
-    const tasks = runs.map((r) => taskMessage(r.request));
     for (let i = lanes; i < runs.length; i++) runs[i]!.queued = true;
-    const message: TaskMessage | BatchMessage = tasks.length === 1 ? tasks[0]! : { type: 'batch', runs: tasks, ...(lanes < runs.length ? { lanes } : {}) };
+    const message: TaskMessage | BatchMessage = runs.length === 1 ? taskMessage(runs[0]!.request) : batchMessage(runs, lanes);
     // The balancer learns what it places from piscina's queue-options slot. Structured clone
     // skips symbol keys, so the placement never travels to the worker. A plain store, not
     // Object.defineProperty: one message per run when each thread takes one at a time.
-    (message as { [queueOptionsSymbol]?: Placement })[queueOptionsSymbol] = { runs, tasks, target };
+    (message as { [queueOptionsSymbol]?: Placement })[queueOptionsSymbol] = { runs, message, target };
     // Counted at once, not when piscina places the message: it may queue it, and the next batch
     // cut in this turn must not count the same free slots again.
     if (target !== null) target.load += runs.length;
     if (runs.length > lanes) this.#recallLater(runs.slice(lanes));
     this.#pool!.run(message).then(
       (reply: WorkerReply) => {
-        if (reply.type === 'batch') for (const result of reply.results) this.#resultArrived(result);
-        else this.#finished(runs[0]!, reply);
+        if (reply.type === 'batch') {
+          for (const result of reply.results) this.#resultArrived(result);
+          for (const runId of reply.done) this.#succeeded(runId);
+        } else {
+          this.#finished(runs[0]!, reply);
+        }
       },
       (err: unknown) => this.#giveBack(runs.filter((run) => this.#lost(run, err))),
     );
@@ -273,6 +216,14 @@ export class ThreadExecutor implements Executor {
     if (run !== undefined) this.#finished(run, result);
   }
 
+  /** A run of a batch succeeded with no output and no progress (a `done` id). */
+  #succeeded(runId: string): void {
+    const run = this.#book.get(runId);
+    if (run === undefined) return;
+    this.#book.settled(run, SUCCEEDED);
+    this.#book.release(run);
+  }
+
   abort(runId: string, reason: AbortReason): void {
     this.#book.abort(runId, reason);
   }
@@ -284,48 +235,6 @@ export class ThreadExecutor implements Executor {
       this.#channel?.close();
     });
   }
-
-  /**
-   * Places a message on the thread it was cut for, else on the least loaded thread (counting runs,
-   * not messages), never on a thread being terminated.
-   */
-  readonly #balance: Balancer = (task, candidates) => {
-    const placement = task[queueOptionsSymbol] as Placement | null;
-    const size = placement?.runs.length ?? 1;
-    let best: PoolThread | null = null;
-    let bestLoad = Infinity;
-    for (const candidate of candidates) {
-      const thread = this.#threads.get(candidate.id);
-      if (typeof thread?.terminatedFor === 'string') continue;
-      // The runs are already counted in their target's load (see #send).
-      if (placement?.target != null && thread === placement.target) {
-        best = candidate;
-        break;
-      }
-      const load = thread?.load ?? candidate.currentUsage;
-      // A free slot for its first run, and room to queue the others (see #dispatch).
-      if (load < bestLoad && load < this.options.runsPerWorker && load + size <= this.options.runsPerWorker + MAX_QUEUED_PER_WORKER) {
-        best = candidate;
-        bestLoad = load;
-      }
-    }
-    if (best === null || placement === null) return best;
-    const thread = this.#threadFor(best.id);
-    if (thread === undefined) return null;
-    if (thread !== placement.target) {
-      if (placement.target !== null) placement.target.load -= size;
-      thread.load += size;
-    }
-    placement.runs.forEach((run, i) => {
-      run.thread = thread;
-      if (run.abortedBy === null) return;
-      // Aborted while queued: piscina posts the message right after this returns, so the mark
-      // travels with it and the handler never starts; the kill grace restarts once it is posted.
-      placement.tasks[i]!.abortedBy = run.abortedBy;
-      queueMicrotask(() => this.#book.placed(run));
-    });
-    return best;
-  };
 
   #threadFor(threadId: number): Thread | undefined {
     const known = this.#threads.get(threadId);
@@ -357,7 +266,8 @@ export class ThreadExecutor implements Executor {
   #finished(run: Run, reply: WorkerReply): void {
     if (reply.type === 'result') {
       if (!run.reported && reply.progress !== undefined) this.#book.progress(run, reply.progress);
-      this.#book.settled(run, reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error });
+      // The reply is a Result as it is (the book reads ok, output and error): no copy per run.
+      this.#book.settled(run, reply);
     }
     this.#book.release(run);
   }
@@ -397,6 +307,30 @@ export class ThreadExecutor implements Executor {
     this.#logger ??= pino({ level: this.options.logLevel });
     return this.#logger;
   }
+}
+
+/** The runs of one message, as a BatchMessage's columns; `lanes`: how many start at once. */
+function batchMessage(runs: readonly Run[], lanes: number): BatchMessage {
+  const n = runs.length;
+  const batch: BatchMessage = { type: 'batch', runIds: new Array<string>(n), taskIds: new Array<string>(n), kinds: new Array<number>(n), types: [], modules: [], params: new Array<unknown>(n), attempts: new Array<number>(n) };
+  for (let i = 0; i < n; i++) {
+    const request = runs[i]!.request;
+    batch.runIds[i] = request.runId;
+    batch.taskIds[i] = request.taskId;
+    let kind = 0;
+    while (kind < batch.types.length && (batch.types[kind] !== request.type || batch.modules[kind] !== request.modulePath)) kind++;
+    if (kind === batch.types.length) {
+      batch.types.push(request.type);
+      batch.modules.push(request.modulePath);
+    }
+    batch.kinds[i] = kind;
+    batch.params[i] = request.params;
+    batch.attempts[i] = request.attempt;
+    const holdMs = holdOf(request);
+    if (holdMs > 0) (batch.holdMs ??= runs.map(() => null))[i] = holdMs;
+  }
+  if (lanes < n) batch.lanes = lanes;
+  return batch;
 }
 
 function taskMessage(request: RunRequest): TaskMessage {

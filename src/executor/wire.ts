@@ -43,9 +43,42 @@ export interface PingMessage {
  */
 export interface BatchMessage {
   type: 'batch';
-  runs: TaskMessage[];
+  /**
+   * The runs as columns, run i at index i of each, not as TaskMessages: a message of hundreds of
+   * objects cost the thread sending it and the thread reading it several times what these
+   * arrays do (taskAt makes run i's TaskMessage again).
+   */
+  runIds: string[];
+  taskIds: string[];
+  /** Each run's type and module, as an index into `types` and `modules`: a batch mostly holds one type. */
+  kinds: number[];
+  types: string[];
+  modules: string[];
+  params: unknown[];
+  attempts: number[];
+  /** TaskMessage.abortedBy per run; absent while none has one. */
+  abortedBy?: Array<AbortCause | null>;
+  /** TaskMessage.holdMs per run; absent while none has one. */
+  holdMs?: Array<number | null>;
   /** Runs at once (default: all of them). */
   lanes?: number;
+}
+
+/** Run `i` of a batch as a TaskMessage. */
+export function taskAt(batch: BatchMessage, i: number): TaskMessage {
+  const kind = batch.kinds[i]!;
+  const task: TaskMessage = { type: 'run', runId: batch.runIds[i]!, taskId: batch.taskIds[i]!, taskType: batch.types[kind]!, modulePath: batch.modules[kind]!, params: batch.params[i], attempt: batch.attempts[i]! };
+  const abortedBy = batch.abortedBy?.[i];
+  if (abortedBy != null) task.abortedBy = abortedBy;
+  const holdMs = batch.holdMs?.[i];
+  if (holdMs != null) task.holdMs = holdMs;
+  return task;
+}
+
+/** Marks run `i` of a message (0 for a TaskMessage) aborted while it waited in the pool's queue. */
+export function markAborted(message: TaskMessage | BatchMessage, i: number, cause: AbortCause): void {
+  if (message.type === 'run') message.abortedBy = cause;
+  else (message.abortedBy ??= message.runIds.map(() => null))[i] = cause;
 }
 
 export type WorkerRequest = TaskMessage | PingMessage | BatchMessage;
@@ -78,10 +111,14 @@ export interface PongMessage {
 export interface BatchReply {
   type: 'batch';
   results: ResultMessage[];
+  done: string[];
 }
 
 /**
  * Thread → main on parentPort (piscina emits it as the pool's 'message' event): results sent ahead.
+ * `done` (here and in a BatchReply): the runs that succeeded with no output and no progress, by
+ * id, not as ResultMessages: most runs end so, and an id crosses a port for a fraction of what a
+ * result object costs to write and read.
  * `started`: a queued run of a BatchMessage whose handler starts right after this is posted, so
  * the executor counts its timeout and duration from then, and knows it started if the thread dies.
  * `returned`: queued runs given back unstarted on a RecallMessage.
@@ -89,6 +126,7 @@ export interface BatchReply {
 export interface ResultsMessage {
   type: 'spindle-results';
   results: ResultMessage[];
+  done: string[];
   started?: string;
   returned?: string[];
 }

@@ -2,8 +2,34 @@ import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import { formatInstant } from '../schedule/schedule-fields.js';
 
+/**
+ * formatInstant keeps the last instant it formatted, but a submitMany's views alternate between
+ * two (each task due at the submit's time, created at its write's), so each view formatted both
+ * afresh: the two newest are kept here, the older one replaced on a miss.
+ */
+let firstMs = NaN;
+let firstText = '';
+let secondMs = NaN;
+let secondText = '';
+let replaceFirst = true;
+
+function instant(ms: number): string {
+  if (ms === firstMs) return firstText;
+  if (ms === secondMs) return secondText;
+  const text = formatInstant(ms);
+  if (replaceFirst) {
+    firstMs = ms;
+    firstText = text;
+  } else {
+    secondMs = ms;
+    secondText = text;
+  }
+  replaceFirst = !replaceFirst;
+  return text;
+}
+
 /** Stored records into the API's views (SPEC §6): times as ISO-8601 UTC strings. */
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : formatInstant(ms));
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : instant(ms));
 
 export function taskView(rec: TaskRecord): TaskView {
   // One literal, no spreads: a spread builds the view field by field, several objects per view,
@@ -27,8 +53,8 @@ export function taskView(rec: TaskRecord): TaskView {
     nextRunAt: isoOrNull(rec.nextRunAt),
     paused: rec.paused,
     key: rec.key,
-    createdAt: formatInstant(rec.createdAt),
-    updatedAt: formatInstant(rec.updatedAt),
+    createdAt: instant(rec.createdAt),
+    updatedAt: instant(rec.updatedAt),
     endedAt: isoOrNull(rec.endedAt),
     lastRun: rec.lastRun === null ? null : runView(rec.lastRun),
   };
@@ -65,7 +91,7 @@ export function runView(run: RunRecord): RunView {
     run: run.run,
     attempt: run.attempt,
     state: run.state,
-    startedAt: formatInstant(run.startedAt),
+    startedAt: instant(run.startedAt),
     endedAt: isoOrNull(run.endedAt),
     durationMs: run.durationMs,
     worker: run.worker,
@@ -76,5 +102,5 @@ export function runView(run: RunRecord): RunView {
 }
 
 export function historyView(h: HistoryEntry): HistoryView {
-  return { from: h.from, to: h.to, event: h.event, at: formatInstant(h.at), reason: h.reason };
+  return { from: h.from, to: h.to, event: h.event, at: instant(h.at), reason: h.reason };
 }

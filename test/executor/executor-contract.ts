@@ -4,7 +4,6 @@
  * the kill grace, runs held until their startAt, runs cancelled before they start, close.
  */
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { expect, it } from 'vitest';
@@ -13,7 +12,8 @@ import type { Executor, RunError } from '../../src/executor/executor.js';
 import type { PoolOptions } from '../../src/executor/pool-options.js';
 import { RECORD, recordLog, recordsBegun as began } from '../helpers/record-task.js';
 import { until } from '../helpers/runtime.js';
-import { failed, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
+import { failed, lineSink, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
+import { handlerContract } from './handler-contract.js';
 import type { Tracked } from './executor-harness.js';
 
 export interface ExecutorMode<O extends PoolOptions> {
@@ -37,18 +37,6 @@ const POOL_BAD_OPTIONS: ReadonlyArray<readonly [field: string, options: PoolOpti
   ['logLevel', { logLevel: 'loud' }],
 ];
 
-/** A pino destination that keeps each JSON line it is written, parsed, in `lines`. */
-function lineSink(): { sink: Writable; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { sink, lines };
-}
-
 /**
  * Holds this thread's event loop for `ms` from inside a check-phase callback, as long synchronous
  * work in the runtime would: the loop's next turn then runs its expired timers before it polls I/O.
@@ -63,6 +51,7 @@ function holdLoop(ms: number): Promise<void> {
 /** Registers the contract's tests in the calling describe block, once for `mode`. */
 export function executorContract<O extends PoolOptions>(mode: ExecutorMode<O>): void {
   const { open, worker, noun } = mode;
+  handlerContract(open);
 
   it(`sends what handlers print and ctx.log to its logger, each line tagged with its own run when runs share a ${noun}`, { timeout: TEST_TIMEOUT }, async () => {
     const { sink, lines } = lineSink();

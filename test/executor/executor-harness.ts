@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import type { Executor, RunError, RunOutcome } from '../../src/executor/executor.js';
@@ -39,7 +40,7 @@ export interface Tracked {
 
 let runs = 0;
 
-export function start(ex: Executor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number; startAt?: number } = {}): Tracked {
+export function start(ex: Executor, modulePath: string, params: unknown = {}, options: { timeoutMs?: number; attempt?: number; startAt?: number; type?: string } = {}): Tracked {
   const runId = `run-${++runs}`;
   const progress: number[] = [];
   let onOutcome!: (outcome: RunOutcome) => void;
@@ -47,7 +48,7 @@ export function start(ex: Executor, modulePath: string, params: unknown = {}, op
   const outcome = new Promise<RunOutcome>((resolve) => (onOutcome = resolve));
   const released = new Promise<void>((resolve) => (onReleased = resolve));
   ex.run(
-    { runId, taskId: `task-${runs}`, type: 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000, ...(options.startAt === undefined ? {} : { startAt: options.startAt }) },
+    { runId, taskId: `task-${runs}`, type: options.type ?? 'fixture', modulePath, params, attempt: options.attempt ?? 1, timeoutMs: options.timeoutMs ?? 20_000, ...(options.startAt === undefined ? {} : { startAt: options.startAt }) },
     { onProgress: (p) => progress.push(p), onOutcome, onReleased },
   );
   return { runId, outcome, released, progress };
@@ -61,3 +62,15 @@ export async function failed(tracked: Tracked): Promise<RunError & { worker: str
 
 /** The pid a fixture wrote to `file`, once it has written it. */
 export const pidIn = (file: string): Promise<number> => until(() => existsSync(file) && Number(readFileSync(file, 'utf8')) > 0 && Number(readFileSync(file, 'utf8')));
+
+/** A pino destination that keeps each JSON line it is written, parsed, in `lines`. */
+export function lineSink(): { sink: Writable; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { sink, lines };
+}

@@ -76,6 +76,27 @@ describe('RunBook', () => {
     expect({ released, releases: run.releases, size: book.size }).toEqual({ released: ['a'], releases: 1, size: 0 });
   });
 
+  it('times a run out no earlier than its timeout after it was sent, to the fraction of a ms', async () => {
+    // Node's timers count whole ms from a clock read in whole ms: one could fire up to a ms early.
+    const ran: number[] = [];
+    let left = 40;
+    let allTimedOut!: () => void;
+    const done = new Promise<void>((resolve) => { allTimedOut = resolve; });
+    const book = new RunBook<TestRun>(hooks({
+      signal: (run) => {
+        ran.push(performance.now() - run.startedAt);
+        if (--left === 0) allTimedOut();
+      },
+    }));
+    for (let i = 0; i < 40; i++) {
+      book.add(booked(`a${i}`, 3));
+      // Sent at different fractions of a ms.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await done;
+    expect(Math.min(...ran)).toBeGreaterThanOrEqual(3);
+  });
+
   it('judges an expired timeout only after the next I/O poll: a result handled in the same turn wins (issue 14 #8)', async () => {
     const timedOut: string[] = [];
     const book = new RunBook<TestRun>(hooks({ signal: (run) => timedOut.push(run.request.runId) }));
