@@ -46,7 +46,7 @@ export function keyColumn(key: string): string {
   return key.includes('\\') || key.includes('\0') ? key.replace(/[\\\0]/g, (c) => (c === '\0' ? '\\0' : '\\\\')) : key;
 }
 
-type Kind = 'text' | 'bool' | 'int4' | 'int8';
+type Kind = 'text' | 'bool' | 'int4' | 'int8' | 'float8';
 type Value = string | number | boolean | null;
 
 /**
@@ -95,7 +95,7 @@ const writer = new RecordWriter();
 const NEWLINE = 0x0a;
 
 /** Element type OIDs (pg_type): a binary array names its elements' type, which must be the one the statement casts to. */
-const OID: Readonly<Record<Kind, number>> = { text: 25, bool: 16, int4: 23, int8: 20 };
+const OID: Readonly<Record<Kind, number>> = { text: 25, bool: 16, int4: 23, int8: 20, float8: 701 };
 const TWO_32 = 2 ** 32;
 
 /**
@@ -130,8 +130,8 @@ class ParamBytes {
     this.#at = this.#buf.writeInt32BE(v, this.#at);
   }
 
-  /** A column: one dimension of `values.length`, lower bound 1, each element its length then its bytes (-1: NULL). */
-  array(kind: Kind, rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>, value: (rec: TaskRecord, holder: Holder) => Value): void {
+  /** A column: one dimension of `rows.length`, lower bound 1, each element its length then its bytes (-1: NULL). */
+  array<R>(kind: Kind, rows: readonly R[], value: (row: R) => Value): void {
     this.room(20);
     const b = this.#buf;
     let at = b.writeInt32BE(1, this.#at);
@@ -139,7 +139,7 @@ class ParamBytes {
     at = b.writeInt32BE(OID[kind], at);
     at = b.writeInt32BE(rows.length, at);
     this.#at = b.writeInt32BE(1, at);
-    for (const r of rows) this.#element(kind, value(r.rec, r.holder));
+    for (const r of rows) this.#element(kind, value(r));
   }
 
   /** A record's bytes, then a line break unless it is the last. */
@@ -175,6 +175,10 @@ class ParamBytes {
         this.room(8);
         this.#at = this.#buf.writeInt32BE(v as number, this.#buf.writeInt32BE(4, this.#at));
         return;
+      case 'float8':
+        this.room(12);
+        this.#at = this.#buf.writeDoubleBE(v as number, this.#buf.writeInt32BE(8, this.#at));
+        return;
       case 'int8': {
         // Two halves: a Number holds ms since the epoch exactly, and a BigInt would be an object per value.
         const n = v as number;
@@ -188,13 +192,20 @@ class ParamBytes {
   }
 }
 
+/** `values` as one binary array parameter of `kind` (text[], float8[]): the driver would quote and escape each element of a JS array into a literal. */
+export function binaryArray(kind: 'text' | 'float8', values: ReadonlyArray<string | number>): Buffer {
+  const out = new ParamBytes(values.length / 16);
+  out.array(kind, values, (v) => v);
+  return out.since(0);
+}
+
 /** The rows' columns as binary arrays, and their records encoded one a line (see ParamBytes). */
 function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Buffer[] {
   const out = new ParamBytes(rows.length);
   const starts: number[] = [];
   for (const [, kind, value] of COLUMNS) {
     starts.push(out.at);
-    out.array(kind, rows, value);
+    out.array(kind, rows, (r) => value(r.rec, r.holder));
   }
   starts.push(out.at);
   // The writer's view of a record lasts until its next one: copied at once.
