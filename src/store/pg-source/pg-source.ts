@@ -250,13 +250,10 @@ export class PgSource implements TaskSource {
     return { removed, more: removed === limit || released === limit };
   }
 
-  /** Whether this runtime's transactions build and send their events now (some runtime on the database listens, as far as it knows). */
+  /** Whether this runtime's transactions send their events now (some runtime on the database listens, as far as it knows). */
   get announcing(): boolean {
     return this.#watchers.watched || (this.#signals?.listening() ?? false);
   }
-
-  /** `announcing`, asked by each decision of a write. */
-  readonly #announcingNow = (): boolean => this.announcing;
 
   /**
    * The other runtimes send events only once they know this one listens: an end committed before
@@ -367,7 +364,7 @@ export class PgSource implements TaskSource {
       let last: TaskWrite | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
-        const w = new TaskWrite(now, this.#announcingNow);
+        const w = new TaskWrite(now);
         last = w;
         const result = await fn(client, w);
         await w.flush(client, this.id, this.announcing);
@@ -377,7 +374,6 @@ export class PgSource implements TaskSource {
       this.#counts.committed(w.counts);
       w.committed();
       if (w.events.length > 0) this.#emit(w.events);
-      if (w.skipped) this.#replays.committed(w.records(), w.started);
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
       return out;
     })();

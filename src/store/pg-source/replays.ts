@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { SpindleEvent } from '../../api/events.js';
 import type { Clock, Timer } from '../../clock.js';
-import type { TaskRecord } from '../../task/record.js';
 import { TERMINAL_STATES } from '../../task/state.js';
 import type { SourceSignals, TaskReader } from '../task-source.js';
 import { POLL_MAX_MS } from './wakeups.js';
@@ -72,41 +71,21 @@ export class Replays {
     try {
       const recs = await this.#o.reader.getMany(ids);
       let replayed = 0;
-      for (const rec of recs) if (rec !== undefined && this.#replay(signals!, rec, since)) replayed++;
+      for (const rec of recs) {
+        if (rec === undefined || !TERMINAL_STATES.has(rec.state)) continue;
+        const entry = rec.history.findLast((h) => h.from !== h.to);
+        if (entry === undefined || entry.at < since || !TERMINAL_STATES.has(entry.to)) continue;
+        const at = new Date(entry.at).toISOString();
+        if (this.#emittedEnds.has(endKey(rec.id, at))) continue;
+        const event: SpindleEvent = { event: 'task.state', data: { id: rec.id, type: rec.type, from: entry.from, to: entry.to, reason: entry.reason, at } };
+        this.emitted([event]);
+        signals!.emit(event);
+        replayed++;
+      }
       this.#o.log.info({ followed: ids.length, replayed }, 'replayed the ends of tasks followed by id that this runtime may have missed');
     } catch (err) {
       this.#o.log.warn({ err }, 'reading the tasks followed by id, for ends that may not have been heard, failed');
     }
-  }
-
-  /**
-   * A write of this runtime committed without its events (nobody listened when it decided), and
-   * listeners came meanwhile: the ends it made of tasks they follow by id, since `since` (the
-   * write's instant), are emitted now from its records, as a replay would. A wait that subscribed,
-   * then read its task before this commit, hears its end at once.
-   */
-  committed(records: Iterable<TaskRecord>, since: number): void {
-    const signals = this.#o.signals();
-    if (signals === null || !signals.listening()) return;
-    let followed: Set<string> | null = null;
-    for (const rec of records) {
-      if (!TERMINAL_STATES.has(rec.state)) continue;
-      followed ??= new Set(signals.watchedTasks());
-      if (followed.has(rec.id)) this.#replay(signals, rec, since);
-    }
-  }
-
-  /** Emits the end of `rec` when it ended at or after `since` and was not emitted yet; whether it did. */
-  #replay(signals: SourceSignals, rec: TaskRecord, since: number): boolean {
-    if (!TERMINAL_STATES.has(rec.state)) return false;
-    const entry = rec.history.findLast((h) => h.from !== h.to);
-    if (entry === undefined || entry.at < since || !TERMINAL_STATES.has(entry.to)) return false;
-    const at = new Date(entry.at).toISOString();
-    if (this.#emittedEnds.has(endKey(rec.id, at))) return false;
-    const event: SpindleEvent = { event: 'task.state', data: { id: rec.id, type: rec.type, from: entry.from, to: entry.to, reason: entry.reason, at } };
-    this.emitted([event]);
-    signals.emit(event);
-    return true;
   }
 
   close(): void {

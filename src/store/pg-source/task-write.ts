@@ -30,8 +30,6 @@ interface Written {
  */
 export class TaskWrite implements WriteContext {
   #now: number;
-  /** The transaction's instant, before any record moved `now` up. */
-  readonly started: number;
   /** How the counts moved (written to spindle_counts in this transaction, added to the reader's counts once committed). */
   readonly counts = new CountMoves();
   /** Runs started and ended, per type and minute (added to spindle_series in this transaction). */
@@ -46,28 +44,16 @@ export class TaskWrite implements WriteContext {
   readonly #notices: Notice[] = [];
   /** What the decisions announced: sent to the other runtimes with the commit, emitted here after it. */
   readonly events: SpindleEvent[] = [];
-  readonly #announcing: () => boolean;
-  /** A decision of this write asked `announcing` and heard no: its events were never built. */
-  skipped = false;
+  /**
+   * Events are built whoever listens (a few objects): whether they are sent is decided at the flush,
+   * as late as can be, and this runtime's listeners get them if they are there at the commit.
+   */
+  readonly announcing = true;
   readonly #wordsAdded: ErrorWord[] = [];
   readonly #wordsRemoved: ErrorWord[] = [];
 
-  /** `announcing`: whether some runtime on the database listens, asked at each decision (default: always). */
-  constructor(now: number, announcing: () => boolean = () => true) {
+  constructor(now: number) {
     this.#now = now;
-    this.started = now;
-    this.#announcing = announcing;
-  }
-
-  /**
-   * Whether a decision builds its events: only while some runtime on the database listens, as known
-   * when it decides. A listener that comes after that hears the ends of the tasks it follows by id
-   * all the same (see `ends` and replays.ts); other events of such a write are not sent.
-   */
-  get announcing(): boolean {
-    if (this.#announcing()) return true;
-    this.skipped = true;
-    return false;
   }
 
   /**
@@ -144,12 +130,6 @@ export class TaskWrite implements WriteContext {
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
     const payloads = notifyPayloads(from, notices, withEvents ? this.events : []);
     if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
-  }
-
-  /** The records this write changed or created. */
-  *records(): IterableIterator<TaskRecord> {
-    for (const u of this.#updates.values()) yield u.rec;
-    for (const i of this.#inserts) yield i.rec;
   }
 
   /** The transaction committed: runs what the decisions asked for after the write. */

@@ -128,7 +128,8 @@ describe('PostgreSQL runtimes announce events only while some runtime on the dat
     expect(await waited).toMatchObject({ id: t.id, state: 'finished', lastRun: { output: { slept: 3000 } } });
     expect(eventPayloads(payloads).filter((p) => p.includes(t.id))).toEqual([]);
   });
-  it('a listener that comes while a write decided without events hears the end it makes of a task it follows, once that write commits', async () => {
+
+  it('a listener that comes while a write is on its way hears the end it makes of a task it follows, once that write commits', async () => {
     db = await createTestDatabase();
     const a = await supervisorOn(db.url, { workers: 1 });
     const t = await a.supervisor.submit({ type: 'sleep', params: { ms: 600_000 } });
