@@ -2,7 +2,7 @@ import type { TaskRecord } from '../../task/record.js';
 import type { Completion, CompletionResult } from '../task-source.js';
 import type { Op } from './group-commit.js';
 import type { Leases } from './leases.js';
-import { taskOfColumn, type LoadedTask } from './rows.js';
+import { binaryArray, taskOfColumn, type LoadedTask } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
 export interface CompletionsOptions {
@@ -96,7 +96,7 @@ export class Completions {
           recs.set(i.taskId, written.rec);
           return written.version;
         });
-        heldIn.set(w, (h = { values: [items.map((i) => i.taskId), versions], recs }));
+        heldIn.set(w, (h = { values: [binaryArray('text', items.map((i) => i.taskId)), binaryArray('float8', versions)], recs }));
       }
       return h;
     };

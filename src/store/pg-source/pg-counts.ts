@@ -21,6 +21,20 @@ export interface Counted {
 }
 
 /**
+ * The key of a count row, made once per type and state (a decision moves two counts, and each
+ * move would build its key string again): as many as the types this runtime writes, times states.
+ */
+const rowKeys = new Map<string, Map<TaskState, readonly [unpaused: string, paused: string]>>();
+
+function rowKey(type: string, state: TaskState, paused: boolean): string {
+  let byState = rowKeys.get(type);
+  if (byState === undefined) rowKeys.set(type, (byState = new Map()));
+  let keys = byState.get(state);
+  if (keys === undefined) byState.set(state, (keys = [`${type}\u0000${state}\u0000false`, `${type}\u0000${state}\u0000true`]));
+  return keys[paused ? 1 : 0];
+}
+
+/**
  * How one transaction moved the counts, per (type, state, paused): written to spindle_counts in the
  * transaction, and added to this runtime's copy once it committed.
  */
@@ -62,7 +76,7 @@ export class CountMoves {
   }
 
   #add(type: string, { state, paused }: Counted, n: number): void {
-    const k = `${type}\u0000${state}\u0000${paused}`;
+    const k = rowKey(type, state, paused);
     const row = this.#rows.get(k);
     if (row === undefined) this.#rows.set(k, { type, state, paused, n });
     else row.n += n;

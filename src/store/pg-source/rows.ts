@@ -46,7 +46,7 @@ export function keyColumn(key: string): string {
   return key.includes('\\') || key.includes('\0') ? key.replace(/[\\\0]/g, (c) => (c === '\0' ? '\\0' : '\\\\')) : key;
 }
 
-type Kind = 'text' | 'bool' | 'int4' | 'int8';
+type Kind = 'text' | 'bool' | 'int4' | 'int8' | 'float8';
 type Value = string | number | boolean | null;
 
 /**
@@ -74,8 +74,9 @@ function nullable<T, R>(value: T | null, fn: (v: T) => R): R | null {
 }
 
 /*
- * A batch is one statement per table whatever its size: each column travels as one array, the
- * records as one text, a line each, all unnested side by side. Arrays, not a json recordset: the
+ * A batch is one statement per table whatever its size: each column travels as one array (in
+ * binary: see ParamBytes), the records as one text, a line each, all unnested side by side.
+ * Arrays, not a json recordset: the
  * server lexed every row's keys and looked each up (the largest share of its time after the index
  * entries). Records stay apart as text lines: JSON has no raw line break outside a string and
  * escapes one inside, so the server splits them at memchr's speed, where a json array was lexed
@@ -90,36 +91,128 @@ const INSERT_SQL = `INSERT INTO spindle_tasks (${COLUMNS.map(([name]) => name).j
 const UPDATE_SQL = `UPDATE spindle_tasks t SET ${COLUMNS.slice(1).map(([name]) => `${name} = r.${name}`).join(', ')}, record = r.record,
   version = t.version + 1 FROM ${ROWS} WHERE t.id = r.id`;
 
-/** An array element as PostgreSQL reads it in an array literal: text quoted, its quotes and backslashes escaped. */
-function element(kind: Kind, v: Value): string {
-  if (v === null) return 'NULL';
-  if (kind !== 'text') return String(v);
-  const text = v as string;
-  return /["\\]/.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
-}
-
 const writer = new RecordWriter();
 const NEWLINE = 0x0a;
 
+/** Element type OIDs (pg_type): a binary array names its elements' type, which must be the one the statement casts to. */
+const OID: Readonly<Record<Kind, number>> = { text: 25, bool: 16, int4: 23, int8: 20, float8: 701 };
+const TWO_32 = 2 ** 32;
+
 /**
- * The rows' columns as array literals (made here: the driver quotes and escapes each element of an
- * array it is given, numbers too), and their records encoded one a line, as bytes (sent as they
- * are: no string made of them).
+ * The parameters of a batch as bytes in one buffer: each column a binary array (PostgreSQL's
+ * array_recv format: the server copies the elements where a text literal is lexed, and nothing
+ * here is quoted or escaped, nor made a string first), then the records one a line. The driver
+ * sends a Buffer as it is, in binary format (text's binary form is its bytes).
  */
-function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Array<string | Buffer> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (const r of rows) {
-    // A view of the writer's buffer until its next record: copied here.
-    const bytes = writer.task(r.rec);
-    const line = Buffer.allocUnsafe(bytes.length + 1);
-    line.set(bytes);
-    line[bytes.length] = NEWLINE;
-    parts.push(line);
-    size += line.length;
+class ParamBytes {
+  #buf: Buffer;
+  #at = 0;
+
+  /** `rows`: a batch of this many, which usually fits the first buffer. */
+  constructor(rows: number) {
+    this.#buf = Buffer.allocUnsafe(1024 + rows * 1024);
   }
-  const columns = COLUMNS.map(([, kind, value]) => `{${rows.map((r) => element(kind, value(r.rec, r.holder))).join(',')}}`);
-  return [...columns, Buffer.concat(parts, size - 1)];
+
+  /** Room for `n` more bytes. */
+  room(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
+    this.#buf.copy(grown, 0, 0, this.#at);
+    this.#buf = grown;
+  }
+
+  get at(): number {
+    return this.#at;
+  }
+
+  int32(v: number): void {
+    this.room(4);
+    this.#at = this.#buf.writeInt32BE(v, this.#at);
+  }
+
+  /** A column: one dimension of `rows.length`, lower bound 1, each element its length then its bytes (-1: NULL). */
+  array<R>(kind: Kind, rows: readonly R[], value: (row: R) => Value): void {
+    this.room(20);
+    const b = this.#buf;
+    let at = b.writeInt32BE(1, this.#at);
+    at = b.writeInt32BE(0, at);
+    at = b.writeInt32BE(OID[kind], at);
+    at = b.writeInt32BE(rows.length, at);
+    this.#at = b.writeInt32BE(1, at);
+    for (const r of rows) this.#element(kind, value(r));
+  }
+
+  /** A record's bytes, then a line break unless it is the last. */
+  line(bytes: Uint8Array, last: boolean): void {
+    this.room(bytes.length + 1);
+    this.#buf.set(bytes, this.#at);
+    this.#at += bytes.length;
+    if (!last) this.#buf[this.#at++] = NEWLINE;
+  }
+
+  /** The bytes from `start` to here; valid until the next write (the buffer is this batch's alone). */
+  since(start: number): Buffer {
+    return this.#buf.subarray(start, this.#at);
+  }
+
+  #element(kind: Kind, v: Value): void {
+    if (v === null) return this.int32(-1);
+    switch (kind) {
+      case 'text': {
+        const text = v as string;
+        this.room(4 + text.length * 3);
+        const n = this.#buf.write(text, this.#at + 4, 'utf8');
+        this.#buf.writeInt32BE(n, this.#at);
+        this.#at += 4 + n;
+        return;
+      }
+      case 'bool':
+        this.room(5);
+        this.#at = this.#buf.writeInt32BE(1, this.#at);
+        this.#buf[this.#at++] = v === true ? 1 : 0;
+        return;
+      case 'int4':
+        this.room(8);
+        this.#at = this.#buf.writeInt32BE(v as number, this.#buf.writeInt32BE(4, this.#at));
+        return;
+      case 'float8':
+        this.room(12);
+        this.#at = this.#buf.writeDoubleBE(v as number, this.#buf.writeInt32BE(8, this.#at));
+        return;
+      case 'int8': {
+        // Two halves: a Number holds ms since the epoch exactly, and a BigInt would be an object per value.
+        const n = v as number;
+        const high = Math.floor(n / TWO_32);
+        this.room(12);
+        let at = this.#buf.writeInt32BE(8, this.#at);
+        at = this.#buf.writeInt32BE(high, at);
+        this.#at = this.#buf.writeUInt32BE(n - high * TWO_32, at);
+      }
+    }
+  }
+}
+
+/** `values` as one binary array parameter of `kind` (text[], float8[]): the driver would quote and escape each element of a JS array into a literal. */
+export function binaryArray(kind: 'text' | 'float8', values: ReadonlyArray<string | number>): Buffer {
+  const out = new ParamBytes(values.length / 16);
+  out.array(kind, values, (v) => v);
+  return out.since(0);
+}
+
+/** The rows' columns as binary arrays, and their records encoded one a line (see ParamBytes). */
+function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Buffer[] {
+  const out = new ParamBytes(rows.length);
+  const starts: number[] = [];
+  for (const [, kind, value] of COLUMNS) {
+    starts.push(out.at);
+    out.array(kind, rows, (r) => value(r.rec, r.holder));
+  }
+  starts.push(out.at);
+  // The writer's view of a record lasts until its next one: copied at once.
+  for (const [i, r] of rows.entries()) out.line(writer.task(r.rec), i === rows.length - 1);
+  starts.push(out.at);
+  const all = out.since(0);
+  return starts.slice(0, -1).map((start, i) => all.subarray(start, starts[i + 1]));
 }
 
 export async function insertTasks(client: PoolClient, rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Promise<void> {

@@ -128,4 +128,30 @@ describe('PostgreSQL runtimes announce events only while some runtime on the dat
     expect(await waited).toMatchObject({ id: t.id, state: 'finished', lastRun: { output: { slept: 3000 } } });
     expect(eventPayloads(payloads).filter((p) => p.includes(t.id))).toEqual([]);
   });
+
+  it('a listener that comes while a write is on its way hears the end it makes of a task it follows, once that write commits', async () => {
+    db = await createTestDatabase();
+    const a = await supervisorOn(db.url, { workers: 1 });
+    const t = await a.supervisor.submit({ type: 'sleep', params: { ms: 600_000 } });
+    await untilState(a, t.id, 'running');
+    await until(() => !a.source.announcing);
+    const admin = new pg.Client({ connectionString: db.url });
+    observers.push(admin);
+    await admin.connect();
+    // No later replay: the runtime's watchers lock waits behind this session's exclusive one.
+    await admin.query('SELECT pg_advisory_lock($1, $2)', [...WATCHERS_LOCK]);
+    // The cancel's write decides, then waits at its COMMIT (the counts go with it) until the table is free.
+    await admin.query('BEGIN; LOCK TABLE spindle_counts IN EXCLUSIVE MODE');
+    const cancelled = a.supervisor.cancel(t.id);
+    await until(async () => (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'spindle_counts'::regclass`)).rows[0]!.n > 0);
+    expect(a.source.announcing).toBe(false);
+    // A waiter: subscribes, then reads the task, which has not ended yet as far as anyone reads.
+    const ends: SpindleEvent[] = [];
+    a.supervisor.subscribe({ taskId: t.id, types: ['task.state'] }, (ev) => ends.push(ev));
+    expect((await a.supervisor.get(t.id)).state).toBe('running');
+    await admin.query('COMMIT');
+    await cancelled;
+    expect(ends.map((ev) => ev.event === 'task.state' && [ev.data.from, ev.data.to, ev.data.reason])).toEqual([['running', 'failed', 'cancelled']]);
+    await admin.query('SELECT pg_advisory_unlock($1, $2)', [...WATCHERS_LOCK]);
+  });
 });
