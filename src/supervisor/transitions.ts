@@ -1,5 +1,5 @@
 import type { WriteContext } from '../store/task-source.js';
-import type { HistoryEntry, TaskRecord } from '../task/record.js';
+import type { TaskRecord } from '../task/record.js';
 import type { Registry } from '../task/registry.js';
 import type { GuardInput, TaskEventType, TransitionResult } from '../task/state.js';
 import { TASK_EVENTS, TERMINAL_STATES } from '../task/state.js';
@@ -84,7 +84,7 @@ export class Transitions {
     rec.updatedAt = now;
     if (TERMINAL_STATES.has(res.to) && !TERMINAL_STATES.has(res.from)) this.#ended(rec, now);
     else if (TERMINAL_STATES.has(res.from) && !TERMINAL_STATES.has(res.to)) reopened(rec, now);
-    rec.history = withEntry(rec.history, { from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
+    rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
     if (res.to !== res.from && w.announcing) {
       w.announce({ event: 'task.state', data: { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: new Date(now).toISOString() } });
     }
@@ -129,18 +129,4 @@ function reopened(rec: TaskRecord, now: number): void {
   rec.expiresAt = null;
   if (rec.keyExpiresAt === null || rec.keyExpiresAt <= now) rec.key = null;
   rec.keyExpiresAt = null;
-}
-
-/**
- * A new history array, exactly as long as it needs to be, never the old one grown in place: copies
- * of a record (a task source's written and committed images) share its history array instead of
- * copying it at every write, and the first push onto a task's empty history grew it to room for 16
- * entries, held for as long as the task was (a one-shot task makes four).
- */
-function withEntry(history: readonly HistoryEntry[], entry: HistoryEntry): HistoryEntry[] {
-  const n = history.length;
-  const out = new Array<HistoryEntry>(n + 1);
-  for (let i = 0; i < n; i++) out[i] = history[i]!;
-  out[n] = entry;
-  return out;
 }

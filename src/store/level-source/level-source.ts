@@ -324,9 +324,7 @@ export class LevelSource implements TaskSource {
     countRun(this.#commit.seriesDeltas, rec, runWas, dueWas, now);
     if (runWas !== null && rec.lastRun?.run !== runWas.run) this.#commit.addRun(runWas);
     if (rec.history.length >= HISTORY_SPILL_AT) {
-      // Sliced, not spliced: the written images share the array (copyRecord).
-      this.#commit.addHistory({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.slice(0, HISTORY_CHUNK) });
-      rec.history = rec.history.slice(HISTORY_CHUNK);
+      this.#commit.addHistory({ taskId: rec.id, chunk: rec.historyChunks, entries: rec.history.splice(0, HISTORY_CHUNK) });
       rec.historyChunks++;
     }
     this.#commit.touch(t);

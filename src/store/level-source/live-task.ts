@@ -27,10 +27,7 @@ export function newLive(rec: TaskRecord, { stored }: { stored: boolean }): LiveT
   return { rec, base: image, committed: image, dirty: false, inFlight: 0, dueToken: 0, pins: 0 };
 }
 
-/**
- * A copy to write or to roll back to. Shallow: the supervisor replaces nested objects, never
- * mutates them, the history array included (a transition or a spill makes a new one).
- */
+/** A copy to write or to roll back to; the supervisor replaces nested objects, never mutates them. */
 export function copyRecord(rec: TaskRecord): TaskRecord {
-  return { ...rec };
+  return { ...rec, history: rec.history.slice() };
 }
