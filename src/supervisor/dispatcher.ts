@@ -148,7 +148,7 @@ export class Dispatcher {
       (claims) => {
         this.#claims--;
         this.#slots.settle(hold, claims);
-        const now = claims.length === 0 ? 0 : this.#o.source.now();
+        const now = claims.length === 0 ? 0 : this.#held.now();
         for (const claim of claims) this.#dispatch(claim, started.get(claim.rec.id)!, now);
         this.#again();
       },

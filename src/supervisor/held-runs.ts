@@ -10,6 +10,38 @@ export const SEND_AHEAD_MS = 3;
 /** Sends a held run: `sentAt`, its start on the source's clock; `holdMs`, the worker's wait before its handler. */
 export type Send = (sentAt: number, holdMs: number) => void;
 
+/**
+ * The source's time to a fraction of a ms. A source that reads the wall clock in whole ms
+ * (Date.now()) is behind by the part of the ms gone, which every held run's wait would be long by.
+ * Such a reading minus monotonic time is at most the two clocks' offset, and within a ms of it:
+ * the highest seen is kept (the wall clock moves against monotonic time only when it is set, and
+ * one set back starts the estimate again), and the time is read as monotonic time plus it, taken
+ * only within the ms the source reads, so that it is never ahead of the source. A source time in
+ * fractions of a ms already is taken as it is.
+ */
+export class SourceTime {
+  readonly #now: () => number;
+  readonly #monotonic: () => number;
+  #offset = -Infinity;
+
+  constructor(now: () => number, monotonic: () => number) {
+    this.#now = now;
+    this.#monotonic = monotonic;
+  }
+
+  now(): number {
+    const now = this.#now();
+    if (!Number.isInteger(now)) return now;
+    const monotonic = this.#monotonic();
+    const precise = monotonic + this.#offset;
+    if (precise >= now && precise < now + 1) return precise;
+    // Below the reading: a better estimate. A ms or more above it: the clock was set back (or a
+    // test holds it still) and the estimate starts again from this reading.
+    this.#offset = now - monotonic;
+    return now;
+  }
+}
+
 /** Runs to be sent together at `at` (the source's ms since the epoch). */
 interface Batch {
   at: number;
@@ -25,14 +57,19 @@ interface Batch {
  */
 export class HeldRuns {
   readonly #clock: Clock;
-  /** The source's time now: due times and startedAt are on its clock. */
-  readonly #now: () => number;
+  /** The source's time: due times and startedAt are on its clock. */
+  readonly #time: SourceTime;
   readonly #batches = new Map<number, Batch>();
   readonly #batchOf = new Map<string, Batch>();
 
   constructor(clock: Clock, now: () => number) {
     this.#clock = clock;
-    this.#now = now;
+    this.#time = new SourceTime(now, () => clock.monotonic());
+  }
+
+  /** The source's time now, to a fraction of a ms (see SourceTime). */
+  now(): number {
+    return this.#time.now();
   }
 
   /** Sends the run to start at `at`, `wait` ms from now. */
@@ -73,7 +110,7 @@ export class HeldRuns {
   #timer(at: number, wait: number): Timer {
     return this.#clock.setTimer(() => {
       const batch = this.#batches.get(at)!;
-      const now = this.#now();
+      const now = this.#time.now();
       const left = at - now;
       if (left > SEND_AHEAD_MS && left <= wait) {
         batch.timer = this.#timer(at, left);
