@@ -16,13 +16,15 @@ export type Send = (sentAt: number, holdMs: number) => void;
  * Such a reading minus monotonic time is at most the two clocks' offset, and within a ms of it:
  * the highest seen is kept (the wall clock moves against monotonic time only when it is set, and
  * one set back starts the estimate again), and the time is read as monotonic time plus it, taken
- * only within the ms the source reads, so that it is never ahead of the source. A source time in
- * fractions of a ms already is taken as it is.
+ * only within the ms the source reads, so that it is never ahead of the source, nor behind what it
+ * gave before within that ms (held runs take time going back for a clock set back). A source time
+ * in fractions of a ms already is taken as it is.
  */
 export class SourceTime {
   readonly #now: () => number;
   readonly #monotonic: () => number;
   #offset = -Infinity;
+  #last = -Infinity;
 
   constructor(now: () => number, monotonic: () => number) {
     this.#now = now;
@@ -33,12 +35,16 @@ export class SourceTime {
     const now = this.#now();
     if (!Number.isInteger(now)) return now;
     const monotonic = this.#monotonic();
-    const precise = monotonic + this.#offset;
-    if (precise >= now && precise < now + 1) return precise;
-    // Below the reading: a better estimate. A ms or more above it: the clock was set back (or a
-    // test holds it still) and the estimate starts again from this reading.
-    this.#offset = now - monotonic;
-    return now;
+    let precise = monotonic + this.#offset;
+    if (precise < now || precise >= now + 1) {
+      // Below the reading: a better estimate. A ms or more above it: the clock was set back (or a
+      // test holds it still) and the estimate starts again from this reading.
+      this.#offset = now - monotonic;
+      precise = now;
+    }
+    if (this.#last > precise && this.#last < now + 1) precise = this.#last;
+    this.#last = precise;
+    return precise;
   }
 }
 
