@@ -7,8 +7,11 @@ import type { Clock, Timer } from '../clock.js';
  */
 export const SEND_AHEAD_MS = 3;
 
-/** Sends a held run: `sentAt`, its start on the source's clock; `holdMs`, the worker's wait before its handler. */
-export type Send = (sentAt: number, holdMs: number) => void;
+/**
+ * Sends a held run: `sentAt`, its start on the source's clock; `startAt`, the instant (this
+ * thread's performance.now()) before which its worker does not start its handler, if any.
+ */
+export type Send = (sentAt: number, startAt: number | undefined) => void;
 
 /**
  * The source's time to a fraction of a ms. A source that reads the wall clock in whole ms
@@ -25,6 +28,8 @@ export class SourceTime {
   readonly #monotonic: () => number;
   #offset = -Infinity;
   #last = -Infinity;
+  /** Monotonic time at the last reading. */
+  #readAt = 0;
 
   constructor(now: () => number, monotonic: () => number) {
     this.#now = now;
@@ -44,7 +49,17 @@ export class SourceTime {
     }
     if (this.#last > precise && this.#last < now + 1) precise = this.#last;
     this.#last = precise;
+    this.#readAt = monotonic;
     return precise;
+  }
+
+  /**
+   * Monotonic time when the source's time reaches `at`, as of the last reading: taken from the
+   * reading, not from the moment of the call, so that what runs between (a burst of sends, a
+   * garbage collection) does not push it later.
+   */
+  monotonicAt(at: number): number {
+    return this.#readAt + (at - this.#last);
   }
 }
 
@@ -70,12 +85,18 @@ export class HeldRuns {
 
   constructor(clock: Clock, now: () => number) {
     this.#clock = clock;
-    this.#time = new SourceTime(now, () => clock.monotonic());
+    // On performance.now(), the clock of a RunRequest's startAt.
+    this.#time = new SourceTime(now, () => performance.now());
   }
 
   /** The source's time now, to a fraction of a ms (see SourceTime). */
   now(): number {
     return this.#time.now();
+  }
+
+  /** The performance.now() instant at which the source's time reaches `at`, as of the last now(). */
+  startAt(at: number): number {
+    return this.#time.monotonicAt(at);
   }
 
   /** Sends the run to start at `at`, `wait` ms from now. */
@@ -124,8 +145,8 @@ export class HeldRuns {
       }
       this.#batches.delete(at);
       for (const runId of batch.sends.keys()) this.#batchOf.delete(runId);
-      const holdMs = left > 0 && left <= wait ? left : 0;
-      for (const send of batch.sends.values()) send(Math.max(at, now), holdMs);
+      const startAt = left > 0 && left <= wait ? this.#time.monotonicAt(at) : undefined;
+      for (const send of batch.sends.values()) send(Math.max(at, now), startAt);
     }, wait - SEND_AHEAD_MS);
   }
 }

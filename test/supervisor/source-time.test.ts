@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { SourceTime } from '../../src/supervisor/held-runs.js';
 
 /** A wall clock `offset` ms ahead of a monotonic one the test moves, read in whole ms as Date.now() reads it. */
-function clocks(offset: number): { time: SourceTime; wall: { held: number | null }; tick(ms: number): void; trueNow(): number } {
+function clocks(offset: number): { time: SourceTime; wall: { held: number | null }; tick(ms: number): void; trueNow(): number; monotonic(): number } {
   let monotonic = 1000;
   const wall = { held: null as number | null };
   const trueNow = (): number => monotonic + offset;
   const time = new SourceTime(() => wall.held ?? Math.floor(trueNow()), () => monotonic);
-  return { time, wall, tick: (ms) => { monotonic += ms; }, trueNow };
+  return { time, wall, tick: (ms) => { monotonic += ms; }, trueNow, monotonic: () => monotonic };
 }
 
 describe('SourceTime: a source time read in whole ms, to a fraction of one', () => {
@@ -22,6 +22,14 @@ describe('SourceTime: a source time read in whole ms, to a fraction of one', () 
       seen.push(c.trueNow() - now);
     }
     expect(Math.max(...seen.slice(20))).toBeLessThan(0.2);
+    // The monotonic instant of a source time ahead, from the reading: the true one (to the precision of
+    // a double near 1.7e12), or a fraction of a ms after it.
+    const due = Math.ceil(c.trueNow()) + 3;
+    const at = c.time.monotonicAt(due);
+    c.tick(1);
+    expect(c.time.monotonicAt(due)).toBe(at);
+    expect(at - (due - (c.trueNow() - c.monotonic()))).toBeGreaterThanOrEqual(-0.001);
+    expect(at - (due - (c.trueNow() - c.monotonic()))).toBeLessThan(0.2);
   });
 
   it('takes a source time with fractions of a ms as it is', () => {
