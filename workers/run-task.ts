@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { RunErrorCode } from '../src/errors.js';
-import { isProgress } from '../src/executor/wire.js';
+import { isProgress, localStartAt } from '../src/executor/wire.js';
 import { withFields } from '../src/log-fields.js';
 import type { AbortCause, ResultMessage, TaskMessage, WireError } from '../src/executor/wire.js';
 import { RunOutput, type RunFields } from './handler-output.js';
@@ -41,7 +41,7 @@ export interface RunEnvironment {
 
 /** Runs one task to a result. Handler faults become error results; nothing is thrown. */
 export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<ResultMessage> {
-  const startAt = task.holdMs === undefined ? 0 : performance.now() + task.holdMs;
+  const startAt = task.startAt === undefined ? undefined : localStartAt(task.startAt);
   let definition = loaded.get(task.modulePath)?.get(task.taskType);
   if (definition === undefined) {
     try {
@@ -50,7 +50,7 @@ export async function runTask(task: TaskMessage, env: RunEnvironment): Promise<R
       return failure(task.runId, wireError('HANDLER_LOAD_FAILED', err, `cannot load task module ${task.modulePath}: `));
     }
   }
-  if (startAt > 0 && !(await heldUntil(startAt, env.abort.signal))) {
+  if (startAt !== undefined && !(await heldUntil(startAt, env.abort.signal))) {
     return failure(task.runId, { code: 'CANCELLED', name: 'AbortError', message: 'the run was aborted before it started' });
   }
   const fields = { taskId: task.taskId, type: task.taskType, attempt: task.attempt, worker: env.worker };

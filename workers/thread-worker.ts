@@ -114,7 +114,6 @@ async function runOne(request: TaskMessage, queued = false): Promise<ResultMessa
  * hold back an earlier run's result, and the executor learns when the run started.
  */
 async function runBatch(batch: BatchMessage): Promise<BatchReply> {
-  const arrived = performance.now();
   const { runIds } = batch;
   const size = runIds.length;
   const queue: Queue = { runIds, next: Math.min(batch.lanes ?? size, size) };
@@ -149,8 +148,6 @@ async function runBatch(batch: BatchMessage): Promise<BatchReply> {
       queuedIn.delete(run.runId);
       flush(run.runId);
       queued = true;
-      // Its wait for its due time was measured from the message's arrival.
-      if (run.holdMs !== undefined) run.holdMs -= performance.now() - arrived;
     }
   };
   const lanes: Array<Promise<void>> = [];

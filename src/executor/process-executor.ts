@@ -9,7 +9,7 @@ import type { AbortReason, Executor, RunListener, RunRequest } from './executor.
 import { integerOption, resolvePoolOptions } from './pool-options.js';
 import { type BookedRun, bookedRun, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
-import { holdOf, isProgress } from './wire.js';
+import { isProgress, wireStartAt } from './wire.js';
 import type { ProcessResultsMessage, ProgressMessage, ResultMessage, TaskMessage } from './wire.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import type { WorkerEntry } from './worker-entry.js';
@@ -191,8 +191,8 @@ export class ProcessExecutor implements Executor {
       type: 'runs',
       runs: runs.map(({ request }): TaskMessage => {
         const { runId, taskId, type, modulePath, params, attempt } = request;
-        const holdMs = holdOf(request);
-        return { type: 'run', runId, taskId, taskType: type, modulePath, params, attempt, ...(holdMs > 0 ? { holdMs } : {}) };
+        const startAt = wireStartAt(request);
+        return { type: 'run', runId, taskId, taskType: type, modulePath, params, attempt, ...(startAt !== undefined ? { startAt } : {}) };
       }),
     });
   }

@@ -8,7 +8,7 @@ import { resolvePoolOptions } from './pool-options.js';
 import { bookedRun, type Result, RunBook } from './run-book.js';
 import type { PoolOptions, ResolvedPoolOptions } from './pool-options.js';
 import { isChannelMessage, isProgress, threadWorkerName } from './wire.js';
-import { holdOf } from './wire.js';
+import { wireStartAt } from './wire.js';
 import type { AbortMessage, BatchMessage, LogMessage, PingMessage, RecallMessage, ResultMessage, ResultsMessage, TaskMessage, ThreadWorkerData, WorkerReply } from './wire.js';
 import { lostRunError } from './thread-death.js';
 import { type Placement, type PlacedRun as Run, type Thread, ThreadPlacement } from './thread-placement.js';
@@ -326,8 +326,8 @@ function batchMessage(runs: readonly Run[], lanes: number): BatchMessage {
     batch.kinds[i] = kind;
     batch.params[i] = request.params;
     batch.attempts[i] = request.attempt;
-    const holdMs = holdOf(request);
-    if (holdMs > 0) (batch.holdMs ??= runs.map(() => null))[i] = holdMs;
+    const startAt = wireStartAt(request);
+    if (startAt !== undefined) (batch.startAt ??= runs.map(() => null))[i] = startAt;
   }
   if (lanes < n) batch.lanes = lanes;
   return batch;
@@ -335,7 +335,7 @@ function batchMessage(runs: readonly Run[], lanes: number): BatchMessage {
 
 function taskMessage(request: RunRequest): TaskMessage {
   const message: TaskMessage = { type: 'run', runId: request.runId, taskId: request.taskId, taskType: request.type, modulePath: request.modulePath, params: request.params, attempt: request.attempt };
-  const holdMs = holdOf(request);
-  if (holdMs > 0) message.holdMs = holdMs;
+  const startAt = wireStartAt(request);
+  if (startAt !== undefined) message.startAt = startAt;
   return message;
 }

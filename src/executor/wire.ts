@@ -24,8 +24,12 @@ export interface TaskMessage {
   attempt: number;
   /** Aborted while it waited in the thread pool's queue: end it without starting the handler. */
   abortedBy?: AbortCause;
-  /** Ms from its arrival before the handler may start (the run's RunRequest.startAt, as a wait). */
-  holdMs?: number;
+  /**
+   * The instant before which the handler must not start (the run's RunRequest.startAt), on the
+   * host's monotonic clock (see wireStartAt): an instant, not a wait from the message's arrival, so
+   * that the hop to the worker is not added to the wait.
+   */
+  startAt?: number;
 }
 
 /** Main → worker: answer at once; proves the entry point loaded and warms the thread up. */
@@ -58,8 +62,8 @@ export interface BatchMessage {
   attempts: number[];
   /** TaskMessage.abortedBy per run; absent while none has one. */
   abortedBy?: Array<AbortCause | null>;
-  /** TaskMessage.holdMs per run; absent while none has one. */
-  holdMs?: Array<number | null>;
+  /** TaskMessage.startAt per run; absent while none has one. */
+  startAt?: Array<number | null>;
   /** Runs at once (default: all of them). */
   lanes?: number;
 }
@@ -70,8 +74,8 @@ export function taskAt(batch: BatchMessage, i: number): TaskMessage {
   const task: TaskMessage = { type: 'run', runId: batch.runIds[i]!, taskId: batch.taskIds[i]!, taskType: batch.types[kind]!, modulePath: batch.modules[kind]!, params: batch.params[i], attempt: batch.attempts[i]! };
   const abortedBy = batch.abortedBy?.[i];
   if (abortedBy != null) task.abortedBy = abortedBy;
-  const holdMs = batch.holdMs?.[i];
-  if (holdMs != null) task.holdMs = holdMs;
+  const startAt = batch.startAt?.[i];
+  if (startAt != null) task.startAt = startAt;
   return task;
 }
 
@@ -253,7 +257,22 @@ export function isProgress(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= 1;
 }
 
-/** The wait a run's message carries, taken as it is sent: what is left until the run's startAt. */
-export function holdOf(request: { startAt?: number | undefined }): number {
-  return request.startAt === undefined ? 0 : request.startAt - performance.now();
+/**
+ * performance.now() counts from an origin of its own thread or process; process.hrtime from one
+ * the whole host shares (the system's monotonic clock). This is the first minus the second here.
+ */
+const HRTIME_ORIGIN = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+
+/**
+ * The startAt a run's message carries: its RunRequest.startAt (this thread's performance.now()) on
+ * the host's monotonic clock, which its worker's thread or process reads the same; undefined when
+ * it has passed (the handler need not wait).
+ */
+export function wireStartAt(request: { startAt?: number | undefined }): number | undefined {
+  return request.startAt === undefined || request.startAt <= performance.now() ? undefined : request.startAt + HRTIME_ORIGIN;
+}
+
+/** A message's startAt (see wireStartAt) on this thread's performance.now(). */
+export function localStartAt(startAt: number): number {
+  return startAt - HRTIME_ORIGIN;
 }

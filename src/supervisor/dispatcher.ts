@@ -148,7 +148,7 @@ export class Dispatcher {
       (claims) => {
         this.#claims--;
         this.#slots.settle(hold, claims);
-        const now = claims.length === 0 ? 0 : this.#o.source.now();
+        const now = claims.length === 0 ? 0 : this.#held.now();
         for (const claim of claims) this.#dispatch(claim, started.get(claim.rec.id)!, now);
         this.#again();
       },
@@ -230,7 +230,8 @@ export class Dispatcher {
 
   /**
    * Sends a claimed run to its executor, now or, claimed ahead of its due time, SEND_AHEAD_MS
-   * before its startedAt, its worker waiting the rest. `now`: the source's time when the claim landed.
+   * before its startedAt, its worker waiting the rest. `now`: the source's time when the claim landed,
+   * the held runs' last reading (which their startAt is converted from).
    */
   #dispatch({ rec, run }: Claim, started: { dueAt: number | null; occurrence: boolean }, now: number): void {
     const type = this.#o.registry.types.get(rec.type)!;
@@ -239,16 +240,16 @@ export class Dispatcher {
     const dispatched = new Dispatched(this.#hooks, rec, run.run, executor, runId);
     this.#running.set(runId, dispatched);
     const wait = run.startedAt - now;
-    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, type, run, started, run.startedAt, Math.max(0, wait));
+    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, type, run, started, run.startedAt, wait > 0 ? this.#held.startAt(run.startedAt) : undefined);
     else if (this.#stopping) this.#dropped(dispatched, 'shutdown');
-    else this.#held.hold(runId, run.startedAt, wait, (sentAt, holdMs) => this.#send(dispatched, type, run, started, sentAt, holdMs));
+    else this.#held.hold(runId, run.startedAt, wait, (sentAt, startAt) => this.#send(dispatched, type, run, started, sentAt, startAt));
   }
 
-  #send(d: Dispatched, type: TaskType, run: RunRecord, started: { dueAt: number | null; occurrence: boolean }, sentAt: number, holdMs: number): void {
+  #send(d: Dispatched, type: TaskType, run: RunRecord, started: { dueAt: number | null; occurrence: boolean }, sentAt: number, startAt: number | undefined): void {
     const rec = d.rec;
     this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
     const request: RunRequest = { runId: d.runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs };
-    if (holdMs > 0) request.startAt = performance.now() + holdMs;
+    if (startAt !== undefined) request.startAt = startAt;
     d.executor.run(request, d);
   }
 

@@ -7,8 +7,61 @@ import type { Clock, Timer } from '../clock.js';
  */
 export const SEND_AHEAD_MS = 3;
 
-/** Sends a held run: `sentAt`, its start on the source's clock; `holdMs`, the worker's wait before its handler. */
-export type Send = (sentAt: number, holdMs: number) => void;
+/**
+ * Sends a held run: `sentAt`, its start on the source's clock; `startAt`, the instant (this
+ * thread's performance.now()) before which its worker does not start its handler, if any.
+ */
+export type Send = (sentAt: number, startAt: number | undefined) => void;
+
+/**
+ * The source's time to a fraction of a ms. A source that reads the wall clock in whole ms
+ * (Date.now()) is behind by the part of the ms gone, which every held run's wait would be long by.
+ * Such a reading minus monotonic time is at most the two clocks' offset, and within a ms of it:
+ * the highest seen is kept (the wall clock moves against monotonic time only when it is set, and
+ * one set back starts the estimate again), and the time is read as monotonic time plus it, taken
+ * only within the ms the source reads, so that it is never ahead of the source, nor behind what it
+ * gave before within that ms (held runs take time going back for a clock set back). A source time
+ * in fractions of a ms already is taken as it is.
+ */
+export class SourceTime {
+  readonly #now: () => number;
+  readonly #monotonic: () => number;
+  #offset = -Infinity;
+  #last = -Infinity;
+  /** Monotonic time at the last reading. */
+  #readAt = 0;
+
+  constructor(now: () => number, monotonic: () => number) {
+    this.#now = now;
+    this.#monotonic = monotonic;
+  }
+
+  now(): number {
+    const now = this.#now();
+    if (!Number.isInteger(now)) return now;
+    const monotonic = this.#monotonic();
+    let precise = monotonic + this.#offset;
+    if (precise < now || precise >= now + 1) {
+      // Below the reading: a better estimate. A ms or more above it: the clock was set back (or a
+      // test holds it still) and the estimate starts again from this reading.
+      this.#offset = now - monotonic;
+      precise = now;
+    }
+    if (this.#last > precise && this.#last < now + 1) precise = this.#last;
+    this.#last = precise;
+    this.#readAt = monotonic;
+    return precise;
+  }
+
+  /**
+   * Monotonic time when the source's time reaches `at`, as of the last reading: taken from the
+   * reading, not from the moment of the call, so that what runs between (a burst of sends, a
+   * garbage collection) does not push it later.
+   */
+  monotonicAt(at: number): number {
+    return this.#readAt + (at - this.#last);
+  }
+}
 
 /** Runs to be sent together at `at` (the source's ms since the epoch). */
 interface Batch {
@@ -25,14 +78,25 @@ interface Batch {
  */
 export class HeldRuns {
   readonly #clock: Clock;
-  /** The source's time now: due times and startedAt are on its clock. */
-  readonly #now: () => number;
+  /** The source's time: due times and startedAt are on its clock. */
+  readonly #time: SourceTime;
   readonly #batches = new Map<number, Batch>();
   readonly #batchOf = new Map<string, Batch>();
 
   constructor(clock: Clock, now: () => number) {
     this.#clock = clock;
-    this.#now = now;
+    // On performance.now(), the clock of a RunRequest's startAt.
+    this.#time = new SourceTime(now, () => performance.now());
+  }
+
+  /** The source's time now, to a fraction of a ms (see SourceTime). */
+  now(): number {
+    return this.#time.now();
+  }
+
+  /** The performance.now() instant at which the source's time reaches `at`, as of the last now(). */
+  startAt(at: number): number {
+    return this.#time.monotonicAt(at);
   }
 
   /** Sends the run to start at `at`, `wait` ms from now. */
@@ -73,7 +137,7 @@ export class HeldRuns {
   #timer(at: number, wait: number): Timer {
     return this.#clock.setTimer(() => {
       const batch = this.#batches.get(at)!;
-      const now = this.#now();
+      const now = this.#time.now();
       const left = at - now;
       if (left > SEND_AHEAD_MS && left <= wait) {
         batch.timer = this.#timer(at, left);
@@ -81,8 +145,8 @@ export class HeldRuns {
       }
       this.#batches.delete(at);
       for (const runId of batch.sends.keys()) this.#batchOf.delete(runId);
-      const holdMs = left > 0 && left <= wait ? left : 0;
-      for (const send of batch.sends.values()) send(Math.max(at, now), holdMs);
+      const startAt = left > 0 && left <= wait ? this.#time.monotonicAt(at) : undefined;
+      for (const send of batch.sends.values()) send(Math.max(at, now), startAt);
     }, wait - SEND_AHEAD_MS);
   }
 }

@@ -91,6 +91,28 @@ export function handlerContract(open: (options?: PoolOptions) => Promise<Executo
     });
   });
 
+  it('holds a run until its startAt as an instant, not for a wait counted from its arrival: one that reaches a busy worker late starts at once', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workers: 1, runsPerWorker: 2 });
+    const dir = tempDir();
+    const marker = join(dir, 'blocking');
+    const blocks = join(dir, 'blocks.mjs');
+    writeFileSync(blocks, `import { writeFileSync } from 'node:fs';
+      export default { name: 'blocks', run(p) { writeFileSync(p.marker, ''); const end = Date.now() + p.ms; while (Date.now() < end); return { end: Date.now() }; } };`);
+    const clock = join(dir, 'clock.mjs');
+    writeFileSync(clock, `export default { name: 'clock', run() { return { at: Date.now() }; } };`);
+    await start(ex, clock).outcome;
+    const blocking = start(ex, blocks, { marker, ms: 600 });
+    await until(() => existsSync(marker));
+    // Its message waits in the worker's port until the blocking handler returns, past its startAt.
+    const held = start(ex, clock, {}, { startAt: performance.now() + 100 });
+    const [blocked, ran] = await Promise.all([blocking.outcome, held.outcome]);
+    if (!blocked.ok || !ran.ok) throw new Error('a run failed');
+    const { end } = JSON.parse(blocked.output!) as { end: number };
+    const { at } = JSON.parse(ran.output!) as { at: number };
+    // Waiting 100 ms from its arrival would start it 100 ms after the blocking handler's end.
+    expect(at - end).toBeLessThan(50);
+  });
+
   it('gives each run of one message its own outcome, whether it returned nothing, output or progress, or threw, and each type of a module its own handler, run after run', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open({ workers: 1, runsPerWorker: 16 });
     const mail = fileURLToPath(new URL('../fixtures/code-tasks/mail.ts', import.meta.url));
