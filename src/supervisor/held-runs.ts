@@ -38,8 +38,13 @@ export class SourceTime {
 
   now(): number {
     const now = this.#now();
-    if (!Number.isInteger(now)) return now;
     const monotonic = this.#monotonic();
+    this.#readAt = monotonic;
+    if (!Number.isInteger(now)) {
+      // Recorded all the same: monotonicAt counts from this reading.
+      this.#last = now;
+      return now;
+    }
     let precise = monotonic + this.#offset;
     if (precise < now || precise >= now + 1) {
       // Below the reading: a better estimate. A ms or more above it: the clock was set back (or a
@@ -49,7 +54,6 @@ export class SourceTime {
     }
     if (this.#last > precise && this.#last < now + 1) precise = this.#last;
     this.#last = precise;
-    this.#readAt = monotonic;
     return precise;
   }
 

@@ -32,9 +32,15 @@ describe('SourceTime: a source time read in whole ms, to a fraction of one', () 
     expect(at - (due - (c.trueNow() - c.monotonic()))).toBeLessThan(0.2);
   });
 
-  it('takes a source time with fractions of a ms as it is', () => {
-    const time = new SourceTime(() => 1234.5678, () => 10);
+  it('takes a source time with fractions of a ms as it is, and places an instant ahead from that reading', () => {
+    let monotonic = 10;
+    const time = new SourceTime(() => 1234.5678 + (monotonic - 10), () => monotonic);
     expect(time.now()).toBe(1234.5678);
+    monotonic = 12;
+    // From the reading at monotonic 10, not from now (a PostgreSQL source's time has fractions).
+    expect(time.monotonicAt(1240)).toBeCloseTo(10 + (1240 - 1234.5678), 9);
+    expect(time.now()).toBeCloseTo(1236.5678, 9);
+    expect(time.monotonicAt(1240)).toBeCloseTo(12 + (1240 - 1236.5678), 9);
   });
 
   it('follows the clock set back by more than a ms at once, and a clock held still never goes back nor reaches its next ms', () => {
