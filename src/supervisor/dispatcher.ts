@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Executor, RunListener, RunOutcome, RunRequest } from '../executor/executor.js';
+import type { Executor, RunOutcome, RunRequest } from '../executor/executor.js';
 import type { Claim, Completion, Decide, TaskSource } from '../store/task-source.js';
 import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
@@ -10,6 +10,7 @@ import type { EventBus } from './events.js';
 import { HeldRuns, SEND_AHEAD_MS } from './held-runs.js';
 import { nextInterval, nextOccurrence, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
+import { Dispatched, type RunHooks } from './dispatched.js';
 import { capOutcome } from './output-cap.js';
 import { runEndLog } from './run-log.js';
 import type { ScheduleCache } from './schedules.js';
@@ -27,51 +28,6 @@ export interface DispatcherOptions {
   log: Logger;
   maxOutputBytes: number;
   observer?: SupervisorObserver | undefined;
-}
-
-/** What a run's listener reports to the dispatcher: one set of callbacks shared by every run. */
-interface RunHooks {
-  progress(rec: TaskRecord, run: number, progress: number): void;
-  outcome(taskId: string, run: number, outcome: RunOutcome): void;
-  interrupted(taskId: string, run: number): void;
-  released(d: Dispatched): void;
-}
-
-/**
- * A run claimed, held until its due time or handed to an executor, until its worker is free
- * again; it is also the run's listener. A class rather than closures per run: a 256-run worker
- * takes tens of thousands of runs a second, and each run's closures were garbage to collect.
- */
-class Dispatched implements RunListener {
-  /** Aborted because the source could no longer vouch for the claim: its end is a lost try, not a failure. */
-  leaseLost = false;
-  /** How long the run's handler took, once its outcome is in (the slot's measure). */
-  ranMs: number | null = null;
-
-  constructor(
-    readonly hooks: RunHooks,
-    readonly rec: TaskRecord,
-    readonly run: number,
-    readonly executor: Executor,
-    readonly runId: string,
-  ) {}
-
-  onProgress(progress: number): void {
-    this.hooks.progress(this.rec, this.run, progress);
-  }
-
-  onOutcome(outcome: RunOutcome): void {
-    this.ranMs = outcome.durationMs;
-    this.hooks.outcome(this.rec.id, this.run, outcome);
-  }
-
-  onInterrupted(): void {
-    this.hooks.interrupted(this.rec.id, this.run);
-  }
-
-  onReleased(): void {
-    this.hooks.released(this);
-  }
 }
 
 /** How long a completion whose write failed waits before it is applied again. */
