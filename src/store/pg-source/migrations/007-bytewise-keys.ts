@@ -8,18 +8,17 @@
  * sort by creation time as bytes, as LevelDB orders them). "C" compares them with memcmp, and
  * lists, claims and pages order the same on every database whatever its default collation.
  * Equality (texteq) was bytewise already; only orderings change, and only on a database whose
- * collation did not sort these ASCII keys bytewise.
+ * collation did not sort them bytewise already (C.UTF-8 does).
  *
  * The tables are not rewritten (text stays text); each index on a changed column is built again,
- * and the foreign keys to spindle_tasks (id) are checked again, under an ACCESS EXCLUSIVE lock on
- * each table until the commit: about 5.5 s at 1,000,000 tasks (6 indexes of spindle_tasks built
- * again), writes waiting on the tables and reads too.
+ * under an ACCESS EXCLUSIVE lock on each table until the commit: 4-6 s at 1,000,000 tasks and as
+ * many earlier runs (2 loaded cores), reads and writes waiting meanwhile.
  *
  * spindle_add_minute is addMinute (src/api/series.ts) in SQL: the stored minute `s` plus the delta
  * `d`, as every shared transaction's spindle_series write adds them (derived-rows.ts). Written
  * into that statement, the expression and its sub-selects were parsed, analysed and planned at
- * every commit (the statement goes by the simple protocol, with the COMMIT): about a twentieth of
- * the server's time on a no-op run. A PL/pgSQL function's statement is planned once a session.
+ * every commit (the statement goes by the simple protocol, with the COMMIT): a few percent of the
+ * server's time on a no-op run. A PL/pgSQL function's statement is planned once a session.
  */
 export const BYTEWISE_KEYS_SQL = `
 ALTER TABLE spindle_tasks
