@@ -11,27 +11,34 @@ import type { TaskWrite } from './task-write.js';
  * where a join would read the statement's older snapshot. The UPDATE comes later, by id, so the
  * LIMIT cannot be overrun (the reason Oban and queue_classic put it in a CTE). A type an operator
  * paused is left out here, by the table, not by any runtime's copy of it: once a pause is
- * written, no runtime's claim takes that type's tasks.
+ * written, no runtime's claim takes that type's tasks. The types are filtered once per statement
+ * (an InitPlan), not per row: as an anti-join, the planner probed spindle_type_pauses' key for
+ * every due row read (its table never analyzed, it guessed rows in it).
  */
 const CLAIM_SQL = `SELECT ${LOADED_COLUMNS} FROM spindle_tasks t
-  WHERE state = 'queued' AND NOT paused AND next_run_at <= $1 AND type = ANY($2::text[]) AND NOT (id = ANY($3::text[]))
-    AND NOT EXISTS (SELECT 1 FROM spindle_type_pauses p WHERE p.type = t.type)
+  WHERE state = 'queued' AND NOT paused AND next_run_at <= $1 AND NOT (id = ANY($3::text[]))
+    AND type = ANY(ARRAY(SELECT u FROM unnest($2::text[]) AS u WHERE NOT EXISTS (SELECT 1 FROM spindle_type_pauses p WHERE p.type = u)))
   ORDER BY priority DESC, next_run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`;
 
 /**
  * The claim as a function of the session, planned with sorting ruled out: the rows come in claim
  * order from spindle_tasks_claim, and the scan stops at the limit. Left to itself the planner
- * misjudges how many rows match (parameters, the pauses' anti-join) and reads every due task of
- * the types, then sorts them: a claim then costs as much as the backlog is long (15 ms at 10,000
- * due tasks, where this takes 0.3). A function's settings are its own, so no other statement is
- * planned so; jit is off as a 'disabled' cost would otherwise turn it on. A temporary function
+ * misjudges how many rows match (parameters, the pauses' filter) and reads every due task of the
+ * types, then sorts them: a claim then costs as much as the backlog is long (15 ms at 10,000 due
+ * tasks, where this takes 0.3). A function's settings are its own, so no other statement is
+ * planned so; jit is off as a 'disabled' cost would otherwise turn it on. PL/pgSQL, not SQL: a SQL
+ * function's statement was parsed and planned again at every call, where PL/pgSQL keeps its plan
+ * for the session, generic (one plan whatever the parameters: the index order is the plan for any
+ * of them). `use_column`: the output columns are named as the table's. A temporary function
  * (created by each connection, see PgDatabase.session) keeps the statement in this file; its
  * parameters are CLAIM_SQL's, in order. It needs the TEMPORARY privilege on the database (PUBLIC
  * has it unless revoked).
  */
 export const CLAIM_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_claim(bigint, text[], text[], integer)
-  RETURNS TABLE (id text, record text, owner text, lease_until float8, version float8) LANGUAGE sql VOLATILE SET enable_sort = off SET jit = off
-  AS $claim$ ${CLAIM_SQL} $claim$`;
+  RETURNS TABLE (id text, record text, owner text, lease_until float8, version float8) LANGUAGE plpgsql VOLATILE
+  SET enable_sort = off SET jit = off SET plan_cache_mode = force_generic_plan
+  AS $claim$ #variable_conflict use_column
+  BEGIN RETURN QUERY ${CLAIM_SQL}; END $claim$`;
 const CLAIM_CALL = 'SELECT * FROM pg_temp.spindle_claim($1, $2, $3, $4)';
 
 /*

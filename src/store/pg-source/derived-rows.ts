@@ -20,22 +20,6 @@ export async function deleteErrorWords(client: PoolClient, words: readonly Error
     WHERE e.word = d.word AND e.task_id = d.task_id`, [words.map((w) => w.word), words.map((w) => w.taskId)]);
 }
 
-/** Two histograms ({ n, sum, b }) added in SQL, bucket by bucket. */
-const addHistogram = (h: string): string => `json_build_object(
-  'n', (s.counts->'${h}'->>'n')::float8 + (excluded.counts->'${h}'->>'n')::float8,
-  'sum', (s.counts->'${h}'->>'sum')::float8 + (excluded.counts->'${h}'->>'sum')::float8,
-  'b', (SELECT json_agg(coalesce(a.x::float8, 0) + coalesce(d.x::float8, 0) ORDER BY i)
-    FROM json_array_elements_text(s.counts->'${h}'->'b') WITH ORDINALITY AS a (x, i)
-    FULL JOIN json_array_elements_text(excluded.counts->'${h}'->'b') WITH ORDINALITY AS d (x, i) USING (i)))`;
-
-/** addMinute (src/api/series.ts) in SQL: the stored row `s` plus the delta `excluded`. */
-const ADD_MINUTE = `json_build_object(
-  'started', (s.counts->>'started')::float8 + (excluded.counts->>'started')::float8,
-  'ended', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT k, sum(v::float8) AS n FROM (
-    SELECT * FROM json_each_text(s.counts->'ended') UNION ALL SELECT * FROM json_each_text(excluded.counts->'ended')) AS e (k, v) GROUP BY k) AS t),
-  'run', ${addHistogram('run')},
-  'wait', ${addHistogram('wait')})`;
-
 /**
  * Rows each type's minute is striped over (migration 4): a transaction adds to one slot, picked at
  * random, so concurrent commits rarely wait for each other's; a read sums at most this many rows a
@@ -45,9 +29,9 @@ export const SERIES_SLOTS = 16;
 
 /**
  * Adds a transaction's per-minute deltas to the stored rows, in one statement sent with the
- * COMMIT: a missing row is made from the delta, an existing one is added to by the database (ON
- * CONFLICT DO UPDATE locks it, so a second writer of the same slot waits and adds to the first
- * one's sum). A writer holds its rows locked until its commit, so the statement goes in the
+ * COMMIT: a missing row is made from the delta, an existing one is added to by the database
+ * (spindle_add_minute, migration 7: addMinute in SQL). ON CONFLICT DO UPDATE locks the row, so a
+ * second writer of the same slot waits and adds to the first one's sum. A writer holds its rows locked until its commit, so the statement goes in the
  * commit's round trip: from lock to commit without a trip to the client. Rows go in (type, minute)
  * order, so two writers never wait on each other's rows in a cycle. Values are literals (the
  * simple protocol takes no parameters). `slot`: the stripe written (see SERIES_SLOTS).
@@ -57,5 +41,5 @@ export function addSeries(client: PoolClient, deltas: ReadonlyMap<string, Series
   const sorted = [...deltas.values()].sort((a, b) => (a.type === b.type ? a.minute - b.minute : a.type < b.type ? -1 : 1));
   const values = sorted.map((d) => `(${client.escapeLiteral(d.type)}, ${Math.trunc(d.minute)}, ${Math.trunc(slot)}, ${client.escapeLiteral(JSON.stringify(d.counts))}::json)`);
   withCommit(client, `INSERT INTO spindle_series AS s (type, minute, slot, counts) VALUES ${values.join(', ')}
-    ON CONFLICT (type, minute, slot) DO UPDATE SET counts = ${ADD_MINUTE}`);
+    ON CONFLICT (type, minute, slot) DO UPDATE SET counts = spindle_add_minute(s.counts, excluded.counts)`);
 }
