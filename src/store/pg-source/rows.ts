@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
-import { heldKeyOf } from '../keys.js';
+import { heldKeyOf, isDispatchable } from '../keys.js';
 import { decodeTask, RecordWriter } from '../record-codec.js';
 
 /** Who holds a running task: the runtime that claimed it and until when (database ms). Null on other states. */
@@ -20,8 +20,34 @@ export interface LoadedTask extends Holder {
  */
 export const LOADED_COLUMNS = 'id, record, owner, lease_until::float8 AS lease_until, version::float8 AS version';
 
-export function loaded(row: { record: string; owner: string | null; lease_until: number | null }): LoadedTask {
-  return { rec: taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
+export function loaded(row: { id: string; record: string; owner: string | null; lease_until: number | null; version: number }): LoadedTask {
+  const kept = row.version === 0 ? takeInserted(row.id) : undefined;
+  return { rec: kept ?? taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
+}
+
+/**
+ * The due tasks this process inserted, by id, kept as their rows hold them until their first
+ * update (version 0): the claim that usually comes next takes the record instead of parsing the
+ * one it read back (as the LevelDB source keeps a submitted record and changes it in place), and
+ * the record writer's cache of its fixed fields (keyed by its schedule object) serves the claim's
+ * write too. Each is taken once (the taker changes it in place; a retried transaction parses
+ * again). Bounded: when full, new tasks are not kept, so the oldest (claimed first) still are.
+ */
+const inserted = new Map<string, TaskRecord>();
+const INSERTED_KEPT = 10_000;
+
+/** Keeps the records a committed insert wrote of tasks due by `dueBy` (see `inserted`). */
+export function keepInserted(rows: ReadonlyArray<{ rec: TaskRecord }>, dueBy: number): void {
+  for (const { rec } of rows) {
+    if (inserted.size >= INSERTED_KEPT) return;
+    if (isDispatchable(rec) && rec.nextRunAt <= dueBy) inserted.set(rec.id, rec);
+  }
+}
+
+function takeInserted(id: string): TaskRecord | undefined {
+  const rec = inserted.get(id);
+  if (rec !== undefined) inserted.delete(id);
+  return rec;
 }
 
 /**
