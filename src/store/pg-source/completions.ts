@@ -88,15 +88,21 @@ export class Completions {
     const heldFor = (w: TaskWrite): { values: unknown[]; recs: Map<string, TaskRecord> } => {
       let h = heldIn.get(w);
       if (h === undefined) {
-        const items = take().flatMap((p) => p.items);
+        const ids: string[] = [];
+        const versions: number[] = [];
         const recs = new Map<string, TaskRecord>();
-        const versions = items.map((i) => {
-          const written = leases.written(i.taskId, i.run);
-          if (written === null) return -1;
-          recs.set(i.taskId, written.rec);
-          return written.version;
-        });
-        heldIn.set(w, (h = { values: [binaryArray('text', items.map((i) => i.taskId)), binaryArray('float8', versions)], recs }));
+        for (const p of take()) {
+          for (const i of p.items) {
+            ids.push(i.taskId);
+            const written = leases.written(i.taskId, i.run);
+            if (written === null) versions.push(-1);
+            else {
+              recs.set(i.taskId, written.rec);
+              versions.push(written.version);
+            }
+          }
+        }
+        heldIn.set(w, (h = { values: [binaryArray('text', ids), binaryArray('float8', versions)], recs }));
       }
       return h;
     };
@@ -104,20 +110,28 @@ export class Completions {
       const batch = take();
       const { values, recs } = heldFor(w);
       const rows = first ?? (await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values })).rows;
+      // By task id: a run's end applies only to the run the row holds now.
       const held = new Map<string, LoadedTask>();
       for (const row of rows) {
         if (row.owner !== me) continue;
-        const rec = row.record === null ? recs.get(row.id as string)! : taskOfColumn(row.record as string);
-        held.set(`${rec.id}:${rec.lastRun?.run}`, { rec, owner: row.owner as string, leaseUntil: row.lease_until as number });
+        const id = row.id as string;
+        const rec = row.record === null ? recs.get(id)! : taskOfColumn(row.record as string);
+        held.set(id, { rec, owner: row.owner as string, leaseUntil: row.lease_until as number });
       }
-      return batch.flatMap((p) => p.items).map((item): CompletionResult => {
-        const key = `${item.taskId}:${item.run}`;
-        const t = held.get(key);
-        if (t === undefined) return 'lost';
-        held.delete(key);
-        w.apply(t, item.decide);
-        return 'ok';
-      });
+      const results: CompletionResult[] = [];
+      for (const p of batch) {
+        for (const item of p.items) {
+          const t = held.get(item.taskId);
+          if (t === undefined || t.rec.lastRun?.run !== item.run) {
+            results.push('lost');
+            continue;
+          }
+          held.delete(item.taskId);
+          w.apply(t, item.decide);
+          results.push('ok');
+        }
+      }
+      return results;
     };
     // Said ahead: the claim of the slots these ends free usually shares the transaction, and the round trip.
     op.read = { name: 'fenced', text: FENCED_SQL, values: (w) => heldFor(w).values };

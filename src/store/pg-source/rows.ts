@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
-import { heldKeyOf } from '../keys.js';
+import { heldKeyOf, isDispatchable } from '../keys.js';
 import { decodeTask, RecordWriter } from '../record-codec.js';
 
 /** Who holds a running task: the runtime that claimed it and until when (database ms). Null on other states. */
@@ -20,8 +20,9 @@ export interface LoadedTask extends Holder {
  */
 export const LOADED_COLUMNS = 'id, record, owner, lease_until::float8 AS lease_until, version::float8 AS version';
 
-export function loaded(row: { record: string; owner: string | null; lease_until: number | null }): LoadedTask {
-  return { rec: taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
+export function loaded(row: { id: string; record: string; owner: string | null; lease_until: number | null; version: number }): LoadedTask {
+  const mine = row.version === 0 ? takeInserted(row.id) : undefined;
+  return { rec: mine ?? taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
 }
 
 /**
@@ -30,6 +31,61 @@ export function loaded(row: { record: string; owner: string | null; lease_until:
  */
 export function taskOfColumn(text: string): TaskRecord {
   return text.charCodeAt(0) === 0x5b /* [ */ ? decodeTask(text) : JSON.parse(text) as TaskRecord;
+}
+
+/**
+ * The due tasks this process inserted, by id, kept as their rows hold them until their first
+ * update (version 0): the claim that usually comes next takes the record instead of parsing the
+ * one it read back (as the LevelDB source keeps a submitted record and changes it in place), and
+ * the record writer's cache of its fixed fields (keyed by its schedule object) serves the claim's
+ * write too. Each is taken once (the taker changes it in place; a retried transaction parses
+ * again): its entry is then null, not deleted, since a map emptied and filled again reallocates
+ * its table at each turn (about 1 KB a task).
+ *
+ * Two generations of INSERTED_KEPT entries: once the newer is full it becomes the older, but only
+ * when the older's records were all taken (claims take the oldest first) or it is older than
+ * KEPT_FOR_MS (its rest claimed elsewhere, or cancelled); until then new tasks are not kept.
+ */
+class Kept {
+  map = new Map<string, TaskRecord | null>();
+  /** Entries not taken yet. */
+  live = 0;
+  /** When it became the older generation (ms). */
+  sealedAt = 0;
+
+  take(id: string): TaskRecord | null | undefined {
+    const rec = this.map.get(id);
+    if (rec != null) {
+      this.map.set(id, null);
+      this.live--;
+    }
+    return rec;
+  }
+}
+
+let kept = new Kept();
+let keptBefore = new Kept();
+const INSERTED_KEPT = 10_000;
+const KEPT_FOR_MS = 5 * 60_000;
+
+/** Keeps the records a committed insert wrote of tasks due by `dueBy` (see Kept). */
+export function keepInserted(rows: ReadonlyArray<{ rec: TaskRecord }>, dueBy: number): void {
+  for (const { rec } of rows) {
+    if (!isDispatchable(rec) || rec.nextRunAt > dueBy) continue;
+    if (kept.map.size >= INSERTED_KEPT) {
+      const now = Date.now();
+      if (keptBefore.live > 0 && now - keptBefore.sealedAt < KEPT_FOR_MS) return;
+      keptBefore = kept;
+      keptBefore.sealedAt = now;
+      kept = new Kept();
+    }
+    kept.map.set(rec.id, rec);
+    kept.live++;
+  }
+}
+
+function takeInserted(id: string): TaskRecord | undefined {
+  return kept.take(id) ?? keptBefore.take(id) ?? undefined;
 }
 
 export interface HistoryChunk {
@@ -97,12 +153,15 @@ const NEWLINE = 0x0a;
 /** Element type OIDs (pg_type): a binary array names its elements' type, which must be the one the statement casts to. */
 const OID: Readonly<Record<Kind, number>> = { text: 25, bool: 16, int4: 23, int8: 20, float8: 701 };
 const TWO_32 = 2 ** 32;
+/** Texts up to this many characters are tried as ASCII in JS (see #text). */
+const SHORT_TEXT = 64;
 
 /**
  * The parameters of a batch as bytes in one buffer: each column a binary array (PostgreSQL's
  * array_recv format: the server copies the elements where a text literal is lexed, and nothing
  * here is quoted or escaped, nor made a string first), then the records one a line. The driver
- * sends a Buffer as it is, in binary format (text's binary form is its bytes).
+ * sends a Buffer as it is, in binary format (text's binary form is its bytes). A column is written
+ * by one loop of its kind (no call or switch per element beyond its value's).
  */
 class ParamBytes {
   #buf: Buffer;
@@ -125,21 +184,63 @@ class ParamBytes {
     return this.#at;
   }
 
-  int32(v: number): void {
-    this.room(4);
-    this.#at = this.#buf.writeInt32BE(v, this.#at);
-  }
-
   /** A column: one dimension of `rows.length`, lower bound 1, each element its length then its bytes (-1: NULL). */
   array<R>(kind: Kind, rows: readonly R[], value: (row: R) => Value): void {
-    this.room(20);
-    const b = this.#buf;
-    let at = b.writeInt32BE(1, this.#at);
-    at = b.writeInt32BE(0, at);
-    at = b.writeInt32BE(OID[kind], at);
-    at = b.writeInt32BE(rows.length, at);
-    this.#at = b.writeInt32BE(1, at);
-    for (const r of rows) this.#element(kind, value(r));
+    const n = rows.length;
+    // The header, and every element but text's whole (at most 4 + 8 bytes each).
+    this.room(20 + n * 12);
+    this.#int32(1);
+    this.#int32(0);
+    this.#int32(OID[kind]);
+    this.#int32(n);
+    this.#int32(1);
+    switch (kind) {
+      case 'text':
+        for (let i = 0; i < n; i++) this.#text(value(rows[i]!) as string | null);
+        return;
+      case 'bool':
+        for (let i = 0; i < n; i++) {
+          const v = value(rows[i]!);
+          if (v === null) this.#int32(-1);
+          else {
+            this.#int32(1);
+            this.#buf[this.#at++] = v === true ? 1 : 0;
+          }
+        }
+        return;
+      case 'int4':
+        for (let i = 0; i < n; i++) {
+          const v = value(rows[i]!) as number | null;
+          if (v === null) this.#int32(-1);
+          else {
+            this.#int32(4);
+            this.#int32(v);
+          }
+        }
+        return;
+      case 'int8':
+        for (let i = 0; i < n; i++) {
+          const v = value(rows[i]!) as number | null;
+          if (v === null) this.#int32(-1);
+          else {
+            // Two halves: a Number holds ms since the epoch exactly, and a BigInt would be an object per value.
+            const high = Math.floor(v / TWO_32);
+            this.#int32(8);
+            this.#int32(high);
+            this.#int32(v - high * TWO_32);
+          }
+        }
+        return;
+      case 'float8':
+        for (let i = 0; i < n; i++) {
+          const v = value(rows[i]!) as number | null;
+          if (v === null) this.#int32(-1);
+          else {
+            this.#int32(8);
+            this.#at = this.#buf.writeDoubleBE(v, this.#at);
+          }
+        }
+    }
   }
 
   /** A record's bytes, then a line break unless it is the last. */
@@ -155,40 +256,40 @@ class ParamBytes {
     return this.#buf.subarray(start, this.#at);
   }
 
-  #element(kind: Kind, v: Value): void {
-    if (v === null) return this.int32(-1);
-    switch (kind) {
-      case 'text': {
-        const text = v as string;
-        this.room(4 + text.length * 3);
-        const n = this.#buf.write(text, this.#at + 4, 'utf8');
-        this.#buf.writeInt32BE(n, this.#at);
-        this.#at += 4 + n;
-        return;
+  /** Four bytes, big-endian, of a value in int32 or uint32 range (room already made). */
+  #int32(v: number): void {
+    const b = this.#buf;
+    let at = this.#at;
+    b[at++] = v >>> 24;
+    b[at++] = v >>> 16;
+    b[at++] = v >>> 8;
+    b[at++] = v;
+    this.#at = at;
+  }
+
+  /** A text element, with room made for it here (the column's made room for fixed-size elements only). */
+  #text(text: string | null): void {
+    this.room(4 + (text === null ? 0 : text.length * 3));
+    if (text === null) return this.#int32(-1);
+    const b = this.#buf;
+    const start = this.#at + 4;
+    // Short ASCII (ids, types, states, owners) copied in JS: a native write costs more per call than these bytes.
+    if (text.length <= SHORT_TEXT) {
+      let i = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[start + i] = c;
       }
-      case 'bool':
-        this.room(5);
-        this.#at = this.#buf.writeInt32BE(1, this.#at);
-        this.#buf[this.#at++] = v === true ? 1 : 0;
+      if (i === text.length) {
+        this.#int32(i);
+        this.#at += i;
         return;
-      case 'int4':
-        this.room(8);
-        this.#at = this.#buf.writeInt32BE(v as number, this.#buf.writeInt32BE(4, this.#at));
-        return;
-      case 'float8':
-        this.room(12);
-        this.#at = this.#buf.writeDoubleBE(v as number, this.#buf.writeInt32BE(8, this.#at));
-        return;
-      case 'int8': {
-        // Two halves: a Number holds ms since the epoch exactly, and a BigInt would be an object per value.
-        const n = v as number;
-        const high = Math.floor(n / TWO_32);
-        this.room(12);
-        let at = this.#buf.writeInt32BE(8, this.#at);
-        at = this.#buf.writeInt32BE(high, at);
-        this.#at = this.#buf.writeUInt32BE(n - high * TWO_32, at);
       }
     }
+    const n = b.write(text, start, 'utf8');
+    this.#int32(n);
+    this.#at += n;
   }
 }
 
@@ -209,7 +310,7 @@ function rowParams(rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Bu
   }
   starts.push(out.at);
   // The writer's view of a record lasts until its next one: copied at once.
-  for (const [i, r] of rows.entries()) out.line(writer.task(r.rec), i === rows.length - 1);
+  for (let i = 0; i < rows.length; i++) out.line(writer.task(rows[i]!.rec), i === rows.length - 1);
   starts.push(out.at);
   const all = out.since(0);
   return starts.slice(0, -1).map((start, i) => all.subarray(start, starts[i + 1]));

@@ -8,7 +8,7 @@ import { errorWordsOf } from '../search-keys.js';
 import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
-import { insertHistory, insertRuns, insertTasks, updateTasks } from './rows.js';
+import { insertHistory, insertRuns, insertTasks, keepInserted, updateTasks } from './rows.js';
 import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
 import { addSeries, deleteErrorWords, SERIES_SLOTS, type ErrorWord, insertErrorWords } from './derived-rows.js';
 import { CountMoves } from './pg-counts.js';
@@ -16,6 +16,8 @@ import { CountMoves } from './pg-counts.js';
 /** History kept in the record; past it the oldest chunk moves to spindle_history (as the LevelDB store does). */
 const HISTORY_SPILL_AT = 64;
 const HISTORY_CHUNK = 32;
+/** Inserted tasks due this soon are kept for their claim (later ones would only take room). */
+const KEEP_DUE_WITHIN_MS = 60_000;
 
 interface Written {
   rec: TaskRecord;
@@ -135,6 +137,7 @@ export class TaskWrite implements WriteContext {
   /** The transaction committed: runs what the decisions asked for after the write. */
   committed(): void {
     for (const fn of this.#after) fn();
+    keepInserted(this.#inserts, this.#now + KEEP_DUE_WITHIN_MS);
   }
 
   /** A task's error words moved from `was` to `now` (most changes leave both empty). */
