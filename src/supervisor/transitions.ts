@@ -65,8 +65,11 @@ export class Transitions {
       rec.state = res.to;
       rec.reason = res.reason;
     }
-    for (const action of res.actions) {
-      switch (action) {
+    // Indexed, not for-of: the table's arrays are frozen, and for-of over a frozen array took
+    // V8's generic iterator (an iterator and a result object per step, for every transition).
+    const actions = res.actions;
+    for (let i = 0; i < actions.length; i++) {
+      switch (actions[i]) {
         case 'incrementTries': rec.tries++; break;
         case 'resetTries': rec.tries = 0; break;
         case 'setPaused': rec.paused = true; break;
