@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Executor, RunOutcome, RunRequest } from '../executor/executor.js';
+import type { Executor, RunOutcome } from '../executor/executor.js';
 import type { Claim, Completion, Decide, TaskSource } from '../store/task-source.js';
 import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
@@ -203,20 +203,19 @@ export class Dispatcher {
     const type = this.#o.registry.types.get(rec.type)!;
     const executor = this.#o.executorFor(type);
     const runId = runIdOf(rec.id, run.run);
-    const dispatched = new Dispatched(this.#hooks, rec, run.run, executor, runId);
+    const dispatched = new Dispatched(this.#hooks, rec, run, type, executor, runId);
     this.#running.set(runId, dispatched);
     const wait = run.startedAt - now;
-    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, type, run, started, run.startedAt, wait > 0 ? this.#held.startAt(run.startedAt) : undefined);
+    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, run, started, run.startedAt, wait > 0 ? this.#held.startAt(run.startedAt) : undefined);
     else if (this.#stopping) this.#dropped(dispatched, 'shutdown');
-    else this.#held.hold(runId, run.startedAt, wait, (sentAt, startAt) => this.#send(dispatched, type, run, started, sentAt, startAt));
+    else this.#held.hold(runId, run.startedAt, wait, (sentAt, startAt) => this.#send(dispatched, run, started, sentAt, startAt));
   }
 
-  #send(d: Dispatched, type: TaskType, run: RunRecord, started: Started | undefined, sentAt: number, startAt: number | undefined): void {
+  #send(d: Dispatched, run: RunRecord, started: Started | undefined, sentAt: number, startAt: number | undefined): void {
     const rec = d.rec;
     if (started !== undefined) this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
-    const request: RunRequest = { runId: d.runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs };
-    if (startAt !== undefined) request.startAt = startAt;
-    d.executor.run(request, d);
+    d.startAt = startAt;
+    d.executor.run(d, d);
   }
 
   /**
