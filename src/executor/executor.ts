@@ -23,7 +23,7 @@ export interface RunRequest {
    * which its handler must not start. The worker waits for it, so that the hop to the worker and a
    * busy main thread are not paid between the due time and the handler. A few ms at most.
    */
-  startAt?: number;
+  startAt?: number | undefined;
 }
 
 export type RunOutcome =

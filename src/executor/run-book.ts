@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { formatDuration, MAX_TIMER_MS, SECOND } from '../duration.js';
 import type { AbortReason, RunError, RunListener, RunOutcome, RunRequest } from './executor.js';
 import type { AbortCause } from './wire.js';
+import { Deadlines, type Timed } from './deadlines.js';
 
 /** A timer firing this late means the process itself was stalled (stopped, or its loop held). */
 const STALL_MS = 1 * SECOND;
@@ -11,12 +12,12 @@ const STALL_GRACE_MS = 1 * SECOND;
 export type Result = { ok: true; output: string | undefined } | { ok: false; error: RunError };
 
 /** What every executor keeps for a run in flight. */
-export interface BookedRun {
+export interface BookedRun extends Timed {
   readonly request: RunRequest;
   readonly listener: RunListener;
   /** When a worker was sent the run (until then, when it was booked): its duration and timeout count from here. */
   startedAt: number;
-  /** The timeout, then, once aborted, the kill grace period. */
+  /** Once aborted, the kill grace period (the timeout is a deadline: see Deadlines). */
   timer: NodeJS.Timeout | null;
   abortedBy: AbortCause | null;
   /** The last progress passed to onProgress. */
@@ -34,7 +35,7 @@ export interface BookedRun {
 
 /** What a run starts with; an executor adds where the run is. */
 export function bookedRun(request: RunRequest, listener: RunListener): BookedRun {
-  return { request, listener, startedAt: performance.now(), timer: null, abortedBy: null, progress: null, reported: false, killDue: false, queued: false };
+  return { request, listener, startedAt: performance.now(), timer: null, abortedBy: null, progress: null, reported: false, killDue: false, queued: false, deadline: 0, deadlineIndex: -1 };
 }
 
 export interface RunBookHooks<R extends BookedRun> {
@@ -71,6 +72,8 @@ export class RunBook<R extends BookedRun> {
   /** Runs whose timeout expired, waiting for the I/O that may bring their result; each with its cancel. */
   readonly #judging = new Map<R, () => void>();
   readonly #hooks: RunBookHooks<R>;
+  /** The timeouts of the runs sent, on one timer. */
+  readonly #deadlines = new Deadlines<R>((run) => this.#timedOut(run));
   #onDrained: (() => void) | null = null;
   /** The shutdown's grace is over: a run settling now was not stopped in time, it is being killed. */
   #graceOver = false;
@@ -175,19 +178,13 @@ export class RunBook<R extends BookedRun> {
     run.startedAt = Math.max(now, run.request.startAt ?? now);
     // An aborted run's timer is its kill grace, already running.
     if (run.abortedBy !== null) return;
+    this.#deadlines.add(run, run.startedAt + run.request.timeoutMs);
+  }
+
+  /** The run's timeout has passed (by performance.now(), not by the loop's clock a timer counts from). */
+  #timedOut(run: R): void {
     const timeoutMs = run.request.timeoutMs;
-    const expired = (): void => {
-      // Node counts a timer from its loop's clock, read when the turn began: a run sent late in a
-      // long turn had its timer fire that much early. It waits out the rest of its timeout.
-      const left = run.startedAt + timeoutMs - performance.now();
-      if (left > 0) {
-        run.timer = setTimeout(expired, Math.ceil(left));
-        return;
-      }
-      run.timer = null;
-      this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
-    };
-    run.timer = setTimeout(expired, timeoutMs + run.startedAt - now);
+    this.#judgeLater(run, () => this.#abort(run, 'timeout', { code: 'TIMEOUT', message: `the run exceeded its timeout of ${formatDuration(timeoutMs)}` }, { killAfterGrace: true }));
   }
 
   /**
@@ -229,6 +226,7 @@ export class RunBook<R extends BookedRun> {
     if (run.abortedBy !== null || run.reported) return;
     run.abortedBy = cause;
     this.report(run, { ok: false, error });
+    this.#deadlines.remove(run);
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
     // Still waiting for a slot, it was never sent: released unstarted, no handler ever sees it.
@@ -308,10 +306,14 @@ export class RunBook<R extends BookedRun> {
   /** Frees the run's slot once; later calls for the same run do nothing. */
   release(run: R): void {
     if (!this.holds(run)) return;
+    this.#deadlines.remove(run);
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
-    this.#judging.get(run)?.();
-    this.#judging.delete(run);
+    // Most runs were never judged: no lookup of each in an empty map.
+    if (this.#judging.size > 0) {
+      this.#judging.get(run)?.();
+      this.#judging.delete(run);
+    }
     this.#runs.delete(run.request.runId);
     const waiting = this.#waiting.indexOf(run);
     if (waiting >= 0) this.#waiting.splice(waiting, 1);

@@ -62,16 +62,20 @@ const PIECE_ITEMS = 100;
  * a long result array cut between items (each piece stringified as a slice of the array, so the
  * bytes are the same; an item's toJSON is given its index in the slice, which no view reads).
  * Throws what JSON.stringify throws, before anything is written.
+ *
+ * Each piece is one cut of one JSON.stringify, never a concatenation: a joined piece is a rope,
+ * which the socket flattens again (another 55 KB copy) to write it. The first piece is the whole
+ * response over the first items with its closing `]}` cut off; each later one a slice led by a
+ * 0 whose `[0` is cut off, which leaves the comma between it and the items before.
  */
 export function responseLine(response: RpcResponse): string[] {
   const result = 'result' in response ? response.result : undefined;
   if (!Array.isArray(result) || result.length <= PIECE_ITEMS) return [`${JSON.stringify(response)}\n`];
-  const pieces: string[] = [];
-  let head = `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":[`;
-  for (let i = 0; i < result.length; i += PIECE_ITEMS) {
-    const slice = JSON.stringify(result.slice(i, i + PIECE_ITEMS));
-    pieces.push(head + slice.slice(1, -1));
-    head = ',';
+  const pieces = [JSON.stringify({ jsonrpc: '2.0', id: response.id, result: result.slice(0, PIECE_ITEMS) }).slice(0, -2)];
+  for (let i = PIECE_ITEMS; i < result.length; i += PIECE_ITEMS) {
+    const slice: unknown[] = result.slice(i - 1, i + PIECE_ITEMS);
+    slice[0] = 0;
+    pieces.push(JSON.stringify(slice).slice(2, -1));
   }
   pieces.push(']}\n');
   return pieces;

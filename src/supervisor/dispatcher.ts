@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Executor, RunOutcome, RunRequest } from '../executor/executor.js';
+import type { Executor, RunOutcome } from '../executor/executor.js';
 import type { Claim, Completion, Decide, TaskSource } from '../store/task-source.js';
 import type { RunRecord, RunState, TaskRecord } from '../task/record.js';
 import { RECORD_VERSION } from '../task/record.js';
@@ -11,6 +11,7 @@ import { HeldRuns, SEND_AHEAD_MS } from './held-runs.js';
 import { nextInterval, nextOccurrence, skippedTo } from './occurrence.js';
 import type { SupervisorObserver } from './observer.js';
 import { Dispatched, type RunHooks } from './dispatched.js';
+import { instantText } from './instant-text.js';
 import { capOutcome } from './output-cap.js';
 import { runEndLog } from './run-log.js';
 import type { ScheduleCache } from './schedules.js';
@@ -30,11 +31,19 @@ export interface DispatcherOptions {
   observer?: SupervisorObserver | undefined;
 }
 
+/** A claimed run's start as the observer hears of it: when it was due, and whether it began an occurrence. */
+interface Started {
+  dueAt: number | null;
+  occurrence: boolean;
+}
+
+/** A run's end waiting for its batch; `retry`: apply it again if its write fails. */
+interface PendingEnd extends Completion {
+  retry: boolean;
+}
+
 /** How long a completion whose write failed waits before it is applied again. */
 const COMPLETE_RETRY_MS = 250;
-/** #complete's options, made once: it is called for every run's end. */
-const RETRY = Object.freeze({ retry: true });
-const NO_RETRY = Object.freeze({ retry: false });
 
 /**
  * Runs due tasks: claims them from the source as slots free up, hands each claimed run to its
@@ -46,7 +55,7 @@ export class Dispatcher {
   readonly #slots: Slots;
   readonly #running = new Map<string, Dispatched>();
   readonly #held: HeldRuns;
-  #pending: Array<{ item: Completion; retry: boolean }> = [];
+  #pending: PendingEnd[] = [];
   #claims = 0;
   #wokeMeanwhile = false;
   #pumpQueued = false;
@@ -88,14 +97,15 @@ export class Dispatcher {
     const hold = this.#slots.hold();
     // Every pool with room waits for more of it: the runs that free it will pump again.
     if (hold.deferred && hold.pools.length === 0) return;
-    const started = new Map<string, { dueAt: number | null; occurrence: boolean }>();
+    // What the observer is told of each start, kept only for an observer (metrics are served).
+    const started = this.#o.observer === undefined ? null : new Map<string, Started>();
     const start: Decide<RunRecord | null> = (rec, w) => {
       const dueAt = rec.nextRunAt;
       const run = this.#startRun(rec, w);
       if (run === null) return null;
-      started.set(rec.id, { dueAt, occurrence: run.attempt === 1 });
+      started?.set(rec.id, { dueAt, occurrence: run.attempt === 1 });
       if (w.announcing) {
-        w.announce({ event: 'run.started', data: { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, startedAt: new Date(run.startedAt).toISOString() } });
+        w.announce({ event: 'run.started', data: { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, startedAt: instantText(run.startedAt) } });
       }
       return run;
     };
@@ -105,7 +115,7 @@ export class Dispatcher {
         this.#claims--;
         this.#slots.settle(hold, claims);
         const now = claims.length === 0 ? 0 : this.#held.now();
-        for (const claim of claims) this.#dispatch(claim, started.get(claim.rec.id)!, now);
+        for (const claim of claims) this.#dispatch(claim, started?.get(claim.rec.id), now);
         this.#again();
       },
       (err: unknown) => {
@@ -189,24 +199,23 @@ export class Dispatcher {
    * before its startedAt, its worker waiting the rest. `now`: the source's time when the claim landed,
    * the held runs' last reading (which their startAt is converted from).
    */
-  #dispatch({ rec, run }: Claim, started: { dueAt: number | null; occurrence: boolean }, now: number): void {
+  #dispatch({ rec, run }: Claim, started: Started | undefined, now: number): void {
     const type = this.#o.registry.types.get(rec.type)!;
     const executor = this.#o.executorFor(type);
     const runId = runIdOf(rec.id, run.run);
-    const dispatched = new Dispatched(this.#hooks, rec, run.run, executor, runId);
+    const dispatched = new Dispatched(this.#hooks, rec, run, type, executor, runId);
     this.#running.set(runId, dispatched);
     const wait = run.startedAt - now;
-    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, type, run, started, run.startedAt, wait > 0 ? this.#held.startAt(run.startedAt) : undefined);
+    if (wait <= SEND_AHEAD_MS) this.#send(dispatched, run, started, run.startedAt, wait > 0 ? this.#held.startAt(run.startedAt) : undefined);
     else if (this.#stopping) this.#dropped(dispatched, 'shutdown');
-    else this.#held.hold(runId, run.startedAt, wait, (sentAt, startAt) => this.#send(dispatched, type, run, started, sentAt, startAt));
+    else this.#held.hold(runId, run.startedAt, wait, (sentAt, startAt) => this.#send(dispatched, run, started, sentAt, startAt));
   }
 
-  #send(d: Dispatched, type: TaskType, run: RunRecord, started: { dueAt: number | null; occurrence: boolean }, sentAt: number, startAt: number | undefined): void {
+  #send(d: Dispatched, run: RunRecord, started: Started | undefined, sentAt: number, startAt: number | undefined): void {
     const rec = d.rec;
-    this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
-    const request: RunRequest = { runId: d.runId, taskId: rec.id, type: type.name, modulePath: type.file, params: rec.params, attempt: run.attempt, timeoutMs: rec.timeoutMs };
-    if (startAt !== undefined) request.startAt = startAt;
-    d.executor.run(request, d);
+    if (started !== undefined) this.#o.observer?.runStarted(rec.type, started.dueAt ?? run.startedAt, sentAt, started.occurrence);
+    d.startAt = startAt;
+    d.executor.run(d, d);
   }
 
   /**
@@ -236,7 +245,7 @@ export class Dispatcher {
       outcome = { ...outcome, error: { code: 'WORKER_EXITED', message: 'the store could no longer vouch for this run (its lease ran out), so it was stopped; the try counts as lost' } };
     }
     const capped = capOutcome(outcome, this.#o.maxOutputBytes);
-    this.#complete({ taskId, run, decide: (rec, w) => this.#ended(rec, w, capped) });
+    this.#complete(taskId, run, (rec, w) => this.#ended(rec, w, capped));
   }
 
   /** The lifecycle's decision for a run's end. */
@@ -274,8 +283,8 @@ export class Dispatcher {
    */
   #interrupted(taskId: string, run: number): void {
     if (!this.#stopping) return;
-    this.#complete({
-      taskId, run, decide: (rec, w) => {
+    this.#complete(
+      taskId, run, (rec, w) => {
         const before = rec.lastRun!;
         const endedAt = Math.max(w.now, before.startedAt);
         const ended: RunRecord = {
@@ -292,21 +301,23 @@ export class Dispatcher {
         const logLine = runEndLog(this.#o.log, rec, ended, res);
         if (logLine !== undefined) w.afterWrite(logLine);
       },
-    }, NO_RETRY);
+      false,
+    );
   }
 
   /** Run ends of one turn go to the source together. `retry`: apply it again if its write fails. */
-  #complete(item: Completion, { retry }: { retry: boolean } = RETRY): void {
+  #complete(taskId: string, run: number, decide: Decide, retry = true): void {
     if (this.#pending.length === 0) queueMicrotask(() => this.#flushCompletions());
-    this.#pending.push({ item, retry });
+    // The entry is the source's Completion itself (with its retry flag): no wrapper, no copy.
+    this.#pending.push({ taskId, run, decide, retry });
   }
 
   #flushCompletions(): void {
     const pending = this.#pending;
     this.#pending = [];
-    this.#o.source.complete(pending.map((p) => p.item)).then(
+    this.#o.source.complete(pending).then(
       (results) => results.forEach((r, i) => {
-        const { taskId, run } = pending[i]!.item;
+        const { taskId, run } = pending[i]!;
         if (r === 'lost') this.#o.log.debug({ taskId, run }, 'run outcome dropped: the task changed meanwhile (cancelled, or its claim no longer held)');
       }),
       (err: unknown) => {
@@ -315,7 +326,7 @@ export class Dispatcher {
         if ((err as { code?: string }).code === 'SHUTTING_DOWN') return;
         this.#o.log.debug({ err }, 'recording run ends failed; will try again');
         this.#o.clock.setTimer(() => {
-          for (const p of pending) if (p.retry) this.#complete(p.item);
+          for (const p of pending) if (p.retry) this.#complete(p.taskId, p.run, p.decide);
         }, COMPLETE_RETRY_MS);
       },
     );
@@ -326,13 +337,18 @@ export class Dispatcher {
 export function announceRunEnd(o: { observer?: SupervisorObserver | undefined }, rec: TaskRecord, run: RunRecord, w: Parameters<Decide>[1]): void {
   o.observer?.runEnded(rec.type, run.state, run.durationMs);
   if (!w.announcing) return;
-  const data = {
-    id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, state: run.state,
-    ...(run.output !== null ? { output: JSON.parse(run.output) as unknown } : {}),
-    ...(run.error !== null ? { error: run.error } : {}),
-    startedAt: new Date(run.startedAt).toISOString(), endedAt: new Date(run.endedAt ?? run.startedAt).toISOString(),
-    durationMs: run.durationMs, worker: run.worker,
-  };
+  const startedAt = instantText(run.startedAt);
+  const endedAt = instantText(run.endedAt ?? run.startedAt);
+  // One literal for the common end (no output, no error): spreads of optional parts built the
+  // data field by field, and empty objects to spread, for every run.
+  const data = run.output === null && run.error === null
+    ? { id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, state: run.state, startedAt, endedAt, durationMs: run.durationMs, worker: run.worker }
+    : {
+      id: rec.id, type: rec.type, attempt: run.attempt, run: run.run, state: run.state,
+      ...(run.output !== null ? { output: JSON.parse(run.output) as unknown } : {}),
+      ...(run.error !== null ? { error: run.error } : {}),
+      startedAt, endedAt, durationMs: run.durationMs, worker: run.worker,
+    };
   w.announce({ event: 'run.ended', data });
 }
 

@@ -30,7 +30,8 @@ export class ScheduleCache {
 
   /** The task ended: it fires no more. */
   delete(id: string): void {
-    this.#held.delete(id);
+    // Every task's end comes here; with no recurring task held, no lookup of its id.
+    if (this.#held.size > 0) this.#held.delete(id);
   }
 
   #keep(id: string, schedule: ScheduleState): void {

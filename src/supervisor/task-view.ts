@@ -1,32 +1,7 @@
 import type { HistoryView, RunView, SubmittedView, TaskView } from '../api/views.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import { formatInstant } from '../schedule/schedule-fields.js';
-
-/**
- * formatInstant keeps the last instant it formatted, but a submitMany's views alternate between
- * two (each task due at the submit's time, created at its write's), so each view formatted both
- * afresh: the two newest are kept here, the older one replaced on a miss.
- */
-let firstMs = NaN;
-let firstText = '';
-let secondMs = NaN;
-let secondText = '';
-let replaceFirst = true;
-
-function instant(ms: number): string {
-  if (ms === firstMs) return firstText;
-  if (ms === secondMs) return secondText;
-  const text = formatInstant(ms);
-  if (replaceFirst) {
-    firstMs = ms;
-    firstText = text;
-  } else {
-    secondMs = ms;
-    secondText = text;
-  }
-  replaceFirst = !replaceFirst;
-  return text;
-}
+import { instantText as instant } from './instant-text.js';
 
 /** Stored records into the API's views (SPEC §6): times as ISO-8601 UTC strings. */
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : instant(ms));

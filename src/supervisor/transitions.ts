@@ -5,6 +5,7 @@ import type { GuardInput, TaskEventType, TransitionResult } from '../task/state.
 import { TASK_EVENTS, TERMINAL_STATES } from '../task/state.js';
 import { retryDelay } from '../task/task-options.js';
 import { transitionTable } from '../task/transition-table.js';
+import { instantText } from './instant-text.js';
 import { giveBackTry } from './occurrence.js';
 
 export interface TransitionsOptions {
@@ -64,8 +65,11 @@ export class Transitions {
       rec.state = res.to;
       rec.reason = res.reason;
     }
-    for (const action of res.actions) {
-      switch (action) {
+    // Indexed, not for-of: the table's arrays are frozen, and for-of over a frozen array took
+    // V8's generic iterator (an iterator and a result object per step, for every transition).
+    const actions = res.actions;
+    for (let i = 0; i < actions.length; i++) {
+      switch (actions[i]) {
         case 'incrementTries': rec.tries++; break;
         case 'resetTries': rec.tries = 0; break;
         case 'setPaused': rec.paused = true; break;
@@ -86,7 +90,7 @@ export class Transitions {
     else if (TERMINAL_STATES.has(res.from) && !TERMINAL_STATES.has(res.to)) reopened(rec, now);
     rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
     if (res.to !== res.from && w.announcing) {
-      w.announce({ event: 'task.state', data: { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: new Date(now).toISOString() } });
+      w.announce({ event: 'task.state', data: { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: instantText(now) } });
     }
     return res;
   }

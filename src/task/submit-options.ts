@@ -43,38 +43,50 @@ const SUBMIT_FIELDS = new Set(['type', 'params', 'schedule', 'priority', 'maxTri
  */
 export function resolveSubmitOptions(input: unknown, registry: Registry, maxParamsBytes = DEFAULT_MAX_PARAMS_BYTES): ResolvedSubmit {
   if (!isPlainObject(input)) throw badRequest('request', `a submit must be an object { type, params?, schedule?, … }, got ${describe(input)}`);
-  const unknown = Object.keys(input).filter((k) => !SUBMIT_FIELDS.has(k));
-  if (unknown.length > 0) {
+  if (hasUnknownField(input)) {
+    const unknown = Object.keys(input).filter((k) => !SUBMIT_FIELDS.has(k));
     throw new SpindleError('BAD_REQUEST', `unknown submit field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => describe(k)).join(', ')}; allowed: ${[...SUBMIT_FIELDS].join(', ')}`, { field: unknown[0]!, fields: unknown });
   }
-  // Own properties only: a key the request does not carry must not be read from a prototype.
-  const field = (name: string): unknown => (Object.hasOwn(input, name) ? input[name] : undefined);
 
-  const typeName = field('type');
+  const typeName = ownField(input, 'type');
   if (typeof typeName !== 'string') throw badRequest('type', `must be a task type name (a string), got ${describe(typeName)}`);
   const type = lookupType(registry, wellFormed(typeName, 'type'));
 
-  const key = field('key');
+  const key = ownField(input, 'key');
   if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > MAX_KEY_LENGTH)) {
     throw badRequest('key', `must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describe(key)}`);
   }
   if (key !== undefined) wellFormed(key, 'key');
-  const keyRetention = field('keyRetention');
+  const keyRetention = ownField(input, 'keyRetention');
   if (keyRetention !== undefined && key === undefined) throw invalidArgument('keyRetention', 'applies only to a submit with a key; add `key` or drop `keyRetention`');
   const keyRetentionMs = keyRetention === undefined ? null : parseDuration(keyRetention, 'keyRetention', { max: MAX_KEY_RETENTION_MS });
-  const misfire = field('misfire');
+  const misfire = ownField(input, 'misfire');
   if (misfire !== undefined && typeof misfire !== 'string') throw badRequest('misfire', `must be a string, got ${describe(misfire)}`);
 
-  const priority = priorityOption(field('priority'), type.priority);
-  const maxTries = maxTriesOption(field('maxTries'), type.maxTries);
-  const timeoutMs = timeoutOption(field('timeout'), type.timeoutMs);
+  const priority = priorityOption(ownField(input, 'priority'), type.priority);
+  const maxTries = maxTriesOption(ownField(input, 'maxTries'), type.maxTries);
+  const timeoutMs = timeoutOption(ownField(input, 'timeout'), type.timeoutMs);
   const misfirePolicy = misfireOption(misfire);
-  const graceMs = graceMsOption(field('graceMs'));
-  const params = copyParams(field('params'), maxParamsBytes);
+  const graceMs = graceMsOption(ownField(input, 'graceMs'));
+  const params = copyParams(ownField(input, 'params'), maxParamsBytes);
   type.validateParams(params);
   return Object.freeze({
-    type, params, schedule: field('schedule'), priority, maxTries, timeoutMs, misfire: misfirePolicy, graceMs, key: key ?? null, keyRetentionMs,
+    type, params, schedule: ownField(input, 'schedule'), priority, maxTries, timeoutMs, misfire: misfirePolicy, graceMs, key: key ?? null, keyRetentionMs,
   });
+}
+
+/**
+ * Whether a submit names a field that does not exist. A loop over its keys, not a filtered key
+ * list: a submitMany checks a thousand entries, and the list was garbage for every one.
+ */
+function hasUnknownField(input: Record<string, unknown>): boolean {
+  for (const key in input) if (Object.hasOwn(input, key) && !SUBMIT_FIELDS.has(key)) return true;
+  return false;
+}
+
+/** Own properties only: a key the request does not carry must not be read from a prototype. */
+function ownField(input: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(input, name) ? input[name] : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
