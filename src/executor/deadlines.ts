@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { MAX_TIMER_MS } from '../duration.js';
 
 /** What a deadline is kept on: its instant (performance.now() ms) and its place in the heap (-1: none). */
 export interface Timed {
@@ -72,7 +73,8 @@ export class Deadlines<T extends Timed> {
   #arm(deadline: number, now: number): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#armedFor = deadline;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(1, Math.ceil(deadline - now)));
+    // A held run's deadline may lie past the longest timer Node keeps (fired at once otherwise): armed again when it fires.
+    this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(deadline - now))));
   }
 
   #disarm(): void {

@@ -1,7 +1,7 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { Claim, ClaimPool, ClaimRequest } from '../task-source.js';
 import type { Op } from './group-commit.js';
-import { loaded, LOADED_COLUMNS } from './rows.js';
+import { LOADED_COLUMNS } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
 /**
@@ -126,7 +126,7 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
     const rows = round === 0 && first !== undefined ? first
       : (await client.query({ name: 'spindle_claim', text: CLAIM_CALL, values: [w.now + o.leadMs, types, seen, asked] })).rows;
     for (const row of rows) {
-      const task = loaded(row);
+      const task = w.loaded(row);
       const type = task.rec.type;
       // Already in the list when the transaction read the rows ahead for this claim.
       if (rows !== first) seen.push(task.rec.id);

@@ -16,13 +16,14 @@ import { pausedOf } from '../keys.js';
 import { ClaimLead } from '../claim-lead.js';
 import { CLAIM_FUNCTION_SQL, claimOp } from './claims.js';
 import { Completions } from './completions.js';
+import { KeptRecords } from './kept-records.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
 import { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
-import { deleteTasks, loaded, LOADED_COLUMNS } from './rows.js';
+import { deleteTasks, LOADED_COLUMNS } from './rows.js';
 import { trySweepLock } from './sweep-lock.js';
 import { writeSubmits } from './submits.js';
 import { TaskWrite } from './task-write.js';
@@ -82,6 +83,7 @@ export class PgSource implements TaskSource {
   readonly #shared: GroupCommit;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lead = new ClaimLead(PG_LEAD);
+  readonly #kept: KeptRecords;
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
   #sweepingAbandoned = false;
@@ -94,6 +96,7 @@ export class PgSource implements TaskSource {
   constructor(options: PgSourceOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#kept = new KeptRecords(() => this.#clock.monotonic());
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const { db, log } = options;
     db.session(CLAIM_FUNCTION_SQL);
@@ -180,7 +183,7 @@ export class PgSource implements TaskSource {
     return this.#write(async (client, w) => {
       const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE id = $1 FOR UPDATE`, [id]);
       if (rows.rows.length === 0) throw taskNotFound(id);
-      const task = loaded(rows.rows[0]);
+      const task = w.loaded(rows.rows[0]);
       const running = task.rec.state === 'running' ? task.rec.lastRun : null;
       w.apply(task, decide);
       if (running !== null && task.rec.state !== 'running' && task.owner !== null) this.#stopRun(w, task.owner, id, running.run);
@@ -193,7 +196,7 @@ export class PgSource implements TaskSource {
     await this.#write(async (client, w) => {
       const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE id = $1 FOR UPDATE`, [id]);
       if (rows.rows.length === 0) throw taskNotFound(id);
-      const { rec } = loaded(rows.rows[0]);
+      const { rec } = w.loaded(rows.rows[0]);
       check(rec, w.now);
       await deleteTasks(client, [id]);
       w.deleted(rec.type, rec.state, { paused: pausedOf(rec) });
@@ -224,7 +227,7 @@ export class PgSource implements TaskSource {
       const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key_expires_at <= $1
         ORDER BY key_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
       for (const row of rows.rows) {
-        w.apply(loaded(row), (rec) => {
+        w.apply(w.loaded(row), (rec) => {
           rec.keyExpiresAt = null;
           rec.updatedAt = w.now;
         });
@@ -347,7 +350,7 @@ export class PgSource implements TaskSource {
       const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE ${where}
         ORDER BY id LIMIT ${RECOVERY_BATCH} FOR UPDATE SKIP LOCKED`, values);
       for (const row of rows.rows) {
-        const task = loaded(row);
+        const task = w.loaded(row);
         before?.(w, task);
         w.apply(task, decide);
       }
@@ -364,7 +367,7 @@ export class PgSource implements TaskSource {
       let last: TaskWrite | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
-        const w = new TaskWrite(now);
+        const w = new TaskWrite(now, this.#kept);
         last = w;
         const result = await fn(client, w);
         await w.flush(client, this.id, this.announcing);

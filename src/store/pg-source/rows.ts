@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../../task/record.js';
-import { heldKeyOf, isDispatchable } from '../keys.js';
+import { heldKeyOf } from '../keys.js';
 import { decodeTask, RecordWriter } from '../record-codec.js';
 
 /** Who holds a running task: the runtime that claimed it and until when (database ms). Null on other states. */
@@ -20,9 +20,18 @@ export interface LoadedTask extends Holder {
  */
 export const LOADED_COLUMNS = 'id, record, owner, lease_until::float8 AS lease_until, version::float8 AS version';
 
-export function loaded(row: { id: string; record: string; owner: string | null; lease_until: number | null; version: number }): LoadedTask {
-  const mine = row.version === 0 ? takeInserted(row.id) : undefined;
-  return { rec: mine ?? taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
+/** A row selected with LOADED_COLUMNS. */
+export interface LoadedRow {
+  id: string;
+  record: string;
+  owner: string | null;
+  lease_until: number | null;
+  version: number;
+}
+
+/** `rec`: the task's record when the caller holds it as the row does (see KeptRecords), else parsed from the row. */
+export function loaded(row: LoadedRow, rec?: TaskRecord): LoadedTask {
+  return { rec: rec ?? taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
 }
 
 /**
@@ -31,61 +40,6 @@ export function loaded(row: { id: string; record: string; owner: string | null; 
  */
 export function taskOfColumn(text: string): TaskRecord {
   return text.charCodeAt(0) === 0x5b /* [ */ ? decodeTask(text) : JSON.parse(text) as TaskRecord;
-}
-
-/**
- * The due tasks this process inserted, by id, kept as their rows hold them until their first
- * update (version 0): the claim that usually comes next takes the record instead of parsing the
- * one it read back (as the LevelDB source keeps a submitted record and changes it in place), and
- * the record writer's cache of its fixed fields (keyed by its schedule object) serves the claim's
- * write too. Each is taken once (the taker changes it in place; a retried transaction parses
- * again): its entry is then null, not deleted, since a map emptied and filled again reallocates
- * its table at each turn (about 1 KB a task).
- *
- * Two generations of INSERTED_KEPT entries: once the newer is full it becomes the older, but only
- * when the older's records were all taken (claims take the oldest first) or it is older than
- * KEPT_FOR_MS (its rest claimed elsewhere, or cancelled); until then new tasks are not kept.
- */
-class Kept {
-  map = new Map<string, TaskRecord | null>();
-  /** Entries not taken yet. */
-  live = 0;
-  /** When it became the older generation (ms). */
-  sealedAt = 0;
-
-  take(id: string): TaskRecord | null | undefined {
-    const rec = this.map.get(id);
-    if (rec != null) {
-      this.map.set(id, null);
-      this.live--;
-    }
-    return rec;
-  }
-}
-
-let kept = new Kept();
-let keptBefore = new Kept();
-const INSERTED_KEPT = 10_000;
-const KEPT_FOR_MS = 5 * 60_000;
-
-/** Keeps the records a committed insert wrote of tasks due by `dueBy` (see Kept). */
-export function keepInserted(rows: ReadonlyArray<{ rec: TaskRecord }>, dueBy: number): void {
-  for (const { rec } of rows) {
-    if (!isDispatchable(rec) || rec.nextRunAt > dueBy) continue;
-    if (kept.map.size >= INSERTED_KEPT) {
-      const now = Date.now();
-      if (keptBefore.live > 0 && now - keptBefore.sealedAt < KEPT_FOR_MS) return;
-      keptBefore = kept;
-      keptBefore.sealedAt = now;
-      kept = new Kept();
-    }
-    kept.map.set(rec.id, rec);
-    kept.live++;
-  }
-}
-
-function takeInserted(id: string): TaskRecord | undefined {
-  return kept.take(id) ?? keptBefore.take(id) ?? undefined;
 }
 
 export interface HistoryChunk {

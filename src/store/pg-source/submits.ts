@@ -4,7 +4,7 @@ import type { TaskRecord } from '../../task/record.js';
 import { TERMINAL_STATES } from '../../task/state.js';
 import type { SubmitRequest, Submitted } from '../task-source.js';
 import { openCount } from './pg-counts.js';
-import { keyColumn, loaded, LOADED_COLUMNS } from './rows.js';
+import { keyColumn, LOADED_COLUMNS } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
 /**
@@ -20,7 +20,7 @@ export async function writeSubmits(client: PoolClient, w: TaskWrite, request: Su
     await client.query('SELECT pg_advisory_xact_lock(1, hashtext(k)) FROM unnest($1::text[]) AS k', [keys]);
     const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key = ANY($1::text[]) ORDER BY id FOR UPDATE`, [keys]);
     for (const row of rows.rows) {
-      const t = loaded(row);
+      const t = w.loaded(row);
       // A hold is over at keyExpiresAt whether or not a sweep released it yet: released here,
       // in the write that may give the key to a new task.
       if (holdRanOut(t.rec, w.now)) w.apply(t, (rec) => { rec.keyExpiresAt = null; rec.updatedAt = w.now; });

@@ -8,7 +8,8 @@ import { errorWordsOf } from '../search-keys.js';
 import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
-import { insertHistory, insertRuns, insertTasks, keepInserted, updateTasks } from './rows.js';
+import { insertHistory, insertRuns, insertTasks, loaded, updateTasks, type LoadedRow } from './rows.js';
+import type { KeptRecords } from './kept-records.js';
 import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
 import { addSeries, deleteErrorWords, SERIES_SLOTS, type ErrorWord, insertErrorWords } from './derived-rows.js';
 import { CountMoves } from './pg-counts.js';
@@ -54,8 +55,17 @@ export class TaskWrite implements WriteContext {
   readonly #wordsAdded: ErrorWord[] = [];
   readonly #wordsRemoved: ErrorWord[] = [];
 
-  constructor(now: number) {
+  readonly #kept: KeptRecords | null;
+
+  /** `kept`: the source's records of the tasks it inserted (none: every row's record is parsed). */
+  constructor(now: number, kept: KeptRecords | null = null) {
     this.#now = now;
+    this.#kept = kept;
+  }
+
+  /** A row selected with LOADED_COLUMNS, for a change in this transaction. */
+  loaded(row: LoadedRow): LoadedTask {
+    return loaded(row, this.#kept?.take(row.id, row.version));
   }
 
   /**
@@ -137,7 +147,7 @@ export class TaskWrite implements WriteContext {
   /** The transaction committed: runs what the decisions asked for after the write. */
   committed(): void {
     for (const fn of this.#after) fn();
-    keepInserted(this.#inserts, this.#now + KEEP_DUE_WITHIN_MS);
+    this.#kept?.keep(this.#inserts, this.#now + KEEP_DUE_WITHIN_MS);
   }
 
   /** A task's error words moved from `was` to `now` (most changes leave both empty). */
