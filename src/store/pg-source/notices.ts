@@ -21,29 +21,38 @@ export const MAX_PAYLOAD_BYTES = 7900;
 /** A run's error message cut to this many characters when its run.ended would not fit a payload. */
 const CUT_MESSAGE_CHARS = 1000;
 
-/** The payloads of a transaction's one pg_notify statement: its notices (if any) first, then its events. */
-export function notifyPayloads(from: string, notices: readonly Notice[], events: readonly SpindleEvent[]): string[] {
+/** Room kept in every event payload for the sequence number the first one carries. */
+const SEQ_BYTES = 17;
+
+/**
+ * The payloads of a transaction's one pg_notify statement: its notices (if any) first, then its
+ * events. `seq`: the transaction's number in the sender's EventOrder, carried by its first event
+ * payload, so that the sender knows it when it comes back.
+ */
+export function notifyPayloads(from: string, notices: readonly Notice[], events: readonly SpindleEvent[], seq: number | null = null): string[] {
   const out = noticePayloads(from, notices);
   if (events.length === 0) return out;
-  // Events go in payloads of their own, `e` then a JSON array whose first item is the sender: a
-  // receiver skips its own, or all of them while nobody there listens, without parsing them.
+  // Events go in payloads of their own, `e` then a JSON array whose first item is the sender (then,
+  // in the first, the seq): a receiver skips its own, or all of them while nobody there listens,
+  // without parsing them.
   const head = `e[${JSON.stringify(from)}`;
-  const headBytes = Buffer.byteLength(head) + 1;
-  let payload = head;
+  const headBytes = Buffer.byteLength(head) + SEQ_BYTES + 1;
+  let payload = seq === null ? head : `${head},${Math.trunc(seq)}`;
+  let empty = payload;
   let bytes = headBytes;
   for (const event of events) {
     const item = encodeFitting(event, MAX_PAYLOAD_BYTES - headBytes - 1);
     const itemBytes = item.length === 0 ? 0 : Buffer.byteLength(item) + 1;
     if (itemBytes === 0) continue;
-    if (bytes + itemBytes > MAX_PAYLOAD_BYTES && payload !== head) {
+    if (bytes + itemBytes > MAX_PAYLOAD_BYTES && payload !== empty) {
       out.push(`${payload}]`);
-      payload = head;
+      payload = empty = head;
       bytes = headBytes;
     }
     payload += `,${item}`;
     bytes += itemBytes;
   }
-  if (payload !== head) out.push(`${payload}]`);
+  if (payload !== empty) out.push(`${payload}]`);
   return out;
 }
 
@@ -56,17 +65,27 @@ function noticePayloads(from: string, notices: readonly Notice[]): string[] {
   return [...noticePayloads(from, notices.slice(0, half)), ...noticePayloads(from, notices.slice(half))];
 }
 
-/** What one payload says: `events` is null when it carries none or when they were skipped (`wanted` false, or our own). */
-export type Parsed = { from: string; notices: Notice[]; events: null } | { from: string; notices: []; events: SpindleEvent[] };
+/**
+ * What one payload says: `events` is null when it carries none or when they were skipped (`wanted`
+ * false, or our own); `own` is the seq of one of our own transactions' first event payload.
+ */
+export type Parsed = { from: string; notices: Notice[]; events: null } | { from: string; notices: []; events: SpindleEvent[] }
+  | { from: string; notices: []; events: null; own: number };
 
 /** A payload read back; null when it is not one of ours, or is ours to skip (`me` sent it, or its events are not `wanted`). */
 export function parsePayload(payload: string | undefined, me: string, wanted: () => boolean): Parsed | null {
   if (payload === undefined) return null;
   try {
     if (payload.startsWith('e')) {
-      if (payload.startsWith(`e[${JSON.stringify(me)},`) || !wanted()) return null;
-      const [from, ...items] = JSON.parse(payload.slice(1)) as [string, ...Item[]];
-      return { from, notices: [], events: items.map(decode) };
+      const mine = `e[${JSON.stringify(me)},`;
+      if (payload.startsWith(mine)) {
+        // Our own: only the seq is read, never the events (emitted here from the objects made).
+        const seq = Number.parseInt(payload.slice(mine.length, mine.length + SEQ_BYTES), 10);
+        return Number.isSafeInteger(seq) ? { from: me, notices: [], events: null, own: seq } : null;
+      }
+      if (!wanted()) return null;
+      const [from, ...items] = JSON.parse(payload.slice(1)) as [string, ...Array<Item | number>];
+      return { from, notices: [], events: items.flatMap((item) => (typeof item === 'number' ? [] : [decode(item)])) };
     }
     const parsed = JSON.parse(payload) as { from?: unknown; notices?: unknown };
     if (typeof parsed.from !== 'string' || !Array.isArray(parsed.notices) || parsed.from === me) return null;

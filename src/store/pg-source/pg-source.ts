@@ -16,6 +16,7 @@ import { pausedOf } from '../keys.js';
 import { ClaimLead } from '../claim-lead.js';
 import { CLAIM_FUNCTION_SQL, claimOp } from './claims.js';
 import { Completions } from './completions.js';
+import { EventOrder } from './event-order.js';
 import { KeptRecords } from './kept-records.js';
 import { GroupCommit } from './group-commit.js';
 import { Leases } from './leases.js';
@@ -84,6 +85,7 @@ export class PgSource implements TaskSource {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lead = new ClaimLead(PG_LEAD);
   readonly #kept: KeptRecords;
+  readonly #order: EventOrder;
   #start: SourceStart | null = null;
   #signals: SourceSignals | null = null;
   #sweepingAbandoned = false;
@@ -97,6 +99,7 @@ export class PgSource implements TaskSource {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#kept = new KeptRecords(() => this.#clock.monotonic());
+    this.#order = new EventOrder((events) => this.#emit(events), () => this.#clock.monotonic());
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const { db, log } = options;
     db.session(CLAIM_FUNCTION_SQL);
@@ -121,15 +124,23 @@ export class PgSource implements TaskSource {
       },
       typePauses: () => void this.#typePauses.refresh(),
       listening: () => this.#signals?.listening() ?? false,
-      events: (events) => this.#emit(events),
+      events: (events) => this.#order.others(events),
+      heard: (seq) => this.#order.heard(seq),
       missed: (since) => this.#missed(since),
       tick: () => {
+        this.#order.tick();
         void this.#sweepAbandoned();
         void this.#typePauses.refresh();
         void this.#watchers.refresh();
       },
-      connected: (client) => this.#watchers.connected(client),
-      disconnected: () => this.#watchers.disconnected(),
+      connected: (client) => {
+        this.#order.connected();
+        this.#watchers.connected(client);
+      },
+      disconnected: () => {
+        this.#order.disconnected();
+        this.#watchers.disconnected();
+      },
       watching: () => this.#watchers.heard(),
     });
     this.#shared = new GroupCommit({ write: (fn) => this.#write(fn) });
@@ -278,6 +289,7 @@ export class PgSource implements TaskSource {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeups.close();
+    this.#order.disconnected();
     this.#watchers.close();
     this.#replays.close();
     await this.flushed();
@@ -365,18 +377,22 @@ export class PgSource implements TaskSource {
   #write<T>(fn: (client: PoolClient, w: TaskWrite) => Promise<T>): Promise<T> {
     const p = (async () => {
       let last: TaskWrite | null = null;
+      let seq: number | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
         const w = new TaskWrite(now, this.#kept);
         last = w;
         const result = await fn(client, w);
-        await w.flush(client, this.id, this.announcing);
+        const sending = this.announcing;
+        seq = sending && w.events.length > 0 ? this.#order.next() : null;
+        await w.flush(client, this.id, sending, seq);
         return result;
       });
       const w = last! as TaskWrite;
       this.#counts.committed(w.counts);
       w.committed();
-      if (w.events.length > 0) this.#emit(w.events);
+      // Emitted in commit order with the other runtimes' events (see EventOrder).
+      this.#order.committed(seq, w.events);
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
       return out;
     })();

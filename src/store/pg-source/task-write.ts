@@ -125,8 +125,11 @@ export class TaskWrite implements WriteContext {
     this.#notices.push(n);
   }
 
-  /** Writes the changes; the events go to the other runtimes only `withEvents` (some runtime listens). */
-  async flush(client: PoolClient, from: string, withEvents = true): Promise<void> {
+  /**
+   * Writes the changes; the events go to the other runtimes only `withEvents` (some runtime
+   * listens), the first of their payloads with `seq` (see EventOrder).
+   */
+  async flush(client: PoolClient, from: string, withEvents = true, seq: number | null = null): Promise<void> {
     // Updates first: one may free a key (a hold run out) that an insert takes.
     await updateTasks(client, [...this.#updates.values()]);
     await insertTasks(client, this.#inserts);
@@ -140,7 +143,7 @@ export class TaskWrite implements WriteContext {
     addSeries(client, this.series, Math.floor(Math.random() * SERIES_SLOTS));
     const notices = this.due === Infinity ? this.#notices : [...this.#notices, { due: this.due }];
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
-    const payloads = notifyPayloads(from, notices, withEvents ? this.events : []);
+    const payloads = notifyPayloads(from, notices, withEvents ? this.events : [], seq);
     if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
   }
 

@@ -9,7 +9,7 @@ export interface WakeupsOptions {
   db: PgDatabase;
   clock: Clock;
   log: Logger;
-  /** This runtime's id: its own notices are skipped (it acted on them at commit). */
+  /** This runtime's id: its own notices are skipped (it acted on them at commit), but for its events' place in the order. */
   me: string;
   /** Claim again. */
   wake(): void;
@@ -31,6 +31,8 @@ export interface WakeupsOptions {
   listening(): boolean;
   /** Events another runtime's transaction announced, in the order it announced them. */
   events(events: readonly SpindleEvent[]): void;
+  /** This runtime's transaction `seq` (see EventOrder) came back: it committed before what comes next. */
+  heard(seq: number): void;
   /**
    * The listener was down: notices sent since `since` (database ms, the last sign of life of the
    * old connection, less a margin) may never come.
@@ -204,6 +206,10 @@ export class Wakeups {
     this.#heardAt = this.dbNow();
     const parsed = parsePayload(payload, this.#o.me, this.#o.listening);
     if (parsed === null) return;
+    if ('own' in parsed) {
+      this.#o.heard(parsed.own);
+      return;
+    }
     if (parsed.events !== null) {
       this.#o.events(parsed.events);
       return;

@@ -53,6 +53,15 @@ describe('what a transaction tells the other runtimes (pg_notify payloads)', () 
     expect(received(payloads)).toEqual(events);
   });
 
+  it('numbers a transaction\'s first event payload for its sender (its place in the order), which the others skip', () => {
+    const events = Array.from({ length: 600 }, (_, i) => state(`task-${i}`));
+    const payloads = notifyPayloads('a', [{ due: 1 }], events, 123_456_789);
+    expect(payloads.every((p) => Buffer.byteLength(p) <= MAX_PAYLOAD_BYTES)).toBe(true);
+    // The sender reads back only the seq, from the first event payload; the later ones and its notices are skipped.
+    expect(payloads.map((p) => parsePayload(p, 'a', () => true))).toEqual([null, { from: 'a', notices: [], events: null, own: 123_456_789 }, ...payloads.slice(2).map(() => null)]);
+    expect(received(payloads)).toEqual(events);
+  });
+
   it('leaves out what does not fit one payload: the output, the error stack, most of a long message, and says so', () => {
     const big = ended('t1', { output: { s: 'é'.repeat(MAX_PAYLOAD_BYTES) } });
     const failed = ended('t2', { state: 'failed', error: { code: 'HANDLER_ERROR', message: 'é'.repeat(4000), stack: 's'.repeat(16_000), name: 'Error' } });
