@@ -1,7 +1,7 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { Claim, ClaimPool, ClaimRequest } from '../task-source.js';
 import type { Op } from './group-commit.js';
-import { LOADED_COLUMNS } from './rows.js';
+import { LOADED_COLUMNS, type Holder } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
 /**
@@ -125,6 +125,8 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
     const asked = free;
     const rows = round === 0 && first !== undefined ? first
       : (await client.query({ name: 'spindle_claim', text: CLAIM_CALL, values: [w.now + o.leadMs, types, seen, asked] })).rows;
+    // One holder for the rows claimed at one instant (the transaction's, which a row may move up).
+    let holder: Holder | null = null;
     for (const row of rows) {
       const task = w.loaded(row);
       const type = task.rec.type;
@@ -133,7 +135,8 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
       const left = typeLeft.get(type) ?? 0;
       // Over its type's limit: left as it is (the lock goes at commit).
       if (left <= 0 || free <= 0) continue;
-      const run = w.apply(task, request.start, { owner: o.me, leaseUntil: w.now + o.leaseMs });
+      if (holder === null || holder.leaseUntil !== w.now + o.leaseMs) holder = { owner: o.me, leaseUntil: w.now + o.leaseMs };
+      const run = w.apply(task, request.start, holder);
       if (run === null) continue;
       out.claims.push({ rec: task.rec, run });
       out.versions.push((row.version as number) + 1);

@@ -13,8 +13,8 @@ import type { TaskWrite } from './task-write.js';
  * into `w`; a refusal throws and the transaction rolls back.
  */
 export async function writeSubmits(client: PoolClient, w: TaskWrite, request: SubmitRequest): Promise<Submitted[]> {
-  const keys = [...new Set(request.tasks.flatMap((t) => (t.key === null ? [] : [keyColumn(t.key)])))].sort();
   const existing = new Map<string, TaskRecord>();
+  const keys = keysOf(request);
   if (keys.length > 0) {
     // Two submits of one new key would both find no holder: the key's lock makes the second wait for the first.
     await client.query('SELECT pg_advisory_xact_lock(1, hashtext(k)) FROM unnest($1::text[]) AS k', [keys]);
@@ -43,6 +43,13 @@ export async function writeSubmits(client: PoolClient, w: TaskWrite, request: Su
     out.push({ rec, existing: false });
   }
   return out;
+}
+
+/** The submit's keys as stored, each once, sorted (the order their locks are taken in); most submits have none. */
+function keysOf(request: SubmitRequest): string[] {
+  let keys: Set<string> | null = null;
+  for (const t of request.tasks) if (t.key !== null) (keys ??= new Set()).add(keyColumn(t.key));
+  return keys === null ? [] : [...keys].sort();
 }
 
 function holdRanOut(rec: TaskRecord, now: number): boolean {
