@@ -20,7 +20,7 @@ export function TaskDetail({ id, change, readOnly, onClose }: { id: string; chan
   const [reads, setReads] = useState(0);
 
   useEffect(() => { setDetail(null); setError(null); }, [id]);
-  const live = useRunProgress(id, detail?.task.state === 'running');
+  const live = useRunProgress(id, detail?.task.state === 'running', () => setReads((n) => n + 1));
   // The live value of the running run, else what its record last held.
   const runProgress = (r: RunView): number | null => (live !== null && live.run === r.run ? live.progress : r.progress);
   useEffect(() => {
