@@ -3,12 +3,11 @@ import { hostname } from 'node:os';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { SpindleEvent } from '../../api/events.js';
-import { minuteOf, MINUTE_MS, SERIES_RETENTION_MS } from '../../api/series.js';
+import { MINUTE_MS } from '../../api/series.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
 import type { TaskRecord } from '../../task/record.js';
-import { TERMINAL_STATES } from '../../task/state.js';
 import type {
   Claim, ClaimRequest, Completion, CompletionResult, Decide, SourceSignals, SourceStart, SubmitRequest, Submitted, TaskReader, TaskSource,
 } from '../task-source.js';
@@ -25,7 +24,7 @@ import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import type { LoadedTask } from './rows.js';
 import { deleteTasks, LOADED_COLUMNS } from './rows.js';
-import { trySweepLock } from './sweep-lock.js';
+import { deleteExpired, releaseKeys } from './retention-sweep.js';
 import { writeSubmits } from './submits.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
@@ -232,37 +231,18 @@ export class PgSource implements TaskSource {
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
     if (this.#closed) return { removed: 0, more: false };
-    // Another runtime sweeping now (it holds the lock): this round is its, and this one skips it.
-    const released = await this.#write(async (client, w) => {
-      if (!(await trySweepLock(client))) return null;
-      const rows = await client.query(`SELECT ${LOADED_COLUMNS} FROM spindle_tasks WHERE key_expires_at <= $1
-        ORDER BY key_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
-      for (const row of rows.rows) {
-        w.apply(w.loaded(row), (rec) => {
-          rec.keyExpiresAt = null;
-          rec.updatedAt = w.now;
-        });
-      }
-      return rows.rows.length;
-    });
+    const released = await this.#write((client, w) => releaseKeys(client, w, limit));
     if (released === null) return { removed: 0, more: false };
-    // A task still holding its key (key IS NOT NULL) goes at a later sweep, once the key is free.
-    const removed = await this.#write(async (client, w) => {
-      if (!(await trySweepLock(client))) return null;
-      const rows = await client.query<{ id: string; type: string; state: TaskRecord['state']; paused: boolean }>(`SELECT id, type, state, paused FROM spindle_tasks
-        WHERE expires_at <= $1 AND key IS NULL ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [w.now, limit]);
-      await deleteTasks(client, rows.rows.map((r) => r.id));
-      for (const r of rows.rows) w.deleted(r.type, r.state, { paused: r.paused && !TERMINAL_STATES.has(r.state) });
-      // Old per-minute rows go at most once a minute: the sweep runs far more often.
-      if (w.now - this.#seriesSweptAt >= MINUTE_MS) {
-        this.#seriesSweptAt = w.now;
-        await client.query('DELETE FROM spindle_series WHERE minute < $1', [minuteOf(w.now - SERIES_RETENTION_MS)]);
-      }
-      return rows.rows.length;
-    });
+    // Old per-minute rows go at most once a minute: the sweep runs far more often.
+    const removed = await this.#write((client, w) => deleteExpired(client, w, limit, () => {
+      if (w.now - this.#seriesSweptAt < MINUTE_MS) return false;
+      this.#seriesSweptAt = w.now;
+      return true;
+    }));
     if (removed === null) return { removed: 0, more: false };
     return { removed, more: removed === limit || released === limit };
   }
+
 
   /** Whether this runtime's transactions send their events now (some runtime on the database listens, as far as it knows). */
   get announcing(): boolean {

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgSource } from '../../../src/store/pg-source/pg-source.js';
-import { SWEEP_LOCK } from '../../../src/store/pg-source/sweep-lock.js';
+import { SWEEP_LOCK } from '../../../src/store/pg-source/retention-sweep.js';
 import { pgTestBed, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 
 /** A database of its own per test, and the runtimes it starts there (stopped, then dropped, after it). */
