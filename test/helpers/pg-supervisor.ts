@@ -6,6 +6,7 @@ import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import { PgDatabase } from '../../src/store/pg-source/pg-database.js';
 import { PgSource } from '../../src/store/pg-source/pg-source.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import type { SpindleEvent } from '../../src/api/events.js';
 import { loadRegistry } from '../../src/task/registry.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { FIXTURE_TASKS } from './runtime.js';
@@ -74,4 +75,14 @@ export function pgTestBed(): { readonly db: TestDatabase; runtimes: PgRuntime[] 
     db = undefined;
   });
   return bed;
+}
+
+/** One line per event, enough to compare a task's sequences of events. */
+export function eventLine(ev: SpindleEvent): string {
+  switch (ev.event) {
+    case 'task.state': return `state ${ev.data.from}>${ev.data.to}`;
+    case 'run.started': return `started ${ev.data.run}`;
+    case 'run.ended': return `ended ${ev.data.run} ${ev.data.state}`;
+    case 'run.progress': return `progress ${ev.data.run}`;
+  }
 }

@@ -10,10 +10,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database of its own for one test (PostgreSQL cannot roll back a CREATE DATABASE, so each test drops its own). */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh, empty database of its own for one test (PostgreSQL cannot roll back a CREATE DATABASE,
+ * so each test drops its own). `options`: what CREATE DATABASE is given after the name (a locale).
+ */
+export async function createTestDatabase(options = ''): Promise<TestDatabase> {
   const name = `spindle_test_${randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
+  await admin(`CREATE DATABASE ${name} ${options}`);
   const url = new URL(SERVER);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +10,6 @@ import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
 
 const log = pino({ level: 'silent' });
-const SERVER = process.env.SPINDLE_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
 let db: TestDatabase;
 
 beforeEach(async () => {
@@ -21,16 +19,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await db.drop();
 });
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Ids whose byte order is not their order under a linguistic collation (case, punctuation). */
 const IDS = ['0-b', '0_a', '0a', '0B', '0b', '0~', 'A0', 'a0', 'Z', 'z'];
@@ -106,12 +94,9 @@ describe('PostgreSQL keys compared bytewise (migration 7)', () => {
   });
 
   it('on a database whose default collation is linguistic (ICU en-US), list ids and due tasks in byte order', async () => {
-    const name = `spindle_test_${randomBytes(6).toString('hex')}`;
-    await admin(`CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`);
-    const url = new URL(SERVER);
-    url.pathname = `/${name}`;
+    const icu = await createTestDatabase("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'");
     try {
-      const opened = await PgDatabase.open({ url: url.toString(), log });
+      const opened = await PgDatabase.open({ url: icu.url, log });
       try {
         // The database's own order is not bytewise for these ids: the test would prove nothing otherwise.
         const linguistic = (await opened.query<{ id: string }>('SELECT unnest($1::text[]) AS id ORDER BY 1', [IDS])).map((r) => r.id);
@@ -128,7 +113,7 @@ describe('PostgreSQL keys compared bytewise (migration 7)', () => {
         await opened.close();
       }
     } finally {
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await icu.drop();
     }
   });
 });

@@ -1,8 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SpindleEvent } from '../../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
-import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+import { eventLine, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 import { until, waitForState } from '../../helpers/runtime.js';
 
 /**
@@ -72,15 +71,6 @@ afterEach(async () => {
   db = undefined;
 });
 
-function line(ev: SpindleEvent): string {
-  switch (ev.event) {
-    case 'task.state': return `state ${ev.data.from}>${ev.data.to}`;
-    case 'run.started': return `started ${ev.data.run}`;
-    case 'run.ended': return `ended ${ev.data.run} ${ev.data.state}`;
-    case 'run.progress': return `progress ${ev.data.run}`;
-  }
-}
-
 describe('a runtime\'s own events among the others\' (PostgreSQL)', () => {
   it('a claim of a task another runtime submitted shows after the submit, however late the submit\'s notification is read', async () => {
     db = await createTestDatabase();
@@ -98,7 +88,7 @@ describe('a runtime\'s own events among the others\' (PostgreSQL)', () => {
     const seen = new Map<string, string[]>();
     b.supervisor.subscribe({}, (ev) => {
       const id = (ev.data as { id: string }).id;
-      seen.set(id, [...(seen.get(id) ?? []), line(ev)]);
+      seen.set(id, [...(seen.get(id) ?? []), eventLine(ev)]);
     });
     // A sends its events once it knows B listens.
     await until(() => a.source.announcing, { ms: 30_000, what: 'A to learn that B listens' });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client, type Runtime, type SpindleEvent } from '../../../src/index.js';
 import { MAX_PAYLOAD_BYTES } from '../../../src/store/pg-source/notices.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
-import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+import { eventLine, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 import { removeTempDirs, startRuntime, until, waitForState } from '../../helpers/runtime.js';
 
 let db: TestDatabase | undefined;
@@ -42,21 +42,11 @@ async function busyRuntime(url: string): Promise<{ runtime: Runtime; client: Cli
   return { runtime, client };
 }
 
-/** One line per event, enough to compare sequences. */
-function line(ev: SpindleEvent): string {
-  switch (ev.event) {
-    case 'task.state': return `state ${ev.data.from}>${ev.data.to}`;
-    case 'run.started': return `started ${ev.data.run}`;
-    case 'run.ended': return `ended ${ev.data.run} ${ev.data.state}`;
-    case 'run.progress': return `progress ${ev.data.run}`;
-  }
-}
-
 function recorder(r: { subscribe: Runtime['subscribe'] }): Map<string, string[]> {
   const seen = new Map<string, string[]>();
   r.subscribe({}, (ev) => {
     const id = (ev.data as { id: string }).id;
-    seen.set(id, [...(seen.get(id) ?? []), line(ev)]);
+    seen.set(id, [...(seen.get(id) ?? []), eventLine(ev)]);
   });
   return seen;
 }
