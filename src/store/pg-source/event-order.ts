@@ -22,8 +22,8 @@ interface Slot {
  * A notification can come back before its commit's answer: it then holds the line (later events
  * wait behind it) until the answer brings its events. What cannot come back goes at once, after
  * what waits: a transaction whose payloads carried no events, and everything while the listener
- * connection is down. Nothing waits past ECHO_WAIT_MS (a commit whose answer was lost, a
- * notification that never came).
+ * connection is down. What waited past ECHO_WAIT_MS (a commit whose answer was lost, a
+ * notification that never came) goes at the next `tick`.
  */
 export class EventOrder {
   readonly #emit: (events: readonly SpindleEvent[]) => void;
