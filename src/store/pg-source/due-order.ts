@@ -2,9 +2,12 @@
 export const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
 
 /**
- * The priorities of the dispatchable tasks, highest first, as a recursive CTE `priorities
+ * The priorities of the dispatchable tasks, lowest first, as a recursive CTE `priorities
  * (priority)` (the statement starts WITH RECURSIVE): one probe of spindle_tasks_claim each (a loose
  * index scan) and one more that finds none, whatever the number of tasks. Its last row is NULL.
+ * Each probe lands at the end of a priority's range (its latest due time, read backward), not at
+ * its front: the entries of claimed tasks stay at the front until VACUUM, and a probe from there
+ * stepped over all of them (40 ms at 150,000, where this takes 0.3).
  *
  * Due order is read from spindle_tasks_claim (priority DESC, next_run_at, id), one range per
  * priority, each in due order: migration 8 dropped the index of the same tasks in due order, an
@@ -12,8 +15,9 @@ export const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS 
  * few probes more than one range would.
  */
 export const PRIORITIES = `priorities (priority) AS (
-    (SELECT priority FROM spindle_tasks WHERE ${DISPATCHABLE} ORDER BY priority DESC LIMIT 1)
-    UNION ALL SELECT (SELECT t.priority FROM spindle_tasks t WHERE ${DISPATCHABLE} AND t.priority < p.priority ORDER BY t.priority DESC LIMIT 1)
+    (SELECT priority FROM spindle_tasks WHERE ${DISPATCHABLE} ORDER BY priority, next_run_at DESC, id DESC LIMIT 1)
+    UNION ALL SELECT (SELECT t.priority FROM spindle_tasks t WHERE ${DISPATCHABLE} AND t.priority > p.priority
+      ORDER BY t.priority, t.next_run_at DESC, t.id DESC LIMIT 1)
       FROM priorities p WHERE p.priority IS NOT NULL)`;
 
 /**
