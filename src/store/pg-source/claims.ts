@@ -1,6 +1,7 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { Claim, ClaimPool, ClaimRequest } from '../task-source.js';
 import type { Op } from './group-commit.js';
+import { NEXT_DUE_SQL } from './due-order.js';
 import { LOADED_COLUMNS, type Holder } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
@@ -42,11 +43,10 @@ export const CLAIM_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_claim(bigint,
 const CLAIM_CALL = 'SELECT * FROM pg_temp.spindle_claim($1, $2, $3, $4)';
 
 /*
- * The statements of the hot path are named: each connection parses and plans them once, not at
- * every transaction (planning was a good part of the server's time per transaction).
+ * The statements of the hot path are named (spindle_claim, spindle_next_due): each connection
+ * parses and plans them once, not at every transaction (planning was a good part of the server's
+ * time per transaction).
  */
-const NEXT_DUE_SQL = `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks
-  WHERE state = 'queued' AND NOT paused AND next_run_at > $1 AND type = ANY($2::text[])`;
 
 /** Selects per pool at most this many times (a pool's types filling up, or misfires skipping ahead). */
 const MAX_ROUNDS = 8;

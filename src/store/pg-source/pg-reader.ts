@@ -7,9 +7,9 @@ import type { DueEntry, ListQuery, SearchQuery, StateCounts } from '../store.js'
 import type { TaskReader } from '../task-source.js';
 import type { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
+import { duePage } from './due-order.js';
 import { taskOfColumn } from './rows.js';
 
-const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
 /** pausedOf (src/store/keys.ts) in SQL, as the paused-task index of migration 2 is defined. */
 const PAUSED = "paused AND state IN ('spooled', 'queued', 'running')";
 /** The states a task can be in: a list of any other is empty, unread. */
@@ -50,12 +50,14 @@ export class PgReader implements TaskReader {
       sql = `SELECT id FROM spindle_tasks WHERE ${PAUSED} ${type} ${below} ORDER BY id DESC LIMIT ${limit}`;
     } else if (query.state !== undefined) {
       // No task is in a state this code does not know; a known one is spelled in the statement, so
-      // the planner can match it to the predicate of spindle_tasks_spooled.
+      // the planner can match it to an index's predicate: spindle_tasks_spooled's,
+      // spindle_tasks_lease's (running: as many as run at once, read whole and sorted), or
+      // spindle_tasks_type_state's (every other state).
       if (!STATE_SET.has(query.state)) return [];
       const state = `'${query.state}'`;
       if (query.type !== undefined) {
         sql = `SELECT id FROM spindle_tasks WHERE type = $${values.push(query.type)} AND state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
-      } else if (query.state === 'spooled') {
+      } else if (query.state === 'spooled' || query.state === 'running') {
         sql = `SELECT id FROM spindle_tasks WHERE state = ${state} ${below} ORDER BY id DESC LIMIT ${limit}`;
       } else {
         sql = byTypes(state, below, limit);
@@ -70,13 +72,9 @@ export class PgReader implements TaskReader {
   }
 
   async dueAfter(after: DueEntry | null, limit: number): Promise<DueEntry[]> {
-    const rows = after === null
-      ? await this.#db.query<{ id: string; due: number }>(
-        `SELECT id, next_run_at::float8 AS due FROM spindle_tasks WHERE ${DISPATCHABLE} ORDER BY next_run_at, id LIMIT $1`, [limit])
-      : await this.#db.query<{ id: string; due: number }>(
-        `SELECT id, next_run_at::float8 AS due FROM spindle_tasks WHERE ${DISPATCHABLE} AND (next_run_at, id) > ($1, $2)
-         ORDER BY next_run_at, id LIMIT $3`, [after.due, after.id, limit]);
-    return rows;
+    return after === null
+      ? await this.#db.query<{ id: string; due: number }>(duePage(''), [limit])
+      : await this.#db.query<{ id: string; due: number }>(duePage('AND (t.next_run_at, t.id) > ($2, $3)'), [limit, after.due, after.id]);
   }
 
   async runs(rec: TaskRecord): Promise<RunRecord[]> {
@@ -174,10 +172,12 @@ function upperBound(lt: string): { op: '<' | '<='; id: string } | null {
 
 /**
  * One type's task ids newest first, from `filter` (SQL that follows a WHERE … AND, or nothing), at
- * most `limit` (a parameter): one range of the type-state index per state, each newest first and
- * cut at the limit, merged by id (a Merge Append), so a page reads about as many entries as it
- * returns, however many tasks the type has. Migration 6 dropped the type's own index: it was an
- * entry more at every write of a task.
+ * most `limit` (a parameter): one range per state, each newest first and cut at the limit, merged
+ * by id (a Merge Append), so a page reads about as many entries as it returns, however many tasks
+ * the type has. The ranges are spindle_tasks_type_state's, but the running tasks': those are read
+ * from spindle_tasks_lease and sorted (migration 8 left them out of the type-state index, an entry
+ * less at every claim; there are as many as run at once). Migration 6 dropped the type's own
+ * index: it was an entry more at every write of a task.
  */
 function byType(type: string, filter: string, limit: string): string {
   const ranges = TASK_STATES.map((s) => `(SELECT id FROM spindle_tasks WHERE type = ${type} AND state = '${s}' ${filter} ORDER BY id DESC LIMIT ${limit})`);
@@ -185,20 +185,22 @@ function byType(type: string, filter: string, limit: string): string {
 }
 
 /**
- * The ids of one state newest first, for a state but spooled (migration 6 left the others without
- * an index of their own: an entry less at every write of a task): one range of the type-state
- * index per type. The types are read from that index too, one probe each (a loose index scan), so
- * the list depends on nothing but the tasks. A page of `limit` ids comes from the `limit` types
- * whose newest id there is the newest (every other type's ids are older than those), so only their
- * ranges are read past their first entry. A page costs two probes per type: about 1 ms with 20
- * types, 15-35 ms with 1,000.
+ * The ids of one state newest first, for a state but spooled and running (migration 6 left the
+ * others without an index of their own: an entry less at every write of a task): one range of the
+ * type-state index per type. The types are read from that index too, one probe each (a loose index
+ * scan), so the list depends on nothing but the tasks. A page of `limit` ids comes from the `limit`
+ * types whose newest id there is the newest (every other type's ids are older than those), so only
+ * their ranges are read past their first entry. A page costs two probes per type: about 1 ms with
+ * 20 types, 15-35 ms with 1,000.
  */
 function byTypes(state: string, filter: string, limit: string): string {
   const range = (type: string, n: string): string =>
     `(SELECT id FROM spindle_tasks t WHERE t.type = ${type} AND t.state = ${state} ${filter} ORDER BY id DESC LIMIT ${n})`;
+  // The index's predicate, said so that the probes can read it.
+  const listed = "state <> 'running'";
   return `WITH RECURSIVE types (type) AS (
-      (SELECT type FROM spindle_tasks ORDER BY type LIMIT 1)
-      UNION ALL SELECT (SELECT t.type FROM spindle_tasks t WHERE t.type > types.type ORDER BY t.type LIMIT 1) FROM types WHERE types.type IS NOT NULL)
+      (SELECT type FROM spindle_tasks WHERE ${listed} ORDER BY type LIMIT 1)
+      UNION ALL SELECT (SELECT t.type FROM spindle_tasks t WHERE t.${listed} AND t.type > types.type ORDER BY t.type LIMIT 1) FROM types WHERE types.type IS NOT NULL)
     SELECT x.id FROM (SELECT types.type FROM types CROSS JOIN LATERAL ${range('types.type', '1')} AS newest ORDER BY newest.id DESC LIMIT ${limit}) AS top
     CROSS JOIN LATERAL ${range('top.type', limit)} AS x ORDER BY x.id DESC LIMIT ${limit}`;
 }

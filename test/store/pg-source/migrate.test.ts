@@ -5,6 +5,7 @@ import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/pg-sourc
 import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
+import { NEXT_DUE_SQL } from '../../../src/store/pg-source/due-order.js';
 import { PgSource } from '../../../src/store/pg-source/pg-source.js';
 import type { TaskRecord } from '../../../src/task/record.js';
 import { TASK_STATES } from '../../../src/api/states.js';
@@ -250,12 +251,105 @@ describe('PostgreSQL migrations', () => {
       const reader = new PgReader(opened, new PgCounts(opened, log));
       expect(await Promise.all(queries.map((q) => reader.listIds(q)))).toEqual(before);
       const indexes = (await opened.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'spindle_tasks' ORDER BY 1")).map((r) => r.name);
-      expect(indexes).toEqual(['spindle_tasks_claim', 'spindle_tasks_due', 'spindle_tasks_expiry', 'spindle_tasks_key', 'spindle_tasks_key_expiry',
+      expect(indexes).toEqual(['spindle_tasks_claim', 'spindle_tasks_expiry', 'spindle_tasks_key', 'spindle_tasks_key_expiry',
         'spindle_tasks_lease', 'spindle_tasks_paused', 'spindle_tasks_pkey', 'spindle_tasks_spooled', 'spindle_tasks_type_state']);
       // The runs whose lease ran out, as the abandoned-run sweep selects them.
       const expired = await opened.query<{ id: string }>("SELECT id FROM spindle_tasks WHERE state = 'running' AND lease_until <= $1 ORDER BY id", [100]);
       expect(expired.map((r) => r.id)).toEqual(before[2 + 3 * TASK_STATES.indexOf('running')]!.filter((id) => Number(id) <= 100).sort());
     } finally {
+      await opened.close();
+    }
+  });
+
+  it('bring a database made by migration 7, with tasks in it, to two index entries fewer per task (migration 8): lists, due pages, next due times and claims read as they did', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    // Claimable by type 't', due a minute ago and before: priorities 5, 0, 5, -1, in that claim order.
+    const claimable = [[5, 60_000], [0, 90_000], [5, 30_000], [-1, 120_000]].map(([priority, ago], i): TaskRecord => ({
+      v: RECORD_VERSION, id: `0000000000000upg80${i}`, type: 't', params: {}, state: 'queued', reason: null, schedule: null, recurring: false,
+      priority: priority!, maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 0, tries: 0, runCount: 0, occurrences: 0, firedAt: null,
+      interval: null, nextRunAt: Date.now() - ago!, paused: false, key: null, createdAt: 1, updatedAt: 1, endedAt: null, expiresAt: null,
+      lastRun: null, history: [], historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
+    }));
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 7)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      // 900 tasks of three types in every stored state, interleaved by id; the queued ones over three
+      // priorities and due times they share, some paused; the running ones hold a lease.
+      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, owner, lease_until, run, updated_at, record)
+        SELECT lpad(g::text, 19, '0'), (ARRAY['email', 'report', 'sms'])[1 + g % 3], s, g % 7 = 0, (ARRAY[0, 3, -2])[1 + g % 3 / 2 + g % 2],
+          CASE WHEN s = 'queued' THEN 100 + g % 50 END, CASE WHEN s = 'running' THEN 'rt' END, CASE WHEN s = 'running' THEN g END, 0, 0, '[]'
+        FROM generate_series(1, 900) AS g,
+          LATERAL (SELECT (ARRAY['spooled', 'queued', 'running', 'finished', 'failed', 'terminated'])[1 + (g * 5 / 4) % 6] AS s) AS x`);
+      for (const rec of claimable) {
+        await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
+          VALUES ($1, 't', 'queued', false, $2, $3, 0, 1, $4)`, [rec.id, rec.priority, rec.nextRunAt, JSON.stringify(rec)]);
+      }
+      await client.query(`INSERT INTO spindle_counts (type, state, paused, slot, n)
+        SELECT type, state, paused AND state IN ('spooled', 'queued', 'running'), 0, count(*) FROM spindle_tasks GROUP BY 1, 2, 3`);
+    } finally {
+      await client.end();
+    }
+    const queries: ListQuery[] = [{ limit: 1000 }];
+    for (const state of TASK_STATES) {
+      queries.push({ state, limit: 1000 }, { state, type: 'sms', limit: 1000 }, { state, limit: 7, cursor: '0000000000000000600' });
+    }
+    for (const type of ['email', 'report', 'sms', 't']) queries.push({ type, limit: 1000 }, { type, limit: 9, cursor: '0000000000000000400' });
+    const dispatchable = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
+    const nextDues: Array<[number, string[]]> = [[0, ['email']], [120, ['report', 'sms']], [149, ['email', 'report', 'sms']], [0, ['t']]];
+    // What each read must return, read from the tables before the migration, as plainly as SQL says it.
+    const before: string[][] = [];
+    const plain = new pg.Client({ connectionString: db.url });
+    await plain.connect();
+    let due: Array<{ id: string; due: number }>;
+    const nextBefore: unknown[] = [];
+    try {
+      for (const q of queries) {
+        const where = ['true'];
+        const values: unknown[] = [];
+        if (q.state !== undefined) where.push(`state = $${values.push(q.state)}`);
+        if (q.type !== undefined) where.push(`type = $${values.push(q.type)}`);
+        if (q.cursor !== undefined) where.push(`id < $${values.push(q.cursor)}`);
+        const { rows } = await plain.query<{ id: string }>(`SELECT id FROM spindle_tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${q.limit}`, values);
+        before.push(rows.map((r) => r.id));
+      }
+      due = (await plain.query<{ id: string; due: number }>(`SELECT id, next_run_at::float8 AS due FROM spindle_tasks WHERE ${dispatchable} ORDER BY next_run_at, id`)).rows;
+      for (const [after, types] of nextDues) {
+        nextBefore.push((await plain.query(`SELECT min(next_run_at)::float8 AS due FROM spindle_tasks WHERE ${dispatchable} AND next_run_at > $1 AND type = ANY($2)`, [after, types])).rows[0]);
+      }
+    } finally {
+      await plain.end();
+    }
+    expect(before.filter((ids) => ids.length > 0).length).toBeGreaterThan(queries.length / 2);
+    expect(due.length).toBeGreaterThan(100);
+
+    const opened = await PgDatabase.open({ url: db.url, log });
+    const source = new PgSource({ db: opened, log, leaseMs: 5000 });
+    try {
+      expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+      const reader = new PgReader(opened, new PgCounts(opened, log));
+      expect(await Promise.all(queries.map((q) => reader.listIds(q)))).toEqual(before);
+      const paged: Array<{ id: string; due: number }> = [];
+      for (let page = await reader.dueAfter(null, 11); page.length > 0; page = await reader.dueAfter(page[page.length - 1]!, 11)) paged.push(...page);
+      expect(paged).toEqual(due);
+      for (const [i, [after, types]] of nextDues.entries()) expect((await opened.query(NEXT_DUE_SQL, [after, types]))[0]).toEqual(nextBefore[i]);
+      const indexes = await opened.query<{ name: string; def: string }>("SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'spindle_tasks' ORDER BY 1");
+      expect(indexes.map((r) => r.name)).toEqual(['spindle_tasks_claim', 'spindle_tasks_expiry', 'spindle_tasks_key', 'spindle_tasks_key_expiry',
+        'spindle_tasks_lease', 'spindle_tasks_paused', 'spindle_tasks_pkey', 'spindle_tasks_spooled', 'spindle_tasks_type_state']);
+      expect(indexes.find((r) => r.name === 'spindle_tasks_type_state')!.def).toContain("WHERE (state <> 'running'::text)");
+      // Claimed in claim order (priority, then due time); then listed running, newest first.
+      const claims = await source.claim({ pools: [{ free: 4, types: new Map([['t', 4]]) }], start: startRun });
+      expect(claims.map((c) => c.rec.id)).toEqual([0, 2, 1, 3].map((i) => claimable[i]!.id));
+      const ids = claimable.map((r) => r.id).reverse();
+      expect(await reader.listIds({ state: 'running', type: 't', limit: 10 })).toEqual(ids);
+      expect(await reader.listIds({ type: 't', limit: 10 })).toEqual(ids);
+      expect((await reader.listIds({ state: 'running', limit: 1000 })).filter((id) => id.includes('upg'))).toEqual(ids);
+      expect(await reader.listIds({ state: 'queued', type: 't', limit: 10 })).toEqual([]);
+    } finally {
+      await source.close();
       await opened.close();
     }
   });

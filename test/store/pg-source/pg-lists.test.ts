@@ -4,7 +4,8 @@ import { TASK_STATES, type TaskState } from '../../../src/api/states.js';
 import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
-import type { ListQuery } from '../../../src/store/store.js';
+import { NEXT_DUE_SQL } from '../../../src/store/pg-source/due-order.js';
+import type { DueEntry, ListQuery } from '../../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
 
 const log = pino({ level: 'silent' });
@@ -33,6 +34,26 @@ async function seedTasks(target: PgDatabase): Promise<void> {
   await target.query("DELETE FROM spindle_tasks WHERE type = 'gone'");
 }
 
+/**
+ * 2,000 tasks more (ids from 1…, after the others): four in five queued, over four priorities and
+ * a few hundred due times shared across them, some paused or without a due time; the rest running,
+ * each with its lease. Their count rows are left alone: nothing here reads them.
+ */
+async function seedDue(target: PgDatabase): Promise<void> {
+  await target.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, owner, lease_until, run, updated_at, record)
+    SELECT '1' || lpad(g::text, 18, '0'), (ARRAY['a', 'b', 'c'])[1 + g % 3], s, g % 13 = 0, (ARRAY[0, 0, 5, -3, 10])[1 + g % 5],
+      CASE WHEN s = 'queued' AND g % 17 <> 0 THEN 1000 + (g * 37) % 300 END,
+      CASE WHEN s = 'running' THEN 'rt' END, CASE WHEN s = 'running' THEN 5000 + g % 700 END, 0, 0, '[]'
+    FROM generate_series(1, 2000) AS g, LATERAL (SELECT CASE WHEN g % 10 < 8 THEN 'queued' ELSE 'running' END AS s) AS x`);
+}
+
+const DISPATCHABLE = "state = 'queued' AND NOT paused AND next_run_at IS NOT NULL";
+
+/** The due tasks in due order, as plainly as SQL says it. */
+async function dueOrder(): Promise<DueEntry[]> {
+  return opened.query<DueEntry>(`SELECT id, next_run_at::float8 AS due FROM spindle_tasks WHERE ${DISPATCHABLE} ORDER BY next_run_at, id`);
+}
+
 /** What a list must return: the table filtered and sorted as plainly as SQL says it. */
 async function expected(q: Omit<ListQuery, 'limit' | 'cursor'>): Promise<string[]> {
   const where = ['true'];
@@ -59,6 +80,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   opened = await PgDatabase.open({ url: db.url, log });
   await seedTasks(opened);
+  await seedDue(opened);
   reader = new PgReader(opened, new PgCounts(opened, log));
 });
 
@@ -103,5 +125,45 @@ describe('PostgreSQL lists without a type index, and of one state (but spooled) 
       ids: (await expected({ type: 'rare' })), exhausted: true,
     });
     expect(await reader.search({ type: 'gone', limit: 10 }, 10)).toEqual({ ids: [], exhausted: true });
+  });
+});
+
+describe('PostgreSQL due order and running lists without their own indexes (migration 8)', () => {
+  it('page the due tasks in due order (next_run_at, id) across every priority, as the table holds them', async () => {
+    const want = await dueOrder();
+    expect(new Set((await opened.query<{ p: number }>(`SELECT priority AS p FROM spindle_tasks WHERE ${DISPATCHABLE}`)).map((r) => r.p)).size).toBe(4);
+    expect(want.length).toBeGreaterThan(1000);
+    for (const limit of [1, 7, 250, 5000]) {
+      const all: DueEntry[] = [];
+      for (;;) {
+        const page = await reader.dueAfter(all.length > 0 ? all[all.length - 1]! : null, limit);
+        expect(page.length).toBeLessThanOrEqual(limit);
+        all.push(...page);
+        if (page.length < limit) break;
+      }
+      expect(all).toEqual(want);
+    }
+    // Before every id of a due time: the page starts at that time, with its lowest priority's tasks as much as its highest's.
+    expect(await reader.dueAfter({ due: 1100, id: '' }, 40)).toEqual(want.filter((e) => e.due >= 1100).slice(0, 40));
+  });
+
+  it('name the next due time after an instant of some types, whatever their priority; null when none', async () => {
+    for (const after of [0, 999, 1000, 1150, 1298, 1299, 5000]) {
+      for (const types of [['a'], ['b', 'c'], ['a', 'b', 'c'], ['nope'], []]) {
+        const [plain] = await opened.query<{ due: number | null }>(
+          `SELECT min(next_run_at)::float8 AS due FROM spindle_tasks WHERE ${DISPATCHABLE} AND next_run_at > $1 AND type = ANY($2::text[])`, [after, types]);
+        const [got] = await opened.query<{ due: number | null }>(NEXT_DUE_SQL, [after, types]);
+        expect(got, `${after} ${types.join()}`).toEqual(plain);
+      }
+    }
+  });
+
+  it('list the running tasks, of all types and of one, newest first, page by page, from their leases', async () => {
+    for (const type of [undefined, 'a', 'c', 'rare', 'nope']) {
+      const q = { state: 'running' as const, ...(type !== undefined ? { type } : {}) };
+      const want = await expected(q);
+      if (type === undefined || type.length === 1) expect(want.length).toBeGreaterThan(100);
+      expect(await paged(q, 29)).toEqual(want);
+    }
   });
 });
