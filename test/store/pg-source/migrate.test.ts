@@ -380,3 +380,53 @@ describe('PostgreSQL migrations', () => {
     });
   });
 });
+
+async function tasksOptions(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ o: string[] | null }>("SELECT reloptions AS o FROM pg_class WHERE oid = 'spindle_tasks'::regclass");
+    return [...(rows[0]!.o ?? [])].sort();
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgreSQL migration 9: vacuum settings', () => {
+  const ours = ['autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=10000'];
+
+  it('leave spindle_tasks autovacuumed at 10,000 dead rows on a new database', async () => {
+    await (await PgDatabase.open({ url: db.url, log })).close();
+    expect(await tasksOptions(db.url)).toEqual(ours);
+  });
+
+  it('set them on a database made by migration 7, keeping its tasks and an operator\'s own settings; an operator\'s RESET after stays', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 7)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
+        SELECT lpad(g::text, 19, '0'), 't', 'queued', false, 0, g, 0, 0, '[]' FROM generate_series(1, 50) AS g`);
+      await client.query('ALTER TABLE spindle_tasks SET (autovacuum_vacuum_cost_limit = 1000)');
+    } finally {
+      await client.end();
+    }
+    await (await PgDatabase.open({ url: db.url, log })).close();
+    expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await tasksOptions(db.url)).toEqual(['autovacuum_vacuum_cost_limit=1000', ...ours]);
+    const check = new pg.Client({ connectionString: db.url });
+    await check.connect();
+    try {
+      expect((await check.query("SELECT count(*)::int AS n FROM spindle_tasks WHERE state = 'queued'")).rows).toEqual([{ n: 50 }]);
+      await check.query('ALTER TABLE spindle_tasks RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold)');
+    } finally {
+      await check.end();
+    }
+    await (await PgDatabase.open({ url: db.url, log })).close();
+    expect(await tasksOptions(db.url)).toEqual(['autovacuum_vacuum_cost_limit=1000']);
+  });
+});
