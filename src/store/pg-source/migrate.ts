@@ -7,6 +7,7 @@ import { LEANER_WRITES_SQL } from './migrations/004-leaner-writes.js';
 import { COMPACT_RECORDS_SQL } from './migrations/005-compact-records.js';
 import { FEWER_INDEX_ENTRIES_SQL } from './migrations/006-fewer-index-entries.js';
 import { BYTEWISE_KEYS_SQL } from './migrations/007-bytewise-keys.js';
+import { EXPLICIT_DELETES_SQL } from './migrations/010-explicit-deletes.js';
 
 export interface Migration {
   version: number;
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'compact-records', sql: COMPACT_RECORDS_SQL },
   { version: 6, name: 'fewer-index-entries', sql: FEWER_INDEX_ENTRIES_SQL },
   { version: 7, name: 'bytewise-keys', sql: BYTEWISE_KEYS_SQL },
+  { version: 10, name: 'explicit-deletes', sql: EXPLICIT_DELETES_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
