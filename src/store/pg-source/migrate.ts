@@ -9,6 +9,7 @@ import { FEWER_INDEX_ENTRIES_SQL } from './migrations/006-fewer-index-entries.js
 import { BYTEWISE_KEYS_SQL } from './migrations/007-bytewise-keys.js';
 import { LEANER_INDEXES_SQL } from './migrations/008-leaner-indexes.js';
 import { VACUUM_SETTINGS_SQL } from './migrations/009-vacuum-settings.js';
+import { EXPLICIT_DELETES_SQL } from './migrations/010-explicit-deletes.js';
 
 export interface Migration {
   version: number;
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'bytewise-keys', sql: BYTEWISE_KEYS_SQL },
   { version: 8, name: 'leaner-indexes', sql: LEANER_INDEXES_SQL },
   { version: 9, name: 'vacuum-settings', sql: VACUUM_SETTINGS_SQL },
+  { version: 10, name: 'explicit-deletes', sql: EXPLICIT_DELETES_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

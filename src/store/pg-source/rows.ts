@@ -295,7 +295,16 @@ export async function insertHistory(client: PoolClient, chunks: readonly History
   ]);
 }
 
+/**
+ * Deletes tasks with their runs, history and error words, in one statement (no foreign keys
+ * cascade: see migration 10). The caller holds the tasks' rows, so none of theirs is being added.
+ */
 export async function deleteTasks(client: PoolClient, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await client.query('DELETE FROM spindle_tasks WHERE id = ANY($1::text[])', [ids]);
+  await client.query({ name: 'spindle_delete_tasks', text: DELETE_TASKS_SQL, values: [binaryArray('text', ids)] });
 }
+
+const DELETE_TASKS_SQL = `WITH runs AS (DELETE FROM spindle_runs WHERE task_id = ANY($1::text[])),
+  history AS (DELETE FROM spindle_history WHERE task_id = ANY($1::text[])),
+  words AS (DELETE FROM spindle_error_words WHERE task_id = ANY($1::text[]))
+  DELETE FROM spindle_tasks WHERE id = ANY($1::text[])`;
