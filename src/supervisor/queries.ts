@@ -66,7 +66,7 @@ export class Queries {
     return { tasks: page.views, cursor: page.full ? page.lastId : ids.length === limit ? ids[ids.length - 1]! : null };
   }
 
-  /** Queued, unpaused tasks in due order (the store's due index), `limit` at most (fewer past maxReplyBytes). */
+  /** Queued, unpaused tasks in due order (as the store's indexes give it), `limit` at most (fewer past maxReplyBytes). */
   async pending(options: { type?: string; limit?: number } = {}): Promise<TaskView[]> {
     const limit = options.limit === undefined ? 100 : parseInteger(options.limit, 'limit', 1, LIST_MAX);
     if (typeof options.type === 'string') wellFormed(options.type, 'type');
