@@ -8,7 +8,7 @@ import { PgCounts } from '../../../src/store/pg-source/pg-counts.js';
 import { PgDatabase } from '../../../src/store/pg-source/pg-database.js';
 import { PgReader } from '../../../src/store/pg-source/pg-reader.js';
 import { deleteTasks } from '../../../src/store/pg-source/rows.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
+import { createTestDatabase, schemaAt, type TestDatabase } from '../../helpers/pg.js';
 
 const log = pino({ level: 'silent' });
 let db: TestDatabase;
@@ -29,11 +29,7 @@ async function schema(url: string, upTo: number): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const m of MIGRATIONS.filter((x) => x.version <= upTo)) {
-      await client.query(m.sql);
-      await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-    }
+    await schemaAt(client, upTo);
   } finally {
     await client.end();
   }

@@ -13,7 +13,7 @@ import type { ListQuery } from '../../../src/store/store.js';
 import { RECORD_VERSION } from '../../../src/task/record.js';
 import { addSeries } from '../../../src/store/pg-source/derived-rows.js';
 import { addMinute, emptyMinute, observe, type MinuteCounts } from '../../../src/api/series.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
+import { createTestDatabase, schemaAt, type TestDatabase } from '../../helpers/pg.js';
 import { startRun } from './start-run.js';
 
 const log = pino({ level: 'silent' });
@@ -92,11 +92,7 @@ describe('PostgreSQL migrations', () => {
       ['report', 'spooled', 2, 0], ['report', 'queued', 9, 9], ['report', 'terminated', 1, 1],
     ];
     try {
-      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+      await schemaAt(client, 2);
       for (const [type, state, n, paused] of tasks) {
         await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, run, updated_at, record)
           SELECT $1 || lpad(g::text, 9, '0'), $2, $3, g <= $5, 0, 0, 0, '{}' FROM generate_series(1, $4) AS g`, [`${type}-${state}-`.padEnd(10, '-'), type, state, n, paused]);
@@ -132,11 +128,7 @@ describe('PostgreSQL migrations', () => {
       return c;
     };
     try {
-      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+      await schemaAt(client, 3);
       await client.query('INSERT INTO spindle_series (type, minute, counts) VALUES ($1, 10, $2), ($1, 11, $3)', ['email', JSON.stringify(minute(3)), JSON.stringify(minute(4))]);
     } finally {
       await client.end();
@@ -169,11 +161,7 @@ describe('PostgreSQL migrations', () => {
       historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
     };
     try {
-      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 4)) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+      await schemaAt(client, 4);
       await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
         VALUES ($1, 't', 'queued', false, 0, $2, 0, 1, $3)`, [rec.id, rec.nextRunAt, JSON.stringify(rec)]);
     } finally {
@@ -204,11 +192,7 @@ describe('PostgreSQL migrations', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+      await schemaAt(client, 5);
       // 600 tasks of three types in every stored state, interleaved by id; the running ones hold a lease.
       await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, owner, lease_until, run, updated_at, record)
         SELECT lpad(g::text, 19, '0'), (ARRAY['email', 'report', 'sms'])[1 + g % 3], s, g % 7 = 0, 0,
@@ -272,11 +256,7 @@ describe('PostgreSQL migrations', () => {
       lastRun: null, history: [], historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
     }));
     try {
-      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 7)) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+      await schemaAt(client, 7);
       // 900 tasks of three types in every stored state, interleaved by id; the queued ones over three
       // priorities and due times they share, some paused; the running ones hold a lease.
       await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, owner, lease_until, run, updated_at, record)
@@ -404,11 +384,7 @@ describe('PostgreSQL migration 9: vacuum settings', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query(`CREATE TABLE spindle_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 7)) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO spindle_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+      await schemaAt(client, 7);
       await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
         SELECT lpad(g::text, 19, '0'), 't', 'queued', false, 0, g, 0, 0, '[]' FROM generate_series(1, 50) AS g`);
       await client.query('ALTER TABLE spindle_tasks SET (autovacuum_vacuum_cost_limit = 1000)');
