@@ -7,8 +7,8 @@
  * that page reuses it. While the runtime keeps up, new tasks land on the page the claims just left
  * and nothing builds up (500 tasks/s on 1,000,000 kept tasks: 15-25 buffers, 0.08 ms a claim, with
  * 235,000 dead row versions waiting). A backlog drained (a burst of 80,000 tasks) leaves its
- * entries' pages in front of every later task: each claim, and each first page of due tasks
- * (spindle_tasks_due), then read 590 buffers (1 ms) until a vacuum. PostgreSQL's default starts one
+ * entries' pages in front of every later task: each claim, and each first page of due tasks,
+ * then read 590 buffers (1 ms) until a vacuum (measured on schema 7). PostgreSQL's default starts one
  * at 50 + 0.2 × the table's rows dead (autovacuum_vacuum_scale_factor), and each run leaves two dead
  * versions: at 1,000,000 kept tasks about 100,000 runs later (none came in the 4 minutes after that
  * burst at 100 tasks/s), at 10,000,000 a million.

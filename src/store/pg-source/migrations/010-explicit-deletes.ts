@@ -4,7 +4,8 @@
  *
  * ON DELETE CASCADE ran three trigger queries per deleted task (one per child table, each planned
  * and run on its own through SPI): deleting 256 expired tasks cost 33-38 µs of the server's CPU a
- * task, almost all of it in those triggers, against 1.5-2 µs for the same DELETE without them. The
+ * task, almost all of it in those triggers, against 1.5-2 µs for the same DELETE without them
+ * (2,048 tasks: 61 ms with them, 6-11 ms without, the child tables' deletes included). The
  * retention sweep deletes every task that is not kept forever, so every task paid it once.
  * deleteTasks (rows.ts) now deletes the child rows by their task-id indexes in the same statement.
  *
