@@ -70,6 +70,8 @@ export class SourceTime {
 /** Runs to be sent together at `at` (the source's ms since the epoch). */
 interface Batch {
   at: number;
+  /** When it was held, the instant (performance.now()) the source's time would reach `at`. */
+  startAt: number;
   timer: Timer;
   /** Per run id, what sends it. */
   sends: Map<string, Send>;
@@ -107,7 +109,7 @@ export class HeldRuns {
   hold(runId: string, at: number, wait: number, send: Send): void {
     let batch = this.#batches.get(at);
     if (batch === undefined) {
-      batch = { at, timer: this.#timer(at, wait), sends: new Map() };
+      batch = { at, startAt: this.#time.monotonicAt(at), timer: this.#timer(at, wait), sends: new Map() };
       this.#batches.set(at, batch);
     }
     batch.sends.set(runId, send);
@@ -135,8 +137,10 @@ export class HeldRuns {
   /**
    * A timer may fire early against the source's clock (Node times it from the loop's cached time):
    * what is left beyond SEND_AHEAD_MS is waited again, and the rest is the workers' wait, so that no
-   * handler starts before its due time. Left longer than the whole wait, the clock was set back:
-   * the batch goes now, unheld.
+   * handler starts before its due time. Left longer than the whole wait, the source's time went
+   * back (a wall clock set back, or a database clock's estimate renewed from a slower round trip):
+   * the batch starts when the wait it was held for ends, neither held the time gone back over again
+   * nor started ahead of the reading it was held from.
    */
   #timer(at: number, wait: number): Timer {
     return this.#clock.setTimer(() => {
@@ -149,7 +153,7 @@ export class HeldRuns {
       }
       this.#batches.delete(at);
       for (const runId of batch.sends.keys()) this.#batchOf.delete(runId);
-      const startAt = left > 0 && left <= wait ? this.#time.monotonicAt(at) : undefined;
+      const startAt = left <= 0 ? undefined : left <= wait ? this.#time.monotonicAt(at) : batch.startAt;
       for (const send of batch.sends.values()) send(Math.max(at, now), startAt);
     }, wait - SEND_AHEAD_MS);
   }
