@@ -1,7 +1,6 @@
-import type { TaskRecord } from '../../task/record.js';
 import type { Completion, CompletionResult } from '../task-source.js';
 import type { Op } from './group-commit.js';
-import type { Leases } from './leases.js';
+import type { Leases, Written } from './leases.js';
 import { binaryArray, taskOfColumn, type LoadedTask } from './rows.js';
 import type { TaskWrite } from './task-write.js';
 
@@ -13,26 +12,25 @@ export interface CompletionsOptions {
 }
 
 /**
- * The tasks of the ends, locked in id order; the fence (owned by this runtime, running, with this
- * run number) is checked on the rows in JS. What a completion finds gone (cancelled, or swept after
- * its lease and perhaps claimed elsewhere) is lost. Selected by id only: asked for the owner too,
- * the planner walked spindle_tasks_owner, every running entry of the runtime and every dead one
- * not yet vacuumed (thousands a completion under load), where the ids are a few probes of the key.
- * The probes are LATERAL, one per id in id order, each locking its row, so no plan can trade them
- * for a walk of every running task (a join was hashed over spindle_tasks_lease's entries).
- *
- * The columns are LOADED_COLUMNS (rows.ts), but the record comes only when the row's version is
- * not the one this runtime's claim wrote (-1 for a run it holds no record of): the run's end is
- * then applied to the record held since the claim, not to one read and parsed again.
+ * The tasks of ends whose records this runtime does not hold (a write that failed after taking
+ * them, or a run it claimed before a restart), locked in id order; the fence (owned by this
+ * runtime, running, with this run number) is checked on the rows in JS. Selected by id only: asked
+ * for the owner too, the planner walked spindle_tasks_owner, every running entry of the runtime
+ * and every dead one not yet vacuumed (thousands a completion under load), where the ids are a few
+ * probes of the key. The probes are LATERAL, one per id in id order, each locking its row, so no
+ * plan can trade them for a walk of every running task (a join was hashed over
+ * spindle_tasks_lease's entries).
  */
-const FENCED_SQL = `SELECT t.id, CASE WHEN t.version = k.version THEN NULL ELSE t.record END AS record, t.owner,
-    t.lease_until::float8 AS lease_until, t.version::float8 AS version
-  FROM (SELECT * FROM unnest($1::text[], $2::float8[]) AS u (id, version) ORDER BY id) AS k
+const FENCED_SQL = `SELECT t.id, t.record, t.owner, t.lease_until::float8 AS lease_until, t.version::float8 AS version
+  FROM (SELECT * FROM unnest($1::text[]) AS u (id) ORDER BY id) AS k
   CROSS JOIN LATERAL (SELECT id, record, owner, lease_until, version FROM spindle_tasks WHERE id = k.id AND state = 'running' FOR UPDATE) AS t
   ORDER BY k.id`;
 
-/** Per transaction attempt: the records held since their claims, by task id, and the statement's values. */
-const heldIn = new WeakMap<TaskWrite, { values: unknown[]; recs: Map<string, TaskRecord> }>();
+/**
+ * Per transaction attempt: the records held since their claims, with the versions the claims
+ * made, by task id; and the ids to read (null: none).
+ */
+const heldIn = new WeakMap<TaskWrite, { held: Map<string, Written>; read: unknown[] | null }>();
 
 /** One complete() call waiting for the op that writes it. */
 interface Pending {
@@ -85,39 +83,39 @@ export class Completions {
       return taken;
     };
     // Per attempt: an attempt after a failed one reads again the records the failed one changed.
-    const heldFor = (w: TaskWrite): { values: unknown[]; recs: Map<string, TaskRecord> } => {
+    const heldFor = (w: TaskWrite): { held: Map<string, Written>; read: unknown[] | null } => {
       let h = heldIn.get(w);
       if (h === undefined) {
         const ids: string[] = [];
-        const versions: number[] = [];
-        const recs = new Map<string, TaskRecord>();
+        const held = new Map<string, Written>();
         for (const p of take()) {
           for (const i of p.items) {
-            ids.push(i.taskId);
             const written = leases.written(i.taskId, i.run);
-            if (written === null) versions.push(-1);
-            else {
-              recs.set(i.taskId, written.rec);
-              versions.push(written.version);
-            }
+            if (written === null) ids.push(i.taskId);
+            else held.set(i.taskId, written);
           }
         }
-        heldIn.set(w, (h = { values: [binaryArray('text', ids), binaryArray('float8', versions)], recs }));
+        heldIn.set(w, (h = { held, read: ids.length === 0 ? null : [binaryArray('text', ids)] }));
       }
       return h;
     };
+    /*
+     * An end whose record is held is applied to it unread: its claim wrote it, and the update that
+     * writes the end is fenced by the version that claim made (rows.ts), so a row changed since (a
+     * cancel, a lease swept and the task claimed elsewhere) fails the transaction, and its next
+     * attempt reads the row and finds the run still ours or lost.
+     */
     const op: Op<CompletionResult[]> = async (client, w, first) => {
       const batch = take();
-      const { values, recs } = heldFor(w);
-      const rows = first ?? (await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values })).rows;
+      const { held: records, read } = heldFor(w);
+      const rows = first ?? (read === null ? [] : (await client.query({ name: 'spindle_fenced', text: FENCED_SQL, values: read })).rows);
       // By task id: a run's end applies only to the run the row holds now.
       const held = new Map<string, LoadedTask>();
       for (const row of rows) {
         if (row.owner !== me) continue;
-        const id = row.id as string;
-        const rec = row.record === null ? recs.get(id)! : taskOfColumn(row.record as string);
-        held.set(id, { rec, owner: row.owner as string, leaseUntil: row.lease_until as number });
+        held.set(row.id as string, { rec: taskOfColumn(row.record as string), owner: row.owner as string, leaseUntil: row.lease_until as number, version: row.version as number });
       }
+      for (const [id, { rec, version }] of records) held.set(id, { rec, owner: me, leaseUntil: null, version });
       const results: CompletionResult[] = [];
       for (const p of batch) {
         for (const item of p.items) {
@@ -134,7 +132,7 @@ export class Completions {
       return results;
     };
     // Said ahead: the claim of the slots these ends free usually shares the transaction, and the round trip.
-    op.read = { name: 'fenced', text: FENCED_SQL, values: (w) => heldFor(w).values };
+    op.read = { name: 'fenced', text: FENCED_SQL, values: (w) => heldFor(w).read!, wanted: (w) => heldFor(w).read !== null };
     this.#o.write(op).then((results) => {
       let at = 0;
       for (const p of take()) {

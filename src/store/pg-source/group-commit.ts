@@ -10,6 +10,8 @@ export interface Read {
   name: string;
   text: string;
   values(w: TaskWrite): unknown[];
+  /** Whether the op has anything to read in this transaction (absent: always). */
+  wanted?(w: TaskWrite): boolean;
   /** The rows were read for the op, before any op of the transaction ran. */
   fetched?(w: TaskWrite, rows: QueryResultRow[]): void;
 }
@@ -103,7 +105,7 @@ async function firstReads(client: PoolClient, w: TaskWrite, ops: ReadonlyArray<O
   const picked: Array<[number, Read]> = [];
   const names = new Set<string>();
   for (const [i, op] of ops.entries()) {
-    if (op.read === undefined || names.has(op.read.name)) continue;
+    if (op.read === undefined || names.has(op.read.name) || op.read.wanted?.(w) === false) continue;
     names.add(op.read.name);
     picked.push([i, op.read]);
   }

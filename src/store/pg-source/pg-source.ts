@@ -22,7 +22,7 @@ import { Leases } from './leases.js';
 import { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
-import type { LoadedTask } from './rows.js';
+import { type LoadedTask, UPDATE_FUNCTION_SQL } from './rows.js';
 import { deleteTasks, LOADED_COLUMNS } from './rows.js';
 import { deleteExpired, releaseKeys } from './retention-sweep.js';
 import { writeSubmits } from './submits.js';
@@ -102,6 +102,7 @@ export class PgSource implements TaskSource {
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const { db, log } = options;
     db.session(CLAIM_FUNCTION_SQL);
+    db.session(UPDATE_FUNCTION_SQL);
     this.#counts = new PgCounts(db, log);
     this.#typePauses = new TypePauses(db, log);
     this.reader = new PgReader(db, this.#counts);

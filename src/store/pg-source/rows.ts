@@ -9,9 +9,17 @@ export interface Holder {
   leaseUntil: number | null;
 }
 
-/** A task as read for a change: its record and its claim. */
+/** A task as read for a change: its record, its claim, and its row's version (the write makes the next). */
 export interface LoadedTask extends Holder {
   rec: TaskRecord;
+  version: number;
+}
+
+/** A change to write: the task's record, its claim, and the version of the row it replaces. */
+export interface TaskChange {
+  rec: TaskRecord;
+  holder: Holder;
+  version: number;
 }
 
 /**
@@ -31,7 +39,7 @@ export interface LoadedRow {
 
 /** `rec`: the task's record when the caller holds it as the row does (see KeptRecords), else parsed from the row. */
 export function loaded(row: LoadedRow, rec?: TaskRecord): LoadedTask {
-  return { rec: rec ?? taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until };
+  return { rec: rec ?? taskOfColumn(row.record), owner: row.owner, leaseUntil: row.lease_until, version: row.version };
 }
 
 /**
@@ -98,8 +106,27 @@ const ROWS = `unnest(${COLUMNS.map(([, kind], i) => `$${i + 1}::${kind}[]`).join
 
 /* Named: planned once per connection (see claims.ts). */
 const INSERT_SQL = `INSERT INTO spindle_tasks (${COLUMNS.map(([name]) => name).join(', ')}, record) SELECT * FROM ${ROWS}`;
-const UPDATE_SQL = `UPDATE spindle_tasks t SET ${COLUMNS.slice(1).map(([name]) => `${name} = r.${name}`).join(', ')}, record = r.record,
-  version = t.version + 1 FROM ${ROWS} WHERE t.id = r.id`;
+
+/**
+ * The update of a batch, as a function of the session (see CLAIM_FUNCTION_SQL in claims.ts): each
+ * row is written only if it is still the version its change was made from, and the function says
+ * how many were. A run's end is applied to the record its claim wrote without reading the row
+ * again (see completions.ts): this is its fence, in the statement that writes it. The rows are
+ * taken in id order, one probe each (no hash or merge join, which would take them in the table's
+ * order), since those not already locked by this transaction are locked here, and the lease
+ * renewal locks a runtime's running rows in id order too: two lockers in one order cannot
+ * deadlock.
+ */
+export const UPDATE_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_update_tasks(${COLUMNS.map(([, kind]) => `${kind}[]`).join(', ')}, text, float8[])
+  RETURNS bigint LANGUAGE plpgsql VOLATILE
+  SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off SET plan_cache_mode = force_generic_plan
+  AS $update$ DECLARE n bigint; BEGIN
+  UPDATE spindle_tasks t SET ${COLUMNS.slice(1).map(([name]) => `${name} = r.${name}`).join(', ')}, record = r.record, version = t.version + 1
+    FROM (SELECT * FROM unnest(${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, string_to_array($${COLUMNS.length + 1}, E'\\n'), $${COLUMNS.length + 2})
+      AS u (${COLUMNS.map(([name]) => name).join(', ')}, record, version) ORDER BY id COLLATE "C") AS r
+    WHERE t.id = r.id AND t.version = r.version;
+  GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $update$`;
+const UPDATE_CALL = `SELECT pg_temp.spindle_update_tasks(${COLUMNS.map(([, kind], i) => `$${i + 1}::${kind}[]`).join(', ')}, $${COLUMNS.length + 1}::text, $${COLUMNS.length + 2}::float8[]) AS n`;
 
 const writer = new RecordWriter();
 const NEWLINE = 0x0a;
@@ -275,10 +302,22 @@ export async function insertTasks(client: PoolClient, rows: ReadonlyArray<{ rec:
   await client.query({ name: 'spindle_insert_tasks', text: INSERT_SQL, values: rowParams(rows) });
 }
 
-export async function updateTasks(client: PoolClient, rows: ReadonlyArray<{ rec: TaskRecord; holder: Holder }>): Promise<void> {
+/**
+ * Writes the changes. One whose row is no longer the version it was made from (changed by another
+ * transaction since: a cancel, a lease swept) fails the transaction as a serialization failure
+ * does, so it runs again and reads what it changes.
+ */
+export async function updateTasks(client: PoolClient, rows: readonly TaskChange[]): Promise<void> {
   if (rows.length === 0) return;
-  await client.query({ name: 'spindle_update_tasks', text: UPDATE_SQL, values: rowParams(rows) });
+  const values = [...rowParams(rows), binaryArray('float8', rows.map((r) => r.version))];
+  const { rows: [written] } = await client.query<{ n: string }>({ name: 'spindle_update_tasks', text: UPDATE_CALL, values });
+  if (Number(written!.n) < rows.length) {
+    throw Object.assign(new Error(`${rows.length - Number(written!.n)} of ${rows.length} tasks changed since they were read`), { code: STALE_ROWS });
+  }
 }
+
+/** The code of a write that found rows changed since read: PostgreSQL's serialization failure, retried as one. */
+export const STALE_ROWS = '40001';
 
 export async function insertRuns(client: PoolClient, runs: readonly RunRecord[]): Promise<void> {
   if (runs.length === 0) return;

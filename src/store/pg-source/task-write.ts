@@ -7,7 +7,7 @@ import { countRun } from '../run-series.js';
 import { errorWordsOf } from '../search-keys.js';
 import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
-import type { HistoryChunk, Holder, LoadedTask } from './rows.js';
+import type { HistoryChunk, Holder, LoadedTask, TaskChange } from './rows.js';
 import { insertHistory, insertRuns, insertTasks, loaded, updateTasks, type LoadedRow } from './rows.js';
 import type { KeptRecords } from './kept-records.js';
 import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
@@ -20,10 +20,6 @@ const HISTORY_CHUNK = 32;
 /** Inserted tasks due this soon are kept for their claim (later ones would only take room). */
 const KEEP_DUE_WITHIN_MS = 60_000;
 
-interface Written {
-  rec: TaskRecord;
-  holder: Holder;
-}
 
 /**
  * The changes of one transaction: decisions are applied to the records it read, and what they
@@ -40,8 +36,8 @@ export class TaskWrite implements WriteContext {
   /** The earliest due time this write gave a dispatchable task (Infinity: none). */
   due = Infinity;
   readonly #after: Array<() => void> = [];
-  readonly #inserts: Written[] = [];
-  readonly #updates = new Map<string, Written>();
+  readonly #inserts: Array<{ rec: TaskRecord; holder: Holder }> = [];
+  readonly #updates = new Map<string, TaskChange>();
   readonly #runs: RunRecord[] = [];
   readonly #history: HistoryChunk[] = [];
   readonly #notices: Notice[] = [];
@@ -111,7 +107,7 @@ export class TaskWrite implements WriteContext {
     if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#runs.push(before.run);
     this.#spill(rec);
     this.#noteDue(rec);
-    this.#updates.set(rec.id, { rec, holder });
+    this.#updates.set(rec.id, { rec, holder, version: task.version });
     return out;
   }
 
