@@ -338,6 +338,13 @@ function answers(path: string): Promise<boolean> {
 }
 
 /**
+ * Connections the kernel queues for the runtime to accept (capped by net.core.somaxconn). Node's
+ * default, 511, was overrun by a burst while the main thread was busy: the connects beyond it failed
+ * at once with EAGAIN (a Unix socket does not make a client wait for room, as TCP does).
+ */
+const LISTEN_BACKLOG = 4096;
+
+/**
  * Binds under umask 0o177 so the socket is 0600 from the moment it exists (bind happens inside
  * listen(), synchronously, so no other code runs under the tightened umask), then chmods to be sure.
  */
@@ -351,7 +358,7 @@ async function listenPrivately(server: Server, path: string): Promise<void> {
     server.once('error', onError);
     const umask = process.umask(0o177);
     try {
-      server.listen(path, () => {
+      server.listen({ path, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', onError);
         resolve();
       });

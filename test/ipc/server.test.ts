@@ -374,6 +374,22 @@ describe('IPC faults (RELIABILITY I1, I3, I4, L2; more in test/reliability/ipc-f
     expect(await again.call('runtime.stats')).toHaveProperty('states');
   });
 
+  it('I1: a burst of 1,000 connects made in one turn of the loop, before it can accept any, is queued, none refused by the kernel', async () => {
+    const server = await serve({ maxConnections: 2000 });
+    // All in one turn: each connect(2) of a Unix socket is made at once and fails at once (EAGAIN) when the backlog is full.
+    const sockets = Array.from({ length: 1000 }, () => connect(server.socketPath));
+    try {
+      const outcomes = await Promise.all(sockets.map((socket) => new Promise<string>((resolve) => {
+        socket.once('connect', () => resolve('connected'));
+        socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      })));
+      expect(outcomes.filter((o) => o !== 'connected')).toEqual([]);
+      await until(() => server.connections === 1000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+
   it('L2: disconnects a client that never reads while 5,000 events stream, and unsubscribes it', async () => {
     const server = await serve({ maxPendingWriteBytes: 16 * 1024 });
     const c = await client(server);
