@@ -12,8 +12,8 @@ export interface CompletionsOptions {
 }
 
 /**
- * The tasks of ends whose records this runtime does not hold (a write that failed after taking
- * them, or a run it claimed before a restart), locked in id order; the fence (owned by this
+ * The tasks of ends whose records this runtime does not hold (a transaction attempt after one
+ * that took them and failed, or a run its leases no longer hold), locked in id order; the fence (owned by this
  * runtime, running, with this run number) is checked on the rows in JS. Selected by id only: asked
  * for the owner too, the planner walked spindle_tasks_owner, every running entry of the runtime
  * and every dead one not yet vacuumed (thousands a completion under load), where the ids are a few

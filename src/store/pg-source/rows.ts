@@ -302,6 +302,9 @@ export async function insertTasks(client: PoolClient, rows: ReadonlyArray<{ rec:
   await client.query({ name: 'spindle_insert_tasks', text: INSERT_SQL, values: rowParams(rows) });
 }
 
+/** The code of a write that found rows changed since read: PostgreSQL's serialization failure, retried as one. */
+export const STALE_ROWS = '40001';
+
 /**
  * Writes the changes. One whose row is no longer the version it was made from (changed by another
  * transaction since: a cancel, a lease swept) fails the transaction as a serialization failure
@@ -315,9 +318,6 @@ export async function updateTasks(client: PoolClient, rows: readonly TaskChange[
     throw Object.assign(new Error(`${rows.length - Number(written!.n)} of ${rows.length} tasks changed since they were read`), { code: STALE_ROWS });
   }
 }
-
-/** The code of a write that found rows changed since read: PostgreSQL's serialization failure, retried as one. */
-export const STALE_ROWS = '40001';
 
 export async function insertRuns(client: PoolClient, runs: readonly RunRecord[]): Promise<void> {
   if (runs.length === 0) return;

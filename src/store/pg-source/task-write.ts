@@ -20,7 +20,6 @@ const HISTORY_CHUNK = 32;
 /** Inserted tasks due this soon are kept for their claim (later ones would only take room). */
 const KEEP_DUE_WITHIN_MS = 60_000;
 
-
 /**
  * The changes of one transaction: decisions are applied to the records it read, and what they
  * changed is written at the end in one statement per table. It is the decisions' WriteContext:
