@@ -15,7 +15,7 @@ import { graphileThroughput, PG_WARM_UP, spindlePgThroughput } from './pg-throug
 const N = Number(process.argv[2] ?? 30_000);
 const TOP = 12;
 
-/** The machine's busy CPU time so far, in µs (user, nice, system, irq, softirq of /proc/stat). */
+/** The machine's busy CPU time so far, in µs (user, nice, system, irq, softirq of /proc/stat, counted in 1/100 s). */
 function machineCpuUs(): number {
   const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   return (user! + nice! + system! + irq! + softirq!) * 10_000;
