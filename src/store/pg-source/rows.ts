@@ -99,13 +99,16 @@ function nullable<T, R>(value: T | null, fn: (v: T) => R): R | null {
  * entries). Records stay apart as text lines: JSON has no raw line break outside a string and
  * escapes one inside, so the server splits them at memchr's speed, where a json array was lexed
  * byte by byte and a text[] has every quote in every record escaped by the driver and unescaped by
- * the server.
+ * the server. `versions`: each row's version too, after the records (the update's fence).
  */
-const ROWS = `unnest(${COLUMNS.map(([, kind], i) => `$${i + 1}::${kind}[]`).join(', ')}, string_to_array($${COLUMNS.length + 1}::text, E'\\n'))
-  AS r (${COLUMNS.map(([name]) => name).join(', ')}, record)`;
+function rowsOf(alias: string, versions = false): string {
+  const version = versions ? `, $${COLUMNS.length + 2}::float8[]` : '';
+  return `unnest(${COLUMNS.map(([, kind], i) => `$${i + 1}::${kind}[]`).join(', ')}, string_to_array($${COLUMNS.length + 1}::text, E'\\n')${version})
+  AS ${alias} (${COLUMNS.map(([name]) => name).join(', ')}, record${versions ? ', version' : ''})`;
+}
 
 /* Named: planned once per connection (see claims.ts). */
-const INSERT_SQL = `INSERT INTO spindle_tasks (${COLUMNS.map(([name]) => name).join(', ')}, record) SELECT * FROM ${ROWS}`;
+const INSERT_SQL = `INSERT INTO spindle_tasks (${COLUMNS.map(([name]) => name).join(', ')}, record) SELECT * FROM ${rowsOf('r')}`;
 
 /**
  * The update of a batch, as a function of the session (see CLAIM_FUNCTION_SQL in claims.ts): each
@@ -122,8 +125,7 @@ export const UPDATE_FUNCTION_SQL = `CREATE FUNCTION pg_temp.spindle_update_tasks
   SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off SET plan_cache_mode = force_generic_plan
   AS $update$ DECLARE n bigint; BEGIN
   UPDATE spindle_tasks t SET ${COLUMNS.slice(1).map(([name]) => `${name} = r.${name}`).join(', ')}, record = r.record, version = t.version + 1
-    FROM (SELECT * FROM unnest(${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, string_to_array($${COLUMNS.length + 1}, E'\\n'), $${COLUMNS.length + 2})
-      AS u (${COLUMNS.map(([name]) => name).join(', ')}, record, version) ORDER BY id COLLATE "C") AS r
+    FROM (SELECT * FROM ${rowsOf('u', true)} ORDER BY id COLLATE "C") AS r
     WHERE t.id = r.id AND t.version = r.version;
   GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $update$`;
 const UPDATE_CALL = `SELECT pg_temp.spindle_update_tasks(${COLUMNS.map(([, kind], i) => `$${i + 1}::${kind}[]`).join(', ')}, $${COLUMNS.length + 1}::text, $${COLUMNS.length + 2}::float8[]) AS n`;

@@ -110,7 +110,7 @@ export class TaskWrite implements WriteContext {
     return out;
   }
 
-  /** A task deleted (retention, or an operator's delete): it leaves the counts. Its rows go by the task's (ON DELETE CASCADE). */
+  /** A task deleted (retention, or an operator's delete): it leaves the counts. Its rows go with it (deleteTasks). */
   deleted(type: string, state: TaskState, { paused }: { paused: boolean }): void {
     this.counts.move(type, { state, paused }, null);
   }
