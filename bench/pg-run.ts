@@ -15,7 +15,7 @@ export interface PgResults {
 }
 
 const CAPACITY_N = Number(process.env.BENCH_PG_CAPACITY_N ?? 4_000);
-const THROUGHPUT_N = Number(process.env.BENCH_PG_N ?? 10_000);
+const THROUGHPUT_N = Number(process.env.BENCH_PG_N ?? 30_000);
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
