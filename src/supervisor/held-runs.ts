@@ -89,10 +89,13 @@ export class HeldRuns {
   readonly #batches = new Map<number, Batch>();
   readonly #batchOf = new Map<string, Batch>();
 
-  constructor(clock: Clock, now: () => number) {
+  /**
+   * `monotonic`: the clock of a RunRequest's startAt, this thread's performance.now() (a test
+   * gives its own, so that no real time passes between its steps).
+   */
+  constructor(clock: Clock, now: () => number, monotonic: () => number = () => performance.now()) {
     this.#clock = clock;
-    // On performance.now(), the clock of a RunRequest's startAt.
-    this.#time = new SourceTime(now, () => performance.now());
+    this.#time = new SourceTime(now, monotonic);
   }
 
   /** The source's time now, to a fraction of a ms (see SourceTime). */
