@@ -13,12 +13,12 @@ export interface CompletionsOptions {
 
 /**
  * The tasks of ends whose records this runtime does not hold (a transaction attempt after one
- * that took them and failed, or a run its leases no longer hold), locked in id order; the fence (owned by this
- * runtime, running, with this run number) is checked on the rows in JS. Selected by id only: asked
- * for the owner too, the planner walked spindle_tasks_owner, every running entry of the runtime
- * and every dead one not yet vacuumed (thousands a completion under load), where the ids are a few
- * probes of the key. The probes are LATERAL, one per id in id order, each locking its row, so no
- * plan can trade them for a walk of every running task (a join was hashed over
+ * that took them and failed, or a run its leases no longer hold), locked in id order; the fence
+ * (owned by this runtime, running, with this run number) is checked on the rows in JS. Selected by
+ * id only: asked for the owner too, the planner walked spindle_tasks_owner, every running entry of
+ * the runtime and every dead one not yet vacuumed (thousands a completion under load), where the
+ * ids are a few probes of the key. The probes are LATERAL, one per id in id order, each locking
+ * its row, so no plan can trade them for a walk of every running task (a join was hashed over
  * spindle_tasks_lease's entries).
  */
 const FENCED_SQL = `SELECT t.id, t.record, t.owner, t.lease_until::float8 AS lease_until, t.version::float8 AS version
