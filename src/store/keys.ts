@@ -29,7 +29,13 @@ import { errorKeys } from './search-keys.js';
  */
 export const META_KEY = 'meta';
 export const WRITE_MARK_KEY = 'w';
-export const STORE_LAYOUT = 3;
+/**
+ * 4: task records in record-codec's layout 2 (layout 3 held only layout-1 records, which 4 still
+ * reads, so a store of layout 3 is taken as it is and its meta rewritten to 4 at open).
+ */
+export const STORE_LAYOUT = 4;
+/** An earlier layout this version opens as it is (see STORE_LAYOUT). */
+export const STORE_LAYOUT_READ = 3;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 const TIME_WIDTH = 15;

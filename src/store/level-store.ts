@@ -6,7 +6,7 @@ import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import type { TaskState } from '../task/state.js';
 import { TASK_STATES } from '../task/state.js';
 import {
-  dueKey, historyKey, idOf, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT, pausedPrefix, runKey, STORE_LAYOUT, taskKey,
+  dueKey, historyKey, idOf, keyExpiryUpTo, keyKey, META_KEY, parseDueKey, PAUSED_KEPT, pausedPrefix, runKey, taskKey,
   typeStatePrefix, WRITE_MARK_KEY,
 } from './keys.js';
 import { CountRows } from './count-rows.js';
@@ -20,6 +20,7 @@ import { decodeHistory, decodeRun, decodeTask, RecordWriter } from './record-cod
 import type { RepairReport } from '../api/runtime-api.js';
 import { repairStore } from './repair.js';
 import { assertNoRepair, assertStoreComplete } from './store-files.js';
+import { metaAtOpen } from './store-meta.js';
 import type { ChangeSet, DueEntry, ListQuery, SearchQuery, StateCounts, TaskStore } from './store.js';
 
 type Db = Level<string, Uint8Array>;
@@ -114,22 +115,14 @@ export class LevelStore implements TaskStore {
     }
     try {
       assertNoRepair(this.#path);
-      const meta = await this.#db.get<string, string>(META_KEY, AS_TEXT);
-      if (meta === undefined) {
-        await this.#db.put<string, string>(META_KEY, JSON.stringify({ layout: STORE_LAYOUT, createdAt: new Date().toISOString(), [PAUSED_KEPT]: true }), AS_TEXT);
-      } else {
-        const layout = safeParse(meta)?.layout;
-        if (layout !== STORE_LAYOUT) {
-          throw new SpindleError('STORE_INVALID', `the store at ${this.#path} has layout ${String(layout)}, this version reads ${STORE_LAYOUT}`, { path: this.#path });
-        }
-      }
+      const { meta, write } = metaAtOpen(await this.#db.get<string, string>(META_KEY, AS_TEXT), this.#path);
+      if (write) await this.#db.put<string, string>(META_KEY, JSON.stringify(meta), AS_TEXT);
       this.#writes = Number(await this.#db.get<string, string>(WRITE_MARK_KEY, AS_TEXT) ?? 0);
       await this.#counts.load(this.#ranges, (text, key) => this.#decode((t) => JSON.parse(t) as StateCounts, text, key));
-      const current = safeParse(await this.#db.get<string, string>(META_KEY, AS_TEXT) ?? '{}') ?? {};
-      await this.#counts.loadPaused(this.#ranges, current[PAUSED_KEPT] === true, this, async (put) => {
+      await this.#counts.loadPaused(this.#ranges, meta[PAUSED_KEPT] === true, this, async (put) => {
         const batch = this.#db.batch();
         put(batch);
-        batch.put(META_KEY, Buffer.from(JSON.stringify({ ...current, [PAUSED_KEPT]: true })));
+        batch.put(META_KEY, Buffer.from(JSON.stringify({ ...meta, [PAUSED_KEPT]: true })));
         await batch.write();
       });
     } catch (err) {
@@ -391,13 +384,5 @@ export class LevelStore implements TaskStore {
   async keysExpired(now: number, limit: number): Promise<string[]> {
     const keys = await this.#read((db) => db.keys({ gte: 'kx!', lte: keyExpiryUpTo(now), limit }).all());
     return keys.map(idOf);
-  }
-}
-
-function safeParse(text: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return undefined;
   }
 }

@@ -1,19 +1,31 @@
+import { RECORD_VERSION } from '../task/record.js';
 import type { HistoryEntry, RunRecord, TaskRecord } from '../task/record.js';
 import { JsonBytes } from './json-bytes.js';
 
 /**
  * Stored values as JSON arrays in a fixed field order: about half the bytes of keyed objects, so
- * less to encode on the supervisor's thread and less for LevelDB to write. The first element is
- * the record version; the tables below (RUN, HISTORY, TASK) are the layout, written once for the
- * writer and the reader both (changing an order means a new STORE_LAYOUT).
+ * less to encode on the supervisor's thread and less for the store to write. The first element of
+ * a task is its layout; the tables below are the layouts, written once for the writer and the
+ * reader both (changing an order means a new layout).
+ *
+ * Tasks are written in layout 2 and read in 1 or 2. Layout 2 writes each time of a task as its
+ * difference from the task's createdAt, a history entry without the state it left (the one the
+ * entry before it entered), and the last run without the task's id: a one-shot task's record
+ * went from about 510 bytes to about 300, written three times a run (placed, started, ended).
+ * Runs kept apart (a task's earlier runs) and spilled history chunks stay in layout 1.
  */
 
 type Row = unknown[];
 
+/** The layout tasks are written in. */
+const LAYOUT = 2;
+
 /**
  * How a field is written: the JsonBytes method of that name, but for the nested records (`run`: a
- * run record or null, `history`: a list of entries). The reader takes JSON.parse's value as is,
- * but for those.
+ * run record or null, `history`: a list of entries), `time` (a time or null, as its difference
+ * from the task's createdAt), `layout` (the layout's number, read back as RECORD_VERSION) and the
+ * two not stored at all: `version` (read as RECORD_VERSION) and `owner` (read as the id of the task
+ * that holds the record). The reader takes JSON.parse's value as is for the JsonBytes kinds.
  */
 interface KindValue {
   num: number | null;
@@ -24,37 +36,60 @@ interface KindValue {
   jsonOrNull: object | null;
   run: RunRecord | null;
   history: readonly HistoryEntry[];
+  time: number | null;
+  layout: number;
+  version: number;
+  owner: string;
 }
 type Kind = keyof KindValue;
 /** The kinds that can write a value of type T (tuples: no distribution over T's union). */
 type KindFor<T> = { [K in Kind]: [T] extends [KindValue[K]] ? K : never }[Kind];
 /**
- * A field: its name, its kind, and `appended` for one added after layout 3, which records written
- * before it lack, so it reads back as null.
+ * A field: its name, its kind, and `appended` for one added after layout 1 was first released,
+ * which records written before it lack, so it reads back as null.
  */
 type Field<R> = { [N in keyof R & string]: readonly [name: N, kind: KindFor<R[N]>, appended?: 'appended'] }[keyof R & string];
 /** The table itself when it names every field of R (the tuple type checks each kind), else never. */
 type Layout<R, F extends readonly Field<R>[]> = [Exclude<keyof R, F[number][0]>] extends [never] ? F : never;
 const layout = <R>() => <const F extends readonly Field<R>[]>(fields: Layout<R, F>): readonly Field<R>[] => fields;
 
-/** The layout: each record's fields in stored order, for the writer and the reader both. */
+/** Layout 1: each record's fields in stored order. */
 const RUN = layout<RunRecord>()([
   ['v', 'num'], ['taskId', 'str'], ['run', 'num'], ['attempt', 'num'], ['state', 'str'], ['startedAt', 'num'], ['endedAt', 'num'],
   ['durationMs', 'num'], ['worker', 'strOrNull'], ['output', 'strOrNull'], ['error', 'jsonOrNull'], ['progress', 'num'],
 ]);
 const HISTORY = layout<HistoryEntry>()([['from', 'str'], ['to', 'str'], ['event', 'str'], ['at', 'num'], ['reason', 'strOrNull']]);
-/** A task's fields fixed at submit come first, so their encoding is made once and reused. */
-const TASK_FIXED = [
+const TASK = layout<TaskRecord>()([
   ['v', 'num'], ['id', 'str'], ['type', 'str'], ['params', 'json'], ['schedule', 'json'], ['recurring', 'bool'], ['priority', 'num'],
   ['maxTries', 'num'], ['timeoutMs', 'num'], ['misfire', 'str'], ['graceMs', 'num'], ['key', 'strOrNull'], ['createdAt', 'num'],
-] as const satisfies ReadonlyArray<Field<TaskRecord>>;
-const TASK_CHANGING = [
   ['state', 'str'], ['reason', 'strOrNull'], ['tries', 'num'], ['runCount', 'num'], ['occurrences', 'num'], ['firedAt', 'num'],
   ['interval', 'num'], ['nextRunAt', 'num'], ['paused', 'bool'], ['updatedAt', 'num'], ['endedAt', 'num'], ['expiresAt', 'num'],
   ['lastRun', 'run'], ['history', 'history'], ['historyChunks', 'num'],
   ['keyExpiresAt', 'num', 'appended'], ['keyRetentionMs', 'num', 'appended'],
+]);
+
+/** Layout 2: a task's last run, inside its task. */
+const RUN_2 = layout<RunRecord>()([
+  ['v', 'version'], ['taskId', 'owner'], ['run', 'num'], ['attempt', 'num'], ['state', 'str'], ['startedAt', 'time'], ['endedAt', 'time'],
+  ['durationMs', 'num'], ['worker', 'strOrNull'], ['output', 'strOrNull'], ['error', 'jsonOrNull'], ['progress', 'num'],
+]);
+/** A task's fields fixed at submit come first, so their encoding is made once and reused. */
+const TASK_2_FIXED = [
+  ['v', 'layout'], ['id', 'str'], ['type', 'str'], ['params', 'json'], ['schedule', 'json'], ['recurring', 'bool'], ['priority', 'num'],
+  ['maxTries', 'num'], ['timeoutMs', 'num'], ['misfire', 'str'], ['graceMs', 'num'], ['key', 'strOrNull'], ['createdAt', 'num'],
 ] as const satisfies ReadonlyArray<Field<TaskRecord>>;
-const TASK = layout<TaskRecord>()([...TASK_FIXED, ...TASK_CHANGING]);
+const TASK_2_CHANGING = [
+  ['state', 'str'], ['reason', 'strOrNull'], ['tries', 'num'], ['runCount', 'num'], ['occurrences', 'num'], ['firedAt', 'time'],
+  ['interval', 'num'], ['nextRunAt', 'time'], ['paused', 'bool'], ['updatedAt', 'time'], ['endedAt', 'time'], ['expiresAt', 'time'],
+  ['lastRun', 'run'], ['history', 'history'], ['historyChunks', 'num'], ['keyExpiresAt', 'time'], ['keyRetentionMs', 'num'],
+] as const satisfies ReadonlyArray<Field<TaskRecord>>;
+const TASK_2 = layout<TaskRecord>()([...TASK_2_FIXED, ...TASK_2_CHANGING]);
+/** Where layout 2 keeps what its nested records are read against. */
+const TASK_2_ID = TASK_2.findIndex(([name]) => name === 'id');
+const TASK_2_CREATED = TASK_2.findIndex(([name]) => name === 'createdAt');
+
+/** Kinds with no element of their own in the stored array. */
+const IMPLIED: ReadonlySet<Kind> = new Set(['version', 'owner']);
 
 /**
  * The tables are compiled, once at load, to the straight-line code one would write by hand for
@@ -65,7 +100,7 @@ const TASK = layout<TaskRecord>()([...TASK_FIXED, ...TASK_CHANGING]);
  */
 type AnyField = readonly [name: string, kind: Kind, appended?: 'appended'];
 interface Compiled {
-  /** The code for one field. */
+  /** The code for one field, `i` its position in the stored array (implied fields have none). */
   field: (name: string, kind: Kind, i: number, appended: boolean) => string;
   /** The function around the fields' code, joined by `join`. */
   join: string;
@@ -76,64 +111,122 @@ interface Compiled {
 
 function compile<F>(fields: readonly AnyField[], c: Compiled): F {
   for (const [name] of fields) if (!/^[A-Za-z]\w*$/.test(name)) throw new Error(`record-codec: ${name} is not a field name`);
-  const code = fields.map(([name, kind, appended], i) => c.field(name, kind, i, appended !== undefined)).join(c.join);
+  let i = 0;
+  const code = fields.map(([name, kind, appended]) => c.field(name, kind, IMPLIED.has(kind) ? -1 : i++, appended !== undefined)).filter((f) => f !== '').join(c.join);
   return new Function(...Object.keys(c.nested), `return ${c.wrap(code)};`)(...Object.values(c.nested)) as F;
 }
 
-type Writer<R> = (b: JsonBytes, rec: R) => void;
-type Reader<R> = (r: Row) => R;
+/** `base`: the createdAt of the task the record is in, for `time` fields. */
+type Writer<R> = (b: JsonBytes, rec: R, base: number) => void;
+/** `base` and `owner`: the createdAt and id of the task the record is in. */
+type Reader<R> = (r: Row, base: number, owner: string) => R;
 
 /** `b.num(rec.tries); b.str(rec.state); …`: a record's fields, each with its comma, no brackets. */
-function fieldWriter<R>(fields: readonly Field<R>[], nested: { run?: Writer<RunRecord>; history?: Writer<readonly HistoryEntry[]> } = {}): Writer<R> {
+function fieldWriter<R>(fields: readonly Field<R>[], nested: { run?: Writer<RunRecord> } = {}): Writer<R> {
   return compile<Writer<R>>(fields, {
     field: (name, kind) => {
-      if (kind === 'run') return `if (rec.${name} === null) b.null(); else run(b, rec.${name});`;
-      if (kind === 'history') return `history(b, rec.${name});`;
+      if (kind === 'run') return `if (rec.${name} === null) b.null(); else run(b, rec.${name}, base);`;
+      if (kind === 'time') return `time(b, rec.${name}, base);`;
+      if (kind === 'layout') return `b.num(${LAYOUT});`;
+      if (IMPLIED.has(kind)) return '';
+      if (kind === 'history') throw new Error('record-codec: a history is written by RecordWriter');
       return `b.${kind}(rec.${name});`;
     },
     join: '\n',
-    wrap: (code) => `function write(b, rec) {\n${code}\n}`,
-    nested,
+    wrap: (code) => `function write(b, rec, base) {\n${code}\n}`,
+    nested: { ...nested, time: writeTime },
   });
 }
 
 /** `{ v: r[0], id: r[1], … }`: a record from the row JSON.parse made of its bytes. */
-function reader<R>(fields: readonly Field<R>[], nested: { run?: Reader<RunRecord>; history?: Reader<HistoryEntry> } = {}): Reader<R> {
+function reader<R>(fields: readonly Field<R>[], nested: { run?: Reader<RunRecord>; history?: (list: Row[], base: number) => HistoryEntry[] } = {}): Reader<R> {
   return compile<Reader<R>>(fields, {
     field: (name, kind, i, appended) => {
-      if (kind === 'run') return `${name}: r[${i}] === null ? null : run(r[${i}])`;
-      if (kind === 'history') return `${name}: r[${i}].map(history)`;
+      if (kind === 'run') return `${name}: r[${i}] === null ? null : run(r[${i}], base, owner)`;
+      if (kind === 'history') return `${name}: history(r[${i}], base)`;
+      if (kind === 'time') return `${name}: time(r[${i}], base)`;
+      if (kind === 'layout' || kind === 'version') return `${name}: ${RECORD_VERSION}`;
+      if (kind === 'owner') return `${name}: owner`;
       // Records written before an appended field lack it.
       return `${name}: ${appended ? `r[${i}] ?? null` : `r[${i}]`}`;
     },
     join: ', ',
-    wrap: (code) => `function read(r) { return { ${code} }; }`,
-    nested,
+    wrap: (code) => `function read(r, base, owner) { return { ${code} }; }`,
+    nested: { ...nested, time: readTime },
   });
+}
+
+/**
+ * A time as its difference from `base`, exact for any two whole numbers of ms (integers below
+ * 2^53 subtract and add back exactly); one with a fraction is written whole, as a string, and one
+ * JSON cannot hold as null, as JSON.stringify writes it.
+ */
+function writeTime(b: JsonBytes, t: number | null, base: number): void {
+  if (t === null || !Number.isFinite(t)) b.null();
+  else if (Number.isSafeInteger(t) && Number.isSafeInteger(base) && Number.isSafeInteger(t - base)) b.num(t - base);
+  else b.str(String(t));
+}
+
+function readTime(x: unknown, base: number): number | null {
+  if (x === null || x === undefined) return null;
+  return typeof x === 'string' ? Number(x) : base + (x as number);
 }
 
 const runFields = fieldWriter(RUN);
 const historyFields = fieldWriter(HISTORY);
+const nestedRunFields = fieldWriter(RUN_2);
 
 function writeRun(b: JsonBytes, r: RunRecord): void {
   b.open();
-  runFields(b, r);
+  runFields(b, r, 0);
+  b.close();
+}
+
+function writeNestedRun(b: JsonBytes, r: RunRecord, base: number): void {
+  b.open();
+  nestedRunFields(b, r, base);
   b.close();
 }
 
 function writeHistory(b: JsonBytes, entries: readonly HistoryEntry[]): void {
   b.open();
-  writeEntries(b, entries, 0);
+  for (const e of entries) {
+    b.open();
+    historyFields(b, e, 0);
+    b.close();
+  }
   b.close();
 }
 
-/** Entries from `from` on, each an array with its comma, no brackets around them. */
-function writeEntries(b: JsonBytes, entries: readonly HistoryEntry[], from: number): void {
+/**
+ * Layout 2's entries from `from` on, each an array with its comma, no brackets around them:
+ * `[to, event, at]`, then the reason when there is one, then the state left when it is not the
+ * one the entry before entered ("none" before the first).
+ */
+function writeEntries(b: JsonBytes, entries: readonly HistoryEntry[], from: number, base: number): void {
+  let before = from === 0 ? 'none' : entries[from - 1]!.to;
   for (let i = from; i < entries.length; i++) {
+    const e = entries[i]!;
     b.open();
-    historyFields(b, entries[i]!);
+    b.str(e.to);
+    b.str(e.event);
+    writeTime(b, e.at, base);
+    if (e.from !== before) {
+      b.strOrNull(e.reason);
+      b.str(e.from);
+    } else if (e.reason !== null) b.str(e.reason);
     b.close();
+    before = e.to;
   }
+}
+
+function readEntries(list: Row[], base: number): HistoryEntry[] {
+  let before = 'none';
+  return list.map((e) => {
+    const entry = { from: (e[4] ?? before) as HistoryEntry['from'], to: e[0] as HistoryEntry['to'], event: e[1] as string, at: readTime(e[2], base)!, reason: (e[3] ?? null) as HistoryEntry['reason'] };
+    before = entry.to;
+    return entry;
+  });
 }
 
 /**
@@ -157,14 +250,15 @@ interface HistoryBytes {
 const HISTORY_CACHED_FROM = 5;
 
 /** A task's fields, each with the writer of its kind; the history is written by RecordWriter itself. */
-const TASK_HISTORY = TASK_CHANGING.findIndex(([name]) => name === 'history');
-const taskFixedFields = fieldWriter<TaskRecord>(TASK_FIXED);
-const taskChangingFields = fieldWriter<TaskRecord>(TASK_CHANGING.slice(0, TASK_HISTORY), { run: writeRun });
-const taskLastFields = fieldWriter<TaskRecord>(TASK_CHANGING.slice(TASK_HISTORY + 1));
+const TASK_HISTORY = TASK_2_CHANGING.findIndex(([name]) => name === 'history');
+const taskFixedFields = fieldWriter<TaskRecord>(TASK_2_FIXED);
+const taskChangingFields = fieldWriter<TaskRecord>(TASK_2_CHANGING.slice(0, TASK_HISTORY), { run: writeNestedRun });
+const taskLastFields = fieldWriter<TaskRecord>(TASK_2_CHANGING.slice(TASK_HISTORY + 1));
 
-const runOf = reader(RUN);
 const historyOf = reader(HISTORY);
-const taskOf = reader(TASK, { run: runOf, history: historyOf });
+const runOf = reader(RUN);
+const taskOf = reader(TASK, { run: runOf, history: (list) => list.map((e) => historyOf(e as Row, 0, '')) });
+const task2Of = reader(TASK_2, { run: reader(RUN_2), history: readEntries });
 
 /**
  * Writes records into one reused buffer (see JsonBytes). Each value returned is a view of the
@@ -184,9 +278,9 @@ export class RecordWriter {
     const b = this.#b;
     b.reset();
     const cached = this.#fixedFields(t);
-    taskChangingFields(b, t);
-    this.#history(t.history, cached);
-    taskLastFields(b, t);
+    taskChangingFields(b, t, t.createdAt);
+    this.#history(t, cached);
+    taskLastFields(b, t, t.createdAt);
     b.close();
     return b.value();
   }
@@ -218,7 +312,7 @@ export class RecordWriter {
     }
     const from = b.length;
     b.open();
-    taskFixedFields(b, t);
+    taskFixedFields(b, t, t.createdAt);
     if (owner === null) return null;
     const entry = { id: t.id, key: t.key, text: b.textFrom(from), history: null };
     this.#fixed.set(owner, entry);
@@ -226,8 +320,9 @@ export class RecordWriter {
   }
 
   /** The history field: the entries written before from the cache, only the new ones encoded. */
-  #history(entries: readonly HistoryEntry[], cached: { history: HistoryBytes | null } | null): void {
+  #history(t: TaskRecord, cached: { history: HistoryBytes | null } | null): void {
     const b = this.#b;
+    const entries = t.history;
     b.open();
     const start = b.length;
     const known = cached?.history;
@@ -238,13 +333,16 @@ export class RecordWriter {
       from = known.count;
     }
     if (from < n) {
-      writeEntries(b, entries, from);
+      writeEntries(b, entries, from, t.createdAt);
       if (cached !== null && n >= HISTORY_CACHED_FROM) cached.history = { first: entries[0]!, last: entries[n - 1]!, count: n, text: b.textFrom(start) };
     }
     b.close();
   }
 }
 
-export const decodeTask = (text: string): TaskRecord => taskOf(JSON.parse(text) as Row);
-export const decodeRun = (text: string): RunRecord => runOf(JSON.parse(text) as Row);
-export const decodeHistory = (text: string): HistoryEntry[] => (JSON.parse(text) as Row[]).map(historyOf);
+export function decodeTask(text: string): TaskRecord {
+  const r = JSON.parse(text) as Row;
+  return r[0] === LAYOUT ? task2Of(r, r[TASK_2_CREATED] as number, r[TASK_2_ID] as string) : taskOf(r, 0, '');
+}
+export const decodeRun = (text: string): RunRecord => runOf(JSON.parse(text) as Row, 0, '');
+export const decodeHistory = (text: string): HistoryEntry[] => (JSON.parse(text) as Row[]).map((e) => historyOf(e, 0, ''));

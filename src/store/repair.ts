@@ -10,6 +10,7 @@ import { counterKey, DERIVED_RANGES, idOf, indexKeys, META_KEY, PAUSED_KEPT, pau
 import { openError } from './level-errors.js';
 import { decodeTask } from './record-codec.js';
 import { claimRepair, releaseRepair } from './store-files.js';
+import { parseMeta } from './store-meta.js';
 
 /** Index ranges derived from the task records (see keys.ts); rebuilt whole after a repair. */
 const BATCH_OPS = 1000;
@@ -96,7 +97,9 @@ async function rebuildIndexes(path: string): Promise<Pick<RepairReport, 'after' 
     }
     for (const [type, counts] of Object.entries(types)) batch.put(counterKey(type), JSON.stringify(counts));
     for (const [type, n] of paused) batch.put(pausedCountKey(type), String(n));
-    const meta = parseMeta(await db.get(META_KEY));
+    // A damaged meta record is left for the open to refuse.
+    const metaText = await db.get(META_KEY);
+    const meta = metaText === undefined ? null : parseMeta(metaText);
     if (meta !== null) batch.put(META_KEY, JSON.stringify({ ...meta, [PAUSED_KEPT]: true }));
     await batch.write();
     const after: StateCounts = {};
@@ -112,15 +115,6 @@ function readTask(key: string, value: string): TaskRecord | null {
     const rec = decodeTask(value);
     const valid = rec.id === idOf(key) && typeof rec.type === 'string' && (TASK_STATES as readonly string[]).includes(rec.state);
     return valid ? rec : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The meta record, if it reads (a damaged one is left for the open to refuse). */
-function parseMeta(text: string | undefined): object | null {
-  try {
-    return text === undefined ? null : (JSON.parse(text) as object);
   } catch {
     return null;
   }

@@ -20,6 +20,7 @@ export interface HistoryEntry {
 /** One execution attempt. `run` numbers a task's runs from 1 across all occurrences. */
 export interface RunRecord {
   v: number;
+  /** The task it is a run of (a task's lastRun is stored without it: see record-codec.ts). */
   taskId: string;
   run: number;
   /** 1-based attempt within its occurrence. */

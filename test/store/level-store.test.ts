@@ -174,4 +174,38 @@ describe('LevelStore', () => {
     const second = new LevelStore({ path, sync: false });
     await expect(second.open()).rejects.toMatchObject({ code: 'ALREADY_RUNNING', details: { path } });
   });
+
+  it('opens a store of layout 3 as it is: its layout-1 records read, new writes in layout 2, its meta taken to 4 so an older version refuses it', async () => {
+    const { store, path } = await open();
+    await store.commit({ tasks: [{ before: null, after: rec('a') }], runs: [], history: [], counters: new Map([['noop', { queued: 1 }]]) });
+    await store.close();
+    // As layout 3 left it: a task in record layout 1 (the bytes the codec wrote then), meta at 3.
+    const old = '[1,"old","noop",null,{"at":"2030-01-01T00:00:00.000Z"},false,0,3,1000,"coalesce",1000,null,1,"queued",null,0,0,0,null,null,1000,false,1,null,null,null,[["none","spooled","submit",1,null]],0,null,null]';
+    const db = new Level<string, string>(path);
+    await db.open();
+    const meta = JSON.parse((await db.get('meta'))!) as Record<string, unknown>;
+    expect(meta['layout']).toBe(4);
+    await db.put('meta', JSON.stringify({ ...meta, layout: 3 }));
+    await db.put('t!old', old);
+    await db.close();
+
+    const again = (await open(path)).store;
+    expect(await again.getTask('old')).toEqual(rec('old', { history: [{ from: 'none', to: 'spooled', event: 'submit', at: 1, reason: null }] }));
+    expect(await again.getTask('a')).toEqual(rec('a'));
+    await again.close();
+    const entries = new Map(await allEntries(path));
+    expect(JSON.parse(entries.get('meta')!)).toEqual({ ...meta, layout: 4 });
+    expect(entries.get('t!a')!.startsWith('[2,')).toBe(true);
+  });
+
+  it.each([[2], [5], ['not json']])('refuses a store of a layout it does not read (%s) with STORE_INVALID', async (layout) => {
+    const { store, path } = await open();
+    await store.close();
+    const db = new Level<string, string>(path);
+    await db.open();
+    await db.put('meta', layout === 'not json' ? '{' : JSON.stringify({ layout }));
+    await db.close();
+    const refused = new LevelStore({ path, sync: false });
+    await expect(refused.open()).rejects.toMatchObject({ code: 'STORE_INVALID', message: expect.stringMatching(/this version reads 3 and 4$/) });
+  });
 });

@@ -49,7 +49,7 @@ describe('the record codec', () => {
     const numbers = [0, -0, 7, 9, 10, 99, 100, 101, 99_999_999, 100_000_000, 100_000_001, 2 ** 31 - 1, 2 ** 31, 1_800_000_000_000,
       10_000_000_000_000_000, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, -1, -1_800_000_000_000, 0.5, 1e21, 1e-7, Infinity, NaN];
     for (const n of numbers) {
-      const rec = { ...full, id: `n${n}`, priority: n, updatedAt: n, lastRun: { ...run, startedAt: n, progress: n } };
+      const rec = { ...full, id: `n${n}`, priority: n, updatedAt: n, lastRun: { ...run, taskId: `n${n}`, startedAt: n, progress: n } };
       expect(encodeTask(rec)).toBe(JSON.stringify(JSON.parse(encodeTask(rec))));
       expect(decodeTask(encodeTask(rec))).toEqual(JSON.parse(JSON.stringify(rec)));
     }
@@ -79,7 +79,7 @@ describe('the record codec', () => {
   });
 
   it('grows its buffer for a record larger than it, and a value stays whole until the next call', () => {
-    const big = { ...full, id: 'big', params: { blob: 'é'.repeat(40_000) } };
+    const big = { ...full, id: 'big', params: { blob: 'é'.repeat(40_000) }, lastRun: { ...run, taskId: 'big' } };
     const bytes = writer.task(big);
     expect(bytes.length).toBeGreaterThan(80_000);
     expect(decodeTask(text(bytes))).toEqual(big);
@@ -89,7 +89,8 @@ describe('the record codec', () => {
 
 describe('the record codec, on any record', () => {
   const anyText = fc.string({ unit: 'grapheme', maxLength: 12 });
-  const time = fc.option(fc.integer({ min: 0, max: 8_640_000_000_000_000 }), { nil: null });
+  // Whole ms, as every clock here gives; any other number too (a time with a fraction is stored whole).
+  const time = fc.option(fc.oneof(fc.integer({ min: 0, max: 8_640_000_000_000_000 }), fc.double()), { nil: null });
   const runArb = fc.record({
     v: fc.constant(1), taskId: anyText, run: fc.nat(), attempt: fc.nat(), state: fc.constantFrom('running', 'finished', 'failed', 'timeout', 'cancelled', 'lost'),
     startedAt: fc.integer({ min: 0, max: 8_640_000_000_000_000 }), endedAt: time, durationMs: time, worker: fc.option(anyText, { nil: null }),
@@ -105,9 +106,10 @@ describe('the record codec, on any record', () => {
     runCount: fc.nat(), occurrences: fc.nat(), firedAt: time, interval: time, nextRunAt: time, paused: fc.boolean(),
     key: fc.option(anyText, { nil: null }), createdAt: fc.nat(), updatedAt: fc.nat(), endedAt: time, expiresAt: time,
     lastRun: fc.option(runArb, { nil: null }),
-    history: fc.array(fc.record({ from: state, to: state, event: fc.constantFrom('submit', 'start', 'time_out', 'run_now'), at: fc.nat(), reason }), { maxLength: 4 }),
+    history: fc.array(fc.record({ from: state, to: state, event: fc.constantFrom('submit', 'start', 'time_out', 'run_now'), at: fc.oneof(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })), reason }), { maxLength: 6 }),
     historyChunks: fc.nat(), keyExpiresAt: time, keyRetentionMs: time,
-  }) as fc.Arbitrary<TaskRecord>;
+    // A task's last run is its own (the layout stores it without the task's id).
+  }).map((t) => ({ ...t, lastRun: t.lastRun === null ? null : { ...t.lastRun, taskId: t.id } })) as fc.Arbitrary<TaskRecord>;
 
   it('writes valid JSON that decodes to the same record (JSON.stringify as the model)', () => {
     fc.assert(fc.property(taskArb, (rec) => {
@@ -143,11 +145,12 @@ describe('the record codec, on any record', () => {
 });
 
 /**
- * The stored layout, pinned: these bytes were written by the codec before its field order became
- * one table (record-codec.ts as of 9249963). Stores hold such bytes, so a change to the tables
+ * The stored layouts, pinned. Layout 1's bytes were written by the codec before its field order
+ * became one table (record-codec.ts as of 9249963), and tasks were written so until layout 2;
+ * earlier runs and history chunks still are. Stores hold such bytes, so a change to the tables
  * that moves, drops or retypes a field must fail here, not in a user's store.
  */
-describe('the stored layout', () => {
+describe('the stored layouts', () => {
   const golden: TaskRecord = {
     v: 1, id: '01JDQ3Z5KX7S4V0YB2N8M6C1HF', type: 'fetch', params: { url: 'https://example.com/ü?q="x"', deep: [1, { x: null }], n: -2.5e-7 },
     state: 'queued', reason: null, schedule: { every: '1h', start: '2027-01-01T00:00:00.000Z' }, recurring: true, priority: -3, maxTries: 5,
@@ -164,25 +167,53 @@ describe('the stored layout', () => {
     history: [], historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
   };
   const nullsBytes = '[1,"01JDQ3Z5KX7S4V0YB2N8M6C1HG","fetch",{},null,false,-3,5,30000,"skip",2000,null,1799999000000,"finished","exhausted",2,3,2,null,null,null,false,1800000000001,3,4,[1,"abc",3,2,"finished",1800000000000,null,null,null,null,null,null],[],0,null,null]';
+
+  // Layout 2: times from createdAt (one before it, one with a fraction), an entry whose state left
+  // is not the one the entry before entered, the last run without the task's id.
+  const id2 = '01JDQ3Z5KX7S4V0YB2N8M6C1HJ';
+  const golden2: TaskRecord = {
+    ...golden, id: id2, nextRunAt: 1_799_998_000_000, lastRun: { ...run, taskId: id2, output: '{"ok":true}' },
+    history: [
+      { from: 'none', to: 'spooled', event: 'submit', at: 1_799_999_000_000, reason: null },
+      { from: 'queued', to: 'running', event: 'start', at: 1_800_000_000_000, reason: null },
+      { from: 'running', to: 'queued', event: 'fail', at: 1_800_000_000_500, reason: 'error' },
+      { from: 'queued', to: 'running', event: 'start', at: 1_800_000_000_600.25, reason: null },
+    ],
+  };
+  const golden2Bytes = String.raw`[2,"01JDQ3Z5KX7S4V0YB2N8M6C1HJ","fetch",{"url":"https://example.com/ü?q=\"x\"","deep":[1,{"x":null}],"n":-2.5e-7},{"every":"1h","start":"2027-01-01T00:00:00.000Z"},true,-3,5,30000,"skip",2000,"clé \"1\"",1799999000000,"queued",null,2,3,2,1000000,3600000,-1000000,true,1000001,null,null,[3,2,"failed",1000000,1000500,500,"thread-1","{\"ok\":true}",{"code":"HANDLER_ERROR","message":"boom"},0.5],[["spooled","submit",0],["running","start",1000000,null,"queued"],["queued","fail",1000500,"error"],["running","start","1800000000600.25"]],4,1000500,86400000]`;
+  const id3 = '01JDQ3Z5KX7S4V0YB2N8M6C1HK';
+  const nulls2: TaskRecord = {
+    ...nulls, id: id3, endedAt: 1_800_000_000_700, expiresAt: 1_800_600_000_700, lastRun: { ...nulls.lastRun!, taskId: id3 },
+  };
+  const nulls2Bytes = '[2,"01JDQ3Z5KX7S4V0YB2N8M6C1HK","fetch",{},null,false,-3,5,30000,"skip",2000,null,1799999000000,"finished","exhausted",2,3,2,null,null,null,false,1000001,1000700,601000700,[3,2,"finished",1000000,null,null,null,null,null,null],[],0,null,null]';
   // Bytes, not text: the same string could come from other bytes only through invalid UTF-8.
   const bytesOf = (s: string): number[] => [...Buffer.from(s, 'utf8')];
 
-  it.each([['every field set', golden, goldenBytes], ['nulls and empties', nulls, nullsBytes]])('writes a task with %s byte for byte as before, from its fixed-field cache too', (_, rec, bytes) => {
+  it.each([['every field set', golden2, golden2Bytes], ['nulls and empties', nulls2, nulls2Bytes]])('writes a task with %s in layout 2 byte for byte, from its fixed-field cache too', (_, rec, bytes) => {
     expect([...new RecordWriter().task(rec)]).toEqual(bytesOf(bytes));
     const cached = new RecordWriter();
     cached.task(rec);
     expect([...cached.task(rec)]).toEqual(bytesOf(bytes));
+    expect(decodeTask(bytes)).toEqual(rec);
   });
 
-  it('writes run records and history chunks byte for byte as before', () => {
+  it('writes run records and history chunks in layout 1 byte for byte as before', () => {
     expect([...writer.run(run)]).toEqual(bytesOf(String.raw`[1,"abc",3,2,"failed",1800000000000,1800000000500,500,"thread-1",null,{"code":"HANDLER_ERROR","message":"boom"},0.5]`));
     expect([...writer.history(full.history)]).toEqual(bytesOf('[["none","spooled","submit",1,null],["running","queued","fail",2,"error"]]'));
   });
 
-  it('reads those bytes back, and a record from before the key fields were appended with them null', () => {
+  it('reads tasks written in layout 1, and one from before the key fields were appended with them null', () => {
     expect(decodeTask(goldenBytes)).toEqual(golden);
     expect(decodeTask(nullsBytes)).toEqual(nulls);
     const beforeKeys = goldenBytes.replace(/,1800000000500,86400000\]$/, ']');
     expect(decodeTask(beforeKeys)).toEqual({ ...golden, keyExpiresAt: null, keyRetentionMs: null });
+  });
+
+  it('writes a task read in layout 1 again in layout 2, every field kept, in fewer bytes', () => {
+    const rec = { ...golden, lastRun: { ...golden.lastRun!, taskId: golden.id } };
+    const again = new RecordWriter().task(rec);
+    expect(again[1]).toBe(0x32 /* 2 */);
+    expect(decodeTask(text(again))).toEqual(rec);
+    expect(again.length).toBeLessThan(Buffer.byteLength(goldenBytes));
   });
 });

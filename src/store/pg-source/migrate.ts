@@ -10,6 +10,7 @@ import { BYTEWISE_KEYS_SQL } from './migrations/007-bytewise-keys.js';
 import { LEANER_INDEXES_SQL } from './migrations/008-leaner-indexes.js';
 import { VACUUM_SETTINGS_SQL } from './migrations/009-vacuum-settings.js';
 import { EXPLICIT_DELETES_SQL } from './migrations/010-explicit-deletes.js';
+import { LEANER_RECORDS_SQL } from './migrations/011-leaner-records.js';
 
 export interface Migration {
   version: number;
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'leaner-indexes', sql: LEANER_INDEXES_SQL },
   { version: 9, name: 'vacuum-settings', sql: VACUUM_SETTINGS_SQL },
   { version: 10, name: 'explicit-deletes', sql: EXPLICIT_DELETES_SQL },
+  { version: 11, name: 'leaner-records', sql: LEANER_RECORDS_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -188,6 +188,42 @@ describe('PostgreSQL migrations', () => {
     }
   });
 
+  it('bring a database made by migration 10, with a record of layout 1 in it, to migration 11: it reads as it was, and its next write is layout 2', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const id = '0000000000000upg011';
+    // The bytes record-codec wrote for a task before layout 2: queued, due a minute ago.
+    const due = Date.now() - 60_000;
+    const layout1 = `[1,"${id}","t",{"n":[1,2]},null,false,0,3,1000,"coalesce",0,null,1,"queued",null,0,0,0,null,null,${due},false,1,null,null,null,[["spooled","queued","place",1,null]],0,null,null]`;
+    const rec: TaskRecord = {
+      v: RECORD_VERSION, id, type: 't', params: { n: [1, 2] }, state: 'queued', reason: null, schedule: null, recurring: false, priority: 0,
+      maxTries: 3, timeoutMs: 1000, misfire: 'coalesce', graceMs: 0, tries: 0, runCount: 0, occurrences: 0, firedAt: null, interval: null,
+      nextRunAt: due, paused: false, key: null, createdAt: 1, updatedAt: 1, endedAt: null, expiresAt: null, lastRun: null,
+      history: [{ from: 'spooled', to: 'queued', event: 'place', at: 1, reason: null }], historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
+    };
+    try {
+      await schemaAt(client, 10);
+      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
+        VALUES ($1, 't', 'queued', false, 0, $2, 0, 1, $3)`, [id, due, layout1]);
+    } finally {
+      await client.end();
+    }
+    const opened = await PgDatabase.open({ url: db.url, log });
+    const source = new PgSource({ db: opened, log, leaseMs: 5000 });
+    try {
+      expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await source.reader.get(id)).toEqual(rec);
+      const claims = await source.claim({ pools: [{ free: 1, types: new Map([['t', 1]]) }], start: startRun });
+      expect(claims.map((c) => c.rec.id)).toEqual([id]);
+      const [row] = await opened.query<{ record: string }>('SELECT record FROM spindle_tasks WHERE id = $1', [id]);
+      expect(row!.record.startsWith(`[2,"${id}"`)).toBe(true);
+      expect(await source.reader.get(id)).toEqual(claims[0]!.rec);
+    } finally {
+      await source.close();
+      await opened.close();
+    }
+  });
+
   it('bring a database made by migration 5, with tasks in it, to fewer indexes (migration 6): every list reads as it did', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
