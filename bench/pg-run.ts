@@ -36,20 +36,23 @@ export async function pgBench(rounds: number): Promise<PgResults> {
   for (const c of cap) console.log(`| ${c.runtimes} | ${fmt(c.perSec)} | ${c.ratio.toFixed(2)} | ${c.runtimes === 3 ? '≥ 2×' : ''} |`);
 
   console.log(`\nthroughput on PostgreSQL: ${fmt(THROUGHPUT_N)} no-op one-shot tasks in batches of 1,000, one runtime, concurrency ${PG_CONCURRENCY} (${WORKERS} workers × ${PG_RUNS_PER_WORKER} runs; graphile-worker concurrentJobs ${PG_CONCURRENCY}, local queue, batched completions), each on a fresh database on the same server, after ${fmt(PG_WARM_UP)} untimed; median of ${rounds} rounds`);
-  const runs = { pg: [] as number[], graphile: [] as number[], level: [] as number[] };
+  const runs = { pg: [] as number[], pgNone: [] as number[], graphile: [] as number[], level: [] as number[] };
   for (let r = 0; r < rounds; r++) {
     runs.graphile.push(await graphileThroughput(THROUGHPUT_N));
+    runs.pgNone.push(await spindlePgThroughput(THROUGHPUT_N, '0'));
     runs.pg.push(await spindlePgThroughput(THROUGHPUT_N));
     runs.level.push(await spindleLevelThroughput(THROUGHPUT_N));
   }
   const base = median(runs.graphile);
   const throughput = [
     { name: 'graphile-worker on PostgreSQL (baseline)', perSec: base },
-    { name: 'Spindle on PostgreSQL', perSec: median(runs.pg) },
+    { name: 'Spindle on PostgreSQL, retention 0 (nothing kept, as graphile-worker)', perSec: median(runs.pgNone) },
+    { name: 'Spindle on PostgreSQL, every task kept', perSec: median(runs.pg) },
     { name: 'Spindle on LevelDB', perSec: median(runs.level) },
   ].map((t) => ({ ...t, ratio: t.perSec / base }));
   console.log('\n| case | tasks/s | × graphile-worker | target |\n|---|---:|---:|---|');
-  for (const t of throughput) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} | ${t.name === 'Spindle on PostgreSQL' ? '> 1×' : ''} |`);
-  console.log(`rounds (tasks/s): graphile-worker ${runs.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL ${runs.pg.map(fmt).join(', ')}; on LevelDB ${runs.level.map(fmt).join(', ')}`);
+  for (const t of throughput) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} | ${t.name.startsWith('Spindle on PostgreSQL, retention 0') ? '> 1×' : ''} |`);
+  console.log(`rounds (tasks/s): graphile-worker ${runs.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL, retention 0 ${runs.pgNone.map(fmt).join(', ')}; `
+    + `every task kept ${runs.pg.map(fmt).join(', ')}; on LevelDB ${runs.level.map(fmt).join(', ')}`);
   return { capacity: cap, throughput };
 }

@@ -56,7 +56,8 @@ try {
     console.log('pg-statements: the server does not load pg_stat_statements (shared_preload_libraries); point SPINDLE_BENCH_PG at one that does');
   } else {
     await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    await profile(admin, 'Spindle on PostgreSQL', () => spindlePgThroughput(N));
+    await profile(admin, 'Spindle on PostgreSQL, retention 0', () => spindlePgThroughput(N, '0'));
+    await profile(admin, 'Spindle on PostgreSQL, every task kept', () => spindlePgThroughput(N));
     await profile(admin, 'graphile-worker', () => graphileThroughput(N));
   }
 } finally {

@@ -16,9 +16,15 @@ export const PG_CONCURRENCY = WORKERS * PG_RUNS_PER_WORKER;
 /** Untimed tasks first, in every case (see WARM_UP in spindle-throughput.ts). */
 export const PG_WARM_UP = 3_000;
 
-/** Spindle on PostgreSQL: `spindle start --store postgres://…` over its socket, as the LevelDB case. */
-export function spindlePgThroughput(n: number): Promise<number> {
-  return onFreshDatabase('spindle_bench', (url) => socketThroughput(n, { mode: 'threads', workers: WORKERS, runsPerWorker: PG_RUNS_PER_WORKER, sync: false, store: url, warmUp: PG_WARM_UP }));
+/**
+ * Spindle on PostgreSQL: `spindle start --store postgres://…` over its socket, as the LevelDB case;
+ * every task kept (`--retention forever`), or none (`--retention 0`: each deleted by the write that
+ * ends it, as graphile-worker deletes a job when it completes).
+ */
+export function spindlePgThroughput(n: number, retention: 'forever' | '0' = 'forever'): Promise<number> {
+  return onFreshDatabase('spindle_bench', (url) => socketThroughput(n, {
+    mode: 'threads', workers: WORKERS, runsPerWorker: PG_RUNS_PER_WORKER, sync: false, store: url, warmUp: PG_WARM_UP, retention,
+  }));
 }
 
 /** Spindle on LevelDB, the same tasks and settings. */

@@ -2,14 +2,15 @@
  * The issue's throughput case end to end: `spindle start` as its own process, N no-op tasks
  * submitted through the socket with `task.submitMany` in batches of 1,000, tasks per second from
  * the first submit to the last `finished` (seen by polling `runtime.stats`, which costs the
- * runtime far less than streaming 4 events per task), after WARM_UP tasks untimed.
+ * runtime far less than streaming 4 events per task; with retention 0, the last `swept`), after
+ * WARM_UP tasks untimed.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../src/index.js';
+import { Client, type Stats } from '../src/index.js';
 import { timedAfterWarmUp } from './spindle-throughput.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -25,17 +26,23 @@ export interface SocketCase {
   store?: string;
   /** Untimed tasks first (default WARM_UP). */
   warmUp?: number;
+  /**
+   * `--retention` (default forever). 0 on PostgreSQL deletes each task in the write that ends it:
+   * the tasks done are then counted by `swept`, not `finished`.
+   */
+  retention?: 'forever' | '0';
 }
 
 export async function socketThroughput(n: number, c: SocketCase): Promise<number> {
   const data = mkdtempSync(join(tmpdir(), 'spindle-bench-socket-'));
   const args = ['start', '--data', data, '--tasks', TASKS, '--mode', c.mode, '--workers', String(c.workers),
-    '--runs-per-worker', String(c.runsPerWorker), '--retention', 'forever', '--log-level', 'warn', ...(c.sync ? ['--sync'] : []), ...(c.store !== undefined ? ['--store', c.store] : [])];
+    '--runs-per-worker', String(c.runsPerWorker), '--retention', c.retention ?? 'forever', '--log-level', 'warn', ...(c.sync ? ['--sync'] : []), ...(c.store !== undefined ? ['--store', c.store] : [])];
   const runtime = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const client = await connectWhenUp(data);
     try {
-      const perSecond = await timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => (await client.stats()).states.finished ?? 0, POLL_MS, c.warmUp);
+      const done = c.retention === '0' ? (s: Stats): number => s.swept : (s: Stats): number => s.states.finished ?? 0;
+      const perSecond = await timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => done(await client.stats()), POLL_MS, c.warmUp);
       await client.stop({ wait: true });
       return perSecond;
     } finally {

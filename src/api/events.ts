@@ -1,13 +1,17 @@
 import type { TaskReason, TaskState } from './states.js';
-import type { RunError } from './views.js';
+import type { RunError, TaskView } from './views.js';
 
 /**
  * Every event the runtime emits, named `domain.action`. Times are ISO-8601 UTC strings; the same
  * objects go to in-process listeners and, as JSON-RPC notifications, to subscribed clients.
  */
 export interface EventMap {
-  /** A task changed state. */
-  'task.state': { id: string; type: string; from: TaskState; to: TaskState; reason: TaskReason | null; at: string };
+  /**
+   * A task changed state. `task`: the task as it ended, on the terminal event of a task kept for
+   * no time (retention 0), which may be gone by the time anyone reads it; left out when the event
+   * passed between runtimes and would not fit (then `truncated`).
+   */
+  'task.state': { id: string; type: string; from: TaskState; to: TaskState; reason: TaskReason | null; at: string; task?: TaskView; truncated?: true };
   /** A run started on a worker. */
   'run.started': { id: string; type: string; attempt: number; run: number; startedAt: string };
   /** A handler reported progress (0..1). */

@@ -129,23 +129,24 @@ async function submit(type: string | undefined, flags: SubmitFlags): Promise<voi
   if (flags.file !== undefined) return submitFile(type, flags, out);
   const options = fromCommandLine(() => submitOptions(type, flags));
   await withClient(flags, async (client) => {
+    if (flags.wait === true) return waited(await client.submitAndWait(options), out);
     const task = await client.submit(options);
-    if (flags.wait !== true) {
-      if (out.json) return out.printJson(task);
-      const next = task.nextRunAt === null ? '' : `, next run ${relative(task.nextRunAt, Date.now())}`;
-      // A key that returned a task already holding it stored nothing new: say so.
-      out.print(`${task.existing ? 'existing' : 'submitted'} ${task.id} (${task.type}, ${stateText(task, out)}${next})`);
-      return;
-    }
-    const done = await client.wait(task.id);
-    if (out.json) out.printJson(done);
-    else if (done.state === 'finished') out.print(outputText(done.lastRun?.output));
-    if (done.state !== 'finished') {
-      const error = done.lastRun?.error;
-      process.stderr.write(`spindle: task ${done.id} ${done.state} (${done.reason ?? 'no reason'})${error ? `: ${error.code}: ${error.message}` : ''}\n`);
-      process.exitCode = 1;
-    }
+    if (out.json) return out.printJson(task);
+    const next = task.nextRunAt === null ? '' : `, next run ${relative(task.nextRunAt, Date.now())}`;
+    // A key that returned a task already holding it stored nothing new: say so.
+    out.print(`${task.existing ? 'existing' : 'submitted'} ${task.id} (${task.type}, ${stateText(task, out)}${next})`);
   }, flags.wait === true ? WAIT_RECONNECT_MS : 0);
+}
+
+/** `submit --wait`: the output of a task that finished, else one line on stderr and exit code 1. */
+function waited(done: TaskView, out: Output): void {
+  if (out.json) out.printJson(done);
+  else if (done.state === 'finished') out.print(outputText(done.lastRun?.output));
+  if (done.state !== 'finished') {
+    const error = done.lastRun?.error;
+    process.stderr.write(`spindle: task ${done.id} ${done.state} (${done.reason ?? 'no reason'})${error ? `: ${error.code}: ${error.message}` : ''}\n`);
+    process.exitCode = 1;
+  }
 }
 
 /** The one submit the flags describe; throws (exit 2) before anything is sent. */

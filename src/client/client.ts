@@ -53,6 +53,11 @@ export type ClientOptions = RuntimeAddress & {
  * the task modules: `Client.connect<TaskMap<typeof import('./tasks/email.js')>>()`. Then a wrong
  * type name, params or schedule key is a compile error. Without it any name and params compile.
  */
+/** Ends `submitAndWait` keeps while it does not yet know its task's id (a busy type's, in one submit's round trip). */
+const MAX_EARLY_ENDS = 10_000;
+/** How often a wait reads its task again when no event came. */
+const WAIT_RECHECK_MS = 10_000;
+
 export class Client<Tasks extends TaskTypes = TaskTypes> {
   readonly socketPath: string;
   readonly #connection: Connection;
@@ -192,14 +197,51 @@ export class Client<Tasks extends TaskTypes = TaskTypes> {
     return answer;
   }
 
-  /** Resolves with the task once it reaches a terminal state; survives runtime restarts. */
-  async wait(id: string): Promise<TaskView> {
+  /**
+   * Resolves with the task once it reaches a terminal state; survives runtime restarts. A task kept
+   * for no time (retention 0) may be gone once it ended: its terminal event carries it.
+   */
+  wait(id: string): Promise<TaskView> {
+    return this.#wait(id, () => undefined, async () => undefined);
+  }
+
+  /**
+   * Submits one task and resolves with it once it has ended, as `wait` does, and hears its end
+   * even when that comes before the submit's answer (a task kept for no time is then gone): the
+   * type's state changes are followed from before the submit until the wait follows the task.
+   */
+  async submitAndWait(options: SubmitOptionsFor<Tasks>): Promise<TaskView> {
+    const ended = new Map<string, TaskView>();
+    const unsubscribe = await this.#connection.subscribe({ type: options.type, types: ['task.state'] }, {
+      push: (ev) => {
+        if (ev.event === 'task.state' && ev.data.task !== undefined && ended.size < MAX_EARLY_ENDS) ended.set(ev.data.id, ev.data.task);
+      },
+      end: () => undefined,
+    });
+    let following = true;
+    const stop = async (): Promise<void> => {
+      if (!following) return;
+      following = false;
+      await unsubscribe();
+    };
+    try {
+      const { id } = await this.submit(options);
+      return await this.#wait(id, () => ended.get(id), stop);
+    } finally {
+      await stop();
+    }
+  }
+
+  /** `earlier`: the task as it ended, if heard before the wait followed it; `following`: called once it does. */
+  async #wait(id: string, earlier: () => TaskView | undefined, following: () => Promise<void>): Promise<TaskView> {
     let wake: { resolve: () => void; reject: (err: unknown) => void } | null = null;
     let woken = false;
     let failure: unknown = null;
+    let ended: TaskView | undefined;
     const unsubscribe = await this.#connection.subscribe({ taskId: id, types: ['task.state'] }, {
       push: (ev) => {
         if (ev.event === 'events.gap' || (ev.event === 'task.state' && TERMINAL_STATES.has(ev.data.to))) {
+          if (ev.event === 'task.state' && ev.data.task !== undefined) ended = ev.data.task;
           woken = true;
           wake?.resolve();
         }
@@ -209,16 +251,37 @@ export class Client<Tasks extends TaskTypes = TaskTypes> {
         wake?.reject(failure);
       },
     });
+    let recheck: ReturnType<typeof setTimeout> | undefined;
     try {
+      await following();
       for (;;) {
         woken = false;
-        const task = await this.get(id);
+        const known = ended ?? earlier();
+        if (known !== undefined) return known;
+        let task: TaskView;
+        try {
+          task = await this.get(id);
+        } catch (err) {
+          // Gone as it ended, its end heard meanwhile.
+          const late = ended ?? earlier();
+          if (late !== undefined && err instanceof SpindleError && err.code === 'NOT_FOUND') return late;
+          throw err;
+        }
         if (TERMINAL_STATES.has(task.state)) return task;
         if (failure !== null) throw failure;
-        if (!woken) await new Promise<void>((resolve, reject) => { wake = { resolve, reject }; });
+        // The task is read again now and then: a task kept for no time whose end no event brought
+        // (another runtime ended it before it knew anyone listened) is then NOT_FOUND, not waited for forever.
+        if (!woken) {
+          await new Promise<void>((resolve, reject) => {
+            wake = { resolve, reject };
+            recheck = setTimeout(resolve, WAIT_RECHECK_MS);
+          });
+          clearTimeout(recheck);
+        }
         wake = null;
       }
     } finally {
+      clearTimeout(recheck);
       await unsubscribe();
     }
   }

@@ -183,6 +183,8 @@ export interface TaskSource {
   pausedTypes(): ReadonlySet<string>;
   /** Stores a type's pause or resume; resolves once written, and only then do claims follow it. */
   setTypePaused(type: string, paused: boolean): Promise<void>;
+  /** Tasks deleted by the write that ended them (see goneAtEnd in src/task/record.ts) since start: those the sweep never sees. */
+  readonly removedAtEnd: number;
   /** Deletes up to `limit` tasks past their retention and frees keys whose hold ran out; `more` when a full batch went. */
   sweep(limit: number): Promise<{ removed: number; more: boolean }>;
   /** Resolves once every decision taken so far is written (or failed). */

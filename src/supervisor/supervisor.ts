@@ -271,7 +271,7 @@ export class Supervisor {
       pools,
       window: this.#o.source.reader.window(),
       pausedTypes: [...this.#o.source.pausedTypes()].sort(),
-      swept: this.#retention.swept,
+      swept: this.#retention.swept + this.#o.source.removedAtEnd,
       uptimeMs: Math.round(this.#o.clock.monotonic() - this.#startedAt),
     };
   }

@@ -1,5 +1,6 @@
 import type { WriteContext } from '../store/task-source.js';
-import type { TaskRecord } from '../task/record.js';
+import type { EventMap } from '../api/events.js';
+import { goneAtEnd, type TaskRecord } from '../task/record.js';
 import type { Registry } from '../task/registry.js';
 import type { GuardInput, TaskEventType, TransitionResult } from '../task/state.js';
 import { TASK_EVENTS, TERMINAL_STATES } from '../task/state.js';
@@ -7,6 +8,7 @@ import { retryDelay } from '../task/task-options.js';
 import { transitionTable } from '../task/transition-table.js';
 import { instantText } from './instant-text.js';
 import { giveBackTry } from './occurrence.js';
+import { taskView } from './task-view.js';
 
 export interface TransitionsOptions {
   registry: Registry;
@@ -90,7 +92,9 @@ export class Transitions {
     else if (TERMINAL_STATES.has(res.from) && !TERMINAL_STATES.has(res.to)) reopened(rec, now);
     rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
     if (res.to !== res.from && w.announcing) {
-      w.announce({ event: 'task.state', data: { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: instantText(now) } });
+      const data: EventMap['task.state'] = { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: instantText(now) };
+      if (goneAtEnd(rec)) data.task = taskView(rec);
+      w.announce({ event: 'task.state', data });
     }
     return res;
   }

@@ -86,3 +86,13 @@ export interface TaskRecord {
   /** The key's hold after the end when the submit set its own (`keyRetention`); null: the runtime's. */
   keyRetentionMs: number | null;
 }
+
+/**
+ * Whether the write that ends the task may delete it: an ended task kept for no time (retention
+ * 0) that holds no key. PostgreSQL's store deletes it in that write (what graphile-worker and
+ * pg-boss users expect of a finished job: nothing kept); LevelDB's leaves it to the next sweep.
+ * Its terminal `task.state` event carries the task as it ended, for whoever waits on it.
+ */
+export function goneAtEnd(rec: TaskRecord): boolean {
+  return rec.endedAt !== null && rec.expiresAt !== null && rec.expiresAt <= rec.endedAt && rec.keyExpiresAt === null;
+}

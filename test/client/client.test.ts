@@ -73,6 +73,30 @@ describe('Client (SPEC §7)', () => {
     expect(stats.workers).toMatchObject({ mode: 'threads', size: 2 });
   });
 
+  it('submitAndWait and wait answer with a task kept for no time (retention 0) as it ended: its end event carries it', async () => {
+    const runtime = await startRuntime({ data: tempDir(), socket: true, retention: 0 });
+    runtimes.push(runtime);
+    const client = await connect({ data: runtime.options.data });
+    const done = await client.submitAndWait({ type: 'echo', params: { n: 1 } });
+    expect(done).toMatchObject({ type: 'echo', state: 'finished', lastRun: { output: { n: 1 } } });
+    const ends: ClientEvent[] = [];
+    const stream = client.events({ types: ['task.state'] });
+    const reading = (async () => {
+      for await (const ev of stream) {
+        ends.push(ev);
+        if (ev.event === 'task.state' && ev.data.to === 'finished') break;
+      }
+    })();
+    await stream.ready;
+    const t = await client.submit({ type: 'echo', params: { n: 2 }, schedule: { in: '200ms' } });
+    expect(await client.wait(t.id)).toMatchObject({ id: t.id, state: 'finished', lastRun: { output: { n: 2 } } });
+    await reading;
+    const end = ends.at(-1)!;
+    expect(end.event === 'task.state' && end.data.task).toMatchObject({ id: t.id, state: 'finished', lastRun: { output: { n: 2 } } });
+    // Only a terminal event carries the task.
+    expect(ends.slice(0, -1).every((ev) => ev.event === 'task.state' && ev.data.task === undefined)).toBe(true);
+  });
+
   it('reads answers many times its read buffer, with characters cut between reads', async () => {
     const runtime = await serve();
     const client = await connect({ data: runtime.options.data });

@@ -250,6 +250,9 @@ export class LevelSource implements TaskSource {
     ));
   }
 
+  /** None: a task kept for no time is deleted by the next sweep, with what else expired. */
+  readonly removedAtEnd = 0;
+
   pausedTypes(): ReadonlySet<string> {
     return this.#typePauses;
   }

@@ -1,5 +1,5 @@
 import type { EventMap, SpindleEvent } from '../../api/events.js';
-import type { RunError } from '../../api/views.js';
+import type { RunError, TaskView } from '../../api/views.js';
 
 /** The channel every runtime on the database LISTENs on. */
 export const CHANNEL = 'spindle';
@@ -97,7 +97,7 @@ export function parsePayload(payload: string | undefined, me: string, wanted: ()
 
 /*
  * An event on the wire: an array, its kind first (the names would be most of its bytes).
- *   task.state:  [0, id, type, from, to, reason, at]
+ *   task.state:  [0, id, type, from, to, reason, at, task?]   (task: its view, or 1 when left out: `truncated`)
  *   run.started: [1, id, type, attempt, run, startedAt]
  *   run.ended:   [2, id, type, attempt, run, state, startedAt, endedAt, durationMs, worker, error, truncated, output?]
  * A run.ended without its output has no last item (`truncated` 1 says it was left out).
@@ -108,7 +108,10 @@ function encode(ev: SpindleEvent): Item {
   switch (ev.event) {
     case 'task.state': {
       const d = ev.data;
-      return [0, d.id, d.type, d.from, d.to, d.reason, d.at];
+      const item: Item = [0, d.id, d.type, d.from, d.to, d.reason, d.at];
+      if (d.task !== undefined) item.push(d.task);
+      else if (d.truncated === true) item.push(1);
+      return item;
     }
     case 'run.started': {
       const d = ev.data;
@@ -125,11 +128,19 @@ function encode(ev: SpindleEvent): Item {
   }
 }
 
-/** The event as JSON within `maxBytes`; a run.ended too large loses its output and error stack, and a long message is cut. '' for what is not sent. */
+/**
+ * The event as JSON within `maxBytes`; a run.ended too large loses its output and error stack, and
+ * a long message is cut; a task.state too large loses the task it carries. '' for what is not sent.
+ */
 function encodeFitting(ev: SpindleEvent, maxBytes: number): string {
   if (ev.event === 'run.progress') return '';
   const text = JSON.stringify(encode(ev));
-  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes || ev.event !== 'run.ended') return text;
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
+  if (ev.event === 'task.state') {
+    const { task: _task, ...rest } = ev.data;
+    return JSON.stringify(encode({ event: 'task.state', data: { ...rest, truncated: true } }));
+  }
+  if (ev.event !== 'run.ended') return text;
   const { output: _output, error, ...rest } = ev.data;
   const data: EventMap['run.ended'] = { ...rest, truncated: true };
   if (error !== undefined) {
@@ -143,8 +154,12 @@ function decode(item: Item): SpindleEvent {
   const [kind, id, type] = item as [number, string, string];
   const v = item;
   switch (kind) {
-    case 0:
-      return { event: 'task.state', data: { id, type, from: v[3] as never, to: v[4] as never, reason: v[5] as never, at: v[6] as string } };
+    case 0: {
+      const data: EventMap['task.state'] = { id, type, from: v[3] as never, to: v[4] as never, reason: v[5] as never, at: v[6] as string };
+      if (v[7] === 1) data.truncated = true;
+      else if (v.length > 7) data.task = v[7] as TaskView;
+      return { event: 'task.state', data };
+    }
     case 1:
       return { event: 'run.started', data: { id, type, attempt: v[3] as number, run: v[4] as number, startedAt: v[5] as string } };
     default: {

@@ -80,6 +80,7 @@ export class PgSource implements TaskSource {
   readonly #replays: Replays;
   readonly #completions: Completions;
   readonly #shared: GroupCommit;
+  #removedAtEnd = 0;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lead = new ClaimLead(PG_LEAD);
   readonly #kept: KeptRecords;
@@ -211,6 +212,10 @@ export class PgSource implements TaskSource {
       await deleteTasks(client, [id]);
       w.deleted(rec.type, rec.state, { paused: pausedOf(rec) });
     });
+  }
+
+  get removedAtEnd(): number {
+    return this.#removedAtEnd;
   }
 
   pausedTypes(): ReadonlySet<string> {
@@ -370,6 +375,7 @@ export class PgSource implements TaskSource {
       });
       const w = last! as TaskWrite;
       this.#counts.committed(w.counts);
+      this.#removedAtEnd += w.removed;
       w.committed();
       // Emitted in commit order with the other runtimes' events (see EventOrder).
       this.#order.committed(seq, w.events);

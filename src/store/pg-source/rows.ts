@@ -337,6 +337,27 @@ export async function insertHistory(client: PoolClient, chunks: readonly History
 }
 
 /**
+ * Deletes tasks as their end is decided (goneAtEnd), fenced by the versions they were read at as
+ * updateTasks is: a task changed since fails the transaction, which runs again. Their earlier
+ * runs and spilled history go in the same statement, looked up only for the tasks that have any;
+ * a task that is running or ending has no error words.
+ */
+export async function deleteEnded(client: PoolClient, rows: ReadonlyArray<{ rec: TaskRecord; version: number }>): Promise<void> {
+  if (rows.length === 0) return;
+  const withRows = rows.filter((r) => r.rec.runCount > 1 || r.rec.historyChunks > 0).map((r) => r.rec.id);
+  const values = [binaryArray('text', rows.map((r) => r.rec.id)), binaryArray('float8', rows.map((r) => r.version)), binaryArray('text', withRows)];
+  const { rows: [deleted] } = await client.query<{ n: string }>({ name: 'spindle_delete_ended', text: DELETE_ENDED_SQL, values });
+  if (Number(deleted!.n) < rows.length) {
+    throw Object.assign(new Error(`${rows.length - Number(deleted!.n)} of ${rows.length} tasks changed since they were read`), { code: STALE_ROWS });
+  }
+}
+
+const DELETE_ENDED_SQL = `WITH runs AS (DELETE FROM spindle_runs WHERE task_id = ANY($3::text[])),
+  history AS (DELETE FROM spindle_history WHERE task_id = ANY($3::text[])),
+  tasks AS (DELETE FROM spindle_tasks t USING unnest($1::text[], $2::float8[]) AS d (id, version) WHERE t.id = d.id AND t.version = d.version RETURNING 1)
+  SELECT count(*) AS n FROM tasks`;
+
+/**
  * Deletes tasks with their runs, history and error words, in one statement (no foreign keys
  * cascade: see migration 10). The caller holds the tasks' rows, so none of theirs is being added.
  */

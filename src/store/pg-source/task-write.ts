@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { SpindleEvent } from '../../api/events.js';
-import type { RunRecord, TaskRecord } from '../../task/record.js';
+import { goneAtEnd, type RunRecord, type TaskRecord } from '../../task/record.js';
 import type { TaskState } from '../../task/state.js';
 import { isDispatchable, pausedOf } from '../keys.js';
 import { countRun } from '../run-series.js';
@@ -8,7 +8,7 @@ import { errorWordsOf } from '../search-keys.js';
 import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask, TaskChange } from './rows.js';
-import { insertHistory, insertRuns, insertTasks, loaded, updateTasks, type LoadedRow } from './rows.js';
+import { deleteEnded, insertHistory, insertRuns, insertTasks, loaded, updateTasks, type LoadedRow } from './rows.js';
 import type { KeptRecords } from './kept-records.js';
 import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
 import { addSeries, deleteErrorWords, SERIES_SLOTS, type ErrorWord, insertErrorWords } from './derived-rows.js';
@@ -37,6 +37,8 @@ export class TaskWrite implements WriteContext {
   readonly #after: Array<() => void> = [];
   readonly #inserts: Array<{ rec: TaskRecord; holder: Holder }> = [];
   readonly #updates = new Map<string, TaskChange>();
+  /** Tasks deleted by the decision that ended them (goneAtEnd), with the versions they were read at. */
+  readonly #ended = new Map<string, { rec: TaskRecord; version: number }>();
   readonly #runs: RunRecord[] = [];
   readonly #history: HistoryChunk[] = [];
   readonly #notices: Notice[] = [];
@@ -99,8 +101,15 @@ export class TaskWrite implements WriteContext {
     if (rec.updatedAt > this.#now) this.#now = rec.updatedAt;
     const before = { state: rec.state, run: rec.lastRun, paused: pausedOf(rec), due: rec.nextRunAt, words: errorWordsOf(rec) };
     const out = decide(rec, this);
-    this.counts.move(rec.type, before, { state: rec.state, paused: pausedOf(rec) });
     countRun(this.series, rec, before.run, before.due, this.now);
+    if (goneAtEnd(rec)) {
+      // Its rows go with it (deleteEnded): no update, no earlier run or history kept, no error words.
+      this.counts.move(rec.type, before, null);
+      this.#updates.delete(rec.id);
+      this.#ended.set(rec.id, { rec, version: task.version });
+      return out;
+    }
+    this.counts.move(rec.type, before, { state: rec.state, paused: pausedOf(rec) });
     this.#words(rec.id, before.words, errorWordsOf(rec));
     // The record keeps its last run; the one it replaced is kept in spindle_runs.
     if (before.run !== null && rec.lastRun?.run !== before.run.run) this.#runs.push(before.run);
@@ -127,11 +136,14 @@ export class TaskWrite implements WriteContext {
   async flush(client: PoolClient, from: string, withEvents = true, seq: number | null = null): Promise<void> {
     // Updates first: one may free a key (a hold run out) that an insert takes.
     await updateTasks(client, [...this.#updates.values()]);
+    await deleteEnded(client, [...this.#ended.values()]);
     await insertTasks(client, this.#inserts);
-    await insertRuns(client, this.#runs);
-    await insertHistory(client, this.#history);
-    await deleteErrorWords(client, this.#wordsRemoved);
-    await insertErrorWords(client, this.#wordsAdded);
+    // What an earlier decision in this write kept of a task deleted since is not written.
+    const kept = <T extends { taskId: string }>(rows: T[]): T[] => (this.#ended.size === 0 ? rows : rows.filter((r) => !this.#ended.has(r.taskId)));
+    await insertRuns(client, kept(this.#runs));
+    await insertHistory(client, kept(this.#history));
+    await deleteErrorWords(client, kept(this.#wordsRemoved));
+    await insertErrorWords(client, kept(this.#wordsAdded));
     // Last: the count and series rows are shared by every runtime, so they are held for as short a
     // time as can be: both statements go with the COMMIT, in its round trip.
     this.counts.write(client);
@@ -140,6 +152,11 @@ export class TaskWrite implements WriteContext {
     // One pg_notify statement per transaction: PostgreSQL delivers its payloads at commit, together and in order, to every listener.
     const payloads = notifyPayloads(from, notices, withEvents ? this.events : [], seq);
     if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
+  }
+
+  /** Tasks this write deleted as it ended them (goneAtEnd). */
+  get removed(): number {
+    return this.#ended.size;
   }
 
   /** The transaction committed: runs what the decisions asked for after the write. */

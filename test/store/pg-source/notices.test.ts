@@ -77,4 +77,13 @@ describe('what a transaction tells the other runtimes (pg_notify payloads)', () 
     expect(error.message).toBe(`${'é'.repeat(1000)}…`);
     expect(e3).toEqual(small);
   });
+
+  it('carries the task a terminal task.state brings (a task kept for no time), and leaves it out, saying so, when it does not fit', () => {
+    const view = { id: 't1', type: 'echo', params: { n: 'wörld' }, state: 'finished', reason: null, lastRun: { run: 1, output: { n: 1 } } };
+    const end = (task: object): SpindleEvent => ({ event: 'task.state', data: { id: 't1', type: 'echo', from: 'running', to: 'finished', reason: null, at, task: task as never } });
+    expect(received(notifyPayloads('a', [], [end(view), state('t2')]))).toEqual([end(view), state('t2')]);
+    const big = { ...view, params: { blob: 'x'.repeat(MAX_PAYLOAD_BYTES) } };
+    const [cut] = received(notifyPayloads('a', [], [end(big)]));
+    expect(cut).toEqual({ event: 'task.state', data: { id: 't1', type: 'echo', from: 'running', to: 'finished', reason: null, at, truncated: true } });
+  });
 });
