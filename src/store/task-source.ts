@@ -22,6 +22,12 @@ export interface WriteContext {
    */
   readonly announcing: boolean;
   /**
+   * Whether anyone listens now, as far as the source knows (absent: whenever it is announcing).
+   * A shared store announces always but knows which runtimes listen: what only a listener needs
+   * (the task a terminal event carries) is built only then.
+   */
+  readonly listened?: boolean;
+  /**
    * An event this write makes true, delivered once the write is durable (never if it fails): to
    * this runtime's listeners, and on a shared store to every other runtime's too.
    */

@@ -365,7 +365,7 @@ export class PgSource implements TaskSource {
       let seq: number | null = null;
       const out = await this.#o.db.transaction(async (client, now) => {
         this.#wakeups.observed(now);
-        const w = new TaskWrite(now, this.#kept);
+        const w = new TaskWrite(now, this.#kept, () => this.announcing);
         last = w;
         const result = await fn(client, w);
         const sending = this.announcing;

@@ -54,10 +54,20 @@ export class TaskWrite implements WriteContext {
 
   readonly #kept: KeptRecords | null;
 
-  /** `kept`: the source's records of the tasks it inserted (none: every row's record is parsed). */
-  constructor(now: number, kept: KeptRecords | null = null) {
+  readonly #listened: () => boolean;
+
+  /**
+   * `kept`: the source's records of the tasks it inserted (none: every row's record is parsed);
+   * `listened`: whether some runtime listens, as the source knows now.
+   */
+  constructor(now: number, kept: KeptRecords | null = null, listened: () => boolean = () => true) {
     this.#now = now;
     this.#kept = kept;
+    this.#listened = listened;
+  }
+
+  get listened(): boolean {
+    return this.#listened();
   }
 
   /** A row selected with LOADED_COLUMNS, for a change in this transaction. */
