@@ -259,9 +259,19 @@ export function isProgress(value: unknown): value is number {
 
 /**
  * performance.now() counts from an origin of its own thread or process; process.hrtime from one
- * the whole host shares (the system's monotonic clock). This is the first minus the second here.
+ * the whole host shares (the system's monotonic clock). This is the first minus the second here:
+ * the least of a few readings, each taken hrtime after performance.now(), so that a thread
+ * descheduled between its two reads (a loaded machine starting a runtime) does not put its runs'
+ * start that much early or late on another thread.
  */
-const HRTIME_ORIGIN = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const HRTIME_ORIGIN = (() => {
+  let origin = Infinity;
+  for (let i = 0; i < 8; i++) {
+    const now = performance.now();
+    origin = Math.min(origin, Number(process.hrtime.bigint()) / 1e6 - now);
+  }
+  return origin;
+})();
 
 /**
  * The startAt a run's message carries: its RunRequest.startAt (this thread's performance.now()) on

@@ -37,6 +37,24 @@ async function versions(url: string): Promise<number[]> {
   }
 }
 
+/**
+ * A database brought to schema `upTo`, holding one queued task of type `t` due at `due` whose
+ * record column is `record` as that schema's code wrote it; then opened by this code (migrated).
+ */
+async function upgradedWithTask(upTo: number, id: string, due: number, record: string): Promise<{ opened: PgDatabase; source: PgSource }> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await schemaAt(client, upTo);
+    await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
+      VALUES ($1, 't', 'queued', false, 0, $2, 0, 1, $3)`, [id, due, record]);
+  } finally {
+    await client.end();
+  }
+  const opened = await PgDatabase.open({ url: db.url, log });
+  return { opened, source: new PgSource({ db: opened, log, leaseMs: 5000 }) };
+}
+
 describe('PostgreSQL migrations', () => {
   it('bring an empty database to the schema this code knows, and find it done the next time', async () => {
     const first = await PgDatabase.open({ url: db.url, log });
@@ -150,8 +168,6 @@ describe('PostgreSQL migrations', () => {
   });
 
   it('bring a database made by migration 4, with keyed records in it, to compact records: each reads as it was, and as written after its next write', async () => {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
     // Due a minute ago; its params hold a line break and a NUL, which the compact records carry one a line.
     const rec: TaskRecord = {
       v: RECORD_VERSION, id: '0000000000000upg004', type: 't', params: { note: 'a\nb\u0000c', n: [1, 2] },
@@ -160,15 +176,7 @@ describe('PostgreSQL migrations', () => {
       updatedAt: 1, endedAt: null, expiresAt: null, lastRun: null, history: [{ from: 'spooled', to: 'queued', event: 'PLACE', at: 1, reason: null }],
       historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
     };
-    try {
-      await schemaAt(client, 4);
-      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
-        VALUES ($1, 't', 'queued', false, 0, $2, 0, 1, $3)`, [rec.id, rec.nextRunAt, JSON.stringify(rec)]);
-    } finally {
-      await client.end();
-    }
-    const opened = await PgDatabase.open({ url: db.url, log });
-    const source = new PgSource({ db: opened, log, leaseMs: 5000 });
+    const { opened, source } = await upgradedWithTask(4, rec.id, rec.nextRunAt!, JSON.stringify(rec));
     try {
       expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await source.reader.get(rec.id)).toEqual(rec);
@@ -189,8 +197,6 @@ describe('PostgreSQL migrations', () => {
   });
 
   it('bring a database made by migration 10, with a record of layout 1 in it, to migration 11: it reads as it was, and its next write is layout 2', async () => {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
     const id = '0000000000000upg011';
     // The bytes record-codec wrote for a task before layout 2: queued, due a minute ago.
     const due = Date.now() - 60_000;
@@ -201,15 +207,7 @@ describe('PostgreSQL migrations', () => {
       nextRunAt: due, paused: false, key: null, createdAt: 1, updatedAt: 1, endedAt: null, expiresAt: null, lastRun: null,
       history: [{ from: 'spooled', to: 'queued', event: 'place', at: 1, reason: null }], historyChunks: 0, keyExpiresAt: null, keyRetentionMs: null,
     };
-    try {
-      await schemaAt(client, 10);
-      await client.query(`INSERT INTO spindle_tasks (id, type, state, paused, priority, next_run_at, run, updated_at, record)
-        VALUES ($1, 't', 'queued', false, 0, $2, 0, 1, $3)`, [id, due, layout1]);
-    } finally {
-      await client.end();
-    }
-    const opened = await PgDatabase.open({ url: db.url, log });
-    const source = new PgSource({ db: opened, log, leaseMs: 5000 });
+    const { opened, source } = await upgradedWithTask(10, id, due, layout1);
     try {
       expect(await versions(db.url)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await source.reader.get(id)).toEqual(rec);

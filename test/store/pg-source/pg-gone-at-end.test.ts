@@ -1,34 +1,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, type Runtime, type SpindleEvent } from '../../../src/index.js';
 import { type Background, killBackground, spindle, startRuntime as startCli } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
-import { startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
+import { pgTestBed, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 import { FIXTURE_TASKS, removeTempDirs, startRuntime, tempDir, until, waitForState } from '../../helpers/runtime.js';
 
-let db: TestDatabase | undefined;
-const supervisors: PgRuntime[] = [];
+/** A database of its own per test, and the runtimes it starts there (stopped, then dropped, after it). */
+const bed = pgTestBed();
 const runtimes: Runtime[] = [];
 const clients: Client[] = [];
 const processes: Background[] = [];
 
+// Registered after the bed's: runs before it, while the database is still there.
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(runtimes.splice(0).map((r) => r.stop(0)));
-  await Promise.all(supervisors.splice(0).map((r) => r.stop(0)));
   for (const p of processes.splice(0)) await killBackground(p);
-  await db?.drop();
-  db = undefined;
   removeTempDirs();
 });
 
-async function database(): Promise<TestDatabase> {
-  db = await createTestDatabase();
-  return db;
-}
-
-async function supervisorOn(url: string, options?: Parameters<typeof startPgRuntime>[1]): Promise<PgRuntime> {
-  const r = await startPgRuntime(url, options);
-  supervisors.push(r);
+async function supervisorOn(options?: Parameters<typeof startPgRuntime>[1]): Promise<PgRuntime> {
+  const r = await startPgRuntime(bed.db.url, options);
+  bed.runtimes.push(r);
   return r;
 }
 
@@ -46,8 +38,7 @@ function ends(r: PgRuntime): Map<string, SpindleEvent & { event: 'task.state' }>
 
 describe('a task kept for no time (retention 0) on PostgreSQL', () => {
   it('is deleted by the write that ends it, with its earlier runs; it leaves the counts, stats count it swept, its end event carries it', async () => {
-    const { url } = await database();
-    const r = await supervisorOn(url, { retentionMs: 0 });
+    const r = await supervisorOn({ retentionMs: 0 });
     const seen = ends(r);
     // Fails once, then succeeds: two runs, the first kept in spindle_runs until the end.
     const flaky = await r.supervisor.submit({ type: 'flaky', params: { succeedOn: 2 }, maxTries: 3 });
@@ -69,15 +60,14 @@ describe('a task kept for no time (retention 0) on PostgreSQL', () => {
   }, 90_000);
 
   it('is deleted by a cancel that ends it before it ran; a task kept for a time stays', async () => {
-    const { url } = await database();
-    const r = await supervisorOn(url, { retentionMs: 0 });
+    const r = await supervisorOn({ retentionMs: 0 });
     const later = await r.supervisor.submit({ type: 'noop', schedule: { in: '1h' } });
     const cancelled = await r.supervisor.cancel(later.id);
     expect(cancelled).toMatchObject({ id: later.id, state: 'failed', reason: 'cancelled' });
     expect(await rows(r, 'spindle_tasks')).toBe(0);
     expect(r.supervisor.stats().swept).toBe(1);
 
-    const kept = await supervisorOn(url, { retentionMs: 60_000 });
+    const kept = await supervisorOn({ retentionMs: 60_000 });
     const t = await kept.supervisor.submit({ type: 'noop', schedule: { in: '1h' } });
     await kept.supervisor.cancel(t.id);
     expect(await kept.supervisor.get(t.id)).toMatchObject({ state: 'failed', reason: 'cancelled' });
@@ -86,7 +76,7 @@ describe('a task kept for no time (retention 0) on PostgreSQL', () => {
 
 describe('waiting on a task kept for no time', () => {
   it('Client.submitAndWait and Client.wait get it as it ended, from a runtime other than the one that ran it', async () => {
-    const { url } = await database();
+    const url = bed.db.url;
     // This runtime's one worker is kept busy, so what is submitted through it runs on the other.
     const via = await startRuntime({ store: url, socket: true, workers: 1, lease: '5s', retention: 0 });
     runtimes.push(via);
@@ -94,7 +84,7 @@ describe('waiting on a task kept for no time', () => {
     clients.push(client);
     const hog = await client.submit({ type: 'sleep', params: { ms: 600_000 } });
     await waitForState(via, hog.id, ['running']);
-    await supervisorOn(url, { retentionMs: 0 });
+    await supervisorOn({ retentionMs: 0 });
 
     const done = await client.submitAndWait({ type: 'echo', params: { n: 1 } });
     expect(done).toMatchObject({ type: 'echo', state: 'finished', lastRun: { output: { n: 1 } } });
@@ -106,7 +96,7 @@ describe('waiting on a task kept for no time', () => {
   }, 60_000);
 
   it('spindle submit --wait prints its output and exits 0 (the real CLI, --retention 0)', async () => {
-    const { url } = await database();
+    const url = bed.db.url;
     const data = tempDir();
     processes.push(await startCli(data, FIXTURE_TASKS, ['--store', url, '--retention', '0']));
     for (let i = 0; i < 5; i++) {
