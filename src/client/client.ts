@@ -43,6 +43,11 @@ export type ClientOptions = RuntimeAddress & {
   maxBufferedEvents?: number;
 };
 
+/** Ends `submitAndWait` keeps while it does not yet know its task's id (a busy type's, in one submit's round trip). */
+const MAX_EARLY_ENDS = 10_000;
+/** How often a wait reads its task again when no event came. */
+const WAIT_RECHECK_MS = 10_000;
+
 /**
  * The client proxy (SPEC §7): the runtime's methods over its Unix socket. It reconnects when the
  * runtime restarts; calls made meanwhile wait for it. A call already sent when the connection
@@ -53,11 +58,6 @@ export type ClientOptions = RuntimeAddress & {
  * the task modules: `Client.connect<TaskMap<typeof import('./tasks/email.js')>>()`. Then a wrong
  * type name, params or schedule key is a compile error. Without it any name and params compile.
  */
-/** Ends `submitAndWait` keeps while it does not yet know its task's id (a busy type's, in one submit's round trip). */
-const MAX_EARLY_ENDS = 10_000;
-/** How often a wait reads its task again when no event came. */
-const WAIT_RECHECK_MS = 10_000;
-
 export class Client<Tasks extends TaskTypes = TaskTypes> {
   readonly socketPath: string;
   readonly #connection: Connection;

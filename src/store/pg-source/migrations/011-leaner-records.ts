@@ -1,7 +1,7 @@
 /**
  * Migration 11: task records written in record-codec's layout 2 (src/store/record-codec.ts): times
  * as differences from the task's createdAt, history entries without the state they left, the last
- * run without the task's id. A one-shot task's record is about 300 bytes instead of 510, and every
+ * run without the task's id. A one-shot task's record is about 330 bytes instead of 510, and every
  * run writes it three times (placed, claimed, ended), each a whole new row version in the table
  * and the WAL.
  *
