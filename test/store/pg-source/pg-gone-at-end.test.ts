@@ -53,6 +53,8 @@ describe('a task kept for no time (retention 0) on PostgreSQL', () => {
     for (const t of noops) expect(seen.get(t.id)!.data.task).toMatchObject({ id: t.id, state: 'finished' });
     const stats = r.supervisor.stats();
     expect(stats.swept).toBe(51);
+    // All by the writes that ended them, none left to the sweep.
+    expect(r.source.removedAtEnd).toBe(51);
     expect(stats.states.finished ?? 0).toBe(0);
     expect(stats.states.running ?? 0).toBe(0);
     expect((await r.db.query<{ n: number }>("SELECT coalesce(sum(n), 0)::int AS n FROM spindle_counts WHERE state IN ('finished', 'running', 'queued')"))[0]!.n).toBe(0);
