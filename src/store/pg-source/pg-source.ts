@@ -248,7 +248,6 @@ export class PgSource implements TaskSource {
     return { removed, more: removed === limit || released === limit };
   }
 
-
   /** Whether this runtime's transactions send their events now (some runtime on the database listens, as far as it knows). */
   get announcing(): boolean {
     return this.#watchers.watched || (this.#signals?.listening() ?? false);
