@@ -168,7 +168,7 @@ function writeTime(b: JsonBytes, t: number | null, base: number): void {
 }
 
 function readTime(x: unknown, base: number): number | null {
-  if (x === null || x === undefined) return null;
+  if (x === null) return null;
   return typeof x === 'string' ? Number(x) : base + (x as number);
 }
 

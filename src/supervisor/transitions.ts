@@ -93,7 +93,7 @@ export class Transitions {
     rec.history.push({ from: res.from, to: res.to, event: HISTORY_EVENT[event], at: now, reason: rec.reason });
     if (res.to !== res.from && w.announcing) {
       const data: EventMap['task.state'] = { id: rec.id, type: rec.type, from: res.from, to: res.to, reason: rec.reason, at: instantText(now) };
-      if (w.listened !== false && goneAtEnd(rec)) data.task = taskView(rec);
+      if (goneAtEnd(rec) && w.listened !== false) data.task = taskView(rec);
       w.announce({ event: 'task.state', data });
     }
     return res;

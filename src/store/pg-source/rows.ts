@@ -316,9 +316,12 @@ export async function updateTasks(client: PoolClient, rows: readonly TaskChange[
   if (rows.length === 0) return;
   const values = [...rowParams(rows), binaryArray('float8', rows.map((r) => r.version))];
   const { rows: [written] } = await client.query<{ n: string }>({ name: 'spindle_update_tasks', text: UPDATE_CALL, values });
-  if (Number(written!.n) < rows.length) {
-    throw Object.assign(new Error(`${rows.length - Number(written!.n)} of ${rows.length} tasks changed since they were read`), { code: STALE_ROWS });
-  }
+  fenced(Number(written!.n), rows.length);
+}
+
+/** Fails the transaction as a serialization failure when fewer rows than `expected` were still the versions read. */
+function fenced(matched: number, expected: number): void {
+  if (matched < expected) throw Object.assign(new Error(`${expected - matched} of ${expected} tasks changed since they were read`), { code: STALE_ROWS });
 }
 
 export async function insertRuns(client: PoolClient, runs: readonly RunRecord[]): Promise<void> {
@@ -347,9 +350,7 @@ export async function deleteEnded(client: PoolClient, rows: ReadonlyArray<{ rec:
   const withRows = rows.filter((r) => r.rec.runCount > 1 || r.rec.historyChunks > 0).map((r) => r.rec.id);
   const values = [binaryArray('text', rows.map((r) => r.rec.id)), binaryArray('float8', rows.map((r) => r.version)), binaryArray('text', withRows)];
   const { rows: [deleted] } = await client.query<{ n: string }>({ name: 'spindle_delete_ended', text: DELETE_ENDED_SQL, values });
-  if (Number(deleted!.n) < rows.length) {
-    throw Object.assign(new Error(`${rows.length - Number(deleted!.n)} of ${rows.length} tasks changed since they were read`), { code: STALE_ROWS });
-  }
+  fenced(Number(deleted!.n), rows.length);
 }
 
 const DELETE_ENDED_SQL = `WITH runs AS (DELETE FROM spindle_runs WHERE task_id = ANY($3::text[])),
