@@ -44,6 +44,14 @@ describe('ProcessExecutor', () => {
     uncaughtCrash: { exitCode: 1 },
   });
 
+  it('W3: reports heap exhaustion as WORKER_OOM and keeps working', { timeout: TEST_TIMEOUT }, async () => {
+    const ex = await open({ workerMemoryMb: 32 });
+    const hog = start(ex, task('oom'));
+    expect((await failed(hog)).code).toBe('WORKER_OOM');
+    await hog.released;
+    expect(await start(ex, task('echo'), { after: 'oom' }).outcome).toMatchObject({ ok: true, output: '{"after":"oom"}' });
+  });
+
   it('returns the handler output from a child process, with the same ctx as a thread', { timeout: TEST_TIMEOUT }, async () => {
     const ex = await open();
     const outcome = await start(ex, processTask('pid')).outcome;

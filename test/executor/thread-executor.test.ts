@@ -1,12 +1,16 @@
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { RunOutcome } from '../../src/executor/executor.js';
 import { ThreadExecutor } from '../../src/executor/thread-executor.js';
 import type { ThreadExecutorOptions } from '../../src/executor/thread-executor.js';
 import { RECORD, recordLog, recordsBegun as began } from '../helpers/record-task.js';
 import { executorContract } from './executor-contract.js';
 import { failed, opener, SLACK_MS, start, task, TEST_TIMEOUT } from './executor-harness.js';
 
+const OOM_CHILD = fileURLToPath(new URL('../fixtures/thread-oom-child.ts', import.meta.url));
 const faults = (name: string): string => fileURLToPath(new URL(`../fixtures/worker-faults/${name}.mjs`, import.meta.url));
 
 const create = (options: ThreadExecutorOptions): ThreadExecutor => new ThreadExecutor(options);
@@ -25,6 +29,30 @@ describe('ThreadExecutor', () => {
       ['killGraceMs', { killGraceMs: 2 ** 31 }],
     ],
     uncaughtCrash: {},
+  });
+
+  /*
+   * In a child process: a thread that exhausts its heap can make V8 abort the whole process
+   * instead of stopping the thread (nodejs/node#47224; README, Memory limit). When it does not,
+   * the run is WORKER_OOM and the pool runs the next task; when it does, the abort is V8's own
+   * heap-limit report.
+   */
+  it('W3: reports heap exhaustion as WORKER_OOM and keeps working, or the process aborts with V8\'s heap-limit report', { timeout: TEST_TIMEOUT }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', OOM_CHILD, dirname(task('oom'))], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    if (code === 0) {
+      const [hog, next] = out.trim().split('\n').map((line) => JSON.parse(line) as RunOutcome);
+      expect(hog).toMatchObject({ ok: false, error: { code: 'WORKER_OOM' } });
+      expect(next).toMatchObject({ ok: true, output: '{"after":"oom"}' });
+    } else {
+      expect({ code, signal, out }, err).toEqual({ code: null, signal: 'SIGABRT', out: '' });
+      expect(err).toContain('heap limit');
+      console.log('W3 thread executor: V8 aborted the process (nodejs/node#47224)');
+    }
   });
 
   it('W1: kills a busy loop at its timeout and runs the next tasks on a new thread, the pool at full size', { timeout: TEST_TIMEOUT }, async () => {
