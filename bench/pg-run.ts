@@ -5,17 +5,20 @@
  */
 import { capacity, CAPACITY_RUNS_PER_WORKER, CAPACITY_WORKERS, SLEEP_MS } from './pg-capacity.js';
 import { PG_SERVER, unreachable } from './pg-server.js';
-import { graphileThroughput, PG_CONCURRENCY, PG_RUNS_PER_WORKER, PG_WARM_UP, spindleLevelThroughput, spindlePgThroughput } from './pg-throughput.js';
+import { graphileDrain, graphileThroughput, PG_CONCURRENCY, PG_RUNS_PER_WORKER, PG_WARM_UP, spindleLevelThroughput, spindlePgDrain, spindlePgThroughput } from './pg-throughput.js';
 import { WORKERS } from './spindle-throughput.js';
 
 export interface PgResults {
   skipped?: string;
   capacity?: Array<{ runtimes: number; perSec: number; ratio: number }>;
   throughput?: Array<{ name: string; perSec: number; ratio: number }>;
+  drain?: Array<{ name: string; perSec: number; ratio: number }>;
 }
 
 const CAPACITY_N = Number(process.env.BENCH_PG_CAPACITY_N ?? 4_000);
 const THROUGHPUT_N = Number(process.env.BENCH_PG_N ?? 30_000);
+/** Tasks stored first, then drained (see spindlePgDrain). */
+const DRAIN_N = Number(process.env.BENCH_PG_DRAIN_N ?? 300_000);
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -54,5 +57,20 @@ export async function pgBench(rounds: number): Promise<PgResults> {
   for (const t of throughput) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} | ${t.name.startsWith('Spindle on PostgreSQL, retention 0') ? '> 1×' : ''} |`);
   console.log(`rounds (tasks/s): graphile-worker ${runs.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL, retention 0 ${runs.pgNone.map(fmt).join(', ')}; `
     + `every task kept ${runs.pg.map(fmt).join(', ')}; on LevelDB ${runs.level.map(fmt).join(', ')}`);
-  return { capacity: cap, throughput };
+
+  console.log(`\ndraining a backlog on PostgreSQL: ${fmt(DRAIN_N)} no-op tasks stored first (Spindle: submitted with the type paused; graphile-worker: added before its worker starts), the database analyzed, then run by one runtime, concurrency ${PG_CONCURRENCY}; from resume-type (graphile-worker: its worker ready) to the last durable completion; median of ${rounds} rounds`);
+  const drains = { graphile: [] as number[], pgNone: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    drains.graphile.push(await graphileDrain(DRAIN_N));
+    drains.pgNone.push(await spindlePgDrain(DRAIN_N));
+  }
+  const drainBase = median(drains.graphile);
+  const drain = [
+    { name: 'graphile-worker on PostgreSQL (baseline)', perSec: drainBase },
+    { name: 'Spindle on PostgreSQL, retention 0', perSec: median(drains.pgNone) },
+  ].map((t) => ({ ...t, ratio: t.perSec / drainBase }));
+  console.log('\n| case | tasks/s | × graphile-worker |\n|---|---:|---:|');
+  for (const t of drain) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} |`);
+  console.log(`rounds (tasks/s): graphile-worker ${drains.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL, retention 0 ${drains.pgNone.map(fmt).join(', ')}`);
+  return { capacity: cap, throughput, drain };
 }

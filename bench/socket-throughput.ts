@@ -34,6 +34,14 @@ export interface SocketCase {
 }
 
 export async function socketThroughput(n: number, c: SocketCase): Promise<number> {
+  return withSocketRuntime(c, async (client) => {
+    const done = c.retention === '0' ? (s: Stats): number => s.swept : (s: Stats): number => s.states.finished ?? 0;
+    return timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => done(await client.stats()), POLL_MS, c.warmUp);
+  });
+}
+
+/** `spindle start` as its own process for the case, `fn` given a client of it; stopped after. */
+export async function withSocketRuntime<T>(c: Omit<SocketCase, 'warmUp'>, fn: (client: Client) => Promise<T>): Promise<T> {
   const data = mkdtempSync(join(tmpdir(), 'spindle-bench-socket-'));
   const args = ['start', '--data', data, '--tasks', TASKS, '--mode', c.mode, '--workers', String(c.workers),
     '--runs-per-worker', String(c.runsPerWorker), '--retention', c.retention ?? 'forever', '--log-level', 'warn', ...(c.sync ? ['--sync'] : []), ...(c.store !== undefined ? ['--store', c.store] : [])];
@@ -41,10 +49,9 @@ export async function socketThroughput(n: number, c: SocketCase): Promise<number
   try {
     const client = await connectWhenUp(data);
     try {
-      const done = c.retention === '0' ? (s: Stats): number => s.swept : (s: Stats): number => s.states.finished ?? 0;
-      const perSecond = await timedAfterWarmUp(n, (batch) => client.submitMany(batch), async () => done(await client.stats()), POLL_MS, c.warmUp);
+      const out = await fn(client);
       await client.stop({ wait: true });
-      return perSecond;
+      return out;
     } finally {
       await client.close();
     }

@@ -53,7 +53,6 @@ export function observe(h: Histogram, ms: number): void {
   h.b[bucketOf(v)]!++;
 }
 
-/** Adds `from` into `into` (rows of other minutes or types, or a batch's deltas). */
 /** A copy to add to, leaving the original as it was (cheaper than structuredClone on the hot path). */
 export function copyMinute(row: MinuteCounts): MinuteCounts {
   return {
@@ -64,6 +63,7 @@ export function copyMinute(row: MinuteCounts): MinuteCounts {
   };
 }
 
+/** Adds `from` into `into` (rows of other minutes or types, or a batch's deltas). */
 export function addMinute(into: MinuteCounts, from: MinuteCounts): MinuteCounts {
   into.started += from.started;
   for (const [outcome, n] of Object.entries(from.ended)) into.ended[outcome] = (into.ended[outcome] ?? 0) + n;
