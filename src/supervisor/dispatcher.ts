@@ -15,7 +15,7 @@ import { instantText } from './instant-text.js';
 import { capOutcome } from './output-cap.js';
 import { runEndLog } from './run-log.js';
 import type { ScheduleCache } from './schedules.js';
-import { Slots } from './slots.js';
+import { DEFER_AT_MOST_MS, Slots } from './slots.js';
 import type { Transitions } from './transitions.js';
 
 export interface DispatcherOptions {
@@ -59,6 +59,8 @@ export class Dispatcher {
   #claims = 0;
   #wokeMeanwhile = false;
   #pumpQueued = false;
+  /** Claims anyway once a deferred one has waited DEFER_AT_MOST_MS (see Slots.hold). */
+  #deferTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   readonly #hooks: RunHooks = {
     progress: (rec, run, p) => this.#progress(rec, run, p),
@@ -84,18 +86,29 @@ export class Dispatcher {
    */
   stopping(): void {
     this.#stopping = true;
+    clearTimeout(this.#deferTimer);
     for (const runId of this.#held.runIds()) {
       this.#held.drop(runId);
       this.#dropped(this.#running.get(runId)!, 'shutdown');
     }
   }
 
-  /** Claims what is due with the slots free now. */
-  pump(): void {
+  /** Claims what is due with the slots free now; `now`: also those of pools that would wait for more. */
+  pump(now = false): void {
     if (this.#stopping) return;
     if (this.#claims > 0) this.#wokeMeanwhile = true;
-    const hold = this.#slots.hold();
-    // Every pool with room waits for more of it: the runs that free it will pump again.
+    const hold = this.#slots.hold(now);
+    // A pool waiting for more room: the runs that free it will pump again, or, at most
+    // DEFER_AT_MOST_MS after it first waited, the timer.
+    if (!hold.deferred) {
+      clearTimeout(this.#deferTimer);
+      this.#deferTimer = undefined;
+    } else if (this.#deferTimer === undefined) {
+      this.#deferTimer = setTimeout(() => {
+        this.#deferTimer = undefined;
+        this.pump(true);
+      }, DEFER_AT_MOST_MS);
+    }
     if (hold.deferred && hold.pools.length === 0) return;
     // What the observer is told of each start, kept only for an observer (metrics are served).
     const started = this.#o.observer === undefined ? null : new Map<string, Started>();
