@@ -46,17 +46,12 @@ export async function pgBench(rounds: number): Promise<PgResults> {
     runs.pg.push(await spindlePgThroughput(THROUGHPUT_N));
     runs.level.push(await spindleLevelThroughput(THROUGHPUT_N));
   }
-  const base = median(runs.graphile);
-  const throughput = [
-    { name: 'graphile-worker on PostgreSQL (baseline)', perSec: base },
-    { name: 'Spindle on PostgreSQL, retention 0 (nothing kept, as graphile-worker)', perSec: median(runs.pgNone) },
-    { name: 'Spindle on PostgreSQL, every task kept', perSec: median(runs.pg) },
-    { name: 'Spindle on LevelDB', perSec: median(runs.level) },
-  ].map((t) => ({ ...t, ratio: t.perSec / base }));
-  console.log('\n| case | tasks/s | × graphile-worker | target |\n|---|---:|---:|---|');
-  for (const t of throughput) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} | ${t.name.startsWith('Spindle on PostgreSQL, retention 0') ? '> 1×' : ''} |`);
-  console.log(`rounds (tasks/s): graphile-worker ${runs.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL, retention 0 ${runs.pgNone.map(fmt).join(', ')}; `
-    + `every task kept ${runs.pg.map(fmt).join(', ')}; on LevelDB ${runs.level.map(fmt).join(', ')}`);
+  const throughput = versusGraphile([
+    { name: 'graphile-worker on PostgreSQL (baseline)', runs: runs.graphile },
+    { name: 'Spindle on PostgreSQL, retention 0 (nothing kept, as graphile-worker)', runs: runs.pgNone, target: '> 1×' },
+    { name: 'Spindle on PostgreSQL, every task kept', runs: runs.pg },
+    { name: 'Spindle on LevelDB', runs: runs.level },
+  ]);
 
   console.log(`\ndraining a backlog on PostgreSQL: ${fmt(DRAIN_N)} no-op tasks stored first (Spindle: submitted with the type paused; graphile-worker: added before its worker starts), the database analyzed, then run by one runtime, concurrency ${PG_CONCURRENCY}; from resume-type (graphile-worker: its worker ready) to the last durable completion; median of ${rounds} rounds`);
   const drains = { graphile: [] as number[], pgNone: [] as number[] };
@@ -64,13 +59,19 @@ export async function pgBench(rounds: number): Promise<PgResults> {
     drains.graphile.push(await graphileDrain(DRAIN_N));
     drains.pgNone.push(await spindlePgDrain(DRAIN_N));
   }
-  const drainBase = median(drains.graphile);
-  const drain = [
-    { name: 'graphile-worker on PostgreSQL (baseline)', perSec: drainBase },
-    { name: 'Spindle on PostgreSQL, retention 0', perSec: median(drains.pgNone) },
-  ].map((t) => ({ ...t, ratio: t.perSec / drainBase }));
-  console.log('\n| case | tasks/s | × graphile-worker |\n|---|---:|---:|');
-  for (const t of drain) console.log(`| ${t.name} | ${fmt(t.perSec)} | ${t.ratio.toFixed(2)} |`);
-  console.log(`rounds (tasks/s): graphile-worker ${drains.graphile.map(fmt).join(', ')}; Spindle on PostgreSQL, retention 0 ${drains.pgNone.map(fmt).join(', ')}`);
+  const drain = versusGraphile([
+    { name: 'graphile-worker on PostgreSQL (baseline)', runs: drains.graphile },
+    { name: 'Spindle on PostgreSQL, retention 0', runs: drains.pgNone },
+  ]);
   return { capacity: cap, throughput, drain };
+}
+
+/** The cases' medians beside the first's (graphile-worker), printed as a table, then each case's rounds. */
+function versusGraphile(cases: Array<{ name: string; runs: number[]; target?: string }>): Array<{ name: string; perSec: number; ratio: number }> {
+  const base = median(cases[0]!.runs);
+  const rows = cases.map((c) => ({ name: c.name, perSec: median(c.runs), ratio: median(c.runs) / base }));
+  console.log('\n| case | tasks/s | × graphile-worker | target |\n|---|---:|---:|---|');
+  cases.forEach((c, i) => console.log(`| ${c.name} | ${fmt(rows[i]!.perSec)} | ${rows[i]!.ratio.toFixed(2)} | ${c.target ?? ''} |`));
+  console.log(`rounds (tasks/s): ${cases.map((c) => `${c.name} ${c.runs.map(fmt).join(', ')}`).join('; ')}`);
+  return rows;
 }
