@@ -41,7 +41,7 @@ const CLAIM_WHEN_FREE = 0.5;
  * free a few at a time, and on PostgreSQL a claim costs the server much the same for 10 tasks as
  * for 200 (it steps over the entries claimed tasks leave at the front of the queue's index until
  * VACUUM). Measured with 2 workers × 256 runs of no-op tasks: about 100 tasks a claim became
- * about 200, the server's time per task fell by a third, throughput rose by 15-30%; an eighth
+ * about 200, the server's time per task fell by about 30%, throughput rose by 15-30%; an eighth
  * and a half were both slower than a quarter. The dispatcher claims anyway after DEFER_AT_MOST_MS,
  * so slots left free by long runs of other types are not kept waiting for ones that end.
  */
