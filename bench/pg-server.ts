@@ -43,8 +43,9 @@ export async function onFreshDatabase<T>(prefix: string, fn: (url: string) => Pr
   }
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_SERVER });
+/** Runs one statement on the database at `url` (default: the server's own). */
+export async function admin(sql: string, url = PG_SERVER): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(sql);

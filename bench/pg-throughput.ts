@@ -4,10 +4,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { makeWorkerUtils, Logger, type WorkerUtils } from 'graphile-worker';
-import { onFreshDatabase } from './pg-server.js';
+import { admin, onFreshDatabase } from './pg-server.js';
 import { socketThroughput, withSocketRuntime } from './socket-throughput.js';
 import { timedAfterWarmUp, WORKERS } from './spindle-throughput.js';
 
@@ -117,7 +118,7 @@ export function spindlePgDrain(n: number): Promise<number> {
   }, async (client) => {
     await client.pauseType('noop');
     for (let i = 0; i < n; i += BATCH) await client.submitMany(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ type: 'noop' })));
-    await analyze(url);
+    await admin('ANALYZE', url);
     const t0 = performance.now();
     await client.resumeType('noop');
     while ((await client.stats()).swept < n) await sleep(DRAIN_POLL_MS);
@@ -129,22 +130,10 @@ export function spindlePgDrain(n: number): Promise<number> {
 export function graphileDrain(n: number): Promise<number> {
   return onFreshDatabase('graphile_bench', (url) => withGraphile(url, async ({ utils, start, left }) => {
     for (let i = 0; i < n; i += BATCH) await utils.addJobs(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ identifier: 'noop', payload: {} })));
-    await analyze(url);
+    await admin('ANALYZE', url);
     await start();
     const t0 = performance.now();
     while (await left()) await sleep(DRAIN_POLL_MS);
     return n / ((performance.now() - t0) / 1000);
   }));
 }
-
-async function analyze(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('ANALYZE');
-  } finally {
-    await client.end();
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -49,6 +49,12 @@ const CLAIM_WHEN_POOL_FREE = 0.25;
 /** How long a claim is deferred for more free slots at most (see CLAIM_WHEN_POOL_FREE). */
 export const DEFER_AT_MOST_MS = 5;
 
+/** The free slots a claim waits for while runs are claimed ahead (none while they are not). */
+function claimFrom(capacity: number, ahead: number): number {
+  if (ahead === 0) return 0;
+  return Math.max(Math.ceil(ahead * CLAIM_WHEN_FREE), Math.ceil((capacity + ahead) * CLAIM_WHEN_POOL_FREE));
+}
+
 /**
  * Run slots: how many runs each executor and each type may take now. A claim holds every free
  * slot of its pools, and the allowance of every type with a concurrency limit, while it is in
@@ -89,7 +95,7 @@ export class Slots {
       const free = executor.capacity + ahead - (this.#reserved.get(executor) ?? 0);
       if (free <= 0) continue;
       // Runs claimed ahead keep the workers going meanwhile: one claim for several slots then.
-      if (!now && ahead > 0 && free < Math.max(Math.ceil(ahead * CLAIM_WHEN_FREE), Math.ceil((executor.capacity + ahead) * CLAIM_WHEN_POOL_FREE))) {
+      if (!now && free < claimFrom(executor.capacity, ahead)) {
         deferred = true;
         continue;
       }
