@@ -12,6 +12,7 @@ export interface PgResults {
   skipped?: string;
   capacity?: Array<{ runtimes: number; perSec: number; ratio: number }>;
   throughput?: Array<{ name: string; perSec: number; ratio: number }>;
+  burst?: Array<{ name: string; perSec: number; ratio: number }>;
   drain?: Array<{ name: string; perSec: number; ratio: number }>;
 }
 
@@ -19,6 +20,8 @@ const CAPACITY_N = Number(process.env.BENCH_PG_CAPACITY_N ?? 4_000);
 const THROUGHPUT_N = Number(process.env.BENCH_PG_N ?? 30_000);
 /** Tasks stored first, then drained (see spindlePgDrain). */
 const DRAIN_N = Number(process.env.BENCH_PG_DRAIN_N ?? 300_000);
+/** The throughput case again, with this many tasks: a burst whose queue outgrows what the statistics describe. */
+const BURST_N = Number(process.env.BENCH_PG_BURST_N ?? 150_000);
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -53,6 +56,17 @@ export async function pgBench(rounds: number): Promise<PgResults> {
     { name: 'Spindle on LevelDB', runs: runs.level },
   ]);
 
+  console.log(`\na long burst on PostgreSQL: the throughput case with ${fmt(BURST_N)} tasks (retention 0), submitted faster than they run, so a queue of tens of thousands builds up; the databases fresh, so without statistics, as a server's are for a queue that outgrew what its last ANALYZE saw (until autovacuum analyzes it again, within its naptime); median of ${rounds} rounds`);
+  const bursts = { graphile: [] as number[], pgNone: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    bursts.graphile.push(await graphileThroughput(BURST_N));
+    bursts.pgNone.push(await spindlePgThroughput(BURST_N, '0'));
+  }
+  const burst = versusGraphile([
+    { name: 'graphile-worker on PostgreSQL (baseline)', runs: bursts.graphile },
+    { name: 'Spindle on PostgreSQL, retention 0', runs: bursts.pgNone },
+  ]);
+
   console.log(`\ndraining a backlog on PostgreSQL: ${fmt(DRAIN_N)} no-op tasks stored first (Spindle: submitted with the type paused; graphile-worker: added before its worker starts), the database analyzed, then run by one runtime, concurrency ${PG_CONCURRENCY}; from resume-type (graphile-worker: its worker ready) to the last durable completion; median of ${rounds} rounds`);
   const drains = { graphile: [] as number[], pgNone: [] as number[] };
   for (let r = 0; r < rounds; r++) {
@@ -63,7 +77,7 @@ export async function pgBench(rounds: number): Promise<PgResults> {
     { name: 'graphile-worker on PostgreSQL (baseline)', runs: drains.graphile },
     { name: 'Spindle on PostgreSQL, retention 0', runs: drains.pgNone },
   ]);
-  return { capacity: cap, throughput, drain };
+  return { capacity: cap, throughput, burst, drain };
 }
 
 /** The cases' medians beside the first's (graphile-worker), printed as a table, then each case's rounds. */
