@@ -15,8 +15,12 @@ import { timedAfterWarmUp, WORKERS } from './spindle-throughput.js';
 /** Runs per worker thread: the same concurrency (WORKERS × this) is graphile-worker's concurrentJobs. */
 export const PG_RUNS_PER_WORKER = 256;
 export const PG_CONCURRENCY = WORKERS * PG_RUNS_PER_WORKER;
-/** Untimed tasks first, in every case (see WARM_UP in spindle-throughput.ts). */
-export const PG_WARM_UP = 3_000;
+/**
+ * Untimed tasks first, in every case (see WARM_UP in spindle-throughput.ts). More than there: after
+ * 3,000 V8's compiler threads still took 13% of the runtime's CPU in the timed part (perf, 2-5 s
+ * into the run), 5% a few seconds later; a long-lived process has that behind it.
+ */
+export const PG_WARM_UP = 30_000;
 /** Tasks per submit when a drain's backlog is stored. */
 const BATCH = 1000;
 /** How often a drain asks whether it is done. */
