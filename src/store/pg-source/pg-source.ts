@@ -13,6 +13,7 @@ import type {
 } from '../task-source.js';
 import { pausedOf } from '../keys.js';
 import { ClaimLead } from '../claim-lead.js';
+import { ClaimCursors, type ClaimKey } from './claim-cursor.js';
 import { CLAIM_FUNCTION_SQL, claimOp } from './claims.js';
 import { Completions } from './completions.js';
 import { EventOrder } from './event-order.js';
@@ -83,6 +84,7 @@ export class PgSource implements TaskSource {
   #removedAtEnd = 0;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lead = new ClaimLead(PG_LEAD);
+  readonly #cursors = new ClaimCursors();
   readonly #kept: KeptRecords;
   readonly #order: EventOrder;
   #start: SourceStart | null = null;
@@ -122,22 +124,29 @@ export class PgSource implements TaskSource {
         this.#leases.ended(taskId, run);
         this.#signals?.abort(taskId, run, 'cancel');
       },
-      typePauses: () => void this.#typePauses.refresh(),
+      queuedElsewhere: () => this.#cursors.reset(),
+      typePauses: () => {
+        this.#cursors.reset();
+        void this.#typePauses.refresh();
+      },
       listening: () => this.#signals?.listening() ?? false,
       events: (events) => this.#order.others(events),
       heard: (seq) => this.#order.heard(seq),
       missed: (since) => this.#missed(since),
       tick: () => {
+        this.#cursors.reset();
         this.#order.tick();
         void this.#sweepAbandoned();
         void this.#typePauses.refresh();
         void this.#watchers.refresh();
       },
       connected: (client) => {
+        this.#cursors.hold(false);
         this.#order.connected();
         this.#watchers.connected(client);
       },
       disconnected: () => {
+        this.#cursors.hold(true);
         this.#order.disconnected();
         this.#watchers.disconnected();
       },
@@ -173,7 +182,10 @@ export class PgSource implements TaskSource {
   async claim(request: ClaimRequest): Promise<Claim[]> {
     if (this.#closed || this.#leases.fenced || request.pools.every((p) => p.free <= 0)) return [];
     const asked = this.#clock.monotonic();
-    const { claims, versions, nextDue } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs, leadMs: this.#lead.ms }));
+    const epoch = this.#cursors.epoch;
+    const cursor = (types: readonly string[]): ClaimKey | undefined => this.#cursors.get(types);
+    const { claims, versions, nextDue, reached } = await this.#shared.run(claimOp(request, { me: this.id, leaseMs: this.#o.leaseMs, leadMs: this.#lead.ms, cursor }));
+    for (const r of reached) this.#cursors.reached(r.types, r.key, epoch);
     this.#lead.observe(this.#clock.monotonic() - asked);
     for (const [i, c] of claims.entries()) this.#leases.claimed(c.rec, c.run.run, versions[i]!);
     if (nextDue !== null) this.#wakeups.dueAt(nextDue);
@@ -231,7 +243,10 @@ export class PgSource implements TaskSource {
     });
     this.#typePauses.committed(type, paused);
     // A resumed type's due tasks are claimable now (another runtime hears it in the notice and claims on its next wake).
-    if (!paused) this.#wakeups.wakeSoon();
+    if (!paused) {
+      this.#cursors.reset();
+      this.#wakeups.wakeSoon();
+    }
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
@@ -379,6 +394,7 @@ export class PgSource implements TaskSource {
       // Emitted in commit order with the other runtimes' events (see EventOrder).
       this.#order.committed(seq, w.events);
       if (w.due !== Infinity) this.#wakeups.dueAt(w.due);
+      if (w.first !== null) this.#cursors.queued(w.first);
       return out;
     })();
     this.#inflight.add(p);

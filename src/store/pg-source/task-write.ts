@@ -8,6 +8,7 @@ import { errorWordsOf } from '../search-keys.js';
 import type { SeriesDelta } from '../store.js';
 import type { Decide, WriteContext } from '../task-source.js';
 import type { HistoryChunk, Holder, LoadedTask, TaskChange } from './rows.js';
+import { claimsBefore, type ClaimKey } from './claim-cursor.js';
 import { deleteEnded, insertHistory, insertRuns, insertTasks, loaded, updateTasks, type LoadedRow } from './rows.js';
 import type { KeptRecords } from './kept-records.js';
 import { CHANNEL, notifyPayloads, type Notice } from './notices.js';
@@ -34,6 +35,8 @@ export class TaskWrite implements WriteContext {
   readonly series = new Map<string, SeriesDelta>();
   /** The earliest due time this write gave a dispatchable task (Infinity: none). */
   due = Infinity;
+  /** The first in claim order of the tasks this write left dispatchable (see ClaimCursors). */
+  first: ClaimKey | null = null;
   readonly #after: Array<() => void> = [];
   readonly #inserts: Array<{ rec: TaskRecord; holder: Holder }> = [];
   readonly #updates = new Map<string, TaskChange>();
@@ -190,6 +193,8 @@ export class TaskWrite implements WriteContext {
   }
 
   #noteDue(rec: TaskRecord): void {
-    if (isDispatchable(rec) && rec.nextRunAt < this.due) this.due = rec.nextRunAt;
+    if (!isDispatchable(rec)) return;
+    if (rec.nextRunAt < this.due) this.due = rec.nextRunAt;
+    if (this.first === null || claimsBefore(rec.priority, rec.nextRunAt, rec.id, this.first)) this.first = { priority: rec.priority, due: rec.nextRunAt, id: rec.id };
   }
 }

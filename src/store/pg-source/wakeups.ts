@@ -17,6 +17,8 @@ export interface WakeupsOptions {
   leadMs(): number;
   /** A notice asks a run to stop. */
   abort(notice: { owner: string; taskId: string; run: number }): void;
+  /** Another runtime's transaction made a task due (its place in claim order not said). */
+  queuedElsewhere(): void;
   /** An operator paused or resumed a type. */
   typePauses(): void;
   /** The backstop's tick (1–2 s apart): besides a wake, whatever needs looking at now and then. */
@@ -215,7 +217,10 @@ export class Wakeups {
       return;
     }
     for (const n of parsed.notices) {
-      if ('due' in n) this.dueAt(n.due);
+      if ('due' in n) {
+        this.#o.queuedElsewhere();
+        this.dueAt(n.due);
+      }
       else if ('typePauses' in n) this.#o.typePauses();
       else if ('watching' in n) this.#o.watching();
       else if (n.abort.owner === this.#o.me) this.#o.abort(n.abort);
