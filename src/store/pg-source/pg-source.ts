@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { SpindleEvent } from '../../api/events.js';
-import { MINUTE_MS } from '../../api/series.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { SpindleError, taskNotFound } from '../../errors.js';
@@ -24,7 +23,7 @@ import { PgCounts } from './pg-counts.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgReader } from './pg-reader.js';
 import { deleteTasks, LOADED_COLUMNS, type LoadedTask, UPDATE_FUNCTION_SQL } from './rows.js';
-import { deleteExpired, releaseKeys } from './retention-sweep.js';
+import { RetentionSweep } from './retention-sweep.js';
 import { writeSubmits } from './submits.js';
 import { TaskWrite } from './task-write.js';
 import { TypePauses } from './type-pauses.js';
@@ -85,6 +84,7 @@ export class PgSource implements TaskSource {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lead = new ClaimLead(PG_LEAD);
   readonly #cursors = new ClaimCursors();
+  readonly #sweep = new RetentionSweep((fn) => this.#write(fn));
   readonly #kept: KeptRecords;
   readonly #order: EventOrder;
   #start: SourceStart | null = null;
@@ -92,8 +92,6 @@ export class PgSource implements TaskSource {
   #sweepingAbandoned = false;
   /** Ends since then (database ms) are replayed once the other runtimes know this one listens: since its listeners came, less a margin for transactions begun before. */
   #listeningSince = 0;
-  /** When old per-minute rows were last deleted (database ms). */
-  #seriesSweptAt = 0;
   #closed = false;
 
   constructor(options: PgSourceOptions) {
@@ -250,17 +248,7 @@ export class PgSource implements TaskSource {
   }
 
   async sweep(limit: number): Promise<{ removed: number; more: boolean }> {
-    if (this.#closed) return { removed: 0, more: false };
-    const released = await this.#write((client, w) => releaseKeys(client, w, limit));
-    if (released === null) return { removed: 0, more: false };
-    // Old per-minute rows go at most once a minute: the sweep runs far more often.
-    const removed = await this.#write((client, w) => deleteExpired(client, w, limit, () => {
-      if (w.now - this.#seriesSweptAt < MINUTE_MS) return false;
-      this.#seriesSweptAt = w.now;
-      return true;
-    }));
-    if (removed === null) return { removed: 0, more: false };
-    return { removed, more: removed === limit || released === limit };
+    return this.#closed ? { removed: 0, more: false } : this.#sweep.round(limit);
   }
 
   /** Whether this runtime's transactions send their events now (some runtime on the database listens, as far as it knows). */

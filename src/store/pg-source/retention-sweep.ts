@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { minuteOf, SERIES_RETENTION_MS } from '../../api/series.js';
+import { MINUTE_MS, minuteOf, SERIES_RETENTION_MS } from '../../api/series.js';
 import type { TaskRecord } from '../../task/record.js';
 import { TERMINAL_STATES } from '../../task/state.js';
 import { deleteTasks, LOADED_COLUMNS } from './rows.js';
@@ -51,4 +51,32 @@ export async function deleteExpired(client: PoolClient, w: TaskWrite, limit: num
   for (const r of rows.rows) w.deleted(r.type, r.state, { paused: r.paused && !TERMINAL_STATES.has(r.state) });
   if (series()) await client.query('DELETE FROM spindle_series WHERE minute < $1', [minuteOf(w.now - SERIES_RETENTION_MS)]);
   return rows.rows.length;
+}
+
+/** One transaction of the source's, `fn` reading and deciding in it (PgSource's own write). */
+type Write = <T>(fn: (client: PoolClient, w: TaskWrite) => Promise<T>) => Promise<T>;
+
+/** The retention sweep's rounds: keys released, then expired tasks deleted, each in a transaction of its own. */
+export class RetentionSweep {
+  readonly #write: Write;
+  /** When old per-minute rows were last deleted (database ms). */
+  #seriesSweptAt = 0;
+
+  constructor(write: Write) {
+    this.#write = write;
+  }
+
+  /** A round of at most `limit` tasks each; `more` when a batch was full. Nothing when another runtime sweeps now. */
+  async round(limit: number): Promise<{ removed: number; more: boolean }> {
+    const released = await this.#write((client, w) => releaseKeys(client, w, limit));
+    if (released === null) return { removed: 0, more: false };
+    // Old per-minute rows go at most once a minute: the sweep runs far more often.
+    const removed = await this.#write((client, w) => deleteExpired(client, w, limit, () => {
+      if (w.now - this.#seriesSweptAt < MINUTE_MS) return false;
+      this.#seriesSweptAt = w.now;
+      return true;
+    }));
+    if (removed === null) return { removed: 0, more: false };
+    return { removed, more: removed === limit || released === limit };
+  }
 }
