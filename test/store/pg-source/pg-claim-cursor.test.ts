@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { RunRecord } from '../../../src/task/record.js';
 import { CLAIM_FUNCTION_SQL } from '../../../src/store/pg-source/claims.js';
 import { pgTestBed, startPgRuntime, type PgRuntime } from '../../helpers/pg-supervisor.js';
 import { until, waitForState } from '../../helpers/runtime.js';
+import { startRun } from './start-run.js';
 
 const bed = pgTestBed();
 const FAR = 9e15;
@@ -17,18 +17,8 @@ async function busyRuntime(): Promise<PgRuntime> {
   return runtime;
 }
 
-const start = (rec: Parameters<Parameters<PgRuntime['source']['claim']>[0]['start']>[0], w: { now: number }): RunRecord => {
-  const run: RunRecord = {
-    v: 1, taskId: rec.id, run: 1, attempt: 1, state: 'running', startedAt: w.now, endedAt: null, durationMs: null, worker: null, output: null, error: null, progress: null,
-  };
-  rec.state = 'running';
-  rec.lastRun = run;
-  rec.updatedAt = w.now;
-  return run;
-};
-
 async function claimIds(runtime: PgRuntime, free: number): Promise<string[]> {
-  const claims = await runtime.source.claim({ pools: [{ free, types: new Map([['noop', free]]) }], start });
+  const claims = await runtime.source.claim({ pools: [{ free, types: new Map([['noop', free]]) }], start: startRun });
   return claims.map((c) => c.rec.id);
 }
 
