@@ -150,6 +150,9 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
   let free = pool.free;
   const typeLeft = new Map(pool.types);
   const seen = lookedAt(w);
+  // Rows another claim of this transaction looked at are left out of this one's read: one it left
+  // queued (over a type's limit) would be passed without being seen, so no cursor then.
+  const alone = seen.length === (first?.length ?? 0);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
     if (free <= 0 || types.length === 0) return true;
@@ -159,7 +162,7 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
     // One holder for the rows claimed at one instant (the transaction's, which a row may move up).
     let holder: Holder | null = null;
     // The first round's rows, in claim order, all started so far: the last one's place.
-    let inOrder = round === 0;
+    let inOrder = round === 0 && alone;
     let reached: ClaimKey | undefined;
     for (const row of rows) {
       const task = w.loaded(row);

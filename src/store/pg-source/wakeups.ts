@@ -220,8 +220,7 @@ export class Wakeups {
       if ('due' in n) {
         this.#o.queuedElsewhere();
         this.dueAt(n.due);
-      }
-      else if ('typePauses' in n) this.#o.typePauses();
+      } else if ('typePauses' in n) this.#o.typePauses();
       else if ('watching' in n) this.#o.watching();
       else if (n.abort.owner === this.#o.me) this.#o.abort(n.abort);
     }

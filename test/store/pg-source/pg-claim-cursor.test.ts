@@ -65,6 +65,17 @@ describe('claims from a cursor (real PostgreSQL)', () => {
     expect(await claimIds(runtime, 3)).toEqual([urgent.id, ...tasks.slice(20, 22)]);
   });
 
+  it('two claims in one transaction, one leaving tasks over a type\'s limit: the next claim takes what they left, in order', async () => {
+    const runtime = await busyRuntime();
+    const tasks = (await runtime.supervisor.submitMany(Array.from({ length: 20 }, () => ({ type: 'noop' })))).map((t) => t.id);
+    // A limit of 2 for the type with 5 slots free: each claim reads 5 and leaves 3 queued.
+    const request = { pools: [{ free: 5, types: new Map([['noop', 2]]) }], start: startRun };
+    const [a, b] = await Promise.all([runtime.source.claim(request), runtime.source.claim(request)]);
+    const taken = new Set([...a, ...b].map((c) => c.rec.id));
+    expect(taken.size).toBe(4);
+    expect(await claimIds(runtime, 3)).toEqual(tasks.filter((id) => !taken.has(id)).slice(0, 3));
+  });
+
   it('a task a claim passed over while another transaction held it is claimed once that one lets it go, by the next tick at most', async () => {
     const runtime = await busyRuntime();
     const tasks = (await runtime.supervisor.submitMany(Array.from({ length: 20 }, () => ({ type: 'noop' })))).map((t) => t.id);
