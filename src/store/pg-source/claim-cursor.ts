@@ -21,7 +21,7 @@ export function claimsBefore(priority: number, due: number, id: string, than: Cl
  * Where the next claim of a set of types starts reading the claim index: just after the last task
  * an earlier claim of the same types took, when it took every task it read up to there. A claimed
  * task's entry stays at the index's front until VACUUM, so a claim read from the front steps over
- * the entries of every task claimed since (draining 300,000 tasks, about 1,600 buffers a claim
+ * the entries of every task claimed since (draining 200,000 tasks, about 1,600 buffers a claim
  * late in the drain, the largest share of the server's time per task); from a cursor it reads
  * only what it takes.
  *
