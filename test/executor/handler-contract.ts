@@ -104,13 +104,14 @@ export function handlerContract(open: (options?: PoolOptions) => Promise<Executo
     const blocking = start(ex, blocks, { marker, ms: 600 });
     await until(() => existsSync(marker));
     // Its message waits in the worker's port until the blocking handler returns, past its startAt.
-    const held = start(ex, clock, {}, { startAt: performance.now() + 100 });
+    const held = start(ex, clock, {}, { startAt: performance.now() + 400 });
     const [blocked, ran] = await Promise.all([blocking.outcome, held.outcome]);
     if (!blocked.ok || !ran.ok) throw new Error('a run failed');
     const { end } = JSON.parse(blocked.output!) as { end: number };
     const { at } = JSON.parse(ran.output!) as { at: number };
-    // Waiting 100 ms from its arrival would start it 100 ms after the blocking handler's end.
-    expect(at - end).toBeLessThan(50);
+    // Waiting 400 ms from its arrival would start it 400 ms after the blocking handler's end; a
+    // loaded machine has been seen to take 102 ms to run it at once (a bound of 50 failed there).
+    expect(at - end).toBeLessThan(200);
   });
 
   it('gives each run of one message its own outcome, whether it returned nothing, output or progress, or threw, and each type of a module its own handler, run after run', { timeout: TEST_TIMEOUT }, async () => {
