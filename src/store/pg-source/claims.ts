@@ -96,8 +96,8 @@ export interface Reached {
 type ClaimResult = { claims: Claim[]; versions: number[]; nextDue: number | null; reached: Reached[] };
 type Taken = Omit<ClaimResult, 'nextDue'>;
 
-/** A pool's types with room, its first round's (the ones its cursor is kept for). */
-const roomyTypes = (pool: ClaimPool): string[] => [...pool.types].filter(([, n]) => n > 0).map(([t]) => t);
+/** The types with room left (a pool's, before its first round: the ones its cursor is kept for). */
+const roomyTypes = (left: ReadonlyMap<string, number>): string[] => [...left].filter(([, n]) => n > 0).map(([t]) => t);
 
 /** The claim function's parameters (see CLAIM_FUNCTION_SQL). */
 function claimValues(w: TaskWrite, o: ClaimOptions, types: readonly string[], asked: number, cursor: ClaimKey | undefined): unknown[] {
@@ -111,7 +111,7 @@ function claimValues(w: TaskWrite, o: ClaimOptions, types: readonly string[], as
 export function claimOp(request: ClaimRequest, o: ClaimOptions): Op<ClaimResult> {
   const op: Op<ClaimResult> = (client, w, rows) => claimDue(client, w, request, o, rows);
   const pool = request.pools[0];
-  const types = pool === undefined ? [] : roomyTypes(pool);
+  const types = pool === undefined ? [] : roomyTypes(pool.types);
   if (pool !== undefined && pool.free > 0 && types.length > 0) {
     op.read = {
       name: 'claim',
@@ -154,7 +154,7 @@ async function claimPool(client: PoolClient, w: TaskWrite, request: ClaimRequest
   // queued (over a type's limit) would be passed without being seen, so no cursor then.
   const alone = seen.length === (first?.length ?? 0);
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const types = [...typeLeft].filter(([, n]) => n > 0).map(([t]) => t);
+    const types = roomyTypes(typeLeft);
     if (free <= 0 || types.length === 0) return true;
     const asked = free;
     const rows = round === 0 && first !== undefined ? first
